@@ -1,0 +1,146 @@
+// `npm test`: every suite of the project, in order, with one summary at the end.
+//
+//  1. test prerequisites (Debian packages) are installed, idempotently
+//  2. static checks: TypeScript (strict), ESLint, rustfmt, clippy -D warnings
+//  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
+//  4. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
+//
+// Suites that need root print a SKIP line when not run as root. With
+// CAUSEWAY_REQUIRE_ALL_SUITES=1 (set by .ci/run) a skipped suite, a skipped test or a suite
+// that ran no test fails the run. Pass suite names to run only those: `npm test -- unit native`.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const isRoot = process.getuid?.() === 0;
+const requireAll = process.env.CAUSEWAY_REQUIRE_ALL_SUITES === '1';
+const only = process.argv.slice(2);
+const resultsDir = 'test-results';
+mkdirSync(resultsDir, { recursive: true });
+
+/** Runs a command with inherited output; returns its exit status. */
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.error) {
+    console.error(`could not run ${cmd}: ${r.error.message}`);
+    return 1;
+  }
+  return r.status ?? 1;
+}
+
+/** Runs a command, echoing its output, and returns the status and the captured text. */
+function runCapture(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  return { status: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+function vitestSuite(name, configArgs, env = {}) {
+  const report = join(resultsDir, `vitest-${name}.json`);
+  rmSync(report, { force: true });
+  const status = run(
+    'npx',
+    ['vitest', 'run', ...configArgs, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile=${report}`],
+    env,
+  );
+  let counts = { passed: 0, failed: 0, skipped: 0 };
+  try {
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    counts = { passed: j.numPassedTests, failed: j.numFailedTests, skipped: j.numPendingTests + j.numTodoTests };
+  } catch {
+    // no report: vitest itself failed before running tests
+  }
+  return { status, ...counts };
+}
+
+const suites = [
+  {
+    name: 'static',
+    run() {
+      const steps = [
+        ['npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+        ['npx', ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']],
+        ['npx', ['eslint', '.', '--max-warnings=0']],
+        ['cargo', ['fmt', '--manifest-path', 'native/Cargo.toml', '--all', '--check']],
+        ['cargo', ['clippy', '--manifest-path', 'native/Cargo.toml', '--all-targets', '--', '-D', 'warnings']],
+      ];
+      let failed = 0;
+      for (const [cmd, args] of steps) {
+        console.log(`\n$ ${cmd} ${args.join(' ')}`);
+        if (run(cmd, args) !== 0) failed++;
+      }
+      return { status: failed ? 1 : 0, passed: steps.length - failed, failed, skipped: 0 };
+    },
+  },
+  { name: 'unit', run: () => vitestSuite('unit', []) },
+  {
+    name: 'native',
+    run() {
+      const { status, out } = runCapture('cargo', ['test', '--manifest-path', 'native/Cargo.toml', '--workspace']);
+      const counts = { passed: 0, failed: 0, skipped: 0 };
+      for (const m of out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+        counts.passed += Number(m[1]);
+        counts.failed += Number(m[2]);
+        counts.skipped += Number(m[3]);
+      }
+      return { status, ...counts };
+    },
+  },
+  {
+    name: 'integration',
+    needsRoot: true,
+    run: () =>
+      vitestSuite('integration', ['--config', 'vitest.integration.config.ts'], {
+        CAUSEWAY_SUITE_GLOB: 'test/integration/**/*.test.ts',
+      }),
+  },
+  {
+    name: 'e2e',
+    needsRoot: true,
+    run: () =>
+      vitestSuite('e2e', ['--config', 'vitest.integration.config.ts'], { CAUSEWAY_SUITE_GLOB: 'test/e2e/**/*.test.ts' }),
+  },
+];
+
+const prereq = run('bash', ['scripts/install-test-deps.sh']);
+if (prereq !== 0) {
+  console.error('test prerequisites could not be installed');
+  process.exit(1);
+}
+// Cross-process suites run the release helper; build it (a no-op when up to date).
+if (run('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml']) !== 0) process.exit(1);
+if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
+
+const rows = [];
+for (const suite of suites) {
+  if (only.length && !only.includes(suite.name)) continue;
+  if (suite.needsRoot && !isRoot) {
+    console.log(`\nSKIP ${suite.name}: needs root (network namespaces and TUN devices); run as root or via .ci/run`);
+    rows.push({ name: suite.name, status: 'skipped', passed: 0, failed: 0, skipped: 0 });
+    continue;
+  }
+  console.log(`\n=== ${suite.name} ===`);
+  const r = suite.run();
+  rows.push({ name: suite.name, ...r, status: r.status === 0 ? 'ok' : 'FAILED' });
+}
+
+console.log('\nsuite         result    passed  failed  skipped');
+for (const r of rows) {
+  console.log(
+    `${r.name.padEnd(13)} ${r.status.padEnd(9)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`,
+  );
+}
+
+const problems = [];
+for (const r of rows) {
+  if (r.status === 'FAILED') problems.push(`${r.name} failed`);
+  if (requireAll && r.status === 'skipped') problems.push(`${r.name} was skipped`);
+  if (requireAll && r.status === 'ok' && r.skipped > 0) problems.push(`${r.name} skipped ${r.skipped} test(s)`);
+  if (requireAll && r.status === 'ok' && r.passed === 0) problems.push(`${r.name} ran no test`);
+}
+const passed = rows.reduce((n, r) => n + r.passed, 0);
+const failed = rows.reduce((n, r) => n + r.failed, 0);
+for (const p of problems) console.error(`problem: ${p}`);
+console.log(`\ntotal: ${passed} passed, ${failed} failed`);
+process.exit(problems.length ? 1 : 0);
