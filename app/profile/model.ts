@@ -1,0 +1,166 @@
+// The normalized Profile model: what Causeway keeps of an imported .ovpn file.
+//
+// It holds only understood, allowlisted settings, already validated and defaulted, so that
+// main can build the helper's EngineConfig (app/helper-protocol/messages.ts) from it field by
+// field without looking at the original text again. Field names match EngineConfig where the
+// meaning is the same. The client private key and any saved password are NOT part of this
+// model: they live in the SecretStore (accounts `profile/<id>/key` and `profile/<id>/password`);
+// `hasKey` / `auth.hasSavedPassword` only say that they exist.
+import type { DataCipher, Proto, Remote, VerifyX509Name } from '../helper-protocol/messages.js';
+
+export type { DataCipher, Proto, Remote, VerifyX509Name };
+
+/** Bumped when the persisted JSON shape changes incompatibly. */
+export const PROFILE_SCHEMA_VERSION = 1;
+
+/**
+ * How the user proves who they are.
+ * - certificate: client certificate and key only
+ * - password: `auth-user-pass` only (server verified by CA, no client certificate)
+ * - certificate+password: both (AWS mutual + directory, OpenVPN AS with user-locked certs)
+ * - static-challenge: password plus a one-time code sent as SCRV1 (`static-challenge`)
+ * - aws-saml: AWS Client VPN federated login (`auth-federate`): browser SAML, then the
+ *   assertion as the password
+ * - none: neither (the server must accept the TLS handshake alone; unusual but valid)
+ */
+export type AuthKind = 'certificate' | 'password' | 'certificate+password' | 'static-challenge' | 'aws-saml' | 'none';
+
+export interface ProfileAuth {
+  kind: AuthKind;
+  /** `auth-user-pass` present: the server expects a username and password in key method 2. */
+  userPass: boolean;
+  /** `static-challenge "text" echo`. */
+  staticChallenge: { text: string; echo: boolean } | null;
+  /** `auth-retry none|nointeract|interact` (default none). */
+  retry: 'none' | 'nointeract' | 'interact';
+  /** `auth-nocache`: do not keep the password in memory after use. */
+  noCache: boolean;
+  /** Username from an inline `<auth-user-pass>` block (the password, if any, is a secret). */
+  username: string | null;
+  /** A password from an inline `<auth-user-pass>` block was saved in the SecretStore. */
+  hasSavedPassword: boolean;
+}
+
+export interface TlsAuthKey {
+  /** OpenVPN Static key V1 text (PEM-like, 2048 bits). */
+  key: string;
+  /** `key-direction` / the tls-auth direction argument; null = bidirectional. */
+  direction: 0 | 1 | null;
+}
+
+export interface RedirectGateway {
+  /** Route all IPv4 through the tunnel (absent `!ipv4`). */
+  ipv4: boolean;
+  /** Route all IPv6 through the tunnel (`ipv6` flag). */
+  ipv6: boolean;
+  /** The flags as written (def1, bypass-dhcp, bypass-dns, local, autolocal, block-local, ipv6, !ipv4). */
+  flags: string[];
+}
+
+export interface ProfileDns {
+  /** `dhcp-option DNS`/`DNS6` and `dns server N address` addresses, in file order. */
+  servers: string[];
+  /** `dhcp-option DOMAIN` (first one is the connection domain) and `DOMAIN-SEARCH`, `dns search-domains`. */
+  searchDomains: string[];
+  /** Split DNS: `dhcp-option DOMAIN-ROUTE` and `dns server N resolve-domains` ("." = all names). */
+  routeDomains: string[];
+}
+
+export interface ProfileSettings {
+  // ---- transport ----
+  /** In order; `<connection>` blocks contribute theirs in place. Never empty. */
+  remotes: Remote[];
+  remoteRandom: boolean;
+  remoteRandomHostname: boolean;
+  /** `connect-retry n [max]` (defaults 1 s / 300 s). */
+  connectRetry: { initialSec: number; maxSec: number };
+  /** `connect-retry-max n`; null = retry forever. */
+  connectRetryMax: number | null;
+  /** `hand-window` (default 60 s). */
+  handshakeWindowSec: number;
+  /** `connect-timeout` / `server-poll-timeout` for TCP (default 120 s). */
+  connectTimeoutSec: number;
+  /** `explicit-exit-notify [n]`: tell the server on disconnect (UDP); 0 = off. */
+  explicitExitNotify: number;
+
+  // ---- keys and certificates (PEM text; the private key is a secret, see hasKey) ----
+  ca: string;
+  extraCerts: string | null;
+  cert: string | null;
+  /** The profile carried a client private key (stored in the SecretStore, never in this JSON). */
+  hasKey: boolean;
+  tlsAuth: TlsAuthKey | null;
+  tlsCrypt: string | null;
+  tlsCryptV2: string | null;
+  /** `auth` digest for tls-auth HMAC (default SHA1). */
+  authDigest: 'SHA1' | 'SHA256' | 'SHA512';
+
+  // ---- TLS and data channel ----
+  tlsVersionMin: '1.2' | '1.3';
+  tlsVersionMax: '1.2' | '1.3' | null;
+  /** AEAD ciphers the engine offers, in preference order (IV_CIPHERS). Never empty. */
+  dataCiphers: DataCipher[];
+  /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
+  remoteCertTls: 'server' | null;
+  verifyX509Name: VerifyX509Name | null;
+
+  // ---- authentication ----
+  auth: ProfileAuth;
+
+  // ---- AWS Client VPN ----
+  /** `auth-federate` or a `cvpn-endpoint-….amazonaws.com` remote. */
+  isAws: boolean;
+  /** From the remote hostname (or the AWS VPN Client's profile index when migrated). */
+  aws: { endpointId: string | null; region: string | null } | null;
+
+  // ---- timers, MTU, compression ----
+  /** Wire framing for `comp-lzo`/`compress` profiles; Causeway never compresses. */
+  compression: 'none' | 'comp-lzo-no' | 'compress-stub' | 'compress-stub-v2';
+  /** From `keepalive i t` or `ping i` + `ping-restart t`; null = whatever the server pushes. */
+  keepalive: { intervalSec: number; timeoutSec: number } | null;
+  /** `reneg-sec` (default 3600; AWS exports 0 = never from the client side). */
+  renegSec: number;
+  renegBytes: number | null;
+  /** `tun-mtu` (default 1500). */
+  tunMtu: number;
+  /** `mssfix` bytes, null = default. */
+  mssFix: number | null;
+  /** `inactive n` seconds: disconnect after n seconds without tunnel traffic; null = never. */
+  inactiveSec: number | null;
+
+  // ---- routing and DNS ----
+  routeNoPull: boolean;
+  /** Routes through the tunnel, CIDR ("10.0.0.0/8"). */
+  routes: string[];
+  /** Routes that must bypass the tunnel (`route … net_gateway`), CIDR. */
+  excludedRoutes: string[];
+  routesIpv6: string[];
+  redirectGateway: RedirectGateway | null;
+  dns: ProfileDns;
+  /** `ifconfig-ipv6 addr/bits remote` from the profile (AWS's IPv6 leak-prevention recipe). */
+  ifconfigIpv6: { address: string; prefix: number; remote: string } | null;
+  /** `block-ipv6`: keep IPv6 out of the tunnel and answer it locally. */
+  blockIpv6: boolean;
+  /** `block-outside-dns` (a Windows hint; recorded so the leak-protection setting can honour it). */
+  blockOutsideDns: boolean;
+
+  /** `setenv IV_*` / `push-peer-info`: extra peer-info sent to the server. */
+  peerInfo: Record<string, string>;
+  pushPeerInfo: boolean;
+}
+
+/** A stored profile: settings plus identity. This is exactly the persisted JSON. */
+export interface Profile extends ProfileSettings {
+  schemaVersion: typeof PROFILE_SCHEMA_VERSION;
+  /** Stable id: lowercase letters, digits and dashes (file name in the store). */
+  id: string;
+  /** Display name, unique in the store. */
+  name: string;
+  /** ISO 8601 time of import. */
+  importedAt: string;
+  source: {
+    /** Base name of the imported file, when there was one. */
+    fileName: string | null;
+    importer: 'ovpn' | 'aws-vpn-client';
+  };
+}
