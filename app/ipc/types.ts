@@ -1,0 +1,167 @@
+// The shapes that cross the renderer <-> main boundary. They are views made for the renderer:
+// plain JSON (plus Uint8Array in call arguments), no secrets, no paths, no internal models.
+// Main builds them from its own models (main/electron/core-service.ts); the renderer only reads them.
+
+export type AuthKind = 'certificate' | 'password' | 'certificate+password' | 'static-challenge' | 'aws-saml' | 'none';
+
+export interface RemoteView {
+  host: string;
+  port: number;
+  proto: 'udp' | 'tcp';
+}
+
+export type ExpiryStatus = 'valid' | 'expiring-soon' | 'expired' | 'not-yet-valid';
+
+export interface CertSummary {
+  id: string;
+  name: string;
+  subject: string;
+  issuer: string;
+  /** ISO 8601. */
+  notBefore: string;
+  notAfter: string;
+  expiry: ExpiryStatus;
+  keyType: string;
+  fingerprintSha256: string;
+  /** Ids of the profiles using this certificate. */
+  attachedTo: string[];
+}
+
+export interface ProfileSummary {
+  id: string;
+  name: string;
+  /** The first remote, for the list; all of them are in the details. */
+  remote: RemoteView | null;
+  authKind: AuthKind;
+  isAws: boolean;
+  /** Whether the profile has a client certificate (inline or attached). */
+  hasCertificate: boolean;
+  /** The client certificate's expiry, when it has one. */
+  certificateNotAfter: string | null;
+  certificateExpiry: ExpiryStatus | null;
+  /** The profile asks for a certificate (auth kind) but has none: attach one before connecting. */
+  needsCertificate: boolean;
+}
+
+export interface StrippedDirective {
+  directive: string;
+  line: number | null;
+  reason: string;
+}
+
+export interface ProfileDetails extends ProfileSummary {
+  remotes: RemoteView[];
+  /** Directives removed at import and why (scripts, plugins, management…). */
+  stripped: StrippedDirective[];
+  warnings: string[];
+  certificate: CertSummary | null;
+  /** Whether a password for this profile is saved in the system keyring. */
+  passwordSaved: boolean;
+}
+
+export type ImportVerdict =
+  | { ok: true; profile: ProfileSummary; stripped: StrippedDirective[]; warnings: string[] }
+  | { ok: false; errors: { message: string; line: number | null }[] };
+
+/** What a connection is doing, as the renderer shows it. */
+export type ConnectionView =
+  | { phase: 'idle' }
+  | { phase: 'connecting'; step: 'resolving' | 'connecting' | 'authenticating'; server: string | null }
+  | { phase: 'waiting-browser'; canReopen: boolean }
+  | { phase: 'waiting-input'; promptId: string; kind: PromptKind }
+  | {
+      phase: 'connected';
+      /** ISO 8601. */
+      since: string;
+      server: string | null;
+      ipv4: string | null;
+      ipv6: string | null;
+      dnsServers: string[];
+      /** When the server ends the session (AWS session timeout), ISO 8601. */
+      sessionEndsAt: string | null;
+    }
+  | { phase: 'reconnecting'; reason: string | null }
+  | { phase: 'disconnecting' }
+  | { phase: 'failed'; code: string; message: string; nextStep: string };
+
+export type ConnectionPhase = ConnectionView['phase'];
+
+export interface TrafficStats {
+  profileId: string;
+  rxBytes: number;
+  txBytes: number;
+}
+
+export type PromptKind = 'password' | 'mfa' | 'challenge';
+
+export interface PromptRequest {
+  id: string;
+  profileId: string;
+  profileName: string;
+  kind: PromptKind;
+  /** Text from the server or profile: the MFA or challenge question. */
+  challenge: string | null;
+  /** Whether the answer may be shown while typing (static-challenge `echo`). */
+  echo: boolean;
+  /** A username to prefill (saved, or sent by the server with a challenge). */
+  username: string | null;
+  /** Password prompts: the profile allows saving the password. */
+  canRemember: boolean;
+  /** Why we ask again (e.g. "The server rejected your password."), or null on the first ask. */
+  retryReason: string | null;
+}
+
+export type PromptAnswer =
+  | { kind: 'password'; username: string; password: string; remember: boolean }
+  | { kind: 'response'; response: string };
+
+export type BannerKind = 'server-message' | 'session-ending' | 'session-ended';
+
+export interface Banner {
+  id: string;
+  profileId: string;
+  profileName: string;
+  kind: BannerKind;
+  text: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface LogLine {
+  profileId: string;
+  /** One connection attempt; the Logs view groups lines by it. */
+  sessionId: string;
+  at: string;
+  level: LogLevel;
+  /** Already redacted by main. */
+  text: string;
+}
+
+export interface Settings {
+  /** Profile to connect when the app starts, or null. */
+  connectOnStartup: string | null;
+  startMinimized: boolean;
+  notifications: boolean;
+}
+
+export interface EnvironmentInfo {
+  version: string;
+  /** Where secrets live ('secret-service', 'keychain', …) and whether they survive a restart. */
+  secretBackend: string;
+  secretsPersistent: boolean;
+  secretsReason: string | null;
+}
+
+/** Everything the renderer shows; main pushes it at start and whenever lists or settings change. */
+export interface AppSnapshot {
+  profiles: ProfileSummary[];
+  connections: Record<string, ConnectionView>;
+  stats: Record<string, TrafficStats>;
+  prompts: PromptRequest[];
+  banners: Banner[];
+  certs: CertSummary[];
+  settings: Settings;
+  environment: EnvironmentInfo;
+}
