@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ProfileError } from './errors.js';
+import { checkProfile } from './index.js';
+
+const pki = (f: string) => readFileSync(new URL(`../../test/corpus/pki/${f}`, import.meta.url), 'utf8');
+const CA = `<ca>\n${pki('ca.crt')}</ca>\n`;
+const CERT = `<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('client.key')}</key>\n`;
+const TA = pki('ta.key');
+
+function check(text: string, readReference?: (p: string) => string) {
+  return checkProfile(text, readReference ? { readReference } : {});
+}
+const messages = (issues: { message: string }[]) => issues.map((i) => i.message).join('\n');
+
+describe('checkProfile: keep', () => {
+  it('builds the model of an AWS SAML export', () => {
+    const v = check(
+      `client\ndev tun\nproto tcp\nremote cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com 443\n` +
+        `remote-random-hostname\nresolv-retry infinite\nnobind\nremote-cert-tls server\ncipher AES-256-GCM\nverb 3\n${CA}` +
+        `auth-user-pass\nauth-federate\nauth-retry interact\nreneg-sec 0\nverify-x509-name vpn.example.com name\n`,
+    );
+    expect(v.errors).toEqual([]);
+    expect(v.warnings).toEqual([]);
+    const s = v.settings!;
+    expect(s.remotes).toEqual([{ host: 'cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com', port: 443, proto: 'tcp' }]);
+    expect(s.isAws).toBe(true);
+    expect(s.aws).toEqual({ endpointId: 'cvpn-endpoint-0123456789abcdef0', region: 'us-east-1' });
+    expect(s.auth).toMatchObject({ kind: 'aws-saml', userPass: true, retry: 'interact' });
+    expect(s.remoteRandomHostname).toBe(true);
+    expect(s.renegSec).toBe(0);
+    expect(s.verifyX509Name).toEqual({ name: 'vpn.example.com', type: 'name' });
+    expect(s.remoteCertTls).toBe('server');
+    expect(s.hasKey).toBe(false);
+  });
+
+  it('keeps the private key out of the settings and hands it over as a secret', () => {
+    const v = check(`client\nremote 192.0.2.1\n${CA}${CERT}`);
+    expect(v.ok).toBe(true);
+    expect(v.settings!.auth.kind).toBe('certificate');
+    expect(v.settings!.hasKey).toBe(true);
+    expect(JSON.stringify(v.settings)).not.toContain('PRIVATE KEY');
+    expect(v.secrets.key).toContain('-----BEGIN PRIVATE KEY-----');
+    expect(v.settings!.remotes).toEqual([{ host: '192.0.2.1', port: 1194, proto: 'udp' }]);
+  });
+
+  it('applies proto/port defaults and <connection> blocks', () => {
+    const v = check(
+      `client\nproto tcp-client\nport 8443\nremote a.example.com\nremote b.example.com 1194 udp\n` +
+        `<connection>\nremote c.example.com\nport 443\n</connection>\n${CA}`,
+    );
+    expect(v.settings!.remotes).toEqual([
+      { host: 'a.example.com', port: 8443, proto: 'tcp' },
+      { host: 'b.example.com', port: 1194, proto: 'udp' },
+      { host: 'c.example.com', port: 443, proto: 'tcp' },
+    ]);
+  });
+
+  it('reads tls-auth with key-direction, data ciphers, routes and DNS', () => {
+    const v = check(
+      `client\nremote h\n${CA}<tls-auth>\n${TA}</tls-auth>\nkey-direction 1\nauth SHA256\n` +
+        `data-ciphers AES-256-GCM:AES-256-CBC:CHACHA20-POLY1305\nroute 10.1.2.3 255.255.0.0\nroute 192.168.0.0 255.255.255.0 net_gateway\n` +
+        `route-ipv6 2000::/3\nredirect-gateway def1 ipv6\ndhcp-option DNS 10.0.0.2\ndhcp-option DOMAIN-ROUTE .\ndhcp-option DOMAIN corp.example\n` +
+        `ifconfig-ipv6 fd15:53b6:dead::2/64 fd15:53b6:dead::1\nkeepalive 10 60\ncomp-lzo no\ntun-mtu 1400\nsetenv IV_GUI_VER "corp 1"\n`,
+    );
+    expect(v.errors).toEqual([]);
+    const s = v.settings!;
+    expect(s.tlsAuth!.direction).toBe(1);
+    expect(s.tlsAuth!.key).toContain('OpenVPN Static key V1');
+    expect(s.authDigest).toBe('SHA256');
+    expect(s.dataCiphers).toEqual(['AES-256-GCM', 'CHACHA20-POLY1305']);
+    expect(messages(v.warnings)).toMatch(/AES-256-CBC is not supported/);
+    expect(messages(v.warnings)).toMatch(/host bits set; using 10.1.0.0\/16/);
+    expect(s.routes).toEqual(['10.1.0.0/16']);
+    expect(s.excludedRoutes).toEqual(['192.168.0.0/24']);
+    expect(s.routesIpv6).toEqual(['2000::/3']);
+    expect(s.redirectGateway).toEqual({ ipv4: true, ipv6: true, flags: ['def1', 'ipv6'] });
+    expect(s.dns).toEqual({ servers: ['10.0.0.2'], searchDomains: ['corp.example'], routeDomains: ['.'] });
+    expect(s.ifconfigIpv6).toEqual({ address: 'fd15:53b6:dead::2', prefix: 64, remote: 'fd15:53b6:dead::1' });
+    expect(s.keepalive).toEqual({ intervalSec: 10, timeoutSec: 60 });
+    expect(s.compression).toBe('comp-lzo-no');
+    expect(s.tunMtu).toBe(1400);
+    expect(s.peerInfo).toEqual({ IV_GUI_VER: 'corp 1' });
+  });
+
+  it('understands static challenges and inline credentials', () => {
+    const v = check(`client\nremote h\n${CA}auth-user-pass\nstatic-challenge "Enter MFA code " 1\n`);
+    expect(v.settings!.auth).toMatchObject({ kind: 'static-challenge', staticChallenge: { text: 'Enter MFA code ', echo: true } });
+    const w = check(`client\nremote h\n${CA}<auth-user-pass>\nalice\ns3cret\n</auth-user-pass>\n`);
+    expect(w.settings!.auth).toMatchObject({ kind: 'password', username: 'alice', hasSavedPassword: true });
+    expect(w.secrets.password).toBe('s3cret');
+    expect(JSON.stringify(w.settings)).not.toContain('s3cret');
+  });
+
+  it('resolves file references through the injected reader', () => {
+    const files: Record<string, string> = { 'ca.crt': pki('ca.crt'), 'keys/ta.key': TA };
+    const v = check('client\nremote h\nca ca.crt\ntls-auth keys/ta.key 1\n', (p) => {
+      const f = files[p];
+      if (f === undefined) throw new ProfileError(`the file "${p}" does not exist`);
+      return f;
+    });
+    expect(v.errors).toEqual([]);
+    expect(v.settings!.tlsAuth!.direction).toBe(1);
+    const missing = check('client\nremote h\nca nope.crt\n', () => {
+      throw new ProfileError('the file "nope.crt" does not exist');
+    });
+    expect(missing.errors[0]).toEqual({ line: 3, directive: 'ca', message: 'the file "nope.crt" does not exist' });
+    const noReader = check('client\nremote h\nca ca.crt\n');
+    expect(messages(noReader.errors)).toMatch(/refers to the file "ca.crt"/);
+  });
+});
+
+describe('checkProfile: strip', () => {
+  it.each([
+    ['up /tmp/x.sh', /runs a program/],
+    ['script-security 2', /allows scripts/],
+    ['plugin /usr/lib/evil.so', /loads a code library/],
+    ['management 127.0.0.1 7505', /management interface/],
+    ['log /tmp/x.log', /writes logs/],
+    ['status /tmp/status', /writes a file/],
+    ['writepid /tmp/pid', /writes a file/],
+    ['daemon', /controls the OpenVPN process/],
+    ['cd /etc', /controls the OpenVPN process/],
+    ['chroot /', /controls the OpenVPN process/],
+    ['config other.conf', /controls the OpenVPN process/],
+    ['setenv FOO bar', /sets a variable for scripts/],
+    ['tls-verify /bin/true', /runs a program/],
+    ['ipchange /bin/true', /runs a program/],
+  ])('%s is removed with a warning', (line, why) => {
+    const v = check(`client\nremote h\n${CA}auth-user-pass\n${line}\n`);
+    expect(v.ok).toBe(true);
+    expect(v.warnings).toHaveLength(1);
+    expect(v.warnings[0]!.line).toBe(4 + CA.split('\n').length - 1);
+    expect(v.warnings[0]!.message).toMatch(why);
+  });
+
+  it('lists unknown directives as warnings', () => {
+    const v = check(`client\nremote h\n${CA}frobnicate 3\n`);
+    expect(v.ok).toBe(true);
+    expect(v.warnings[0]!.message).toMatch(/frobnicate is not a directive Causeway understands/);
+  });
+
+  it('ignores an auth-user-pass file argument instead of reading it', () => {
+    const v = check(`client\nremote h\n${CA}auth-user-pass /etc/os-release\n`, () => {
+      throw new Error('must not be read');
+    });
+    expect(v.settings!.auth.kind).toBe('password');
+    expect(messages(v.warnings)).toMatch(/was not read/);
+  });
+});
+
+describe('checkProfile: refuse', () => {
+  it.each([
+    ['tls-version-min 1.0', /below 1.2/],
+    ['tls-version-max 1.1', /below 1.2/],
+    ['cipher none', /unencrypted/],
+    ['data-ciphers AES-256-GCM:none', /unencrypted/],
+    ['auth none', /packet authentication/],
+    ['tls-cipher eNULL:!aNULL', /eNULL/],
+    ['secret static.key', /static-key mode/],
+    ['dev tap', /layer-2/],
+    ['server 10.8.0.0 255.255.255.0', /server configuration/],
+    ['remote', /takes 1 to 3 arguments/],
+    ['remote h 99999', /not a number from 1 to 65535/],
+    ['route 10.0.0.0 255.0.255.0', /not a valid netmask/],
+    ['data-ciphers BF-CBC', /none of the data ciphers/],
+  ])('%s refuses the profile', (line, why) => {
+    const v = check(`client\nremote h\n${CA}${line}\n`);
+    expect(v.ok).toBe(false);
+    expect(v.settings).toBeNull();
+    expect(messages(v.errors)).toMatch(why);
+    expect(v.errors[0]!.line).toBe(3 + CA.split('\n').length - 1);
+  });
+
+  it('refuses a profile without a CA or without a server', () => {
+    expect(messages(check('client\nremote h\n').errors)).toMatch(/no CA certificate/);
+    expect(messages(check(`client\n${CA}`).errors)).toMatch(/names no server/);
+  });
+
+  it('refuses a certificate without its key, a passphrase key and key material in the wrong slot', () => {
+    expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n`).errors)).toMatch(/no private key/);
+    expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('encrypted.key')}</key>\n`).errors)).toMatch(/passphrase/);
+    const wrong = check(`remote h\n<ca>\n${pki('client.key')}</ca>\n`);
+    expect(messages(wrong.errors)).toMatch(/holds no PEM certificate \(found PRIVATE KEY instead\)/);
+    expect(messages(wrong.errors)).not.toMatch(/MIG/);
+  });
+
+  it('reports every refusal at once', () => {
+    const v = check(`remote h\n${CA}cipher none\ntls-version-min 1.1\n`);
+    expect(v.errors.map((e) => e.directive)).toEqual(['cipher', 'tls-version-min']);
+  });
+});
