@@ -1,0 +1,170 @@
+// Starts or reaches a causeway-helper and says hello.
+//
+// - When the system service is installed (its socket exists), connect to it — but only if the
+//   socket is owned by root: anyone could otherwise plant a fake "helper" and collect the keys
+//   and passwords we send it.
+// - Otherwise spawn `causeway-helper --stdio` ourselves, optionally wrapped (`ip netns exec <ns>`
+//   in tests, `pkexec` for users without the service).
+// The returned connection reports every way it can end (exit, crash, EPIPE, bad frame) through
+// channel.onClose; a new connectHelper() call starts a fresh helper.
+import { spawn } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { PROTOCOL_VERSION } from '../../app/helper-protocol/messages.js';
+import { HelperChannel } from './channel.js';
+import { locateHelper } from './locate.js';
+
+export const SERVICE_SOCKET = '/run/causeway/helper.sock';
+
+export interface HelperOptions {
+  /** The helper binary; default: locateHelper(). */
+  helperPath?: string;
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'cw-client-1234']. */
+  wrap?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** The service socket; default SERVICE_SOCKET when it exists; null never uses a socket. */
+  socketPath?: string | null;
+  /** Each line the spawned helper writes to stderr (its log; it never contains secrets). */
+  onLog?: (line: string) => void;
+  handshakeTimeoutMs?: number;
+  /** Sent in hello, e.g. "causeway-cli 0.1.0". */
+  clientName?: string;
+}
+
+export interface HelperConnection {
+  readonly channel: HelperChannel;
+  /** From the helper's hello, e.g. "causeway-helper 0.1.0". */
+  readonly helperVersion: string;
+  /** The spawned helper's pid (null over the service socket). */
+  readonly pid: number | null;
+  readonly via: 'stdio' | 'socket';
+  /** Ends the connection; a spawned helper disconnects every session and exits on stdin EOF. */
+  shutdown(): Promise<void>;
+}
+
+/** Throws unless `path` is a Unix socket owned by root. */
+export function checkServiceSocket(path: string): void {
+  const st = lstatSync(path);
+  if (!st.isSocket()) throw new Error(`refusing ${path}: it is not a socket`);
+  if (st.uid !== 0) throw new Error(`refusing ${path}: it is owned by uid ${st.uid}, not root; it is not the Causeway service`);
+}
+
+function socketExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function connectHelper(options: HelperOptions = {}): Promise<HelperConnection> {
+  const socketPath = options.socketPath === undefined ? SERVICE_SOCKET : options.socketPath;
+  const connection =
+    socketPath !== null && socketExists(socketPath) ? await openSocket(socketPath) : spawnHelper(options);
+  try {
+    const helperVersion = await handshake(connection.channel, options);
+    return { ...connection, helperVersion };
+  } catch (e) {
+    await connection.shutdown();
+    throw e;
+  }
+}
+
+type Unshaken = Omit<HelperConnection, 'helperVersion'>;
+
+function openSocket(path: string): Promise<Unshaken> {
+  checkServiceSocket(path);
+  return new Promise((resolve, reject) => {
+    const socket: Socket = createConnection(path);
+    socket.once('error', (e) => reject(new Error(`could not reach the Causeway service at ${path}: ${e.message}`)));
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      const channel = new HelperChannel(socket, socket);
+      socket.on('close', () => channel.close('the Causeway service closed the connection'));
+      resolve({
+        channel,
+        pid: null,
+        via: 'socket',
+        shutdown: async () => {
+          channel.close('closed by Causeway');
+          socket.end();
+          socket.destroySoon();
+        },
+      });
+    });
+  });
+}
+
+function spawnHelper(options: HelperOptions): Unshaken {
+  const helperPath = options.helperPath ?? locateHelper({ env: options.env ?? process.env });
+  const [command, ...args] = [...(options.wrap ?? []), helperPath, '--stdio'];
+  const child = spawn(command!, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const channel = new HelperChannel(child.stdout, child.stdin, { closeOnEnd: false });
+  const lines = createInterface({ input: child.stderr });
+  lines.on('line', (line) => options.onLog?.(line));
+  let exited = false;
+  child.on('error', (e) => channel.close(`could not start the helper (${helperPath}): ${e.message}`));
+  child.on('close', (code, signal) => {
+    exited = true;
+    const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+    channel.close(channel.endReason(`the helper ${how}`));
+  });
+  return {
+    channel,
+    pid: child.pid ?? null,
+    via: 'stdio',
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        if (exited || child.exitCode !== null || child.pid === undefined) {
+          channel.close('closed by Causeway');
+          resolve();
+          return;
+        }
+        // stdin EOF asks the helper to tear every session down and exit; give it time to
+        // restore routes and DNS before insisting.
+        const term = setTimeout(() => child.kill('SIGTERM'), 5_000);
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('close', () => {
+          clearTimeout(term);
+          clearTimeout(kill);
+          resolve();
+        });
+        child.stdin.end();
+      }),
+  };
+}
+
+function handshake(channel: HelperChannel, options: HelperOptions): Promise<string> {
+  const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`the helper did not say hello within ${timeoutMs} ms`)), timeoutMs);
+    const stopMessages = channel.onMessage((m) => {
+      if (m.type === 'log') {
+        options.onLog?.(m.text);
+        return;
+      }
+      if (m.type !== 'hello') return finish(new Error(`the helper sent ${m.type} before hello`));
+      if (m.version !== PROTOCOL_VERSION) {
+        return finish(new Error(`the helper speaks protocol ${m.version}, this Causeway speaks ${PROTOCOL_VERSION}; reinstall Causeway`));
+      }
+      finish(null, m.helper);
+    });
+    let stopClose = () => {};
+    function finish(error: Error | null, version?: string) {
+      clearTimeout(timer);
+      stopMessages();
+      stopClose();
+      if (error) reject(error);
+      else resolve(version!);
+    }
+    stopClose = channel.onClose((reason) => finish(new Error(`the helper is unavailable: ${reason}`)));
+    if (channel.closed !== null) return;
+    try {
+      channel.send({ type: 'hello', version: PROTOCOL_VERSION, client: options.clientName ?? 'causeway 0.1.0' });
+    } catch (e) {
+      finish(e as Error);
+    }
+  });
+}
