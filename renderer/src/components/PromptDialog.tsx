@@ -1,0 +1,81 @@
+// Main asks for something only the user knows: username and password, an MFA code, or the answer
+// to a server's challenge. One form, submitted with Enter; Escape cancels the connection attempt.
+import { useState, type FormEvent } from 'react';
+import type { PromptAnswer, PromptRequest } from '../../../app/ipc/types';
+import { Modal } from './Modal';
+
+interface Props {
+  prompt: PromptRequest;
+  onAnswer(answer: PromptAnswer): Promise<void>;
+  onCancel(): void;
+}
+
+const titles = { password: 'Sign in to', mfa: 'MFA code for', challenge: 'Question from' } as const;
+
+export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
+  const [username, setUsername] = useState(prompt.username ?? '');
+  const [secret, setSecret] = useState('');
+  const [remember, setRemember] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await onAnswer(prompt.kind === 'password' ? { kind: 'password', username, password: secret, remember } : { kind: 'response', response: secret });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const isPassword = prompt.kind === 'password';
+  const canSubmit = !busy && secret.length > 0 && (!isPassword || username.length > 0);
+  return (
+    <Modal title={`${titles[prompt.kind]} ${prompt.profileName}`} onCancel={onCancel}>
+      <form onSubmit={submit} className="form">
+        {prompt.retryReason && (
+          <p className="inline-alert bad" role="alert">
+            {prompt.retryReason}
+          </p>
+        )}
+        {prompt.challenge && <p className="challenge">{prompt.challenge}</p>}
+        {isPassword && (
+          <label className="field">
+            <span>Username</span>
+            <input
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+              autoComplete="username"
+              {...(prompt.username ? {} : { 'data-autofocus': true })}
+            />
+          </label>
+        )}
+        <label className="field">
+          <span>{isPassword ? 'Password' : prompt.kind === 'mfa' ? 'MFA code' : 'Your answer'}</span>
+          <input
+            type={isPassword || !prompt.echo ? 'password' : 'text'}
+            value={secret}
+            onChange={(e) => setSecret(e.target.value)}
+            autoComplete={isPassword ? 'current-password' : prompt.kind === 'mfa' ? 'one-time-code' : 'off'}
+            inputMode={prompt.kind === 'mfa' ? 'numeric' : undefined}
+            {...(!isPassword || prompt.username ? { 'data-autofocus': true } : {})}
+          />
+        </label>
+        {isPassword && prompt.canRemember && (
+          <label className="check">
+            <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
+            <span>Remember my password in the system keyring</span>
+          </label>
+        )}
+        <div className="actions">
+          <button type="button" className="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="submit" className="button primary" disabled={!canSubmit}>
+            Continue
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,95 @@
+// A profile's details, fetched when opened: servers, how it signs in, its certificate, and what
+// was removed from it at import.
+import { useEffect, useState } from 'react';
+import type { ProfileDetails } from '../../../app/ipc/types';
+import { useServices } from '../context';
+import { authWords, expiryWords } from '../format';
+
+export function ProfileDetailsPanel({ profileId }: { profileId: string }) {
+  const { bridge, report } = useServices();
+  const [details, setDetails] = useState<ProfileDetails | null>(null);
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    bridge.getProfileDetails(profileId).then((d) => live && setDetails(d), report);
+    return () => {
+      live = false;
+    };
+  }, [bridge, profileId, report, version]);
+
+  if (!details) return <p className="muted details">Loading details…</p>;
+  const forget = () =>
+    bridge
+      .forgetPassword(profileId)
+      .then(() => setVersion((v) => v + 1))
+      .catch(report);
+  return (
+    <dl className="details">
+      <dt>{details.remotes.length > 1 ? 'Servers' : 'Server'}</dt>
+      <dd>
+        {details.remotes.map((r) => (
+          <div key={`${r.host}:${r.port}:${r.proto}`}>
+            {r.host}:{r.port} ({r.proto.toUpperCase()})
+          </div>
+        ))}
+      </dd>
+      <dt>Sign-in</dt>
+      <dd>{authWords[details.authKind]}</dd>
+      <dt>Certificate</dt>
+      <dd>
+        {details.certificate ? (
+          <>
+            <div>{details.certificate.subject}</div>
+            <div className={details.certificate.expiry === 'valid' ? 'muted' : 'warn-text'}>
+              {expiryWords(details.certificate.expiry, details.certificate.notAfter)}
+            </div>
+          </>
+        ) : details.needsCertificate ? (
+          'Missing: attach one under Certificates'
+        ) : (
+          'Not used'
+        )}
+      </dd>
+      <dt>Saved password</dt>
+      <dd>
+        {details.passwordSaved ? (
+          <>
+            Saved in the system keyring{' '}
+            <button type="button" className="link" onClick={forget}>
+              Forget it
+            </button>
+          </>
+        ) : (
+          'None'
+        )}
+      </dd>
+      {details.stripped.length > 0 && (
+        <>
+          <dt>Removed at import</dt>
+          <dd>
+            <ul className="notes">
+              {details.stripped.map((s, i) => (
+                <li key={i}>
+                  <code>{s.directive}</code>: {s.reason}
+                </li>
+              ))}
+            </ul>
+          </dd>
+        </>
+      )}
+      {details.warnings.length > 0 && (
+        <>
+          <dt>Notes</dt>
+          <dd>
+            <ul className="notes">
+              {details.warnings.map((w, i) => (
+                <li key={i}>{w}</li>
+              ))}
+            </ul>
+          </dd>
+        </>
+      )}
+    </dl>
+  );
+}

@@ -1,0 +1,54 @@
+import type { AppSnapshot, Settings } from '../../../app/ipc/types';
+import { useServices } from '../context';
+
+const backendWords: Record<string, string> = {
+  'secret-service': 'the system keyring (Secret Service)',
+  keychain: 'the macOS Keychain',
+  wincred: 'Windows Credential Manager',
+  'safe-storage': 'encrypted app storage',
+  memory: 'memory only',
+};
+
+export function SettingsView({ snapshot }: { snapshot: AppSnapshot }) {
+  const { bridge, report } = useServices();
+  const s = snapshot.settings;
+  const change = (patch: Partial<Settings>) => bridge.setSettings({ ...s, ...patch }).catch(report);
+  const env = snapshot.environment;
+  return (
+    <section aria-labelledby="settings-title">
+      <div className="view-head">
+        <h1 id="settings-title">Settings</h1>
+      </div>
+      <div className="card form">
+        <label className="field">
+          <span>Connect when Causeway starts</span>
+          <select value={s.connectOnStartup ?? ''} onChange={(e) => change({ connectOnStartup: e.target.value || null })}>
+            <option value="">Don’t connect</option>
+            {snapshot.profiles.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={s.startMinimized} onChange={(e) => change({ startMinimized: e.target.checked })} />
+          <span>Start minimized to the tray</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={s.notifications} onChange={(e) => change({ notifications: e.target.checked })} />
+          <span>Show a notification when a connection comes up, drops or fails</span>
+        </label>
+      </div>
+      <div className="card">
+        <h2>Saved secrets</h2>
+        <p>
+          Passwords and keys are kept in {backendWords[env.secretBackend] ?? env.secretBackend}
+          {env.secretsPersistent ? '.' : ', so they are forgotten when Causeway quits.'}
+        </p>
+        {env.secretsReason && <p className="muted">{env.secretsReason}</p>}
+        <p className="muted small">Causeway {env.version}</p>
+      </div>
+    </section>
+  );
+}
