@@ -1,0 +1,189 @@
+// The namespace lab: a server namespace running stock openvpn servers, a client namespace
+// running causeway-helper (or a stock openvpn client), a veth link between them, a PKI made
+// at test time, and traffic checks through the tunnel. See README.md.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EngineConfig } from '../../../app/helper-protocol/messages.js';
+import { engineConfigFor, type ClientChoices } from './engine-config.js';
+import { inNetns, run, type RunOptions, type RunResult } from './exec.js';
+import { HelperClient } from './helper-client.js';
+import { createNetnsPair, deleteNetnsPair, type NetnsPair } from './netns.js';
+import { stockClientConfig } from './openvpn-client.js';
+import {
+  describeServer,
+  spawnOpenvpn,
+  writePasswordScript,
+  writeServerConfig,
+  type ServerInfo,
+  type ServerOptions,
+} from './openvpn-server.js';
+import { createPki, type Pki } from './pki.js';
+import { LabProcess } from './process.js';
+
+export const TRANSFER_PORT = 7300;
+
+/** A lab server: its description plus the running process (restartable). */
+export class LabServer {
+  constructor(
+    readonly info: ServerInfo,
+    private readonly configPath: string,
+    private readonly netns: string,
+    public process: LabProcess,
+  ) {}
+
+  async stop(): Promise<void> {
+    await this.process.stop();
+  }
+
+  /** Stops and starts the same server again (same port, same config). */
+  async restart(): Promise<void> {
+    await this.process.stop();
+    this.process = spawnOpenvpn(this.netns, this.configPath);
+    await this.process.waitForLog('Initialization Sequence Completed', 20_000);
+  }
+}
+
+export interface TransferResult {
+  ok: boolean;
+  upDigestOk: boolean;
+  downDigestOk: boolean;
+  up: number;
+  down: number;
+  ms: number;
+}
+
+export class Lab {
+  /** Test credentials the password-checking servers accept. Random per lab. */
+  readonly credentials = { username: 'alice', password: randomBytes(12).toString('base64url') };
+  private readonly processes = new Set<{ stop(): Promise<unknown> }>();
+  private helpers = new Set<HelperClient>();
+  private nextSlot = 0;
+  private transferServer: LabProcess | null = null;
+
+  private constructor(
+    readonly dir: string,
+    readonly netns: NetnsPair,
+    readonly pki: Pki,
+  ) {}
+
+  /** Creates the namespaces, the PKI and the password script. Always pair with `close()`. */
+  static async create(): Promise<Lab> {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-lab-'));
+    let netns: NetnsPair | null = null;
+    try {
+      netns = await createNetnsPair();
+      const pki = await createPki(join(dir, 'pki'));
+      const lab = new Lab(dir, netns, pki);
+      writePasswordScript(dir, lab.credentials.username, lab.credentials.password);
+      return lab;
+    } catch (e) {
+      if (netns) await deleteNetnsPair(netns);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Starts a stock openvpn server in the server namespace and waits until it is ready. */
+  async startServer(options: ServerOptions): Promise<LabServer> {
+    const n = this.nextSlot++;
+    const info = describeServer(this.netns.serverAddress, { name: `server${n}`, port: 1194 + n, subnet: n + 1 }, options);
+    const configPath = writeServerConfig(info, this.pki, this.dir);
+    const proc = spawnOpenvpn(this.netns.server, configPath);
+    const server = new LabServer(info, configPath, this.netns.server, proc);
+    this.processes.add(server);
+    await proc.waitForLog('Initialization Sequence Completed', 20_000);
+    return server;
+  }
+
+  /** The EngineConfig for connecting our helper to `server`. */
+  engineConfig(server: LabServer, choices: ClientChoices = {}, overrides: Partial<EngineConfig> = {}): EngineConfig {
+    return engineConfigFor(server.info, this.pki, this.credentials, choices, overrides);
+  }
+
+  /** Spawns `causeway-helper --stdio` in the client namespace, handshake done. */
+  async startHelper(env: NodeJS.ProcessEnv = {}): Promise<HelperClient> {
+    const helper = await HelperClient.start({ netns: this.netns.client, env });
+    this.helpers.add(helper);
+    return helper;
+  }
+
+  /** Starts stock openvpn as a client of `server` in the client namespace. */
+  async startStockClient(server: LabServer, cipher?: string): Promise<LabProcess> {
+    const config = stockClientConfig(server.info, this.pki, this.dir, this.credentials, cipher);
+    const proc = spawnOpenvpn(this.netns.client, config);
+    this.processes.add(proc);
+    await proc.waitForLog('Initialization Sequence Completed', 30_000);
+    return proc;
+  }
+
+  /** Runs a command in the client namespace. */
+  inClient(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult> {
+    return run(...inNetns(this.netns.client, cmd, args), opts);
+  }
+
+  inServer(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult> {
+    return run(...inNetns(this.netns.server, cmd, args), opts);
+  }
+
+  /** Pings `address` from the client namespace; throws unless every reply came back. */
+  async ping(address: string, count = 3): Promise<void> {
+    const v6 = address.includes(':');
+    await this.inClient('ping', [...(v6 ? ['-6'] : []), '-c', String(count), '-i', '0.2', '-W', '2', address], { timeoutMs: 20_000 });
+  }
+
+  /**
+   * Moves `up` bytes client->server and `down` bytes server->client in one TCP connection
+   * to the server namespace's transfer peer at `address`, verifying SHA-256 digests both ways.
+   */
+  async transfer(address: string, up: number, down: number = up, timeoutMs = 120_000): Promise<TransferResult> {
+    if (!this.transferServer) {
+      const script = join(import.meta.dirname, 'transfer-peer.mjs');
+      const child = spawn('ip', ['netns', 'exec', this.netns.server, process.execPath, script, 'serve', String(TRANSFER_PORT)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.transferServer = new LabProcess(child, 'transfer peer');
+      this.processes.add(this.transferServer);
+      await this.transferServer.waitForLog(`listening ${TRANSFER_PORT}`, 10_000);
+    }
+    const script = join(import.meta.dirname, 'transfer-peer.mjs');
+    const r = await this.inClient(process.execPath, [script, 'fetch', address, String(TRANSFER_PORT), String(up), String(down)], {
+      check: false,
+      timeoutMs,
+    });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    try {
+      return JSON.parse(line) as TransferResult;
+    } catch {
+      throw new Error(`transfer to ${address} failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
+    }
+  }
+
+  /** Device names in the client namespace matching `prefix` (e.g. our cw* TUN devices). */
+  async clientDevices(prefix = 'cw'): Promise<string[]> {
+    const r = await this.inClient('ip', ['-o', 'link', 'show']);
+    return r.stdout
+      .split('\n')
+      .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+      .filter((name) => name.startsWith(prefix) && name !== this.netns.clientDevice);
+  }
+
+  /** The client namespace's routes (IPv4 and IPv6), one per line as `ip route` prints them. */
+  async clientRoutes(): Promise<string[]> {
+    const v4 = await this.inClient('ip', ['-4', 'route', 'show']);
+    const v6 = await this.inClient('ip', ['-6', 'route', 'show']);
+    return `${v4.stdout}${v6.stdout}`.split('\n').filter(Boolean);
+  }
+
+  /** Stops every helper, server and client the lab started, then deletes the namespaces and files. */
+  async close(): Promise<void> {
+    for (const helper of this.helpers) {
+      if (helper.running) await helper.close().catch(() => helper.kill('SIGKILL'));
+    }
+    for (const p of this.processes) await p.stop().catch(() => undefined);
+    await deleteNetnsPair(this.netns);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

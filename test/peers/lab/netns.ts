@@ -1,0 +1,59 @@
+// Two network namespaces joined by a veth pair: the server side and the client side.
+// Names carry the test process's pid and a counter so parallel runs never clash; the
+// addresses are the same in every pair because each pair lives in its own namespaces.
+import { run } from './exec.js';
+
+export interface NetnsPair {
+  server: string;
+  client: string;
+  /** The server's address on the veth link (what clients connect to). */
+  serverAddress: string;
+  clientAddress: string;
+  /** The client side's veth device (the client namespace's "physical" interface). */
+  clientDevice: string;
+}
+
+let counter = 0;
+
+export async function createNetnsPair(): Promise<NetnsPair> {
+  const tag = `${process.pid}x${counter++}`;
+  const pair: NetnsPair = {
+    server: `cw-lab-${tag}-s`,
+    client: `cw-lab-${tag}-c`,
+    serverAddress: '10.99.0.1',
+    clientAddress: '10.99.0.2',
+    clientDevice: `cwv${tag}c`.slice(0, 15),
+  };
+  const serverDevice = `cwv${tag}s`.slice(0, 15);
+  const ip = (...args: string[]) => run('ip', args);
+  try {
+    await ip('netns', 'add', pair.server);
+    await ip('netns', 'add', pair.client);
+    await ip('link', 'add', serverDevice, 'type', 'veth', 'peer', 'name', pair.clientDevice);
+    await ip('link', 'set', serverDevice, 'netns', pair.server);
+    await ip('link', 'set', pair.clientDevice, 'netns', pair.client);
+    await ip('-n', pair.server, 'addr', 'add', `${pair.serverAddress}/24`, 'dev', serverDevice);
+    await ip('-n', pair.client, 'addr', 'add', `${pair.clientAddress}/24`, 'dev', pair.clientDevice);
+    for (const [ns, dev] of [
+      [pair.server, serverDevice],
+      [pair.client, pair.clientDevice],
+    ] as const) {
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await ip('-n', ns, 'link', 'set', dev, 'up');
+    }
+    // A default route like a real LAN's, so redirect-gateway has an original gateway to keep
+    // the server reachable through.
+    await ip('-n', pair.client, 'route', 'add', 'default', 'via', pair.serverAddress);
+  } catch (e) {
+    await deleteNetnsPair(pair);
+    throw e;
+  }
+  return pair;
+}
+
+/** Deletes both namespaces (the veth pair goes with them). Processes must be stopped first. */
+export async function deleteNetnsPair(pair: NetnsPair): Promise<void> {
+  for (const ns of [pair.client, pair.server]) {
+    await run('ip', ['netns', 'del', ns], { check: false });
+  }
+}
