@@ -97,6 +97,7 @@ const parse = (v: Vector) => (v.direction === 'toHelper' ? parseClientMessage(v.
 describe('shared vectors test/vectors/helper-protocol', () => {
   // One test per direction of verdict, reporting every vector that disagrees at once.
   it('accepts every valid vector', () => {
+    expect(loadVectors('valid').length).toBeGreaterThan(10);
     const wrong = loadVectors('valid').flatMap(([name, v]) => {
       try {
         parse(v);
@@ -108,6 +109,7 @@ describe('shared vectors test/vectors/helper-protocol', () => {
     expect(wrong).toEqual([]);
   });
   it('rejects every invalid vector', () => {
+    expect(loadVectors('invalid').length).toBeGreaterThan(10);
     const accepted = loadVectors('invalid').flatMap(([name, v]) => {
       try {
         parse(v);
