@@ -1,8 +1,17 @@
-// The `causeway` command-line tool. Subcommands are added by main/cli/commands.
-const [command] = process.argv.slice(2);
-if (command === '--version') {
-  console.log('causeway 0.1.0');
-} else {
-  console.error('usage: causeway <import|list|show|rename|remove|connect|status|disconnect|logs|cert> ...');
-  process.exitCode = command ? 1 : 0;
-}
+// Entry point of the `causeway` command (bundled to dist/cli/causeway.cjs, run by bin/causeway.cjs).
+import { runCli } from './run.js';
+
+runCli(process.argv.slice(2), {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+  cwd: process.cwd(),
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`causeway: unexpected error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,93 @@
+// causeway import <file> [--name N] [--dry-run] [--json]
+// causeway import --from-aws-vpn-client [--dry-run] [--json]
+import { migrateAwsVpnClient, AwsMigrationError } from '../../profiles/aws-vpn-client.js';
+import { importOvpnFile, type ImportOutcome } from '../../profiles/importer.js';
+import { awsVpnClientDir } from '../../profiles/paths.js';
+import { resolve } from 'node:path';
+import { CliError, homeOf, openProfileStore, printJson, type CliIO, type Command } from '../context.js';
+import { parseCommandArgs } from '../parse-args.js';
+import { describeProfile, formatIssue, profileView } from '../profile-view.js';
+
+const usage = `usage: causeway import <file.ovpn> [--name NAME] [--dry-run] [--json]
+       causeway import --from-aws-vpn-client [--dry-run] [--json]
+
+Checks an OpenVPN profile against Causeway's import policy and stores it. Directives that would
+run programs or touch files are removed (each listed as a warning); profiles that would weaken
+security are refused (each reason listed). Files the profile names (ca ca.crt) are read from
+the profile's folder only. --dry-run checks without storing; --json prints
+{ok, profile, warnings[], errors[]}. --from-aws-vpn-client imports every profile of the
+official AWS VPN Client.`;
+
+function outcomeJson(o: ImportOutcome) {
+  return { ok: o.ok, profile: o.profile ? profileView(o.profile) : null, warnings: o.warnings, errors: o.errors };
+}
+
+function report(io: CliIO, label: string, o: ImportOutcome, dryRun: boolean, json: boolean): void {
+  if (!json) {
+    for (const w of o.warnings) io.stderr(`${formatIssue('warning', w)}\n`);
+    if (o.ok && o.profile) {
+      io.stdout(dryRun ? `${label} can be imported (dry run, nothing stored):\n` : `Imported ${label}:\n`);
+      io.stdout(describeProfile(o.profile));
+    }
+  }
+  if (!o.ok) {
+    io.stderr(`causeway: ${label} was not imported:\n`);
+    for (const e of o.errors) io.stderr(`  ${formatIssue('error', e)}\n`);
+  }
+}
+
+async function fromAwsVpnClient(io: CliIO, dryRun: boolean, json: boolean): Promise<number> {
+  const store = await openProfileStore(io);
+  const dir = awsVpnClientDir({ env: io.env, home: homeOf(io) });
+  let items;
+  try {
+    items = await migrateAwsVpnClient(store, dir, { dryRun });
+  } catch (e) {
+    if (e instanceof AwsMigrationError) throw new CliError(e.message);
+    throw e;
+  }
+  const ok = items.every((i) => i.status !== 'failed');
+  if (json) {
+    printJson(io, {
+      ok,
+      results: items.map((i) => ({ name: i.name, status: i.status, reason: i.reason, ...(i.outcome ? outcomeJson(i.outcome) : { profile: null, warnings: [], errors: [] }) })),
+    });
+  }
+  for (const i of items) {
+    if (i.status === 'skipped') {
+      if (!json) io.stdout(`Skipped "${i.name}": ${i.reason}\n`);
+    } else report(io, `AWS VPN Client profile "${i.name}"`, i.outcome!, dryRun, json);
+  }
+  if (!json) io.stdout(`${items.filter((i) => i.status === 'imported').length} of ${items.length} AWS VPN Client profiles ${dryRun ? 'can be' : 'were'} imported.\n`);
+  return ok ? 0 : 1;
+}
+
+export const importCommand: Command = {
+  summary: 'import an .ovpn profile (or every AWS VPN Client profile)',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        name: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'from-aws-vpn-client': { type: 'boolean', default: false },
+      },
+      usage,
+    );
+    const dryRun = values['dry-run'] === true;
+    const json = values.json === true;
+    if (values['from-aws-vpn-client']) {
+      if (positionals.length || values.name !== undefined) throw new CliError(`--from-aws-vpn-client takes no file and no --name\n${usage}`);
+      return fromAwsVpnClient(io, dryRun, json);
+    }
+    if (positionals.length !== 1) throw new CliError(`import needs exactly one profile file\n${usage}`);
+    const file = resolve(io.cwd, positionals[0]!);
+    const store = await openProfileStore(io);
+    const outcome = await importOvpnFile(store, file, { ...(values.name !== undefined ? { name: values.name } : {}), dryRun });
+    if (json) printJson(io, outcomeJson(outcome));
+    report(io, `"${positionals[0]}"`, outcome, dryRun, json);
+    return outcome.ok ? 0 : 1;
+  },
+};

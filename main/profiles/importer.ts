@@ -1,0 +1,90 @@
+// Importing a .ovpn file from disk: read it (a regular file of sane size), check it against the
+// import policy with references read from its own folder, and store it unless this is a dry run.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { checkProfile, type Profile, type ProfileIssue, type ProfileSettings } from '../../app/profile/index.js';
+import { MAX_PROFILE_BYTES } from '../../app/profile/decode.js';
+import { folderReader } from './reference-reader.js';
+import { ProfileStoreError, type ProfileStore } from './store.js';
+
+export interface ImportOutcome {
+  ok: boolean;
+  /** The stored profile; for a dry run, what would be stored (id "", not saved). */
+  profile: Profile | null;
+  warnings: ProfileIssue[];
+  errors: ProfileIssue[];
+}
+
+export interface ImportOptions {
+  /** Display name; default: the file name without its extension (made unique). */
+  name?: string;
+  dryRun?: boolean;
+  importer?: Profile['source']['importer'];
+  /** Applied on top of what the file says (e.g. the AWS VPN Client's endpoint id). */
+  adjust?: (settings: ProfileSettings) => ProfileSettings;
+}
+
+const failed = (message: string, warnings: ProfileIssue[] = []): ImportOutcome => ({
+  ok: false,
+  profile: null,
+  warnings,
+  errors: [{ line: null, directive: null, message }],
+});
+
+/** Reads the profile file itself, refusing non-files and oversized files before reading them. */
+function readProfileFile(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ProfileStoreError(code === 'ENOENT' ? `the file "${path}" does not exist` : `the file "${path}" cannot be opened (${code})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ProfileStoreError(`"${path}" is not a regular file`);
+    if (st.size > MAX_PROFILE_BYTES) {
+      throw new ProfileStoreError(
+        `the file is ${(st.size / 1024 / 1024).toFixed(1)} MiB; profiles larger than ${MAX_PROFILE_BYTES / 1024 / 1024} MiB are not imported`,
+      );
+    }
+    const buf = Buffer.alloc(st.size);
+    let read = 0;
+    while (read < st.size) {
+      const n = readSync(fd, buf, read, st.size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buf.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function importOvpnFile(store: ProfileStore, path: string, options: ImportOptions = {}): Promise<ImportOutcome> {
+  const full = resolve(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = readProfileFile(full);
+  } catch (e) {
+    if (e instanceof ProfileStoreError) return failed(e.message);
+    throw e;
+  }
+  const verdict = checkProfile(bytes, { readReference: folderReader(full) });
+  if (!verdict.ok || !verdict.settings) return { ok: false, profile: null, warnings: verdict.warnings, errors: verdict.errors };
+  const settings = options.adjust ? options.adjust(verdict.settings) : verdict.settings;
+  const source: Profile['source'] = { fileName: basename(full), importer: options.importer ?? 'ovpn' };
+  try {
+    const name = options.name !== undefined ? store.checkNewName(options.name) : store.freeName(basename(full, extname(full)) || 'profile');
+    if (options.dryRun) {
+      store.assertCanKeep(verdict.secrets);
+      const preview: Profile = { schemaVersion: 1, id: '', name, importedAt: new Date().toISOString(), source, ...settings };
+      return { ok: true, profile: preview, warnings: verdict.warnings, errors: [] };
+    }
+    const profile = await store.add(settings, verdict.secrets, { name, source });
+    return { ok: true, profile, warnings: verdict.warnings, errors: [] };
+  } catch (e) {
+    if (e instanceof ProfileStoreError) return failed(e.message, verdict.warnings);
+    throw e;
+  }
+}

@@ -1,0 +1,237 @@
+// ProfileStore: one JSON file per profile (`<id>.json`, mode 0600) in the profiles folder.
+//
+// - Writes are atomic: a temp file in the same folder, fsync, rename, fsync of the folder; a
+//   crash leaves the old file or the new one, never half of one.
+// - A file that cannot be read as a profile is reported by list() and skipped; the store
+//   never rewrites or deletes it (ids are random, so a new profile never lands on it).
+// - Private keys and saved passwords go to the SecretStore (`profile/<id>/key`,
+//   `profile/<id>/password`), never into the JSON. A store that cannot keep secrets
+//   (persistent=false) makes add() refuse a profile that carries one, with the reason.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROFILE_SCHEMA_VERSION, type Profile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+
+/** A user-facing failure of a store operation (bad name, unknown profile, secrets unavailable). */
+export class ProfileStoreError extends Error {
+  override readonly name = 'ProfileStoreError';
+}
+
+export interface DamagedProfile {
+  file: string;
+  reason: string;
+}
+
+export interface ProfileList {
+  profiles: Profile[];
+  damaged: DamagedProfile[];
+}
+
+export const keyAccount = (id: string): string => `profile/${id}/key`;
+export const passwordAccount = (id: string): string => `profile/${id}/password`;
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const MAX_NAME = 100;
+
+/** Checks a display name; returns it trimmed. */
+export function validName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed === '') throw new ProfileStoreError('a profile name cannot be empty');
+  if (trimmed.length > MAX_NAME) throw new ProfileStoreError(`a profile name can be at most ${MAX_NAME} characters`);
+  if (/\p{Cc}/u.test(trimmed)) throw new ProfileStoreError('a profile name cannot contain control characters');
+  return trimmed;
+}
+
+/** Readable, unique-enough id: a slug of the name and 6 random hex digits ("corp-vpn-3f9a2c"). */
+function newId(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  const suffix = randomBytes(3).toString('hex');
+  return slug ? `${slug}-${suffix}` : `profile-${suffix}`;
+}
+
+/** Minimal shape check of a stored profile: enough that callers can rely on the fields they use. */
+function asProfile(value: unknown, fileId: string): Profile {
+  const p = value as Partial<Profile> | null;
+  if (typeof p !== 'object' || p === null) throw new Error('not a JSON object');
+  if (p.schemaVersion !== PROFILE_SCHEMA_VERSION) throw new Error(`unsupported schemaVersion ${JSON.stringify(p.schemaVersion)}`);
+  if (p.id !== fileId) throw new Error('its id does not match its file name');
+  if (typeof p.name !== 'string' || p.name.trim() === '') throw new Error('it has no name');
+  if (!Array.isArray(p.remotes) || p.remotes.length === 0) throw new Error('it has no remotes');
+  if (typeof p.ca !== 'string' || typeof p.auth !== 'object' || p.auth === null) throw new Error('it lacks ca or auth');
+  return p as Profile;
+}
+
+export class ProfileStore {
+  constructor(
+    /** The profiles folder (see paths.ts profilesDir). Created on first write. */
+    readonly dir: string,
+    private readonly secrets: SecretStore,
+  ) {}
+
+  list(): ProfileList {
+    let files: string[];
+    try {
+      files = readdirSync(this.dir).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: [], damaged: [] };
+      throw e;
+    }
+    const profiles: Profile[] = [];
+    const damaged: DamagedProfile[] = [];
+    for (const file of files.sort()) {
+      const id = file.slice(0, -'.json'.length);
+      try {
+        if (!ID_PATTERN.test(id)) throw new Error('its file name is not a profile id');
+        profiles.push(asProfile(JSON.parse(readFileSync(join(this.dir, file), 'utf8')), id));
+      } catch (e) {
+        damaged.push({ file: join(this.dir, file), reason: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    profiles.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    return { profiles, damaged };
+  }
+
+  /** Finds a profile by id, or by a name that only one profile has. */
+  resolve(idOrName: string): Profile {
+    const { profiles } = this.list();
+    const byId = profiles.find((p) => p.id === idOrName);
+    if (byId) return byId;
+    const exact = profiles.filter((p) => p.name === idOrName);
+    const matches = exact.length ? exact : profiles.filter((p) => p.name.toLowerCase() === idOrName.toLowerCase());
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) {
+      throw new ProfileStoreError(`${matches.length} profiles are named "${idOrName}"; use the id (${matches.map((m) => m.id).join(', ')})`);
+    }
+    throw new ProfileStoreError(`no profile has the id or name "${idOrName}" (see causeway list)`);
+  }
+
+  /** A name no profile has yet: `name`, else "name (2)", "name (3)", … */
+  freeName(name: string): string {
+    const taken = new Set(this.list().profiles.map((p) => p.name.toLowerCase()));
+    const base = validName(name);
+    if (!taken.has(base.toLowerCase())) return base;
+    for (let i = 2; ; i++) {
+      const candidate = `${base} (${i})`;
+      if (!taken.has(candidate.toLowerCase())) return candidate;
+    }
+  }
+
+  /** Validates a name for a new profile (or a rename of `exceptId`); returns it trimmed. */
+  checkNewName(name: string, exceptId: string | null = null): string {
+    const trimmed = validName(name);
+    this.assertNameFree(trimmed, exceptId);
+    return trimmed;
+  }
+
+  private assertNameFree(name: string, exceptId: string | null): void {
+    const clash = this.list().profiles.find((p) => p.name.toLowerCase() === name.toLowerCase() && p.id !== exceptId);
+    if (clash) throw new ProfileStoreError(`a profile named "${clash.name}" already exists (id ${clash.id})`);
+  }
+
+  /** Refuses, with the reason, secrets this store would lose when the process exits. */
+  assertCanKeep(secrets: ProfileSecrets): void {
+    const carried = [secrets.key !== null ? 'a private key' : null, secrets.password !== null ? 'a saved password' : null].filter(Boolean);
+    if (carried.length && !this.secrets.persistent) {
+      throw new ProfileStoreError(
+        `this profile carries ${carried.join(' and ')}, which Causeway keeps only in a secret store, and none can keep it: ${this.secrets.reason ?? 'secrets would be lost when this program exits'}`,
+      );
+    }
+  }
+
+  /** Stores a new profile and its secrets. Nothing is written if any part fails. */
+  async add(settings: ProfileSettings, secrets: ProfileSecrets, meta: { name: string; source: Profile['source']; now?: Date }): Promise<Profile> {
+    const name = this.checkNewName(meta.name);
+    this.assertCanKeep(secrets);
+    const profile: Profile = {
+      schemaVersion: PROFILE_SCHEMA_VERSION,
+      id: newId(name),
+      name,
+      importedAt: (meta.now ?? new Date()).toISOString(),
+      source: meta.source,
+      ...settings,
+    };
+    const written: string[] = [];
+    try {
+      if (secrets.key !== null) {
+        await this.secrets.set(keyAccount(profile.id), secrets.key);
+        written.push(keyAccount(profile.id));
+      }
+      if (secrets.password !== null) {
+        await this.secrets.set(passwordAccount(profile.id), secrets.password);
+        written.push(passwordAccount(profile.id));
+      }
+      this.write(profile);
+    } catch (e) {
+      for (const account of written) await this.secrets.delete(account).catch(() => undefined);
+      if (e instanceof ProfileStoreError) throw e;
+      throw new ProfileStoreError(`the profile could not be saved: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return profile;
+  }
+
+  rename(idOrName: string, newName: string): Profile {
+    const profile = this.resolve(idOrName);
+    const name = this.checkNewName(newName, profile.id);
+    const renamed = { ...profile, name };
+    this.write(renamed);
+    return renamed;
+  }
+
+  /** Deletes the profile file, then its secrets. */
+  async remove(idOrName: string): Promise<Profile> {
+    const profile = this.resolve(idOrName);
+    rmSync(join(this.dir, `${profile.id}.json`));
+    await this.secrets.delete(keyAccount(profile.id));
+    await this.secrets.delete(passwordAccount(profile.id));
+    return profile;
+  }
+
+  /** The profile's private key, for building the engine config (never for display). */
+  async privateKey(profile: Profile): Promise<string | null> {
+    return profile.hasKey ? this.secrets.get(keyAccount(profile.id)) : null;
+  }
+
+  /** The password from an inline <auth-user-pass> block, if one was saved. */
+  async savedPassword(profile: Profile): Promise<string | null> {
+    return profile.auth.hasSavedPassword ? this.secrets.get(passwordAccount(profile.id)) : null;
+  }
+
+  /** Atomic replace of `<id>.json`. */
+  private write(profile: Profile): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const target = join(this.dir, `${profile.id}.json`);
+    const temp = join(this.dir, `.${profile.id}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(profile, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(temp, target);
+    } catch (e) {
+      rmSync(temp, { force: true });
+      throw e;
+    }
+    syncDir(this.dir);
+  }
+}
+
+/** Makes the rename durable. Not possible on Windows, where rename is already journaled. */
+function syncDir(dir: string): void {
+  if (process.platform === 'win32') return;
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
