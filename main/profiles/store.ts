@@ -80,7 +80,9 @@ export class ProfileStore {
     try {
       files = readdirSync(this.dir).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: [], damaged: [] };
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { profiles: [], damaged: [] };
+      if (code === 'ENOTDIR') throw new ProfileStoreError(`the profiles folder ${this.dir} is not a folder`);
       throw e;
     }
     const profiles: Profile[] = [];

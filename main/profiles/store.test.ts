@@ -1,0 +1,101 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkProfile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
+import { keepingSecretStore, type InspectableSecretStore } from '../../test/corpus/support/secrets.js';
+import { MemoryStore } from '../secrets/memory-store.js';
+import { keyAccount, ProfileStore, ProfileStoreError } from './store.js';
+
+const pki = (f: string) => readFileSync(new URL(`../../test/corpus/pki/${f}`, import.meta.url), 'utf8');
+const withKey = checkProfile(`client\nremote vpn.example.com 1194\n<ca>\n${pki('ca.crt')}</ca>\n<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('client.key')}</key>\n`);
+const noKey = checkProfile(`client\nremote vpn.example.com 1194\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`);
+const settings = (v: typeof withKey): ProfileSettings => v.settings!;
+const src = { fileName: 'x.ovpn', importer: 'ovpn' as const };
+const none: ProfileSecrets = { key: null, password: null };
+
+let dir: string;
+let secrets: InspectableSecretStore;
+let store: ProfileStore;
+beforeEach(() => {
+  dir = join(mkdtempSync(join(tmpdir(), 'cw-store-')), 'profiles');
+  secrets = keepingSecretStore();
+  store = new ProfileStore(dir, secrets);
+});
+afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+describe('ProfileStore', () => {
+  it('adds, lists, resolves, renames and removes; keys go to the secret store only', async () => {
+    const p = await store.add(settings(withKey), withKey.secrets, { name: 'Corp VPN', source: src });
+    expect(p.id).toMatch(/^corp-vpn-[0-9a-f]{6}$/);
+    const file = join(dir, `${p.id}.json`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const json = readFileSync(file, 'utf8');
+    expect(json).not.toContain('PRIVATE KEY');
+    expect(JSON.parse(json)).toEqual(p);
+    expect(secrets.entries.get(keyAccount(p.id))).toContain('BEGIN PRIVATE KEY');
+    expect(await store.privateKey(p)).toBe(secrets.entries.get(keyAccount(p.id)));
+
+    expect(store.list().profiles.map((x) => x.name)).toEqual(['Corp VPN']);
+    expect(store.resolve('corp vpn').id).toBe(p.id);
+    expect(store.resolve(p.id).name).toBe('Corp VPN');
+    const renamed = store.rename('Corp VPN', 'Office');
+    expect(renamed.id).toBe(p.id);
+    expect(store.resolve('Office').id).toBe(p.id);
+    await store.remove(p.id);
+    expect(store.list().profiles).toEqual([]);
+    expect(secrets.entries.size).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('keeps names unique and resolves ambiguity by id', async () => {
+    const a = await store.add(settings(noKey), none, { name: 'VPN', source: src });
+    await expect(store.add(settings(noKey), none, { name: 'vpn', source: src })).rejects.toThrow(/already exists/);
+    expect(store.freeName('VPN')).toBe('VPN (2)');
+    const b = await store.add(settings(noKey), none, { name: store.freeName('VPN'), source: src });
+    expect(() => store.rename(b.id, 'VPN')).toThrow(/already exists/);
+    expect(() => store.rename(a.id, '  ')).toThrow(/cannot be empty/);
+    expect(() => store.resolve('nope')).toThrow(ProfileStoreError);
+  });
+
+  it('refuses a private key when the secret store cannot keep it, and writes nothing', async () => {
+    const ephemeral = new ProfileStore(dir, new MemoryStore('no D-Bus session bus'));
+    await expect(ephemeral.add(settings(withKey), withKey.secrets, { name: 'k', source: src })).rejects.toThrow(
+      /carries a private key, .* none can keep it: no D-Bus session bus/,
+    );
+    expect(ephemeral.list().profiles).toEqual([]);
+    // Without secrets, the memory store is fine.
+    await ephemeral.add(settings(noKey), none, { name: 'p', source: src });
+    expect(ephemeral.list().profiles).toHaveLength(1);
+  });
+
+  it('rolls back secrets already written when a later one fails, and writes no profile', async () => {
+    const both = checkProfile(`remote h\n<ca>\n${pki('ca.crt')}</ca>\n<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('client.key')}</key>\n<auth-user-pass>\nalice\npw\n</auth-user-pass>\n`);
+    secrets.failOn = /password$/;
+    await expect(store.add(settings(both), both.secrets, { name: 'k', source: src })).rejects.toThrow(/could not be saved: keyring locked/);
+    expect(secrets.entries.size).toBe(0);
+    expect(store.list().profiles).toEqual([]);
+  });
+
+  it('says so when the profiles folder is not a folder', () => {
+    writeFileSync(join(dir, '..', 'blocker'), '');
+    expect(() => new ProfileStore(join(dir, '..', 'blocker'), secrets).list()).toThrow(/is not a folder/);
+  });
+
+  it('reports a damaged file, skips it and never touches it', async () => {
+    await store.add(settings(noKey), none, { name: 'good', source: src });
+    const damaged = join(dir, 'broken-abcdef.json');
+    writeFileSync(damaged, '{"schemaVersion": 1, "id": "broken-abc');
+    const wrongVersion = join(dir, 'future-123456.json');
+    writeFileSync(wrongVersion, JSON.stringify({ schemaVersion: 99, id: 'future-123456' }));
+    const before = [readFileSync(damaged), readFileSync(wrongVersion)];
+    const { profiles, damaged: bad } = store.list();
+    expect(profiles.map((p) => p.name)).toEqual(['good']);
+    expect(bad.map((d) => d.file).sort()).toEqual([damaged, wrongVersion]);
+    expect(bad.find((d) => d.file === wrongVersion)!.reason).toMatch(/unsupported schemaVersion 99/);
+    await store.add(settings(noKey), none, { name: 'another', source: src });
+    store.rename('good', 'better');
+    expect([readFileSync(damaged), readFileSync(wrongVersion)]).toEqual(before);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
