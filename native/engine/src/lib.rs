@@ -1,1 +1,43 @@
-//! causeway-engine: an OpenVPN 2.x client protocol engine (sans-IO core + tokio drivers).
+//! causeway-engine: an OpenVPN 2.x client protocol engine.
+//!
+//! Layers, bottom up:
+//! - parsers and crypto with no state machine: `wire`, `wrap`, `keys`, `km2`, `prf`, `data`,
+//!   `push`, `ctrl_msg`, `replay`, `reliable`, `tls`;
+//! - `connection`: the sans-IO core of one connection (packets, TUN packets and time in;
+//!   packets, decrypted TUN packets, timers and events out);
+//! - `policy` + `session`: the remote list, credentials and reconnects of a whole session;
+//! - `driver`, `transport`, `tun_io`: the tokio I/O for UDP, TCP and the TUN device.
+//!
+//! The helper uses `run_session` with its `NetworkSetup`; see `api`.
+
+pub mod api;
+pub mod config;
+pub mod connection;
+pub mod ctrl_msg;
+pub mod data;
+mod driver;
+pub mod keys;
+pub mod km2;
+pub mod params;
+pub mod policy;
+pub mod prf;
+pub mod push;
+pub mod reliable;
+pub mod replay;
+pub mod secret;
+mod session;
+pub mod tls;
+mod transport;
+mod tun_io;
+pub mod wire;
+pub mod wrap;
+
+pub use api::{
+    Command, CredentialKind, EngineError, Event, LogLevel, NetworkSetup, PendingMethod, RemoteInfo,
+    Tun,
+};
+pub use config::{
+    Compression, DataCipher, EngineConfig, ErrorCode, Proto, PushedSettings, Remote, SessionPhase,
+    VerifyX509Name,
+};
+pub use session::run_session;

@@ -1,0 +1,209 @@
+//! Turns an `EngineConfig` (plus the credentials of this attempt) into the parameters of one
+//! connection: TLS config, control-channel wrap, OCC options string and peer info.
+
+use crate::api::EngineError;
+use crate::config::{Compression, DataCipher, EngineConfig, ErrorCode, Proto};
+use crate::connection::ConnParams;
+use crate::keys;
+use crate::km2::Framing;
+use crate::secret::Secret;
+use crate::wrap::Wrap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Version string announced as IV_VER: servers and plugins key behaviour on it, so we present
+/// the OpenVPN 2.6 protocol level we implement.
+const IV_VER: &str = "2.6.12";
+
+/// IV_PROTO bits we implement (wire-protocol §4.3): DATA_V2 2, REQUEST_PUSH 4,
+/// TLS_KEY_EXPORT 8, AUTH_PENDING_KW 16, DNS_OPTION 64, CC_EXIT_NOTIFY 128, AUTH_FAIL_TEMP 256.
+/// Not DYN_TLS_CRYPT (512): dynamic tls-crypt for renegotiation is not implemented.
+pub const IV_PROTO: u32 = 2 | 4 | 8 | 16 | 64 | 128 | 256;
+
+fn platform() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "mac",
+        "windows" => "win",
+        other => other,
+    }
+}
+
+pub fn peer_info(cfg: &EngineConfig, iv_proto: u32) -> String {
+    let ciphers: Vec<&str> = cfg.data_ciphers.iter().map(|c| c.name()).collect();
+    let mut s = format!(
+        "IV_VER={IV_VER}\nIV_PLAT={}\nIV_PROTO={iv_proto}\n",
+        platform()
+    );
+    if cfg.data_ciphers.contains(&DataCipher::Aes128Gcm)
+        && cfg.data_ciphers.contains(&DataCipher::Aes256Gcm)
+    {
+        s.push_str("IV_NCP=2\n");
+    }
+    s.push_str(&format!("IV_CIPHERS={}\n", ciphers.join(":")));
+    // Compression framing without compression, so `compress`/`comp-lzo no` servers accept us.
+    s.push_str("IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+    s.push_str("IV_SSO=webauth,openurl,crtext\n");
+    // The GUI version is free text from the profile owner; keep it to one printable line.
+    let gui: String = cfg
+        .gui_version
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    if !gui.is_empty() {
+        s.push_str(&format!("IV_GUI_VER={gui}\n"));
+    }
+    s
+}
+
+pub fn options_string(cfg: &EngineConfig, proto: Proto) -> String {
+    let cipher = cfg
+        .data_ciphers
+        .first()
+        .copied()
+        .unwrap_or(DataCipher::Aes256Gcm);
+    let tcp = proto == Proto::Tcp;
+    let comp = cfg.compression != Compression::None;
+    let link_mtu = cfg.tun_mtu + 49 + if tcp { 2 } else { 0 } + u32::from(comp);
+    let mut s = format!(
+        "V4,dev-type tun,link-mtu {link_mtu},tun-mtu {},proto {}",
+        cfg.tun_mtu,
+        if tcp { "TCPv4_CLIENT" } else { "UDPv4" }
+    );
+    if cfg.compression == Compression::CompLzoNo {
+        s.push_str(",comp-lzo");
+    }
+    if let Some(ta) = &cfg.tls_auth {
+        if let Some(d) = ta.direction {
+            s.push_str(match d {
+                crate::config::KeyDirection::Normal => ",keydir 0",
+                crate::config::KeyDirection::Inverse => ",keydir 1",
+            });
+        }
+    }
+    s.push_str(&format!(
+        ",cipher {},auth [null-digest],keysize {}",
+        cipher.name(),
+        cipher.key_len() * 8
+    ));
+    if cfg.tls_auth.is_some() {
+        s.push_str(",tls-auth");
+    }
+    s.push_str(",key-method 2,tls-client");
+    s
+}
+
+/// Parsed once per session; cheap to turn into a fresh `Wrap` per connection.
+#[derive(Clone)]
+pub enum WrapKeys {
+    None,
+    Auth(
+        keys::Key2,
+        Option<crate::config::KeyDirection>,
+        crate::config::AuthDigest,
+    ),
+    Crypt(keys::Key2),
+    CryptV2(keys::TlsCryptV2Key),
+}
+
+impl WrapKeys {
+    pub fn from_config(cfg: &EngineConfig) -> Result<Self, EngineError> {
+        let bad = |e: String| EngineError::new(ErrorCode::ConfigInvalid, e);
+        let set = [
+            cfg.tls_auth.is_some(),
+            cfg.tls_crypt.is_some(),
+            cfg.tls_crypt_v2.is_some(),
+        ];
+        if set.iter().filter(|s| **s).count() > 1 {
+            return Err(bad(
+                "only one of tls-auth, tls-crypt and tls-crypt-v2 may be used".into(),
+            ));
+        }
+        if let Some(ta) = &cfg.tls_auth {
+            return Ok(Self::Auth(
+                keys::parse_static_key(&ta.key).map_err(bad)?,
+                ta.direction,
+                cfg.auth_digest,
+            ));
+        }
+        if let Some(tc) = &cfg.tls_crypt {
+            return Ok(Self::Crypt(keys::parse_static_key(tc).map_err(bad)?));
+        }
+        if let Some(v2) = &cfg.tls_crypt_v2 {
+            return Ok(Self::CryptV2(
+                keys::parse_tls_crypt_v2_client_key(v2).map_err(bad)?,
+            ));
+        }
+        Ok(Self::None)
+    }
+
+    fn factory(&self) -> Box<dyn Fn(u32) -> Wrap + Send + Sync> {
+        let k = self.clone();
+        Box::new(move |now| match &k {
+            WrapKeys::None => Wrap::none(),
+            WrapKeys::Auth(key, dir, d) => Wrap::tls_auth(key, *dir, *d, now),
+            WrapKeys::Crypt(key) => Wrap::tls_crypt(key, now),
+            WrapKeys::CryptV2(key) => Wrap::tls_crypt_v2(&key.kc, key.wkc.clone(), now),
+        })
+    }
+}
+
+/// Everything static about a session's connections, validated once.
+pub struct Prepared {
+    pub tls: Arc<rustls::ClientConfig>,
+    pub wrap: WrapKeys,
+}
+
+impl Prepared {
+    pub fn new(cfg: &EngineConfig) -> Result<Self, EngineError> {
+        if cfg.remotes.is_empty() {
+            return Err(EngineError::new(
+                ErrorCode::ConfigInvalid,
+                "the profile has no remote",
+            ));
+        }
+        if cfg.data_ciphers.is_empty() {
+            return Err(EngineError::new(
+                ErrorCode::ConfigInvalid,
+                "the profile allows no data cipher",
+            ));
+        }
+        Ok(Self {
+            tls: crate::tls::client_config(cfg)?,
+            wrap: WrapKeys::from_config(cfg)?,
+        })
+    }
+
+    pub fn conn_params(
+        &self,
+        cfg: &EngineConfig,
+        proto: Proto,
+        username: Option<String>,
+        password: Option<Secret>,
+    ) -> ConnParams {
+        ConnParams {
+            tls: self.tls.clone(),
+            wrap: self.wrap.factory(),
+            tls_crypt_v2: matches!(self.wrap, WrapKeys::CryptV2(_)),
+            username,
+            password,
+            framing: if cfg.aws_framing {
+                Framing::Aws
+            } else {
+                Framing::Stock
+            },
+            options_string: options_string(cfg, proto),
+            peer_info: peer_info(cfg, IV_PROTO),
+            data_ciphers: cfg.data_ciphers.clone(),
+            compression: cfg.compression,
+            tun_mtu: cfg.tun_mtu,
+            route_no_pull: cfg.route_no_pull,
+            hand_window: Duration::from_secs(cfg.handshake_window_sec.max(5).into()),
+            tls_timeout: Duration::from_secs(2),
+            reneg_sec: cfg.reneg_sec,
+            reneg_bytes: cfg.reneg_bytes,
+            keepalive: cfg.keepalive,
+            udp: proto == Proto::Udp,
+        }
+    }
+}

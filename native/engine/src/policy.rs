@@ -1,0 +1,220 @@
+//! Reconnect policy: which remote to try next, how long to wait (connect-retry with backoff),
+//! and when to give up (connect-retry-max). Pure logic, unit-tested without sockets.
+
+use crate::api::EngineError;
+use crate::config::{EngineConfig, ErrorCode};
+use crate::connection::CloseReason;
+use std::time::Duration;
+
+/// How an attempt ended, from the policy's point of view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Could not reach/resolve/handshake with this remote: advance to the next one.
+    Unreachable(EngineError),
+    /// The connection was up (or the server asked us to come back): reconnect.
+    Dropped { backoff: Option<Duration> },
+    /// Nothing a retry can fix.
+    Terminal(EngineError),
+}
+
+impl Outcome {
+    pub fn from_close(reason: CloseReason, established: bool) -> Self {
+        match reason {
+            CloseReason::Halt(msg) => {
+                let m = if msg.is_empty() {
+                    "the server ended the session (HALT)".to_string()
+                } else {
+                    format!("the server ended the session: {msg}")
+                };
+                Outcome::Terminal(EngineError::new(ErrorCode::Halted, m))
+            }
+            CloseReason::Error(e) => match e.code {
+                ErrorCode::ServerUnreachable => {
+                    if established {
+                        Outcome::Dropped { backoff: None }
+                    } else {
+                        Outcome::Unreachable(e)
+                    }
+                }
+                // TLS, certificate, protocol and configuration errors do not go away by retrying.
+                _ => Outcome::Terminal(e),
+            },
+            CloseReason::HandshakeTimeout { got_server_reset } => {
+                Outcome::Unreachable(EngineError::new(
+                    ErrorCode::ServerUnreachable,
+                    if got_server_reset {
+                        "the server answered but the TLS handshake did not complete in time"
+                    } else {
+                        "no answer from the server"
+                    },
+                ))
+            }
+            CloseReason::AuthFailedTemp { backoff_sec } => Outcome::Dropped {
+                backoff: backoff_sec.map(|s| Duration::from_secs(s.into())),
+            },
+            CloseReason::PushTimeout => Outcome::Unreachable(EngineError::new(
+                ErrorCode::ServerUnreachable,
+                "the server did not send its configuration in time",
+            )),
+            CloseReason::Restart | CloseReason::ServerExit | CloseReason::PingTimeout => {
+                Outcome::Dropped { backoff: None }
+            }
+            CloseReason::AuthFailed(m) => {
+                Outcome::Terminal(EngineError::new(ErrorCode::AuthFailed, m))
+            }
+            CloseReason::Crv1(_) | CloseReason::Local => Outcome::Dropped { backoff: None },
+        }
+    }
+}
+
+pub struct RetryPolicy {
+    remotes: usize,
+    current: usize,
+    initial: Duration,
+    max: Duration,
+    max_attempts: Option<u64>,
+    failures: u64,
+    next_delay: Duration,
+}
+
+impl RetryPolicy {
+    pub fn new(cfg: &EngineConfig, remotes: usize) -> Self {
+        Self {
+            remotes: remotes.max(1),
+            current: 0,
+            initial: Duration::from_secs(cfg.connect_retry.initial_sec.max(1).into()),
+            max: Duration::from_secs(
+                cfg.connect_retry
+                    .max_sec
+                    .max(cfg.connect_retry.initial_sec)
+                    .max(1)
+                    .into(),
+            ),
+            // connect-retry-max counts passes over the whole remote list.
+            max_attempts: cfg
+                .connect_retry_max
+                .map(|n| u64::from(n) * remotes.max(1) as u64),
+            failures: 0,
+            next_delay: Duration::ZERO,
+        }
+    }
+
+    pub fn remote_index(&self) -> usize {
+        self.current
+    }
+
+    /// Wait before the next attempt.
+    pub fn delay(&self) -> Duration {
+        self.next_delay
+    }
+
+    /// The next attempt goes out right away (CRV1 answer, auth-token fallback).
+    pub fn immediate(&mut self) {
+        self.next_delay = Duration::ZERO;
+    }
+
+    /// A connection was established: failures start over.
+    pub fn connected(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Records a failed/dropped attempt. Returns the terminal error when the session must stop.
+    pub fn failed(&mut self, outcome: Outcome) -> Option<EngineError> {
+        match outcome {
+            Outcome::Terminal(e) => Some(e),
+            Outcome::Dropped { backoff } => {
+                self.next_delay = backoff
+                    .unwrap_or(self.initial)
+                    .min(self.max.max(backoff.unwrap_or_default()));
+                None
+            }
+            Outcome::Unreachable(e) => {
+                self.failures += 1;
+                if self.max_attempts.is_some_and(|m| self.failures >= m) {
+                    return Some(EngineError::new(
+                        ErrorCode::ServerUnreachable,
+                        format!(
+                            "giving up after {} failed attempts: {}",
+                            self.failures, e.message
+                        ),
+                    ));
+                }
+                self.current = (self.current + 1) % self.remotes;
+                // After 5 failures the pause doubles per attempt, capped (like OpenVPN).
+                let doublings = self.failures.saturating_sub(5).min(16) as u32;
+                self.next_delay = self.initial.saturating_mul(1 << doublings).min(self.max);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unreachable() -> Outcome {
+        Outcome::Unreachable(EngineError::new(ErrorCode::ServerUnreachable, "no answer"))
+    }
+
+    fn cfg(max: Option<u32>) -> EngineConfig {
+        let mut c: EngineConfig =
+            serde_json::from_str(crate::config::tests_support::MINIMAL_CONFIG).unwrap();
+        c.connect_retry_max = max;
+        c.connect_retry.initial_sec = 1;
+        c.connect_retry.max_sec = 8;
+        c
+    }
+
+    #[test]
+    fn fails_over_and_backs_off() {
+        let mut p = RetryPolicy::new(&cfg(None), 3);
+        let mut seen = Vec::new();
+        let mut delays = Vec::new();
+        for _ in 0..9 {
+            assert!(p.failed(unreachable()).is_none());
+            seen.push(p.remote_index());
+            delays.push(p.delay().as_secs());
+        }
+        assert_eq!(seen, vec![1, 2, 0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(delays, vec![1, 1, 1, 1, 1, 2, 4, 8, 8]);
+    }
+
+    #[test]
+    fn gives_up_after_connect_retry_max_passes() {
+        let mut p = RetryPolicy::new(&cfg(Some(2)), 2);
+        assert!(p.failed(unreachable()).is_none());
+        assert!(p.failed(unreachable()).is_none());
+        assert!(p.failed(unreachable()).is_none());
+        let e = p.failed(unreachable()).unwrap();
+        assert_eq!(e.code, ErrorCode::ServerUnreachable);
+        assert!(e.message.contains("4 failed attempts"));
+    }
+
+    #[test]
+    fn classification() {
+        assert!(
+            matches!(Outcome::from_close(CloseReason::Halt(String::new()), true), Outcome::Terminal(e) if e.code == ErrorCode::Halted)
+        );
+        assert!(matches!(
+            Outcome::from_close(CloseReason::PingTimeout, true),
+            Outcome::Dropped { .. }
+        ));
+        let cert = EngineError::new(ErrorCode::ServerCertRejected, "x");
+        assert!(matches!(
+            Outcome::from_close(CloseReason::Error(cert), false),
+            Outcome::Terminal(_)
+        ));
+        assert_eq!(
+            Outcome::from_close(
+                CloseReason::AuthFailedTemp {
+                    backoff_sec: Some(30)
+                },
+                false
+            ),
+            Outcome::Dropped {
+                backoff: Some(Duration::from_secs(30))
+            }
+        );
+    }
+}
