@@ -41,6 +41,19 @@ export interface ProfileAuth {
   hasSavedPassword: boolean;
 }
 
+/** A profile's OIDC provider and how its token is presented to the VPN server. */
+export interface ProfileOidc {
+  /** Issuer URL (https, or http on this computer for local test providers). */
+  issuer: string;
+  /** Public (native) client id registered at the provider; there is no client secret. */
+  clientId: string;
+  scopes: string[];
+  /** ID-token (or userinfo) claim whose value is sent as the VPN username. */
+  usernameClaim: string;
+  /** Which token is sent as the VPN password. */
+  token: 'id_token' | 'access_token';
+}
+
 export interface TlsAuthKey {
   /** OpenVPN Static key V1 text (PEM-like, 2048 bits). */
   key: string;
@@ -106,6 +119,12 @@ export interface ProfileSettings {
 
   // ---- authentication ----
   auth: ProfileAuth;
+
+  /**
+   * OpenID Connect sign-in whose token is sent as the password (set at import with
+   * `--oidc-issuer … --oidc-client-id …`, validated by main/auth/oidc-settings.ts); absent = none.
+   */
+  oidc?: ProfileOidc | null;
 
   // ---- AWS Client VPN ----
   /** `auth-federate` or a `cvpn-endpoint-….amazonaws.com` remote. */

@@ -2,17 +2,10 @@
 // token is presented to the VPN server (as the password, with a username taken from a claim).
 // Pure: no I/O, so the profile importer and the app's settings view can validate with it.
 
-export interface OidcSettings {
-  /** Issuer URL (https, or http on this computer for local test providers). */
-  issuer: string;
-  /** Public (native) client id registered at the provider; no client secret. */
-  clientId: string;
-  scopes: string[];
-  /** ID-token (or userinfo) claim whose value is sent as the VPN username. */
-  usernameClaim: string;
-  /** Which token is sent as the VPN password. */
-  token: 'id_token' | 'access_token';
-}
+import type { ProfileOidc } from '../../app/profile/model.js';
+
+/** Stored with the profile (Profile.oidc). */
+export type OidcSettings = ProfileOidc;
 
 export const DEFAULT_OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
