@@ -74,7 +74,7 @@ describe('dispatcher validation', () => {
   });
 
   it('never echoes a rejected value in the error', async () => {
-    const out = await dispatcher.dispatch('answerPrompt', ['q1', { kind: 'password', username: 'u', password: 's3cret-hunter2', remember: 'yes' }]);
+    const out = await dispatcher.dispatch('answerPrompt', ['q1', { kind: 'password', username: 'u', password: 's3cret-hunter2', response: null, remember: 'yes' }]);
     expect(JSON.stringify(out)).not.toContain('s3cret-hunter2');
     expect(out).toMatchObject({ ok: false, error: { message: expect.stringContaining('remember') } });
   });

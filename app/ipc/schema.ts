@@ -29,7 +29,7 @@ const name = string({ min: 1, max: 200 });
 const secret = string({ min: 0, max: 4096 });
 
 const promptAnswer = variant('kind', {
-  password: { username: string({ max: 512 }), password: secret, remember: boolean },
+  password: { username: string({ max: 512 }), password: secret, response: nullable(secret), remember: boolean },
   response: { response: secret },
 });
 

@@ -92,6 +92,11 @@ export interface TrafficStats {
   txBytes: number;
 }
 
+/**
+ * password: username and password, plus the answer to `challenge` when it is set (static challenge);
+ * mfa: only the answer to a static challenge (the password is saved);
+ * challenge: one answer to a server's question (CRV1, CR_TEXT).
+ */
 export type PromptKind = 'password' | 'mfa' | 'challenge';
 
 export interface PromptRequest {
@@ -112,7 +117,7 @@ export interface PromptRequest {
 }
 
 export type PromptAnswer =
-  | { kind: 'password'; username: string; password: string; remember: boolean }
+  | { kind: 'password'; username: string; password: string; response: string | null; remember: boolean }
   | { kind: 'response'; response: string };
 
 export type BannerKind = 'server-message' | 'session-ending' | 'session-ended';

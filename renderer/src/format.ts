@@ -67,7 +67,11 @@ export function describeConnection(view: ConnectionView): ConnectionWords {
     case 'connected':
       return {
         headline: `Connected since ${clockTime(view.since)}`,
-        detail: view.sessionEndsAt ? `The server ends this session at ${clockTime(view.sessionEndsAt)}.` : null,
+        detail: view.sessionEndsAt
+          ? `The server ends this session at ${clockTime(view.sessionEndsAt)}.`
+          : view.server
+            ? `Through ${view.server}`
+            : null,
         tone: 'good',
       };
     case 'reconnecting':

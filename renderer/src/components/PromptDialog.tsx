@@ -15,6 +15,7 @@ const titles = { password: 'Sign in to', mfa: 'MFA code for', challenge: 'Questi
 export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
   const [username, setUsername] = useState(prompt.username ?? '');
   const [secret, setSecret] = useState('');
+  const [response, setResponse] = useState('');
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
 
@@ -22,14 +23,20 @@ export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
     e.preventDefault();
     setBusy(true);
     try {
-      await onAnswer(prompt.kind === 'password' ? { kind: 'password', username, password: secret, remember } : { kind: 'response', response: secret });
+      await onAnswer(
+        prompt.kind === 'password'
+          ? { kind: 'password', username, password: secret, response: prompt.challenge ? response : null, remember }
+          : { kind: 'response', response: secret },
+      );
     } finally {
       setBusy(false);
     }
   };
 
   const isPassword = prompt.kind === 'password';
-  const canSubmit = !busy && secret.length > 0 && (!isPassword || username.length > 0);
+  // A password prompt with a challenge asks for the MFA code too (OpenVPN static challenge).
+  const alsoCode = isPassword && prompt.challenge !== null;
+  const canSubmit = !busy && secret.length > 0 && (!isPassword || username.length > 0) && (!alsoCode || response.length > 0);
   return (
     <Modal title={`${titles[prompt.kind]} ${prompt.profileName}`} onCancel={onCancel}>
       <form onSubmit={submit} className="form">
@@ -38,7 +45,7 @@ export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
             {prompt.retryReason}
           </p>
         )}
-        {prompt.challenge && <p className="challenge">{prompt.challenge}</p>}
+        {prompt.challenge && !alsoCode && <p className="challenge">{prompt.challenge}</p>}
         {isPassword && (
           <label className="field">
             <span>Username</span>
@@ -61,6 +68,18 @@ export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
             {...(!isPassword || prompt.username ? { 'data-autofocus': true } : {})}
           />
         </label>
+        {alsoCode && (
+          <label className="field">
+            <span>{prompt.challenge}</span>
+            <input
+              type={prompt.echo ? 'text' : 'password'}
+              value={response}
+              onChange={(e) => setResponse(e.target.value)}
+              autoComplete="one-time-code"
+              inputMode="numeric"
+            />
+          </label>
+        )}
         {isPassword && prompt.canRemember && (
           <label className="check">
             <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />

@@ -14,7 +14,7 @@ describe('prompts', () => {
     await user.tab();
     await user.keyboard(' '); // ticks "remember"
     await user.keyboard('{Enter}');
-    expect(bridge.answerPrompt).toHaveBeenCalledWith('q1', { kind: 'password', username: 'alice', password: 'pa55', remember: true });
+    expect(bridge.answerPrompt).toHaveBeenCalledWith('q1', { kind: 'password', username: 'alice', password: 'pa55', response: null, remember: true });
   });
 
   it('keeps Tab inside the dialog', async () => {
@@ -49,6 +49,18 @@ describe('prompts', () => {
     expect(code).toHaveAttribute('autocomplete', 'one-time-code');
     await user.keyboard('123456{Enter}');
     expect(bridge.answerPrompt).toHaveBeenCalledWith('q1', { kind: 'response', response: '123456' });
+  });
+
+  it('asks for password and MFA code together for a static challenge', async () => {
+    const { bridge, user } = await renderApp(
+      snapshot({ prompts: [{ ...passwordPrompt, username: 'alice', canRemember: false, challenge: 'Enter your authenticator code', echo: true }] }),
+    );
+    await user.keyboard('pa55');
+    expect(screen.getByRole('button', { name: 'Continue' })).toBeDisabled();
+    await user.tab();
+    expect(screen.getByLabelText('Enter your authenticator code')).toHaveFocus();
+    await user.keyboard('987654{Enter}');
+    expect(bridge.answerPrompt).toHaveBeenCalledWith('q1', { kind: 'password', username: 'alice', password: 'pa55', response: '987654', remember: false });
   });
 
   it('shows a challenge answer while typing when echo is on', async () => {
