@@ -99,6 +99,9 @@ function handle(m) {
       return connected(m.session);
     }
     case 'credentials':
+      if (sessions.get(m.session)?.awaitingCrv1) {
+        return m.response === '4321' ? connected(m.session) : fail(m.session, 'auth-failed', 'AUTH_FAILED');
+      }
       return checkPassword(m.session, m.username, m.password, m.response);
     case 'crResponse':
       return m.response === '4321' ? connected(m.session) : fail(m.session, 'auth-failed', 'AUTH_FAILED');
@@ -129,6 +132,7 @@ function checkPassword(session, username, password, response) {
   if (password !== rightPassword) return fail(session, 'auth-failed', 'AUTH_FAILED');
   if (s.config.staticChallenge && response !== rightOtp) return fail(session, 'auth-failed', 'AUTH_FAILED');
   if (username === 'crv1-user') {
+    s.awaitingCrv1 = true;
     return send({ type: 'needCredentials', session, kind: 'crv1', challenge: 'Enter PIN', echo: true, username });
   }
   connected(session);

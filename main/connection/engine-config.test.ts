@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPki, type Pki } from '../../test/peers/lab/pki.js';
+import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { parseClientMessage } from '../../app/helper-protocol/validate.js';
+import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
+
+let dir: string;
+let pki: Pki;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cw-engine-config-'));
+  pki = await createPki(join(dir, 'pki'));
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stored Profile made by the real importer from .ovpn text. */
+function profileFrom(text: string): { profile: Profile; key: string | null } {
+  const verdict = checkProfile(text);
+  expect(verdict.errors).toEqual([]);
+  const profile: Profile = {
+    schemaVersion: PROFILE_SCHEMA_VERSION,
+    id: 'test-profile',
+    name: 'Test',
+    importedAt: '2026-01-01T00:00:00.000Z',
+    source: { fileName: 'test.ovpn', importer: 'ovpn' },
+    ...verdict.settings!,
+  };
+  return { profile, key: verdict.secrets.key };
+}
+
+const options = { killSwitch: false, guiVersion: 'causeway 0.1.0' };
+
+describe('buildEngineConfig', () => {
+  it('carries a certificate profile field by field, with the key from the keyring', () => {
+    const { profile, key } = profileFrom(`client
+dev tun
+proto udp
+remote vpn1.example.test 1194
+remote vpn2.example.test 443 tcp
+remote-random
+remote-cert-tls server
+verify-x509-name server name
+data-ciphers AES-128-GCM:CHACHA20-POLY1305
+tls-version-min 1.2
+keepalive 10 60
+route 10.50.0.0 255.255.0.0
+redirect-gateway def1
+<ca>
+${pki.ca}</ca>
+<cert>
+${pki.clientEc.cert}</cert>
+<key>
+${pki.clientEc.key}</key>
+<tls-crypt>
+${pki.tlsCryptKey}</tls-crypt>
+`);
+    expect(key).toContain('PRIVATE KEY');
+    const config = buildEngineConfig(profile, { key, credentials: null }, options);
+    expect(config.remotes).toEqual([
+      { host: 'vpn1.example.test', port: 1194, proto: 'udp' },
+      { host: 'vpn2.example.test', port: 443, proto: 'tcp' },
+    ]);
+    expect(config).toMatchObject({
+      remoteRandom: true,
+      ca: profile.ca,
+      cert: profile.cert,
+      key,
+      tlsCrypt: profile.tlsCrypt,
+      tlsAuth: null,
+      dataCiphers: ['AES-128-GCM', 'CHACHA20-POLY1305'],
+      remoteCertTls: 'server',
+      verifyX509Name: { name: 'server', type: 'name' },
+      authUserPass: false,
+      credentials: null,
+      keepalive: { intervalSec: 10, timeoutSec: 60 },
+      routes: ['10.50.0.0/16'],
+      redirectGateway: true,
+      guiVersion: 'causeway 0.1.0',
+    });
+    // What we build is exactly what the protocol accepts (no paths, no unknown fields).
+    expect(() => parseClientMessage({ type: 'connect', session: 's', config })).not.toThrow();
+    expect(JSON.stringify(config)).not.toMatch(/\.ovpn|\/tmp\//);
+  });
+
+  it('builds a password profile with a static challenge and known credentials', () => {
+    const { profile } = profileFrom(`client
+remote vpn.example.test 1194 udp
+auth-user-pass
+static-challenge "Enter your OTP" 1
+<ca>
+${pki.ca}</ca>
+`);
+    const config = buildEngineConfig(profile, { key: null, credentials: { username: 'alice', password: 'pw' } }, options);
+    expect(config).toMatchObject({
+      authUserPass: true,
+      staticChallenge: { text: 'Enter your OTP', echo: true },
+      credentials: { username: 'alice', password: 'pw' },
+      cert: null,
+      key: null,
+    });
+  });
+
+  it('refuses a certificate profile whose key is missing, or that has no certificate, with a next step', () => {
+    const { profile } = profileFrom(`client
+remote vpn.example.test 1194 udp
+<ca>
+${pki.ca}</ca>
+<cert>
+${pki.clientRsa.cert}</cert>
+<key>
+${pki.clientRsa.key}</key>
+`);
+    expect(() => buildEngineConfig(profile, { key: null, credentials: null }, options)).toThrow(
+      /private key of profile "Test" is not in the keyring/,
+    );
+    const noCert: Profile = { ...profile, cert: null, hasKey: false, auth: { ...profile.auth, kind: 'certificate' } };
+    expect(() => buildEngineConfig(noCert, { key: null, credentials: null }, options)).toThrow(ProfileUnusableError);
+    expect(() => buildEngineConfig(noCert, { key: null, credentials: null }, options)).toThrow(/causeway cert import/);
+  });
+});

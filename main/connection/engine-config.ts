@@ -1,0 +1,80 @@
+// Builds the helper's EngineConfig from a stored Profile. The helper gets typed, normalized
+// settings only — never profile text, never a file path — plus the secrets this attempt needs
+// (the client key from the SecretStore, credentials known before connecting).
+import type { EngineConfig } from '../../app/helper-protocol/messages.js';
+import type { Profile } from '../../app/profile/model.js';
+
+export class ProfileUnusableError extends Error {
+  override readonly name = 'ProfileUnusableError';
+}
+
+export interface EngineSecrets {
+  /** PEM private key for the profile's client certificate (SecretStore `profile/<id>/key`). */
+  key: string | null;
+  /** Credentials to send without being asked (saved password, or a federated login's first leg). */
+  credentials: { username: string; password: string } | null;
+}
+
+export interface EngineOptions {
+  killSwitch: boolean;
+  /** IV_GUI_VER, e.g. "causeway 0.1.0". */
+  guiVersion: string;
+}
+
+/** Whether this profile authenticates with a client certificate. */
+export function usesClientCertificate(profile: Profile): boolean {
+  return profile.auth.kind === 'certificate' || profile.auth.kind === 'certificate+password' || profile.cert !== null;
+}
+
+export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, options: EngineOptions): EngineConfig {
+  const needsCert = profile.auth.kind === 'certificate' || profile.auth.kind === 'certificate+password';
+  if (needsCert && profile.cert === null) {
+    throw new ProfileUnusableError(
+      `profile "${profile.name}" needs a client certificate but has none; attach one with \`causeway cert import --profile ${profile.id} …\``,
+    );
+  }
+  if (profile.cert !== null && secrets.key === null) {
+    throw new ProfileUnusableError(
+      `the private key of profile "${profile.name}" is not in the keyring; import the profile or its certificate again`,
+    );
+  }
+  return {
+    remotes: profile.remotes.map((r) => ({ host: r.host, port: r.port, proto: r.proto })),
+    remoteRandom: profile.remoteRandom,
+    remoteRandomHostname: profile.remoteRandomHostname,
+    connectRetry: { ...profile.connectRetry },
+    connectRetryMax: profile.connectRetryMax,
+    handshakeWindowSec: profile.handshakeWindowSec,
+    ca: profile.ca,
+    extraCerts: profile.extraCerts,
+    cert: profile.cert,
+    key: profile.cert !== null ? secrets.key : null,
+    tlsAuth: profile.tlsAuth ? { key: profile.tlsAuth.key, direction: profile.tlsAuth.direction } : null,
+    tlsCrypt: profile.tlsCrypt,
+    tlsCryptV2: profile.tlsCryptV2,
+    authDigest: profile.authDigest,
+    tlsVersionMin: profile.tlsVersionMin,
+    tlsVersionMax: profile.tlsVersionMax,
+    dataCiphers: [...profile.dataCiphers],
+    remoteCertTls: profile.remoteCertTls,
+    verifyX509Name: profile.verifyX509Name ? { ...profile.verifyX509Name } : null,
+    authUserPass: profile.auth.userPass || profile.auth.kind === 'aws-saml',
+    staticChallenge: profile.auth.staticChallenge ? { ...profile.auth.staticChallenge } : null,
+    credentials: secrets.credentials ? { ...secrets.credentials } : null,
+    awsFraming: profile.isAws,
+    compression: profile.compression,
+    keepalive: profile.keepalive ? { ...profile.keepalive } : null,
+    renegSec: profile.renegSec,
+    renegBytes: profile.renegBytes,
+    tunMtu: profile.tunMtu,
+    routeNoPull: profile.routeNoPull,
+    routes: [...profile.routes],
+    routesIpv6: [...profile.routesIpv6],
+    // EngineConfig carries one switch: IPv4 default route (def1). IPv6-only redirection is
+    // expressed by the helper's leak protection (blockIpv6) rather than a v6 default route.
+    redirectGateway: profile.redirectGateway?.ipv4 ?? false,
+    blockIpv6: profile.blockIpv6,
+    killSwitch: options.killSwitch,
+    guiVersion: options.guiVersion,
+  };
+}

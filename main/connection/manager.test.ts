@@ -1,0 +1,321 @@
+// The ConnectionManager against a scripted helper process (main/helper/testing/fake-helper.mjs)
+// speaking the real protocol over real stdio: prompts, auth-retry, crashes, several sessions.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPki, type Pki } from '../../test/peers/lab/pki.js';
+import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import type { ConnectionPhase } from '../../app/connection/state.js';
+import { MemoryStore } from '../secrets/memory-store.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import { connectHelper } from '../helper/connect.js';
+import { ConnectionManager, keyAccount, passwordAccount, usernameAccount, type ConnectionPolicy, type ManagerEvent } from './manager.js';
+import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
+import { readProfileLog } from './session-log.js';
+
+const fakeHelper = join(import.meta.dirname, '..', 'helper', 'testing', 'fake-helper.mjs');
+let dir: string;
+let pki: Pki;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cw-manager-'));
+  pki = await createPki(join(dir, 'pki'));
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function profile(id: string, body: string): Profile {
+  const verdict = checkProfile(`client\nremote vpn.example.test 1194 udp\n${body}\n<ca>\n${pki.ca}</ca>\n`);
+  expect(verdict.errors).toEqual([]);
+  return {
+    schemaVersion: PROFILE_SCHEMA_VERSION,
+    id,
+    name: id.toUpperCase(),
+    importedAt: '2026-01-01T00:00:00.000Z',
+    source: { fileName: null, importer: 'ovpn' },
+    ...verdict.settings!,
+  };
+}
+const certBody = () => `<cert>\n${pki.clientEc.cert}</cert>\n<key>\n${pki.clientEc.key}</key>`;
+
+/** A persistent in-memory store (the real keyring is tested in main/secrets). */
+function persistentStore(): SecretStore {
+  const m = new Map<string, string>();
+  return {
+    backend: 'secret-service',
+    persistent: true,
+    reason: null,
+    get: async (a) => m.get(a) ?? null,
+    set: async (a, s) => void m.set(a, s),
+    delete: async (a) => void m.delete(a),
+  };
+}
+
+/** A prompter that answers from a script and records what it was asked. */
+class ScriptedPrompter implements Prompter {
+  asked: PromptRequest[] = [];
+  constructor(private readonly answers: Array<PromptAnswer | 'never' | null>) {}
+  async ask(request: PromptRequest, signal: AbortSignal): Promise<PromptAnswer | null> {
+    this.asked.push(request);
+    const a = this.answers.shift();
+    if (a === 'never' || a === undefined) {
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve(null)));
+    }
+    return a;
+  }
+}
+
+interface Harness {
+  manager: ConnectionManager;
+  events: ManagerEvent[];
+  helperLog: string[];
+  secrets: SecretStore;
+  phases(sessionProfileId: string): ConnectionPhase[];
+  until(profileId: string, phase: ConnectionPhase, timeoutMs?: number): Promise<void>;
+}
+const managers: ConnectionManager[] = [];
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.shutdown()));
+});
+
+function harness(
+  profiles: Profile[],
+  prompter: Prompter,
+  opts: { mode?: string; env?: Record<string, string>; secrets?: SecretStore; policy?: Partial<ConnectionPolicy> } = {},
+): Harness {
+  const helperLog: string[] = [];
+  const events: ManagerEvent[] = [];
+  const secrets = opts.secrets ?? new MemoryStore();
+  const manager = new ConnectionManager({
+    profiles: {
+      resolve: (x) => {
+        const p = profiles.find((p) => p.id === x || p.name === x);
+        if (!p) throw new Error(`no profile ${x}`);
+        return p;
+      },
+    },
+    secrets,
+    prompter,
+    connectHelper: () =>
+      connectHelper({
+        helperPath: fakeHelper,
+        socketPath: null,
+        env: { ...process.env, FAKE_HELPER: opts.mode ?? 'normal', ...opts.env },
+        onLog: (l) => helperLog.push(l),
+      }),
+    logDir: join(dir, 'logs'),
+    policy: { helperRetryBaseMs: 20, authRetryDelayMs: 20, ...opts.policy },
+  });
+  managers.push(manager);
+  manager.on((e) => events.push(e));
+  const phases = (profileId: string) =>
+    events.flatMap((e) => (e.type === 'state' && e.session.profileId === profileId ? [e.session.state.phase] : []));
+  const until = (profileId: string, phase: ConnectionPhase, timeoutMs = 5_000) =>
+    new Promise<void>((resolve, reject) => {
+      if (manager.get(profileId)?.state.phase === phase) return resolve();
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`${profileId} never reached ${phase}; phases: ${phases(profileId).join(' → ')}`));
+      }, timeoutMs);
+      const stop = manager.on((e) => {
+        if (e.type === 'state' && e.session.profileId === profileId && e.session.state.phase === phase) {
+          clearTimeout(timer);
+          stop();
+          resolve();
+        }
+      });
+    });
+  return { manager, events, helperLog, secrets, phases, until };
+}
+
+describe('ConnectionManager', () => {
+  it('connects a certificate profile, reports what the server pushed, and disconnects', async () => {
+    const p = profile('cert', certBody());
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('cert'), pki.clientEc.key);
+    const h = harness([p], new ScriptedPrompter([]), { secrets });
+    h.manager.connect('cert');
+    await h.until('cert', 'connected');
+    const snap = h.manager.get('cert')!;
+    expect(snap.pushed?.ipv4?.address).toMatch(/^10\.8\.0\./);
+    expect(snap.banner).toEqual(['Welcome to the test VPN']);
+    expect(snap.stats.connectedSince).not.toBeNull();
+    expect(h.events.some((e) => e.type === 'stats' && e.stats.rxBytes === 1234)).toBe(true);
+    expect(() => h.manager.connect('cert')).toThrow(/already connected/);
+    await h.manager.disconnect('cert');
+    expect(h.phases('cert')).toEqual(['resolving', 'connecting', 'authenticating', 'connected', 'disconnecting', 'idle']);
+    expect(h.manager.get('cert')!.stats.connectedSince).toBeNull();
+  });
+
+  it('fails with profile-invalid when the key is missing from the keyring', async () => {
+    const h = harness([profile('nokey', certBody())], new ScriptedPrompter([]));
+    h.manager.connect('nokey');
+    await h.until('nokey', 'failed');
+    expect(h.manager.get('nokey')!.state).toMatchObject({ reason: 'profile-invalid', detail: expect.stringMatching(/not in the keyring/) });
+    expect(h.helperLog).toEqual([]); // no helper was even needed
+  });
+
+  it('asks for a password, and a wrong one fails fast as bad credentials without retrying', async () => {
+    const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'alice', password: 'wrong-pw-1', response: null, remember: false }]);
+    const h = harness([profile('pw', 'auth-user-pass')], prompter);
+    const t0 = Date.now();
+    h.manager.connect('pw');
+    await h.until('pw', 'failed');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(h.manager.get('pw')!.state).toMatchObject({ phase: 'failed', reason: 'bad-credentials' });
+    expect(prompter.asked).toHaveLength(1);
+    expect(prompter.asked[0]).toMatchObject({ kind: 'credentials', askPassword: true, challenge: null, canRemember: false });
+    expect(h.helperLog.filter((l) => l.includes('received connect'))).toHaveLength(1);
+    expect(h.phases('pw')).toContain('authenticating');
+    // The password never reaches the log, in memory or on disk.
+    const lines = [...h.manager.logLines('pw'), ...readProfileLog(join(dir, 'logs'), 'pw')];
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.join('\n')).not.toContain('wrong-pw-1');
+  });
+
+  it('remembers a password only once the server accepted it, and uses it next time without asking', async () => {
+    const secrets = persistentStore();
+    const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'alice', password: 'right', response: null, remember: true }]);
+    const h = harness([profile('remember', 'auth-user-pass')], prompter, { secrets });
+    h.manager.connect('remember');
+    await h.until('remember', 'connected');
+    expect(prompter.asked[0]).toMatchObject({ canRemember: true });
+    await expect.poll(() => secrets.get(passwordAccount('remember'))).toBe('right');
+    expect(await secrets.get(usernameAccount('remember'))).toBe('alice');
+    await h.manager.disconnect('remember');
+    h.manager.connect('remember');
+    await h.until('remember', 'connected');
+    expect(prompter.asked).toHaveLength(1);
+  });
+
+  it('with auth-retry interact asks again after a rejection, saying why', async () => {
+    const prompter = new ScriptedPrompter([
+      { kind: 'credentials', username: 'alice', password: 'typo', response: null, remember: false },
+      { kind: 'credentials', username: 'alice', password: 'right', response: null, remember: false },
+    ]);
+    const h = harness([profile('interact', 'auth-user-pass\nauth-retry interact')], prompter);
+    h.manager.connect('interact');
+    await h.until('interact', 'connected');
+    expect(prompter.asked).toHaveLength(2);
+    expect(prompter.asked[1]).toMatchObject({ username: 'alice', retryReason: expect.stringMatching(/rejected/) });
+    expect(h.phases('interact')).not.toContain('failed');
+  });
+
+  it('sends a static-challenge answer with the password, echo as the profile says', async () => {
+    const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'bob', password: 'right', response: '123456', remember: false }]);
+    const h = harness([profile('otp', 'auth-user-pass\nstatic-challenge "Enter your code" 0')], prompter);
+    h.manager.connect('otp');
+    await h.until('otp', 'connected');
+    expect(prompter.asked[0]).toMatchObject({ challenge: { text: 'Enter your code', echo: false } });
+    expect(h.manager.logLines('otp').join('\n')).not.toContain('123456');
+  });
+
+  it('answers a CRV1 dynamic challenge through a challenge prompt', async () => {
+    const prompter = new ScriptedPrompter([
+      { kind: 'credentials', username: 'crv1-user', password: 'right', response: null, remember: false },
+      { kind: 'challenge', response: '4321' },
+    ]);
+    const h = harness([profile('crv1', 'auth-user-pass')], prompter);
+    h.manager.connect('crv1');
+    await h.until('crv1', 'connected');
+    expect(prompter.asked[1]).toMatchObject({ kind: 'challenge', text: 'Enter PIN', echo: true });
+    expect(h.events.some((e) => e.type === 'state' && e.session.state.phase === 'authenticating' && e.session.state.waiting === 'challenge')).toBe(true);
+  });
+
+  it('fails with prompt-timeout when nobody answers, and tells the helper to stop', async () => {
+    const h = harness([profile('slow', 'auth-user-pass')], new ScriptedPrompter(['never']), { policy: { promptTimeoutMs: 200 } });
+    h.manager.connect('slow');
+    await h.until('slow', 'failed');
+    expect(h.manager.get('slow')!.state).toMatchObject({ reason: 'prompt-timeout' });
+    await expect.poll(() => h.helperLog.includes('fake-helper: received disconnect')).toBe(true);
+  });
+
+  it('fails a session with helper-unavailable when the helper crashes, then retries with a new helper', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('crash'), pki.clientEc.key);
+    const h = harness([profile('crash', certBody())], new ScriptedPrompter([]), {
+      secrets,
+      mode: 'crash-after-connect',
+      policy: { helperRetries: 1 },
+    });
+    h.manager.connect('crash');
+    await expect.poll(() => h.phases('crash').filter((p) => p === 'failed').length, { timeout: 5_000 }).toBe(2);
+    const phases = h.phases('crash');
+    expect(phases.filter((p) => p === 'connected')).toHaveLength(2); // a second helper brought it back once
+    expect(h.manager.get('crash')!.state).toMatchObject({ reason: 'helper-unavailable', detail: 'the helper was killed by SIGKILL' });
+    expect(h.events.some((e) => e.type === 'notice' && /helper stopped.*trying again/.test(e.text))).toBe(true);
+  });
+
+  it('does not retry after a crash when a prompt would be needed', async () => {
+    const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'u', password: 'right', response: '123456', remember: false }]);
+    const h = harness([profile('mfa-crash', 'auth-user-pass\nstatic-challenge "Code" 1')], prompter, { mode: 'crash-after-connect' });
+    h.manager.connect('mfa-crash');
+    await h.until('mfa-crash', 'failed');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.manager.get('mfa-crash')!.state.phase).toBe('failed');
+    expect(prompter.asked).toHaveLength(1);
+  });
+
+  it('runs several profiles at once, each with its own session', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('one'), pki.clientEc.key);
+    await secrets.set(keyAccount('two'), pki.clientRsa.key);
+    const two = profile('two', `<cert>\n${pki.clientRsa.cert}</cert>\n<key>\n${pki.clientRsa.key}</key>`);
+    const h = harness([profile('one', certBody()), two], new ScriptedPrompter([]), { secrets });
+    h.manager.connect('one');
+    h.manager.connect('TWO');
+    await Promise.all([h.until('one', 'connected'), h.until('two', 'connected')]);
+    const [a, b] = [h.manager.get('one')!, h.manager.get('two')!];
+    expect(a.id).not.toBe(b.id);
+    expect(a.pushed?.device).not.toBe(b.pushed?.device);
+    await h.manager.disconnect('one');
+    expect(h.manager.get('one')!.state.phase).toBe('idle');
+    expect(h.manager.get('two')!.state.phase).toBe('connected');
+    expect(h.helperLog.filter((l) => l.includes('received hello'))).toHaveLength(1); // one helper for both
+  });
+
+  it('shows reconnecting while the engine recovers, then connected again', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('flaky'), pki.clientEc.key);
+    const h = harness([profile('flaky', certBody())], new ScriptedPrompter([]), { secrets, mode: 'drop-after-connect' });
+    h.manager.connect('flaky');
+    await expect.poll(() => h.phases('flaky').join(' '), { timeout: 5_000 }).toMatch(/connected reconnecting connected$/);
+  });
+
+  it('gives up when reconnecting lasts longer than the policy allows', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('gone'), pki.clientEc.key);
+    const h = harness([profile('gone', certBody())], new ScriptedPrompter([]), {
+      secrets,
+      mode: 'drop-after-connect',
+      policy: { maxReconnectMs: 10 },
+    });
+    h.manager.connect('gone');
+    await h.until('gone', 'failed');
+    expect(h.manager.get('gone')!.state).toMatchObject({ reason: 'server-unreachable', detail: expect.stringMatching(/no connection for/) });
+  });
+
+  it('announces a server session timeout and reconnects when no interaction is needed', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('aws'), pki.clientEc.key);
+    const h = harness([profile('aws', certBody())], new ScriptedPrompter([]), {
+      secrets,
+      mode: 'expire-after-connect',
+      env: { FAKE_SESSION_TIMEOUT: '28800' },
+      policy: { reconnectOnSessionExpiry: true },
+    });
+    h.manager.connect('aws');
+    await expect.poll(() => h.phases('aws').filter((p) => p === 'connected').length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    const notices = h.events.flatMap((e) => (e.type === 'notice' ? [e.text] : []));
+    expect(notices).toContain('The server will end this session in 8 hours.');
+    expect(notices).toContain('The server ended the session because its time limit was reached.');
+  });
+
+  it('reports an unreachable server with its reason', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('down'), pki.clientEc.key);
+    const h = harness([profile('down', certBody())], new ScriptedPrompter([]), { secrets, mode: 'unreachable' });
+    h.manager.connect('down');
+    await h.until('down', 'failed');
+    expect(h.manager.get('down')!.state).toEqual({ phase: 'failed', reason: 'server-unreachable', detail: 'no answer from 192.0.2.10:1194' });
+  });
+});
