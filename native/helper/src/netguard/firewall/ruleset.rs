@@ -1,0 +1,230 @@
+//! The nftables ruleset, rendered from the union of what the live sessions ask for. Pure
+//! text generation, so every rule is unit-tested; `nft` checks the syntax at apply time.
+//!
+//! One `inet` table owned by this helper process holds three base chains (output, input,
+//! forward). Accepts come first (loopback, the tunnels, the VPN servers, DHCP), then the
+//! IPv6 block, then the kill switch's catch-all. Locally generated packets are *rejected*
+//! (the application gets an immediate error instead of a hang, and nothing reaches the wire);
+//! incoming and forwarded ones are dropped.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// A VPN server the kill switch must still let the engine reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Endpoint {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub transport: Transport,
+}
+
+/// What the table must do: the union over all sessions.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub tunnels: BTreeSet<String>,
+    pub endpoints: BTreeSet<Endpoint>,
+    pub block_ipv6: bool,
+    pub kill_switch: bool,
+}
+
+impl Policy {
+    pub fn is_empty(&self) -> bool {
+        !self.block_ipv6 && !self.kill_switch
+    }
+}
+
+/// Interface names go into quoted nft strings: only what Linux allows and nothing that could
+/// close the quote.
+pub fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// The script that atomically replaces the table with one for `policy` (or removes it when
+/// nothing is guarded). `add` first makes `delete` valid even when the table does not exist;
+/// nft runs the whole script as one transaction.
+pub fn replace_script(table: &str, policy: &Policy) -> String {
+    let mut s = format!("add table inet {table}\ndelete table inet {table}\n");
+    if !policy.is_empty() {
+        s.push_str(&render_table(table, policy));
+    }
+    s
+}
+
+fn ifname_set(names: &BTreeSet<String>) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("{{ {} }}", quoted.join(", "))
+}
+
+fn family(addr: &IpAddr) -> &'static str {
+    if addr.is_ipv4() {
+        "ip"
+    } else {
+        "ip6"
+    }
+}
+
+fn transport(t: Transport) -> &'static str {
+    match t {
+        Transport::Udp => "udp",
+        Transport::Tcp => "tcp",
+    }
+}
+
+pub fn render_table(table: &str, p: &Policy) -> String {
+    let mut out = String::new();
+    let mut input = String::new();
+    let mut forward = String::new();
+    let tunnels = (!p.tunnels.is_empty()).then(|| ifname_set(&p.tunnels));
+
+    out.push_str("\t\toifname \"lo\" accept\n");
+    input.push_str("\t\tiifname \"lo\" accept\n");
+    if let Some(t) = &tunnels {
+        let _ = writeln!(out, "\t\toifname {t} accept");
+        let _ = writeln!(input, "\t\tiifname {t} accept");
+        let _ = writeln!(forward, "\t\toifname {t} accept");
+        let _ = writeln!(forward, "\t\tiifname {t} accept");
+    }
+    if p.kill_switch {
+        for e in &p.endpoints {
+            let (fam, proto) = (family(&e.addr), transport(e.transport));
+            let _ = writeln!(
+                out,
+                "\t\t{fam} daddr {} {proto} dport {} accept",
+                e.addr, e.port
+            );
+            // Everything from the server, ICMP included (path MTU discovery needs it).
+            let _ = writeln!(input, "\t\t{fam} saddr {} accept", e.addr);
+        }
+        // Keep the machine's DHCP lease while the tunnel is down.
+        out.push_str("\t\tudp sport 68 udp dport 67 accept\n");
+        input.push_str("\t\tudp sport 67 udp dport 68 accept\n");
+    }
+    if p.block_ipv6 {
+        out.push_str("\t\tmeta nfproto ipv6 reject with icmpv6 type admin-prohibited\n");
+        input.push_str("\t\tmeta nfproto ipv6 drop\n");
+        forward.push_str("\t\tmeta nfproto ipv6 drop\n");
+    }
+    if p.kill_switch {
+        out.push_str("\t\treject with icmpx type admin-prohibited\n");
+        input.push_str("\t\tdrop\n");
+        forward.push_str("\t\tdrop\n");
+    }
+    let chain = |name: &str, hook: &str, rules: &str| {
+        format!("\tchain {name} {{\n\t\ttype filter hook {hook} priority filter; policy accept;\n{rules}\t}}\n")
+    };
+    format!(
+        "table inet {table} {{\n{}{}{}}}\n",
+        chain("output", "output", &out),
+        chain("input", "input", &input),
+        chain("forward", "forward", &forward)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(kill: bool, v6: bool) -> Policy {
+        Policy {
+            tunnels: ["cw0".to_owned()].into(),
+            endpoints: [Endpoint {
+                addr: "192.0.2.10".parse().unwrap(),
+                port: 1194,
+                transport: Transport::Udp,
+            }]
+            .into(),
+            block_ipv6: v6,
+            kill_switch: kill,
+        }
+    }
+
+    fn rules_of<'a>(table: &'a str, chain: &str) -> Vec<&'a str> {
+        let start = table.find(&format!("chain {chain} {{")).unwrap();
+        let body = &table[start..table[start..].find("\t}").unwrap() + start];
+        body.lines().skip(2).map(str::trim).collect()
+    }
+
+    #[test]
+    fn kill_switch_allows_loopback_tunnel_and_server_then_rejects() {
+        let t = render_table("causeway_1", &policy(true, false));
+        assert_eq!(
+            rules_of(&t, "output"),
+            [
+                "oifname \"lo\" accept",
+                "oifname { \"cw0\" } accept",
+                "ip daddr 192.0.2.10 udp dport 1194 accept",
+                "udp sport 68 udp dport 67 accept",
+                "reject with icmpx type admin-prohibited"
+            ]
+        );
+        assert_eq!(rules_of(&t, "input").last(), Some(&"drop"));
+        assert!(rules_of(&t, "input").contains(&"ip saddr 192.0.2.10 accept"));
+        assert_eq!(rules_of(&t, "forward").last(), Some(&"drop"));
+    }
+
+    #[test]
+    fn ipv6_block_alone_rejects_only_ipv6_and_ignores_endpoints() {
+        let t = render_table("causeway_1", &policy(false, true));
+        let out = rules_of(&t, "output");
+        assert_eq!(
+            out.last(),
+            Some(&"meta nfproto ipv6 reject with icmpv6 type admin-prohibited")
+        );
+        assert!(!t.contains("192.0.2.10"), "{t}");
+        assert!(
+            !out.iter().any(|r| r.starts_with("reject with icmpx")),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_server_stays_reachable_through_the_ipv6_block() {
+        let mut p = policy(true, true);
+        p.endpoints = [Endpoint {
+            addr: "2001:db8::10".parse().unwrap(),
+            port: 443,
+            transport: Transport::Tcp,
+        }]
+        .into();
+        let t = render_table("causeway_1", &p);
+        let out = rules_of(&t, "output");
+        let allow = out
+            .iter()
+            .position(|r| *r == "ip6 daddr 2001:db8::10 tcp dport 443 accept")
+            .unwrap();
+        let block = out
+            .iter()
+            .position(|r| r.starts_with("meta nfproto ipv6 reject"))
+            .unwrap();
+        assert!(allow < block, "{t}");
+    }
+
+    #[test]
+    fn an_empty_policy_only_removes_the_table() {
+        assert_eq!(
+            replace_script("causeway_9", &Policy::default()),
+            "add table inet causeway_9\ndelete table inet causeway_9\n"
+        );
+        let s = replace_script("causeway_9", &policy(true, false));
+        assert!(s.starts_with("add table inet causeway_9\ndelete table inet causeway_9\ntable inet causeway_9 {\n"), "{s}");
+    }
+
+    #[test]
+    fn interface_names_that_could_break_out_of_quotes_are_invalid() {
+        assert!(valid_ifname("cw0") && valid_ifname("tun-1.x"));
+        for bad in ["", "a\"b", "a b", "a;b", "abcdefghijklmnop", "a\nb"] {
+            assert!(!valid_ifname(bad), "{bad:?}");
+        }
+    }
+}
