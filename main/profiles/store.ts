@@ -186,6 +186,13 @@ export class ProfileStore {
     return renamed;
   }
 
+  /** Rewrites an existing profile (e.g. a certificate attached by the CertStore). */
+  replace(profile: Profile): Profile {
+    if (this.resolve(profile.id).id !== profile.id) throw new ProfileStoreError(`no profile has the id "${profile.id}"`);
+    this.write(profile);
+    return profile;
+  }
+
   /** Deletes the profile file, then its secrets. */
   async remove(idOrName: string): Promise<Profile> {
     const profile = this.resolve(idOrName);
