@@ -1,5 +1,104 @@
-fn main() {
-    if std::env::args().any(|a| a == "--version") {
-        println!("causeway-helper {}", env!("CARGO_PKG_VERSION"));
+//! causeway-helper: the privileged half of Causeway. It carries tunnels with the
+//! causeway-engine OpenVPN client, creates their TUN devices and routes, and speaks the
+//! main <-> helper protocol (app/helper-protocol/messages.ts) to exactly one client in
+//! `--stdio` mode.
+
+mod codec;
+mod linux;
+mod log;
+mod protocol;
+mod server;
+mod session;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Per-connection facts every session needs.
+#[derive(Clone)]
+pub struct Context {
+    /// The client's uid when known (service mode, SO_PEERCRED); None on stdio.
+    pub uid: Option<u32>,
+    pub state_dir: PathBuf,
+}
+
+const USAGE: &str = "usage: causeway-helper --stdio | --version";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["--version"] => {
+            println!("causeway-helper {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        ["--stdio"] => run_stdio(),
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_stdio() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error(&format!("cannot start the runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let state_dir = PathBuf::from(linux::state::DEFAULT_DIR);
+    recover_after_crash(&state_dir);
+    let ctx = Context {
+        uid: None,
+        state_dir,
+    };
+    runtime.block_on(server::serve(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        ctx,
+        termination(),
+    ));
+    // stdin may still have a blocked reader thread; do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::SUCCESS
+}
+
+/// Undoes what a helper that died without cleaning up left in this network namespace.
+fn recover_after_crash(state_dir: &std::path::Path) {
+    match linux::netlink::Netlink::open() {
+        Ok(mut nl) => {
+            let r = linux::state::recover(state_dir, &mut nl);
+            if r.files > 0 {
+                log::info(&format!(
+                    "cleaned up after a previous helper: {} session(s), {} route(s)",
+                    r.files, r.routes_removed
+                ));
+            }
+        }
+        Err(e) => log::warn(&format!("cannot open netlink for crash recovery: {e}")),
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn termination() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::warn("cannot install signal handlers");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }

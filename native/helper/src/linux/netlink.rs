@@ -1,0 +1,386 @@
+//! A minimal rtnetlink client: just the link, address and route operations the helper needs,
+//! spoken directly over an AF_NETLINK socket (no `ip` subprocess, no extra dependency).
+//! Every request asks for an ACK so the kernel's verdict comes back as a Result.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
+
+const IFLA_MTU: u16 = 4;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_NODAD: u32 = 0x02;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_TABLE: u16 = 15;
+
+const RT_TABLE_MAIN: u8 = 254;
+const RTPROT_STATIC: u8 = 4;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RTN_UNICAST: u8 = 1;
+/// The gateway is reachable through the given device even if no address route says so:
+/// right for a point-to-point TUN device whatever the pushed topology is.
+const RTNH_F_ONLINK: u32 = 4;
+
+/// A route as the helper adds and removes it (always in the main table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub dst: IpAddr,
+    pub prefix: u8,
+    pub gateway: Option<IpAddr>,
+    pub oif: u32,
+}
+
+/// What the kernel would use to reach an address: the device and, if any, the next hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteLookup {
+    pub oif: u32,
+    pub gateway: Option<IpAddr>,
+}
+
+pub struct Netlink {
+    fd: OwnedFd,
+    seq: u32,
+}
+
+fn family(addr: &IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => libc::AF_INET as u8,
+        IpAddr::V6(_) => libc::AF_INET6 as u8,
+    }
+}
+
+fn addr_bytes(addr: &IpAddr) -> Vec<u8> {
+    match addr {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Builds one request: header placeholder, fixed family header, then attributes.
+struct Request {
+    buf: Vec<u8>,
+}
+
+impl Request {
+    fn new(msg_type: u16, flags: u16, fixed: &[u8]) -> Self {
+        let mut buf = vec![0u8; NLMSG_HDRLEN];
+        buf[4..6].copy_from_slice(&msg_type.to_ne_bytes());
+        buf[6..8].copy_from_slice(&(flags | NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        buf.extend_from_slice(fixed);
+        buf.resize(align4(buf.len()), 0);
+        Request { buf }
+    }
+
+    fn attr(mut self, kind: u16, data: &[u8]) -> Self {
+        let len = 4 + data.len();
+        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self.buf.resize(align4(self.buf.len()), 0);
+        self
+    }
+
+    fn finish(mut self, seq: u32) -> Vec<u8> {
+        let len = self.buf.len() as u32;
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self.buf
+    }
+}
+
+fn rtmsg(family: u8, dst_len: u8, flags: u32) -> [u8; 12] {
+    let mut m = [0u8; 12];
+    m[0] = family;
+    m[1] = dst_len;
+    m[4] = RT_TABLE_MAIN;
+    m[5] = RTPROT_STATIC;
+    m[6] = RT_SCOPE_UNIVERSE;
+    m[7] = RTN_UNICAST;
+    m[8..12].copy_from_slice(&flags.to_ne_bytes());
+    m
+}
+
+impl Netlink {
+    pub fn open() -> io::Result<Self> {
+        // SAFETY: plain socket(2) call; the returned descriptor is checked and then owned.
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh, valid descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(Netlink { fd, seq: 1 })
+    }
+
+    /// Sets the MTU and brings the link up.
+    pub fn set_link_up(&mut self, index: u32, mtu: u32) -> io::Result<()> {
+        let mut ifi = [0u8; 16];
+        ifi[0] = libc::AF_UNSPEC as u8;
+        ifi[4..8].copy_from_slice(&(index as i32).to_ne_bytes());
+        ifi[8..12].copy_from_slice(&(libc::IFF_UP as u32).to_ne_bytes());
+        ifi[12..16].copy_from_slice(&(libc::IFF_UP as u32).to_ne_bytes());
+        let req = Request::new(RTM_NEWLINK, 0, &ifi).attr(IFLA_MTU, &mtu.to_ne_bytes());
+        self.transact(req).map(|_| ())
+    }
+
+    /// Adds an address to a device. IPv6 addresses skip duplicate address detection so they
+    /// are usable at once (a TUN link has no neighbours to clash with).
+    pub fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
+        let mut ifa = [0u8; 8];
+        ifa[0] = family(&addr);
+        ifa[1] = prefix;
+        ifa[4..8].copy_from_slice(&index.to_ne_bytes());
+        let bytes = addr_bytes(&addr);
+        let mut req = Request::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa)
+            .attr(IFA_LOCAL, &bytes)
+            .attr(IFA_ADDRESS, &bytes);
+        if addr.is_ipv6() {
+            req = req.attr(IFA_FLAGS, &IFA_F_NODAD.to_ne_bytes());
+        }
+        self.transact(req).map(|_| ())
+    }
+
+    pub fn add_route(&mut self, route: &Route) -> io::Result<()> {
+        let req = self.route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route);
+        self.transact(req).map(|_| ())
+    }
+
+    pub fn delete_route(&mut self, route: &Route) -> io::Result<()> {
+        let req = self.route_request(RTM_DELROUTE, 0, route);
+        self.transact(req).map(|_| ())
+    }
+
+    fn route_request(&self, msg_type: u16, flags: u16, route: &Route) -> Request {
+        let onlink = if route.gateway.is_some() {
+            RTNH_F_ONLINK
+        } else {
+            0
+        };
+        let mut req = Request::new(
+            msg_type,
+            flags,
+            &rtmsg(family(&route.dst), route.prefix, onlink),
+        )
+        .attr(RTA_TABLE, &(RT_TABLE_MAIN as u32).to_ne_bytes())
+        .attr(RTA_DST, &addr_bytes(&route.dst))
+        .attr(RTA_OIF, &route.oif.to_ne_bytes());
+        if let Some(gw) = &route.gateway {
+            req = req.attr(RTA_GATEWAY, &addr_bytes(gw));
+        }
+        req
+    }
+
+    /// Asks the kernel how it currently reaches `dst` (like `ip route get`).
+    pub fn lookup_route(&mut self, dst: IpAddr) -> io::Result<RouteLookup> {
+        let full = if dst.is_ipv4() { 32 } else { 128 };
+        let mut m = rtmsg(family(&dst), full, 0);
+        m[4] = 0; // table, protocol, scope and type are outputs of a lookup
+        m[5] = 0;
+        m[7] = 0;
+        let req = Request::new(RTM_GETROUTE, 0, &m).attr(RTA_DST, &addr_bytes(&dst));
+        let reply = self.transact(req)?;
+        let reply = reply.ok_or_else(|| io::Error::other("route lookup returned no route"))?;
+        parse_route_reply(&reply)
+    }
+
+    /// Sends a request and waits for its ACK; returns the data message that preceded the ACK
+    /// (only RTM_GETROUTE gets one).
+    fn transact(&mut self, req: Request) -> io::Result<Option<Vec<u8>>> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let msg = req.finish(seq);
+        // SAFETY: the buffer is valid for its length; the socket is an owned netlink socket and
+        // a zeroed sockaddr_nl addresses the kernel.
+        let sent = unsafe {
+            let mut sa: libc::sockaddr_nl = std::mem::zeroed();
+            sa.nl_family = libc::AF_NETLINK as u16;
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&sa as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+            )
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut data = None;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            // SAFETY: reading into an owned buffer of the given length.
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            let mut rest = &buf[..n as usize];
+            while rest.len() >= NLMSG_HDRLEN {
+                let len = u32::from_ne_bytes(rest[0..4].try_into().unwrap()) as usize;
+                let kind = u16::from_ne_bytes(rest[4..6].try_into().unwrap());
+                let msg_seq = u32::from_ne_bytes(rest[8..12].try_into().unwrap());
+                if len < NLMSG_HDRLEN || len > rest.len() {
+                    return Err(io::Error::other("malformed netlink reply"));
+                }
+                let body = &rest[NLMSG_HDRLEN..len];
+                if msg_seq == seq {
+                    match kind {
+                        NLMSG_ERROR => {
+                            let code = i32::from_ne_bytes(body[0..4].try_into().unwrap());
+                            return if code == 0 {
+                                Ok(data)
+                            } else {
+                                Err(io::Error::from_raw_os_error(-code))
+                            };
+                        }
+                        NLMSG_DONE => return Ok(data),
+                        _ => data = Some(body.to_vec()),
+                    }
+                }
+                rest = &rest[align4(len).min(rest.len())..];
+            }
+        }
+    }
+}
+
+fn parse_route_reply(body: &[u8]) -> io::Result<RouteLookup> {
+    if body.len() < 12 {
+        return Err(io::Error::other("short route reply"));
+    }
+    let family = body[0];
+    let mut oif = None;
+    let mut gateway = None;
+    let mut attrs = &body[12..];
+    while attrs.len() >= 4 {
+        let len = u16::from_ne_bytes([attrs[0], attrs[1]]) as usize;
+        let kind = u16::from_ne_bytes([attrs[2], attrs[3]]);
+        if len < 4 || len > attrs.len() {
+            break;
+        }
+        let data = &attrs[4..len];
+        match kind {
+            RTA_OIF if data.len() == 4 => oif = Some(u32::from_ne_bytes(data.try_into().unwrap())),
+            RTA_GATEWAY => gateway = ip_from_bytes(family, data),
+            _ => {}
+        }
+        attrs = &attrs[align4(len).min(attrs.len())..];
+    }
+    let oif = oif.ok_or_else(|| io::Error::other("route reply without an output device"))?;
+    Ok(RouteLookup { oif, gateway })
+}
+
+fn ip_from_bytes(family: u8, data: &[u8]) -> Option<IpAddr> {
+    match (family as i32, data.len()) {
+        (libc::AF_INET, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(data).ok()?)),
+        (libc::AF_INET6, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(data).ok()?)),
+        _ => None,
+    }
+}
+
+/// The kernel index of a device, or None when no such device exists.
+pub fn link_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (idx != 0).then_some(idx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_request_encodes_header_and_attributes() {
+        let nl = Netlink::open().unwrap();
+        let route = Route {
+            dst: "10.8.0.0".parse().unwrap(),
+            prefix: 24,
+            gateway: Some("10.8.0.1".parse().unwrap()),
+            oif: 7,
+        };
+        let msg = nl
+            .route_request(RTM_NEWROUTE, NLM_F_CREATE, &route)
+            .finish(9);
+        assert_eq!(
+            u32::from_ne_bytes(msg[0..4].try_into().unwrap()) as usize,
+            msg.len()
+        );
+        assert_eq!(
+            u16::from_ne_bytes(msg[4..6].try_into().unwrap()),
+            RTM_NEWROUTE
+        );
+        assert_eq!(u32::from_ne_bytes(msg[8..12].try_into().unwrap()), 9);
+        let rt = &msg[16..28];
+        assert_eq!(
+            (rt[0], rt[1], rt[4]),
+            (libc::AF_INET as u8, 24, RT_TABLE_MAIN)
+        );
+        assert_eq!(
+            u32::from_ne_bytes(rt[8..12].try_into().unwrap()),
+            RTNH_F_ONLINK
+        );
+        // table(8) + dst(8) + oif(8) + gateway(8)
+        assert_eq!(msg.len(), 28 + 32);
+        assert_eq!(&msg[28 + 12..28 + 16], &[10, 8, 0, 0]);
+        assert_eq!(&msg[28 + 20..28 + 24], &7u32.to_ne_bytes());
+        assert_eq!(&msg[28 + 28..28 + 32], &[10, 8, 0, 1]);
+    }
+
+    #[test]
+    fn parses_a_route_reply_with_gateway() {
+        let mut body = rtmsg(libc::AF_INET as u8, 32, 0).to_vec();
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&RTA_OIF.to_ne_bytes());
+        body.extend_from_slice(&3u32.to_ne_bytes());
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&RTA_GATEWAY.to_ne_bytes());
+        body.extend_from_slice(&[192, 168, 1, 1]);
+        let r = parse_route_reply(&body).unwrap();
+        assert_eq!(
+            r,
+            RouteLookup {
+                oif: 3,
+                gateway: Some("192.168.1.1".parse().unwrap())
+            }
+        );
+        assert!(parse_route_reply(&body[..12]).is_err());
+    }
+
+    #[test]
+    fn loopback_is_found_by_name() {
+        assert!(link_index("lo").is_some());
+        assert_eq!(link_index("no-such-dev-x"), None);
+    }
+}

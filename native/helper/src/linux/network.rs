@@ -1,0 +1,271 @@
+//! The engine's `NetworkSetup` on Linux: one TUN device per session, its addresses, MTU and
+//! routes, all through netlink, each route recorded in the session's state file before it is
+//! added so that a crash can be undone by the next helper.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use causeway_engine::{NetworkSetup, PushedSettings, Tun};
+
+use super::netlink::{link_index, Netlink, Route};
+use super::state::{RouteRecord, StateFile};
+use super::tun;
+
+/// The name of the session's current device, shared with the session so `status` and the
+/// `pushed` message can report it.
+pub type DeviceSlot = Arc<Mutex<Option<String>>>;
+
+pub struct LinuxNetwork {
+    state_dir: PathBuf,
+    device: DeviceSlot,
+    applied: Option<Applied>,
+}
+
+/// What one `configure` changed, and the record of it on disk.
+struct Applied {
+    netlink: Netlink,
+    state: StateFile,
+}
+
+impl LinuxNetwork {
+    pub fn new(state_dir: PathBuf, device: DeviceSlot) -> Self {
+        LinuxNetwork {
+            state_dir,
+            device,
+            applied: None,
+        }
+    }
+
+    fn apply(&mut self, pushed: &PushedSettings, server: SocketAddr) -> Result<Tun, String> {
+        let netlink = Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
+        let state = StateFile::create(&self.state_dir)
+            .map_err(|e| format!("cannot record network state: {e}"))?;
+        // From here on `applied` owns the record, so any failure below is undone by `undo`.
+        let applied = self.applied.insert(Applied { netlink, state });
+        let (name, fd) = tun::create().map_err(|e| format!("cannot create TUN device: {e}"))?;
+        applied.state.state.device = Some(name.clone());
+        applied
+            .state
+            .save()
+            .map_err(|e| format!("cannot record network state: {e}"))?;
+        *self.device.lock().unwrap() = Some(name.clone());
+
+        let index = link_index(&name).ok_or_else(|| format!("TUN device {name} vanished"))?;
+        let netlink = &mut applied.netlink;
+        netlink
+            .set_link_up(index, pushed.mtu)
+            .map_err(|e| format!("cannot bring {name} up with MTU {}: {e}", pushed.mtu))?;
+        if let Some(v4) = &pushed.ipv4 {
+            let addr: Ipv4Addr = v4
+                .address
+                .parse()
+                .map_err(|_| format!("pushed IPv4 address {:?} is invalid", v4.address))?;
+            netlink
+                .add_address(index, addr.into(), v4.prefix)
+                .map_err(|e| format!("cannot add {addr}/{} to {name}: {e}", v4.prefix))?;
+        }
+        if let Some(v6) = &pushed.ipv6 {
+            let addr: Ipv6Addr = v6
+                .address
+                .parse()
+                .map_err(|_| format!("pushed IPv6 address {:?} is invalid", v6.address))?;
+            netlink
+                .add_address(index, addr.into(), v6.prefix)
+                .map_err(|e| format!("cannot add {addr}/{} to {name}: {e}", v6.prefix))?;
+        }
+        for route in planned_routes(pushed, server, index, &mut applied.netlink)? {
+            add_recorded(applied, &route)?;
+        }
+        Ok(Tun { name, fd })
+    }
+
+    /// Removes what `apply` added (newest first) and retires the record. Routes through the
+    /// TUN device may already be gone with it; that is fine.
+    fn undo(&mut self) {
+        if let Some(mut applied) = self.applied.take() {
+            for record in applied.state.state.routes.iter().rev() {
+                let _ = applied.netlink.delete_route(&Route::from(record));
+            }
+            applied.state.remove();
+        }
+        *self.device.lock().unwrap() = None;
+    }
+}
+
+/// Records a route, adds it, and forgets the record again if the kernel already had that
+/// route (it is not ours to remove later).
+fn add_recorded(applied: &mut Applied, route: &Route) -> Result<(), String> {
+    applied.state.state.routes.push(RouteRecord::from(route));
+    applied
+        .state
+        .save()
+        .map_err(|e| format!("cannot record network state: {e}"))?;
+    match applied.netlink.add_route(route) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            applied.state.state.routes.pop();
+            applied
+                .state
+                .save()
+                .map_err(|e| format!("cannot record network state: {e}"))
+        }
+        Err(e) => {
+            applied.state.state.routes.pop();
+            let _ = applied.state.save();
+            Err(format!(
+                "cannot add route {}/{}: {e}",
+                route.dst, route.prefix
+            ))
+        }
+    }
+}
+
+/// The routes a session needs, in the order they must be added: the host route that keeps
+/// the server reachable outside the tunnel comes before the routes that would capture it.
+fn planned_routes(
+    pushed: &PushedSettings,
+    server: SocketAddr,
+    tun_index: u32,
+    netlink: &mut Netlink,
+) -> Result<Vec<Route>, String> {
+    let gw4 = match &pushed.ipv4 {
+        Some(v4) => v4
+            .gateway
+            .as_deref()
+            .map(|g| {
+                g.parse::<IpAddr>()
+                    .map_err(|_| format!("pushed gateway {g:?} is invalid"))
+            })
+            .transpose()?,
+        None => None,
+    };
+    let via_tun = |dst: IpAddr, prefix: u8| {
+        let gateway = if dst.is_ipv4() { gw4 } else { None };
+        Route {
+            dst,
+            prefix,
+            gateway,
+            oif: tun_index,
+        }
+    };
+    let mut routes = Vec::new();
+    if pushed.redirect_gateway {
+        // def1: two halves that beat the default route without replacing it.
+        let original = netlink
+            .lookup_route(server.ip())
+            .map_err(|e| format!("cannot find the route to the server {}: {e}", server.ip()))?;
+        let full = if server.is_ipv4() { 32 } else { 128 };
+        routes.push(Route {
+            dst: server.ip(),
+            prefix: full,
+            gateway: original.gateway,
+            oif: original.oif,
+        });
+        routes.push(via_tun(Ipv4Addr::new(0, 0, 0, 0).into(), 1));
+        routes.push(via_tun(Ipv4Addr::new(128, 0, 0, 0).into(), 1));
+    }
+    for cidr in pushed.routes.iter().chain(&pushed.routes_ipv6) {
+        let (dst, prefix) = parse_cidr(cidr)?;
+        routes.push(via_tun(dst, prefix));
+    }
+    Ok(routes)
+}
+
+/// Parses "10.0.0.0/8", "fd00::/64" or a bare address (a host route), clearing host bits so
+/// the kernel accepts it.
+pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
+    let bad = || format!("route {text:?} is not an address/prefix");
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (
+            a.parse::<IpAddr>().map_err(|_| bad())?,
+            Some(p.parse::<u8>().map_err(|_| bad())?),
+        ),
+        None => (text.parse::<IpAddr>().map_err(|_| bad())?, None),
+    };
+    match addr {
+        IpAddr::V4(a) => {
+            let p = prefix.unwrap_or(32);
+            if p > 32 {
+                return Err(bad());
+            }
+            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+            Ok((Ipv4Addr::from(u32::from(a) & mask).into(), p))
+        }
+        IpAddr::V6(a) => {
+            let p = prefix.unwrap_or(128);
+            if p > 128 {
+                return Err(bad());
+            }
+            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+            Ok((Ipv6Addr::from(u128::from(a) & mask).into(), p))
+        }
+    }
+}
+
+impl NetworkSetup for LinuxNetwork {
+    async fn configure(
+        &mut self,
+        pushed: &PushedSettings,
+        server: SocketAddr,
+    ) -> Result<Tun, String> {
+        // A reconfiguration after a reconnect replaces the previous device and routes.
+        self.undo();
+        let result = self.apply(pushed, server);
+        if result.is_err() {
+            self.undo();
+        }
+        result
+    }
+
+    async fn teardown(&mut self) {
+        self.undo();
+    }
+}
+
+impl Drop for LinuxNetwork {
+    /// A session task that ends without teardown (a panic, a cancelled task) still cleans up.
+    fn drop(&mut self) {
+        self.undo();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parsing_normalizes_and_rejects() {
+        assert_eq!(
+            parse_cidr("10.1.2.3/8").unwrap(),
+            ("10.0.0.0".parse().unwrap(), 8)
+        );
+        assert_eq!(
+            parse_cidr("192.0.2.7").unwrap(),
+            ("192.0.2.7".parse().unwrap(), 32)
+        );
+        assert_eq!(
+            parse_cidr("0.0.0.0/0").unwrap(),
+            ("0.0.0.0".parse().unwrap(), 0)
+        );
+        assert_eq!(
+            parse_cidr("fd00:1::5/64").unwrap(),
+            ("fd00:1::".parse().unwrap(), 64)
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::1").unwrap(),
+            ("2001:db8::1".parse().unwrap(), 128)
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "fd00::/129",
+            "nonsense",
+            "10.0.0.0/x",
+            "10.0.0/8",
+            "",
+        ] {
+            assert!(parse_cidr(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Crash safety: every change the helper makes to the system's network configuration is
+//! written to a state file *before* it is made, and removed once undone. A helper that starts
+//! and finds files left by a dead helper (in the same network namespace) undoes them.
+
+use std::fs;
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::netlink::{Netlink, Route};
+
+pub const DEFAULT_DIR: &str = "/run/causeway/state";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteRecord {
+    pub dst: IpAddr,
+    pub prefix: u8,
+    pub gateway: Option<IpAddr>,
+    pub oif: u32,
+}
+
+impl From<&Route> for RouteRecord {
+    fn from(r: &Route) -> Self {
+        RouteRecord {
+            dst: r.dst,
+            prefix: r.prefix,
+            gateway: r.gateway,
+            oif: r.oif,
+        }
+    }
+}
+
+impl From<&RouteRecord> for Route {
+    fn from(r: &RouteRecord) -> Self {
+        Route {
+            dst: r.dst,
+            prefix: r.prefix,
+            gateway: r.gateway,
+            oif: r.oif,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionState {
+    /// The helper process that made the changes; its files are left alone while it lives.
+    pub pid: u32,
+    /// Inode of that process's network namespace: routes only make sense in their namespace.
+    pub netns: u64,
+    pub device: Option<String>,
+    /// In the order they were added; undone in reverse.
+    pub routes: Vec<RouteRecord>,
+}
+
+/// One session's state file.
+pub struct StateFile {
+    path: PathBuf,
+    pub state: SessionState,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The inode of the current network namespace (what `ip netns identify` compares).
+pub fn current_netns() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self/ns/net")
+        .map(|m| m.ino())
+        .unwrap_or(0)
+}
+
+impl StateFile {
+    /// A new, empty record for a session of this process. File names come from the helper,
+    /// never from the client's session id.
+    pub fn create(dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let path = dir.join(format!("{pid}-{n}.json"));
+        let state = SessionState {
+            pid,
+            netns: current_netns(),
+            device: None,
+            routes: Vec::new(),
+        };
+        let file = StateFile { path, state };
+        file.save()?;
+        Ok(file)
+    }
+
+    /// Writes atomically (temp file + rename) so a crash never leaves a half-written record.
+    pub fn save(&self) -> io::Result<()> {
+        let tmp = self.path.with_extension("tmp");
+        fs::write(&tmp, serde_json::to_vec(&self.state)?)?;
+        fs::rename(&tmp, &self.path)
+    }
+
+    pub fn remove(self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn process_is_live_helper(pid: u32) -> bool {
+    // A recycled pid belonging to some other program does not protect a stale record.
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim() == "causeway-helper")
+        .unwrap_or(false)
+}
+
+/// What recovery did, for the startup log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub files: usize,
+    pub routes_removed: usize,
+}
+
+/// Undoes the changes recorded by dead helpers in this network namespace.
+pub fn recover(dir: &Path, netlink: &mut Netlink) -> Recovery {
+    let mut report = Recovery::default();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return report;
+    };
+    let netns = current_netns();
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Ok(bytes) = fs::read(&path) else { continue };
+        let state: SessionState = match serde_json::from_slice(&bytes) {
+            Ok(s) => s,
+            Err(_) => {
+                // Unreadable records cannot be undone; keeping them would only repeat this.
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+        };
+        if state.netns != netns || state.pid == me || process_is_live_helper(state.pid) {
+            continue;
+        }
+        for route in state.routes.iter().rev() {
+            // Routes through the dead session's TUN device vanished with it; only the others
+            // (such as the host route to the server) are really still there.
+            if netlink.delete_route(&Route::from(route)).is_ok() {
+                report.routes_removed += 1;
+            }
+        }
+        let _ = fs::remove_file(&path);
+        report.files += 1;
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("causeway-state-test-{}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn records_are_saved_and_removed() {
+        let dir = temp_dir("save");
+        let mut f = StateFile::create(&dir).unwrap();
+        f.state.routes.push(RouteRecord {
+            dst: "10.0.0.0".parse().unwrap(),
+            prefix: 8,
+            gateway: None,
+            oif: 3,
+        });
+        f.save().unwrap();
+        let path = fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+        let back: SessionState = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(back, f.state);
+        f.remove();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn recovery_skips_live_and_foreign_records_and_drops_dead_ones() {
+        let dir = temp_dir("recover");
+        fs::create_dir_all(&dir).unwrap();
+        let netns = current_netns();
+        // pid 0 is never a live helper; the route's device index does not exist, so deleting
+        // it fails harmlessly and the record is still retired.
+        let dead = SessionState {
+            pid: 0,
+            netns,
+            device: Some("cw9".into()),
+            routes: vec![RouteRecord {
+                dst: "198.51.100.0".parse().unwrap(),
+                prefix: 24,
+                gateway: None,
+                oif: 999_999,
+            }],
+        };
+        let foreign = SessionState {
+            netns: netns.wrapping_add(1),
+            ..dead.clone()
+        };
+        fs::write(dir.join("dead.json"), serde_json::to_vec(&dead).unwrap()).unwrap();
+        fs::write(
+            dir.join("foreign.json"),
+            serde_json::to_vec(&foreign).unwrap(),
+        )
+        .unwrap();
+        fs::write(dir.join("garbage.json"), b"{not json").unwrap();
+        let mut nl = Netlink::open().unwrap();
+        let r = recover(&dir, &mut nl);
+        assert_eq!(
+            r,
+            Recovery {
+                files: 1,
+                routes_removed: 0
+            }
+        );
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("foreign.json")]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,308 @@
+//! One tunnel session: runs the engine's `run_session` and turns its events into protocol
+//! messages for the client that started it.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use causeway_engine::{
+    run_session, Command, CredentialKind, EngineConfig, Event, LogLevel, PendingMethod,
+    SessionPhase,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::linux::network::{DeviceSlot, LinuxNetwork};
+use crate::log;
+use crate::protocol::{
+    CredentialKindWire, ErrorWire, HelperMessage, LogLevelWire, PendingMethodWire, PushedWire,
+    RemoteWire, SessionStatus,
+};
+use crate::Context;
+
+/// What `status` reports about a session, updated as events arrive.
+struct Info {
+    phase: SessionPhase,
+    rx_bytes: u64,
+    tx_bytes: u64,
+    connected_since: Option<String>,
+}
+
+pub struct Session {
+    id: String,
+    uid: Option<u32>,
+    commands: mpsc::Sender<Command>,
+    info: Arc<Mutex<Info>>,
+    device: DeviceSlot,
+    task: JoinHandle<()>,
+}
+
+impl Session {
+    /// Starts the engine for `config`; events go to `out` until the session ends, then
+    /// `on_end` is sent the session id so the owner can forget it.
+    pub fn start(
+        id: String,
+        config: EngineConfig,
+        ctx: &Context,
+        out: mpsc::Sender<HelperMessage>,
+        on_end: mpsc::UnboundedSender<String>,
+    ) -> Session {
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let device = DeviceSlot::default();
+        let info = Arc::new(Mutex::new(Info {
+            phase: SessionPhase::Resolving,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            connected_since: None,
+        }));
+        let net = LinuxNetwork::new(ctx.state_dir.clone(), device.clone());
+        let engine = tokio::spawn(run_session(config, net, cmd_rx, ev_tx));
+        let task = tokio::spawn(forward_events(
+            id.clone(),
+            ev_rx,
+            out,
+            info.clone(),
+            device.clone(),
+            engine,
+            on_end,
+        ));
+        Session {
+            id,
+            uid: ctx.uid,
+            commands: cmd_tx,
+            info,
+            device,
+            task,
+        }
+    }
+
+    /// Queues a command; false when the engine is already gone.
+    pub async fn send(&self, cmd: Command) -> bool {
+        self.commands.send(cmd).await.is_ok()
+    }
+
+    pub fn status(&self) -> SessionStatus {
+        let info = self.info.lock().unwrap();
+        SessionStatus {
+            session: self.id.clone(),
+            phase: info.phase,
+            uid: self.uid,
+            device: self.device.lock().unwrap().clone(),
+            rx_bytes: info.rx_bytes,
+            tx_bytes: info.tx_bytes,
+            connected_since: info.connected_since.clone(),
+        }
+    }
+
+    /// Asks the engine to disconnect and waits for the session to finish; after `grace` the
+    /// task is aborted (dropping the network setup still removes routes and the device).
+    pub async fn stop(self, grace: std::time::Duration) {
+        let _ = self.commands.send(Command::Disconnect).await;
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            log::warn(&format!(
+                "session {:?} did not stop within {grace:?}; aborting it",
+                self.id
+            ));
+            abort.abort();
+        }
+    }
+}
+
+async fn forward_events(
+    id: String,
+    mut events: mpsc::Receiver<Event>,
+    out: mpsc::Sender<HelperMessage>,
+    info: Arc<Mutex<Info>>,
+    device: DeviceSlot,
+    engine: JoinHandle<()>,
+    on_end: mpsc::UnboundedSender<String>,
+) {
+    // When the forwarder is aborted (shutdown timeout), the engine task goes with it.
+    struct AbortOnDrop(JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut engine = AbortOnDrop(engine);
+    while let Some(event) = events.recv().await {
+        let msg = to_message(&id, event, &info, &device);
+        if out.send(msg).await.is_err() {
+            break; // the client is gone; shutdown will stop the engine
+        }
+    }
+    let ended_cleanly = (&mut engine.0).await;
+    if let Err(e) = ended_cleanly {
+        if e.is_panic() {
+            log::error(&format!("session {id:?}: engine panicked"));
+            let _ = out
+                .send(HelperMessage::error(
+                    Some(&id),
+                    causeway_engine::ErrorCode::Internal,
+                    "the tunnel engine crashed",
+                ))
+                .await;
+            let _ = out
+                .send(phase_message(&id, SessionPhase::Failed, None, None))
+                .await;
+        }
+    }
+    let _ = on_end.send(id);
+}
+
+fn phase_message(
+    id: &str,
+    phase: SessionPhase,
+    remote: Option<RemoteWire>,
+    error: Option<ErrorWire>,
+) -> HelperMessage {
+    HelperMessage::State {
+        session: id.to_owned(),
+        phase,
+        remote,
+        error,
+    }
+}
+
+fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil-from-days (Howard Hinnant), to avoid a date dependency for one timestamp.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn to_message(id: &str, event: Event, info: &Mutex<Info>, device: &DeviceSlot) -> HelperMessage {
+    let session = id.to_owned();
+    match event {
+        Event::Phase {
+            phase,
+            remote,
+            error,
+        } => {
+            {
+                let mut info = info.lock().unwrap();
+                info.phase = phase;
+                match phase {
+                    SessionPhase::Connected if info.connected_since.is_none() => {
+                        info.connected_since = Some(now_rfc3339())
+                    }
+                    SessionPhase::Connected => {}
+                    _ => info.connected_since = None,
+                }
+            }
+            match &error {
+                Some(e) => log::info(&format!(
+                    "session {id:?}: {phase:?} ({:?}: {})",
+                    e.code, e.message
+                )),
+                None => log::info(&format!("session {id:?}: {phase:?}")),
+            }
+            let remote = remote.map(|r| RemoteWire {
+                host: r.host,
+                address: r.address.to_string(),
+                port: r.port,
+                proto: r.proto,
+            });
+            let error = error.map(|e| ErrorWire {
+                code: e.code,
+                message: e.message,
+            });
+            phase_message(id, phase, remote, error)
+        }
+        Event::NeedCredentials {
+            kind,
+            challenge,
+            echo,
+            username,
+        } => HelperMessage::NeedCredentials {
+            session,
+            kind: match kind {
+                CredentialKind::Password => CredentialKindWire::Password,
+                CredentialKind::StaticChallenge => CredentialKindWire::StaticChallenge,
+                CredentialKind::Crv1 => CredentialKindWire::Crv1,
+            },
+            challenge,
+            echo,
+            username,
+        },
+        Event::AuthPending {
+            method,
+            payload,
+            echo,
+            timeout_sec,
+        } => HelperMessage::AuthPending {
+            session,
+            method: match method {
+                PendingMethod::WebAuth => PendingMethodWire::Webauth,
+                PendingMethod::OpenUrl => PendingMethodWire::Openurl,
+                PendingMethod::CrText => PendingMethodWire::Crtext,
+            },
+            payload,
+            echo,
+            timeout_sec,
+        },
+        Event::Pushed(settings) => {
+            let device = device.lock().unwrap().clone().unwrap_or_default();
+            HelperMessage::Pushed {
+                session,
+                settings: PushedWire { settings, device },
+            }
+        }
+        Event::Echo(text) => HelperMessage::Echo { session, text },
+        Event::Stats { rx_bytes, tx_bytes } => {
+            let mut info = info.lock().unwrap();
+            info.rx_bytes = rx_bytes;
+            info.tx_bytes = tx_bytes;
+            HelperMessage::Stats {
+                session,
+                rx_bytes,
+                tx_bytes,
+            }
+        }
+        Event::Log { level, text } => {
+            log::engine(id, &text);
+            let level = match level {
+                LogLevel::Error => LogLevelWire::Error,
+                LogLevel::Warn => LogLevelWire::Warn,
+                LogLevel::Info => LogLevelWire::Info,
+                LogLevel::Debug => LogLevelWire::Debug,
+            };
+            HelperMessage::Log {
+                session: Some(session),
+                level,
+                text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = super::now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(
+            t.starts_with("20") && t.ends_with('Z') && &t[10..11] == "T",
+            "{t}"
+        );
+    }
+}
