@@ -181,7 +181,7 @@ describe('checkProfile: refuse', () => {
     expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n`).errors)).toMatch(/no private key/);
     expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('encrypted.key')}</key>\n`).errors)).toMatch(/passphrase/);
     const wrong = check(`remote h\n<ca>\n${pki('client.key')}</ca>\n`);
-    expect(messages(wrong.errors)).toMatch(/holds no PEM certificate \(found PRIVATE KEY instead\)/);
+    expect(messages(wrong.errors)).toMatch(/holds no PEM certificate \(it holds a private key instead\)/);
     expect(messages(wrong.errors)).not.toMatch(/MIG/);
   });
 

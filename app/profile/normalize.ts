@@ -109,6 +109,8 @@ class Normalizer {
   readonly d = new Draft();
   readonly warnings: ProfileIssue[] = [];
   readonly errors: ProfileIssue[] = [];
+  /** Directives that were present but refused, so "missing X" is not reported on top. */
+  private readonly failed = new Set<string>();
   /** Inline blocks by tag, for `ca [inline]` style references. */
   private inlineBlocks = new Map<string, string>();
 
@@ -133,6 +135,7 @@ class Normalizer {
       this.dispatch(dir, block);
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
+      this.failed.add(dir.name);
       this.errors.push({ line: e.line ?? dir.line, directive: e.directive ?? dir.name, message: e.reason });
     }
   }
@@ -147,7 +150,7 @@ class Normalizer {
     const refused = REFUSED.get(name);
     if (refused) return this.refuse(dir, `${name} ${refused}`);
     const stripped = STRIPPED.get(name);
-    if (stripped) return this.warn(dir, `${name} was removed: it ${stripped}`);
+    if (stripped) return this.warn(dir, `${name} was removed: ${stripped}`);
     if (NO_EFFECT.has(name)) return;
     if (name.startsWith('management')) return this.warn(dir, `${name} was removed: it opens a management interface`);
     if (name.startsWith('show-')) return this.refuse(dir, `${name} is a standalone OpenVPN command, not part of a client profile`);
@@ -204,12 +207,13 @@ class Normalizer {
 
   finish(): ProfileSettings | null {
     const d = this.d;
-    if (d.remotes.length === 0) this.refuse(null, 'the profile names no server: add a `remote <host> [port] [proto]` line');
-    if (d.ca === null) {
+    const missing = (name: string, present: boolean): boolean => !present && !this.failed.has(name);
+    if (missing('remote', d.remotes.length > 0)) this.refuse(null, 'the profile names no server: add a `remote <host> [port] [proto]` line');
+    if (missing('ca', d.ca !== null)) {
       this.refuse(null, 'the profile has no CA certificate (<ca> or ca), so the server could not be verified');
     }
-    if (d.cert !== null && d.key === null) this.refuse(null, 'the profile has a client certificate but no private key (<key> or key)');
-    if (d.key !== null && d.cert === null) this.refuse(null, 'the profile has a private key but no client certificate (<cert> or cert)');
+    if (d.cert !== null && missing('key', d.key !== null)) this.refuse(null, 'the profile has a client certificate but no private key (<key> or key)');
+    if (d.key !== null && missing('cert', d.cert !== null)) this.refuse(null, 'the profile has a private key but no client certificate (<cert> or cert)');
     if (d.tlsAuth && (d.tlsCrypt || d.tlsCryptV2)) this.refuse(null, 'tls-auth cannot be combined with tls-crypt or tls-crypt-v2');
     if (d.tlsCrypt && d.tlsCryptV2) this.refuse(null, 'tls-crypt and tls-crypt-v2 cannot be combined');
     const routeCount = d.routes.length + d.excludedRoutes.length + d.routesIpv6.length;
@@ -353,7 +357,7 @@ function cipherName(n: Normalizer, dir: Directive, list: string): DataCipher[] {
       dir.name,
     );
   }
-  if (other.length) n.warn(dir, `${other.join(', ')} ${other.length > 1 ? 'are' : 'is'} not supported and will not be offered`);
+  if (other.length) n.warn(dir, `${dir.name}: ${other.join(', ')} ${other.length > 1 ? 'are' : 'is'} not supported and will not be offered`);
   return supported;
 }
 

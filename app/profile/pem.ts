@@ -20,7 +20,8 @@ export function certificates(text: string, what: string, line: number, directive
   const blocks = pemBlocks(text);
   const certs = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE');
   if (certs.length === 0) {
-    const found = blocks.length ? ` (found ${blocks[0]!.label} instead)` : '';
+    // Name what was found without echoing anything that could be mistaken for key material.
+    const found = blocks.length ? ` (it holds ${/PRIVATE KEY/.test(blocks[0]!.label) ? 'a private key' : `a ${blocks[0]!.label.toLowerCase()}`} instead)` : '';
     throw new ProfileError(`${what} holds no PEM certificate${found}`, line, directive);
   }
   for (const c of certs) {

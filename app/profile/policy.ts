@@ -12,18 +12,18 @@
 
 export type Outcome = 'keep' | 'strip' | 'refuse';
 
-const RUNS = 'runs a program or script; Causeway never runs commands from a profile';
-const LOADS = 'loads a code library named by the profile; Causeway never loads code from a profile';
-const WRITES = 'writes a file on your computer; Causeway never lets a profile write files';
-const READS = 'reads a file on your computer; Causeway never lets a profile read local files';
-const PROCESS = 'controls the OpenVPN process itself; Causeway runs its own engine and sets this itself';
-const MANAGEMENT = 'opens a management interface; only Causeway itself controls the connection';
-const LOGS = 'writes logs elsewhere; Causeway keeps its own logs';
-const WINDOWS = 'is a Windows-only OpenVPN setting; Causeway configures the network itself';
+const RUNS = 'it runs a program or script; Causeway never runs commands from a profile';
+const LOADS = 'it loads a code library named by the profile; Causeway never loads code from a profile';
+const WRITES = 'it writes a file on your computer; Causeway never lets a profile write files';
+const READS = 'it reads a file on your computer; Causeway never lets a profile read local files';
+const PROCESS = 'it controls the OpenVPN process itself; Causeway runs its own engine and sets this itself';
+const MANAGEMENT = 'it opens a management interface; only Causeway itself controls the connection';
+const LOGS = 'it writes logs elsewhere; Causeway keeps its own logs';
+const WINDOWS = 'it is a Windows-only OpenVPN setting; Causeway configures the network itself';
 const SERVER = 'is a server option: this file is a server configuration, not a client profile';
 const STANDALONE = 'is a standalone OpenVPN command, not part of a client profile';
 
-/** Directives left out with a warning, and why. */
+/** Directives left out with a warning, and why (a clause that follows "<name> was removed: "). */
 export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ...[
     'up',
@@ -45,14 +45,14 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
     'x509-track',
     'setenv-safe',
   ].map((d) => [d, RUNS] as const),
-  ['script-security', 'allows scripts to run; Causeway never runs scripts from a profile'],
-  ['route-noexec', 'hands route setup to scripts; Causeway sets up routes itself'],
-  ['ifconfig-noexec', 'hands interface setup to scripts; Causeway sets up the interface itself'],
+  ['script-security', 'it allows scripts to run; Causeway never runs scripts from a profile'],
+  ['route-noexec', 'it hands route setup to scripts; Causeway sets up routes itself'],
+  ['ifconfig-noexec', 'it hands interface setup to scripts; Causeway sets up the interface itself'],
   ...['plugin', 'engine', 'providers', 'pkcs11-providers'].map((d) => [d, LOADS] as const),
   ...['pkcs11-id', 'pkcs11-id-management', 'pkcs11-pin-cache', 'pkcs11-protected-authentication', 'pkcs11-cert-private', 'pkcs11-private-mode'].map(
-    (d) => [d, 'uses a PKCS#11 token; smart cards are not supported by profile import'] as const,
+    (d) => [d, 'it uses a PKCS#11 token; smart cards are not supported by profile import'] as const,
   ),
-  ['cryptoapicert', 'selects a certificate from the Windows certificate store, which Causeway does not use'],
+  ['cryptoapicert', 'it selects a certificate from the Windows certificate store, which Causeway does not use'],
   ...['status', 'writepid', 'replay-persist', 'tls-export-cert', 'tmp-dir'].map((d) => [d, WRITES] as const),
   ...['askpass', 'http-proxy-user-pass'].map((d) => [d, READS] as const),
   ...['config', 'cd', 'chroot', 'daemon', 'user', 'group', 'mlock', 'nice', 'dev-node', 'lladdr', 'mark', 'bind-dev', 'machine-readable-output', 'errors-to-stderr', 'service'].map(
@@ -79,10 +79,10 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ...['win-sys', 'msg-channel', 'windows-driver', 'ip-win32', 'route-method', 'dhcp-renew', 'dhcp-release', 'register-dns', 'allow-nonadmin', 'show-net-up'].map(
     (d) => [d, WINDOWS] as const,
   ),
-  ['ignore-unknown-option', 'would hide options this client does not understand; Causeway lists them instead'],
-  ['pull-filter', 'filters pushed options; Causeway applies its own policy to what the server pushes'],
-  ['tls-remote', 'was removed in OpenVPN 2.4; use verify-x509-name'],
-  ['ncp-disable', 'was removed in OpenVPN 2.6; Causeway always negotiates the data cipher'],
+  ['ignore-unknown-option', 'it would hide options this client does not understand; Causeway lists them instead'],
+  ['pull-filter', 'it filters pushed options; Causeway applies its own policy to what the server pushes'],
+  ['tls-remote', 'it was removed in OpenVPN 2.4; use verify-x509-name'],
+  ['ncp-disable', 'it was removed in OpenVPN 2.6; Causeway always negotiates the data cipher'],
   ['http-proxy', 'proxies are not supported yet; Causeway connects directly'],
   ['http-proxy-option', 'proxies are not supported yet; Causeway connects directly'],
   ['http-proxy-retry', 'proxies are not supported yet; Causeway connects directly'],
@@ -94,16 +94,16 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ['ifconfig', 'a static tunnel address is not supported; the server assigns it'],
   ['route-gateway', 'a fixed route gateway is not supported; the server pushes it'],
   ['auth-token-user', 'a preset auth-token user is not supported; the server sets it'],
-  ['redirect-private', 'is not supported; list the networks with route instead'],
-  ['peer-fingerprint', 'is not supported; the server is verified against the profile CA'],
-  ['verify-hash', 'is not supported; the server is verified against the profile CA'],
-  ['remote-cert-ku', 'is not enforced separately; remote-cert-tls server checks the key usage'],
-  ['remote-cert-eku', 'is not enforced separately; remote-cert-tls server checks the extended key usage'],
+  ['redirect-private', 'it is not supported; list the networks with route instead'],
+  ['peer-fingerprint', 'it is not supported; the server is verified against the profile CA'],
+  ['verify-hash', 'it is not supported; the server is verified against the profile CA'],
+  ['remote-cert-ku', 'it is not enforced separately; remote-cert-tls server checks the key usage'],
+  ['remote-cert-eku', 'it is not enforced separately; remote-cert-tls server checks the extended key usage'],
   ['crl-verify', 'certificate revocation lists are not checked yet'],
   ['dhcp-pre-release', WINDOWS],
 ]);
 
-/** Directives that make Causeway refuse the whole profile, and why. */
+/** Directives that make Causeway refuse the whole profile, and why (follows "<name> "). */
 export const REFUSED: ReadonlyMap<string, string> = new Map([
   ['secret', 'uses static-key mode (no TLS, no forward secrecy), which is insecure and not supported'],
   ['no-replay', 'turns off replay protection, which would let an attacker replay packets'],
