@@ -51,9 +51,6 @@ export interface StrippedDirective {
 
 export interface ProfileDetails extends ProfileSummary {
   remotes: RemoteView[];
-  /** Directives removed at import and why (scripts, plugins, management…). */
-  stripped: StrippedDirective[];
-  warnings: string[];
   certificate: CertSummary | null;
   /** Whether a password for this profile is saved in the system keyring. */
   passwordSaved: boolean;

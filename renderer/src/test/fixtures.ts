@@ -79,8 +79,6 @@ export const details: ProfileDetails = {
     { host: 'vpn.example.com', port: 1194, proto: 'udp' },
     { host: 'vpn2.example.com', port: 443, proto: 'tcp' },
   ],
-  stripped: [{ directive: 'up', line: 7, reason: 'runs a script on your computer' }],
-  warnings: ['Unknown option "foo" was ignored.'],
   certificate: null,
   passwordSaved: true,
 };

@@ -107,14 +107,14 @@ describe('Connections view', () => {
     expect(bridge.removeProfile).toHaveBeenCalledWith('work');
   });
 
-  it('shows details: servers, sign-in, certificate, saved password, removed directives', async () => {
+  it('shows details: servers, sign-in, certificate, saved password', async () => {
     const { bridge, user } = await renderApp();
     bridge.mocks.getProfileDetails!.mockResolvedValue(details);
     await user.click(within(card('Work VPN')).getByRole('button', { name: 'Details' }));
     const c = card('Work VPN');
     expect(await within(c).findByText('vpn2.example.com:443 (TCP)')).toBeInTheDocument();
     expect(within(c).getByText('Saved in the system keyring')).toBeInTheDocument();
-    expect(within(c).getByText('up')).toBeInTheDocument();
+    expect(within(c).getByText('Not used')).toBeInTheDocument();
     await user.click(within(c).getByRole('button', { name: 'Forget it' }));
     expect(bridge.forgetPassword).toHaveBeenCalledWith('work');
   });

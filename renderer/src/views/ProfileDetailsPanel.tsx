@@ -1,5 +1,5 @@
-// A profile's details, fetched when opened: servers, how it signs in, its certificate, and what
-// was removed from it at import.
+// A profile's details, fetched when opened: servers, how it signs in, its certificate and whether
+// a password is saved.
 import { useEffect, useState } from 'react';
 import type { ProfileDetails } from '../../../app/ipc/types';
 import { useServices } from '../context';
@@ -64,32 +64,6 @@ export function ProfileDetailsPanel({ profileId }: { profileId: string }) {
           'None'
         )}
       </dd>
-      {details.stripped.length > 0 && (
-        <>
-          <dt>Removed at import</dt>
-          <dd>
-            <ul className="notes">
-              {details.stripped.map((s, i) => (
-                <li key={i}>
-                  <code>{s.directive}</code>: {s.reason}
-                </li>
-              ))}
-            </ul>
-          </dd>
-        </>
-      )}
-      {details.warnings.length > 0 && (
-        <>
-          <dt>Notes</dt>
-          <dd>
-            <ul className="notes">
-              {details.warnings.map((w, i) => (
-                <li key={i}>{w}</li>
-              ))}
-            </ul>
-          </dd>
-        </>
-      )}
     </dl>
   );
 }

@@ -1,0 +1,244 @@
+// The desktop service over a scripted core: calls reach the core, core events become the
+// renderer's events with the right words, prompts round-trip, banners are acknowledged.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ConnectionState } from '../../app/connection/state';
+import { createDispatcher } from '../../app/ipc/handlers';
+import type { EventName, Events } from '../../app/ipc/schema';
+import type { Profile } from '../../app/profile';
+import type { ManagerEvent, SessionSnapshot } from '../connection/manager';
+import { MemoryStore } from '../secrets/memory-store';
+import { DesktopService, type DesktopCore, type ShellEvent } from './desktop-service';
+import { SettingsStore } from './settings-store';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+function profile(id: string, name: string): Profile {
+  return {
+    id,
+    name,
+    remotes: [{ host: 'vpn.example.com', port: 1194, proto: 'udp' }],
+    auth: { kind: 'password' },
+    isAws: false,
+    cert: null,
+    hasKey: false,
+  } as unknown as Profile;
+}
+
+function scriptedCore() {
+  const profiles = new Map<string, Profile>([['work', profile('work', 'Work')]]);
+  const listeners = new Set<(e: ManagerEvent) => void>();
+  const sessions = new Map<string, SessionSnapshot>();
+  const secrets = new MemoryStore();
+  const core: DesktopCore = {
+    profiles: {
+      list: () => ({ profiles: [...profiles.values()] }),
+      resolve(id) {
+        const p = profiles.get(id);
+        if (!p) throw new Error(`no profile ${id}`);
+        return p;
+      },
+      rename(id, name) {
+        if (name === 'Taken') throw new Error('a profile named "Taken" already exists');
+        const p = { ...profiles.get(id)!, name };
+        profiles.set(id, p);
+        return p;
+      },
+      async remove(id) {
+        const p = profiles.get(id)!;
+        profiles.delete(id);
+        return p;
+      },
+    },
+    importProfile: vi.fn(async () => ({
+      ok: true,
+      profile: profile('lab', 'Lab'),
+      warnings: [
+        { line: 3, directive: 'up', message: 'up was removed: it runs a program on your computer' },
+        { line: 9, directive: 'foo', message: 'foo is not a directive Causeway understands; it was left out' },
+      ],
+      errors: [],
+    })),
+    connections: {
+      on(l) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      get: (id) => sessions.get(id) ?? null,
+      connect: vi.fn((id: string) => {
+        const s = state(id, { phase: 'resolving' });
+        return s;
+      }),
+      disconnect: vi.fn(async () => {}),
+    },
+    secrets,
+    passwordAccount: (id) => `profile/${id}/password`,
+    certs: null,
+  };
+  const emit = (e: ManagerEvent) => listeners.forEach((l) => l(e));
+  function state(profileId: string, st: ConnectionState, pushed: SessionSnapshot['pushed'] = null): SessionSnapshot {
+    const s: SessionSnapshot = { id: `${profileId}.abc`, profileId, profileName: profiles.get(profileId)!.name, state: st, stats: { rxBytes: 0, txBytes: 0, connectedSince: null }, pushed, banner: [] };
+    sessions.set(profileId, s);
+    emit({ type: 'state', session: s });
+    return s;
+  }
+  return { core, emit, state, secrets };
+}
+
+async function setup() {
+  const dir = await mkdtemp(join(tmpdir(), 'causeway-desktop-'));
+  dirs.push(dir);
+  const settings = SettingsStore.inDir(dir);
+  await settings.load();
+  const opened: string[] = [];
+  const service = new DesktopService({ settings, openUrl: async (u) => void opened.push(u), version: '0.1.0', logError: () => {}, now: () => Date.parse('2026-11-22T10:42:00Z') });
+  const scripted = scriptedCore();
+  service.attach(scripted.core);
+  const events: { event: EventName; payload: unknown }[] = [];
+  service.setSink(<E extends EventName>(event: E, payload: Events[E]) => void events.push({ event, payload }));
+  const shell: ShellEvent[] = [];
+  service.observe((e) => shell.push(e));
+  const dispatcher = createDispatcher(service.calls, () => {});
+  const last = <E extends EventName>(name: E) => events.filter((e) => e.event === name).at(-1)?.payload as Events[E] | undefined;
+  return { service, dispatcher, events, last, shell, opened, ...scripted };
+}
+
+describe('desktop service', () => {
+  let t: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    t = await setup();
+  });
+
+  it('gives a snapshot of profiles, connections and the secret backend', async () => {
+    const out = await t.dispatcher.dispatch('getSnapshot', []);
+    expect(out).toMatchObject({ ok: true, value: { profiles: [{ id: 'work', name: 'Work', authKind: 'password' }], connections: { work: { phase: 'idle' } }, environment: { secretBackend: 'memory' } } });
+  });
+
+  it('splits the import verdict into removed directives and warnings, and pushes a new snapshot', async () => {
+    const out = await t.dispatcher.dispatch('importProfile', [new Uint8Array([1]), 'Lab']);
+    expect(out).toMatchObject({
+      ok: true,
+      value: {
+        ok: true,
+        stripped: [{ directive: 'up', line: 3, reason: 'it runs a program on your computer' }],
+        warnings: ['Line 9: foo is not a directive Causeway understands; it was left out'],
+      },
+    });
+    expect(t.last('snapshot')).toBeDefined();
+  });
+
+  it('follows a connection in words the renderer shows, and tells the shell', async () => {
+    await t.dispatcher.dispatch('connect', ['work']);
+    expect(t.core.connections.connect).toHaveBeenCalledWith('work');
+    expect(t.last('connection')).toEqual({ profileId: 'work', view: { phase: 'connecting', step: 'resolving', server: null } });
+    const since = Date.parse('2026-11-22T10:42:00Z');
+    const pushed = { ipv4: { address: '10.8.0.6', prefix: 24, gateway: null }, ipv6: null, routes: [], routesIpv6: [], redirectGateway: false, dns: { servers: ['10.8.0.1'], searchDomains: [], routeDomains: [] }, mtu: 1500, device: 'cw0', peerId: 1, cipher: 'AES-256-GCM' as const, sessionTimeoutSec: 3600 };
+    t.state('work', { phase: 'connected', remote: { host: 'vpn.example.com', address: '192.0.2.1', port: 1194, proto: 'udp' }, since }, pushed);
+    expect(t.last('connection')!.view).toEqual({
+      phase: 'connected',
+      since: '2026-11-22T10:42:00.000Z',
+      server: 'vpn.example.com',
+      ipv4: '10.8.0.6',
+      ipv6: null,
+      dnsServers: ['10.8.0.1'],
+      sessionEndsAt: '2026-11-22T11:42:00.000Z',
+    });
+    expect(t.shell.filter((e) => e.type === 'connection').at(-1)).toMatchObject({ previous: { phase: 'connecting' }, view: { phase: 'connected' } });
+  });
+
+  it('explains a failure with a next step meant for the desktop app', () => {
+    t.state('work', { phase: 'resolving' });
+    t.state('work', { phase: 'failed', reason: 'client-certificate-rejected', detail: null });
+    expect(t.last('connection')!.view).toEqual({
+      phase: 'failed',
+      code: 'client-certificate-rejected',
+      message: 'The server rejected your certificate.',
+      nextStep: 'Your certificate may be expired or revoked. Import a new one under Certificates.',
+    });
+  });
+
+  it('asks for a password through the renderer and hands the answer to the core', async () => {
+    t.state('work', { phase: 'authenticating', waiting: 'credentials', remote: null });
+    const abort = new AbortController();
+    const answer = t.service.prompts.ask(
+      { kind: 'credentials', id: 'q1', sessionId: 'work.abc', profileId: 'work', profileName: 'Work', username: 'alice', askPassword: true, challenge: null, canRemember: true, retryReason: null, timeoutMs: 1000 },
+      abort.signal,
+    );
+    expect(t.last('prompt')).toMatchObject({ id: 'q1', kind: 'password', username: 'alice', canRemember: true });
+    expect(t.last('connection')!.view).toEqual({ phase: 'waiting-input', promptId: 'q1', kind: 'password' });
+    const wrong = await t.dispatcher.dispatch('answerPrompt', ['q1', { kind: 'response', response: '123' }]);
+    expect(wrong).toMatchObject({ ok: false, error: { code: 'wrong-answer' } });
+    await t.dispatcher.dispatch('answerPrompt', ['q1', { kind: 'password', username: 'alice', password: 'pw', response: null, remember: true }]);
+    await expect(answer).resolves.toEqual({ kind: 'credentials', username: 'alice', password: 'pw', response: null, remember: true });
+    expect(t.last('promptClosed')).toEqual({ id: 'q1' });
+  });
+
+  it('closes a prompt the session gave up on', async () => {
+    const abort = new AbortController();
+    const answer = t.service.prompts.ask({ kind: 'challenge', id: 'q2', sessionId: 's', profileId: 'work', profileName: 'Work', text: 'PIN?', echo: true, timeoutMs: 10 }, abort.signal);
+    abort.abort();
+    await expect(answer).resolves.toBeNull();
+    expect(t.last('promptClosed')).toEqual({ id: 'q2' });
+    expect(await t.dispatcher.dispatch('answerPrompt', ['q2', { kind: 'response', response: '1' }])).toMatchObject({ ok: false, error: { code: 'prompt-gone' } });
+  });
+
+  it('shows server banners and session-timeout notices until acknowledged', async () => {
+    t.state('work', { phase: 'resolving' });
+    t.emit({ type: 'banner', sessionId: 'work.abc', text: 'Authorized use only.' });
+    t.emit({ type: 'notice', sessionId: 'work.abc', text: 'The server will end this session in about 5 minutes.' });
+    t.emit({ type: 'notice', sessionId: 'work.abc', text: 'Reconnecting without asking, as this profile allows.' });
+    const banners = t.events.filter((e) => e.event === 'banner').map((e) => e.payload as Events['banner']);
+    expect(banners.map((b) => [b.kind, b.profileName, b.text])).toEqual([
+      ['server-message', 'Work', 'Authorized use only.'],
+      ['session-ending', 'Work', 'The server will end this session in about 5 minutes.'],
+    ]);
+    await t.dispatcher.dispatch('ackBanner', [banners[0]!.id]);
+    expect(t.last('bannerCleared')).toEqual({ id: banners[0]!.id });
+    expect((await t.service.calls.getSnapshot()).banners).toHaveLength(1);
+  });
+
+  it('groups log lines by connection attempt', async () => {
+    t.state('work', { phase: 'resolving' });
+    t.emit({ type: 'log', sessionId: 'work.abc', line: '2026-11-22T10:42:01.000Z causeway info: connecting' });
+    t.state('work', { phase: 'failed', reason: 'server-unreachable', detail: null });
+    t.state('work', { phase: 'resolving' });
+    t.emit({ type: 'log', sessionId: 'work.abc', line: '2026-11-22T10:43:01.000Z helper warn: retrying' });
+    const lines = await t.service.calls.getLogs('work');
+    expect(lines.map((l) => [l.level, l.text])).toEqual([
+      ['info', 'connecting'],
+      ['warn', 'retrying'],
+    ]);
+    expect(lines[0]!.sessionId).not.toBe(lines[1]!.sessionId);
+  });
+
+  it('reopens the login page it opened for a profile', async () => {
+    t.state('work', { phase: 'resolving' });
+    await t.service.openLoginUrl('https://idp.example.com/login?state=abc');
+    t.state('work', { phase: 'authenticating', waiting: 'browser', remote: null });
+    expect(t.last('connection')!.view).toEqual({ phase: 'waiting-browser', canReopen: true });
+    await t.dispatcher.dispatch('reopenLogin', ['work']);
+    expect(t.opened).toEqual(['https://idp.example.com/login?state=abc', 'https://idp.example.com/login?state=abc']);
+  });
+
+  it('refuses to remove a connected profile, renames with the core’s reason, and stores settings', async () => {
+    t.state('work', { phase: 'resolving' });
+    expect(await t.dispatcher.dispatch('removeProfile', ['work'])).toMatchObject({ ok: false, error: { message: 'Disconnect “Work” before removing it.' } });
+    expect(await t.dispatcher.dispatch('renameProfile', ['work', 'Taken'])).toMatchObject({ ok: false, error: { message: 'A profile named "Taken" already exists' } });
+    expect(await t.dispatcher.dispatch('setSettings', [{ connectOnStartup: 'nope', startMinimized: false, notifications: true }])).toMatchObject({
+      ok: false,
+      error: { code: 'no-such-profile' },
+    });
+    await t.dispatcher.dispatch('setSettings', [{ connectOnStartup: 'work', startMinimized: true, notifications: true }]);
+    expect(t.last('snapshot')!.settings).toEqual({ connectOnStartup: 'work', startMinimized: true, notifications: true });
+  });
+
+  it('forgets a saved password', async () => {
+    await t.secrets.set('profile/work/password', 'pw');
+    expect(await t.service.calls.getProfileDetails('work')).toMatchObject({ passwordSaved: true });
+    await t.service.calls.forgetPassword('work');
+    expect(await t.service.calls.getProfileDetails('work')).toMatchObject({ passwordSaved: false });
+  });
+});
