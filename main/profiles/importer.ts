@@ -2,7 +2,7 @@
 // import policy with references read from its own folder, and store it unless this is a dry run.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { checkProfile, type Profile, type ProfileIssue, type ProfileSettings } from '../../app/profile/index.js';
+import { checkProfile, type Profile, type ProfileIssue, type ProfileSettings, type ProfileVerdict } from '../../app/profile/index.js';
 import { MAX_PROFILE_BYTES } from '../../app/profile/decode.js';
 import { folderReader } from './reference-reader.js';
 import { ProfileStoreError, type ProfileStore } from './store.js';
@@ -71,11 +71,35 @@ export async function importOvpnFile(store: ProfileStore, path: string, options:
     throw e;
   }
   const verdict = checkProfile(bytes, { readReference: folderReader(full) });
+  return keep(store, verdict, basename(full, extname(full)), { fileName: basename(full), importer: options.importer ?? 'ovpn' }, options);
+}
+
+/**
+ * Imports profile bytes that came without their folder (the desktop app's file picker or a
+ * drop): file references cannot be read and are refused with a message saying so.
+ */
+export async function importOvpnBytes(
+  store: ProfileStore,
+  bytes: Uint8Array,
+  options: ImportOptions & { fileName?: string | null } = {},
+): Promise<ImportOutcome> {
+  const fileName = options.fileName ?? null;
+  const defaultName = fileName ? basename(fileName, extname(fileName)) : 'profile';
+  return keep(store, checkProfile(bytes), defaultName, { fileName, importer: options.importer ?? 'ovpn' }, options);
+}
+
+/** Stores an accepted verdict (or, for a dry run, checks that it could be stored). */
+async function keep(
+  store: ProfileStore,
+  verdict: ProfileVerdict,
+  defaultName: string,
+  source: Profile['source'],
+  options: ImportOptions,
+): Promise<ImportOutcome> {
   if (!verdict.ok || !verdict.settings) return { ok: false, profile: null, warnings: verdict.warnings, errors: verdict.errors };
   const settings = options.adjust ? options.adjust(verdict.settings) : verdict.settings;
-  const source: Profile['source'] = { fileName: basename(full), importer: options.importer ?? 'ovpn' };
   try {
-    const name = options.name !== undefined ? store.checkNewName(options.name) : store.freeName(basename(full, extname(full)) || 'profile');
+    const name = options.name !== undefined ? store.checkNewName(options.name) : store.freeName(defaultName || 'profile');
     if (options.dryRun) {
       store.assertCanKeep(verdict.secrets);
       const preview: Profile = { schemaVersion: 1, id: '', name, importedAt: new Date().toISOString(), source, ...settings };
