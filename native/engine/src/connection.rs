@@ -69,6 +69,7 @@ pub enum CloseReason {
     /// The server did not answer or the handshake did not finish within hand-window.
     HandshakeTimeout {
         got_server_reset: bool,
+        got_server_tls: bool,
     },
     PushTimeout,
     Error(EngineError),
@@ -109,6 +110,8 @@ struct KeyState {
     plain_in: Vec<u8>,
     source: KeySource,
     peer_reset_seen: bool,
+    /// Any TLS bytes from the server (a ServerHello or an alert) arrived.
+    got_tls: bool,
     km2_sent: bool,
     server_km2: Option<ServerKm2>,
     data: Option<DataKeys>,
@@ -145,6 +148,7 @@ impl KeyState {
             plain_in: Vec::new(),
             source,
             peer_reset_seen: false,
+            got_tls: false,
             km2_sent: false,
             server_km2: None,
             data: None,
@@ -403,6 +407,7 @@ impl Connection {
     }
 
     fn feed_tls(&mut self, idx: usize, mut payload: &[u8], now: Instant) -> Result<(), String> {
+        self.keys[idx].got_tls = true;
         while !payload.is_empty() {
             let ks = &mut self.keys[idx];
             ks.tls
@@ -846,7 +851,11 @@ impl Connection {
             && self.push_deadline.is_none()
         {
             let got_server_reset = self.remote_sid.is_some();
-            self.close(CloseReason::HandshakeTimeout { got_server_reset });
+            let got_server_tls = self.keys[0].got_tls;
+            self.close(CloseReason::HandshakeTimeout {
+                got_server_reset,
+                got_server_tls,
+            });
             return;
         }
         if let Some(d) = self.push_deadline {

@@ -39,7 +39,16 @@ impl Outcome {
                 // TLS, certificate, protocol and configuration errors do not go away by retrying.
                 _ => Outcome::Terminal(e),
             },
-            CloseReason::HandshakeTimeout { got_server_reset } => {
+            // A 2.6 server that cannot agree on a TLS version sends its alert and forgets the
+            // session at once, so the alert rarely reaches us: it answered our reset, then went
+            // silent after our ClientHello (TLS 1.2/1.3 only).
+            CloseReason::HandshakeTimeout { got_server_reset: true, got_server_tls: false } => {
+                Outcome::Terminal(EngineError::new(
+                    ErrorCode::TlsVersionRefused,
+                    "the server answered but refused our TLS 1.2/1.3 handshake; it most likely allows only TLS 1.1 or older",
+                ))
+            }
+            CloseReason::HandshakeTimeout { got_server_reset, .. } => {
                 Outcome::Unreachable(EngineError::new(
                     ErrorCode::ServerUnreachable,
                     if got_server_reset {

@@ -13,9 +13,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
 use std::sync::Arc;
 
-/// serverAuth (1.3.6.1.5.5.7.3.1), DER-encoded OID value.
-const EKU_SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
-
 /// A specific reason why the server certificate was refused; surfaces as `server-cert-rejected`.
 #[derive(Debug)]
 struct Rejected(String);
@@ -61,16 +58,14 @@ impl OpenVpnVerifier {
             .map_err(|e| reject(format!("server certificate cannot be parsed ({e})")))?;
         let mut chain: Vec<CertificateDer<'_>> = intermediates.to_vec();
         chain.extend(self.extra.iter().cloned());
-        let usage = match self.remote_cert_tls {
-            Some(RemoteCertTls::Server) => webpki::KeyUsage::required(EKU_SERVER_AUTH),
-            None => webpki::KeyUsage::server_auth(),
-        };
+        // Chain and validity first, with the lenient EKU rule, so that a wrong CA or an expired
+        // certificate is reported as such; remote-cert-tls is checked separately below.
         ee.verify_for_usage(
             self.provider.signature_verification_algorithms.all,
             &anchors,
             &chain,
             now,
-            usage,
+            webpki::KeyUsage::server_auth(),
             None,
             None,
         )
@@ -78,10 +73,22 @@ impl OpenVpnVerifier {
 
         let (_, cert) = x509_parser::parse_x509_certificate(end_entity)
             .map_err(|_| reject("server certificate cannot be parsed"))?;
-        if self.remote_cert_tls.is_some() && cert.key_usage().ok().flatten().is_none() {
-            return Err(reject(
-                "server certificate has no key usage extension (remote-cert-tls server)",
-            ));
+        if self.remote_cert_tls.is_some() {
+            if cert.key_usage().ok().flatten().is_none() {
+                return Err(reject(
+                    "server certificate has no key usage extension (remote-cert-tls server)",
+                ));
+            }
+            let server_auth = cert
+                .extended_key_usage()
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.value.server_auth);
+            if !server_auth {
+                return Err(reject(
+                    "server certificate is not a TLS server certificate (remote-cert-tls server: extended key usage serverAuth missing)",
+                ));
+            }
         }
         if let Some(v) = &self.verify_name {
             check_x509_name(&cert, v).map_err(reject)?;
@@ -111,17 +118,11 @@ fn describe_webpki(e: &webpki::Error) -> String {
 /// Subject rendered like OpenSSL's `X509_NAME_print_ex(..., XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN)`:
 /// `C=US, ST=CA, O=Org, CN=server`.
 fn subject_string(cert: &x509_parser::certificate::X509Certificate<'_>) -> String {
-    let registry = x509_parser::objects::oid_registry();
     let mut parts = Vec::new();
     for rdn in cert.subject().iter() {
         for attr in rdn.iter() {
-            let oid = attr.attr_type();
-            // OpenSSL's short name for PKCS#9 email is "emailAddress".
-            let name = match registry.get(oid) {
-                _ if oid.to_id_string() == "1.2.840.113549.1.9.1" => "emailAddress".to_string(),
-                Some(entry) => entry.sn().to_string(),
-                None => oid.to_id_string(),
-            };
+            let oid = attr.attr_type().to_id_string();
+            let name = openssl_short_name(&oid).map(str::to_string).unwrap_or(oid);
             let value = attr
                 .as_str()
                 .map(str::to_string)
@@ -130,6 +131,31 @@ fn subject_string(cert: &x509_parser::certificate::X509Certificate<'_>) -> Strin
         }
     }
     parts.join(", ")
+}
+
+/// OpenSSL's short names for the attributes that appear in certificate subjects.
+fn openssl_short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "title",
+        "2.5.4.41" => "name",
+        "2.5.4.42" => "GN",
+        "2.5.4.43" => "initials",
+        "2.5.4.46" => "dnQualifier",
+        "2.5.4.65" => "pseudonym",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        _ => return None,
+    })
 }
 
 fn common_name(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<String> {

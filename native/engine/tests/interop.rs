@@ -1,0 +1,333 @@
+//! Interop tests against a stock `openvpn` 2.6 server in network namespaces (root only; they
+//! print a notice and pass vacuously without root, since `cargo test` also runs unprivileged).
+//! Each test proves traffic flows through the tunnel by pinging the server's tunnel address.
+
+mod lab;
+
+use causeway_engine::{Command, EngineConfig, ErrorCode, Event, SessionPhase};
+use lab::{Lab, TestNet};
+use serde_json::{json, Value};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+fn base_config(lab: &Lab, proto: &str) -> Value {
+    json!({
+        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": proto}],
+        "remoteRandom": false, "remoteRandomHostname": false,
+        "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1,
+        "handshakeWindowSec": 15,
+        "ca": lab.read("ca.crt"), "extraCerts": null,
+        "cert": lab.read("client.crt"), "key": lab.read("client.key"),
+        "tlsAuth": null, "tlsCrypt": null, "tlsCryptV2": null, "authDigest": "SHA1",
+        "tlsVersionMin": "1.2", "tlsVersionMax": null,
+        "dataCiphers": ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"],
+        "remoteCertTls": "server", "verifyX509Name": null,
+        "authUserPass": false, "staticChallenge": null, "credentials": null, "awsFraming": false,
+        "compression": "none", "keepalive": null, "renegSec": 0, "renegBytes": null, "tunMtu": 1500,
+        "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false,
+        "blockIpv6": false, "killSwitch": false, "guiVersion": "causeway-engine-test"
+    })
+}
+
+struct Running {
+    commands: mpsc::Sender<Command>,
+    events: Arc<Mutex<Vec<Event>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(lab: &Lab, cfg: Value) -> Running {
+        let cfg: EngineConfig = serde_json::from_value(cfg).expect("valid config");
+        let (ctx, crx) = mpsc::channel(8);
+        let (etx, mut erx) = mpsc::channel(256);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let ns_path = lab.client_ns.clone();
+        let net = TestNet {
+            ns: lab.client_ns.clone(),
+            dev: format!("cwt{}", lab.id),
+            configured: Arc::new(AtomicU32::new(0)),
+            torn_down: Arc::new(AtomicU32::new(0)),
+        };
+        let enter = {
+            let f = std::fs::File::open(format!("/var/run/netns/{ns_path}")).unwrap();
+            move || {
+                use std::os::fd::AsRawFd;
+                assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+            }
+        };
+        let thread = std::thread::spawn(move || {
+            enter();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let collector = tokio::spawn(async move {
+                    while let Some(e) = erx.recv().await {
+                        sink.lock().unwrap().push(e);
+                    }
+                });
+                causeway_engine::run_session(cfg, net, crx, etx).await;
+                let _ = collector.await;
+            });
+        });
+        Running {
+            commands: ctx,
+            events,
+            thread: Some(thread),
+        }
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Event) -> bool) -> Event {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Some(e) = self.events.lock().unwrap().iter().find(|e| pred(e)) {
+                return e.clone();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "timed out waiting for {what}; events: {:#?}",
+            self.events.lock().unwrap()
+        );
+    }
+
+    fn wait_phase(&self, phase: SessionPhase, timeout: Duration) -> Event {
+        self.wait_for(
+            &format!("{phase:?}"),
+            timeout,
+            |e| matches!(e, Event::Phase { phase: p, .. } if *p == phase),
+        )
+    }
+
+    fn stop(mut self) {
+        let _ = self.commands.blocking_send(Command::Disconnect);
+        self.wait_phase(SessionPhase::Disconnected, Duration::from_secs(10));
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+
+    fn finish(mut self) {
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = self.commands.try_send(Command::Disconnect);
+            let _ = t.join();
+        }
+    }
+}
+
+fn ping(lab: &Lab, count: u32) -> bool {
+    let out = lab::netns_exec(
+        &lab.client_ns,
+        &[
+            "ping",
+            "-c",
+            &count.to_string(),
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "10.8.0.1",
+        ],
+    );
+    out.status.success()
+}
+
+/// Brings a tunnel up, pings through it, disconnects cleanly.
+fn roundtrip(proto: &str, server_extra: &str, tweak: impl FnOnce(&Lab, &mut Value)) {
+    if !lab::is_root() {
+        eprintln!("skipping: interop tests need root");
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.start_server(proto, server_extra);
+    let mut cfg = base_config(&lab, proto);
+    tweak(&lab, &mut cfg);
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(
+        ping(&lab, 3),
+        "ping through the tunnel failed; server log:\n{}",
+        lab.server_log()
+    );
+    run.stop();
+}
+
+/// Runs a session that must fail; returns the error.
+fn expect_failure(
+    proto: &str,
+    server_extra: Option<&str>,
+    tweak: impl FnOnce(&Lab, &mut Value),
+) -> causeway_engine::EngineError {
+    let mut lab = Lab::new();
+    if let Some(extra) = server_extra {
+        lab.start_server(proto, extra);
+    }
+    let mut cfg = base_config(&lab, proto);
+    tweak(&lab, &mut cfg);
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(60));
+    run.finish();
+    match ev {
+        Event::Phase { error: Some(e), .. } => e,
+        other => panic!("failed without error: {other:?}"),
+    }
+}
+
+macro_rules! root_only {
+    () => {
+        if !lab::is_root() {
+            eprintln!("skipping: interop tests need root");
+            return;
+        }
+    };
+}
+
+#[test]
+fn udp_no_wrap_ec_cert_tls13_aes256() {
+    roundtrip("udp", "", |_, _| {});
+}
+
+#[test]
+fn tcp_no_wrap_rsa_cert_tls12() {
+    roundtrip("tcp", "tls-version-max 1.2", |lab, c| {
+        c["cert"] = lab.read("client-rsa.crt").into();
+        c["key"] = lab.read("client-rsa.key").into();
+    });
+}
+
+#[test]
+fn udp_tls_auth_sha256_key_direction_aes128() {
+    roundtrip(
+        "udp",
+        "tls-auth TA 0\nauth SHA256\ndata-ciphers AES-128-GCM",
+        |lab, c| {
+            c["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1});
+            c["authDigest"] = "SHA256".into();
+        },
+    );
+}
+
+#[test]
+fn tcp_tls_auth_sha1_tls12_chacha() {
+    roundtrip(
+        "tcp",
+        "tls-auth TA 0\ntls-version-max 1.2\ndata-ciphers CHACHA20-POLY1305",
+        |lab, c| {
+            c["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1});
+        },
+    );
+}
+
+#[test]
+fn udp_tls_crypt_tls12_chacha() {
+    roundtrip(
+        "udp",
+        "tls-crypt TA\ntls-version-max 1.2\ndata-ciphers CHACHA20-POLY1305",
+        |lab, c| {
+            c["tlsCrypt"] = lab.read("ta.key").into();
+        },
+    );
+}
+
+#[test]
+fn tcp_tls_crypt_sha512_auth_ignored() {
+    roundtrip("tcp", "tls-crypt TA", |lab, c| {
+        c["tlsCrypt"] = lab.read("ta.key").into();
+    });
+}
+
+#[test]
+fn udp_tls_crypt_v2() {
+    roundtrip("udp", "tls-crypt-v2 V2S", |lab, c| {
+        c["tlsCryptV2"] = lab.read("v2-client.key").into();
+    });
+}
+
+#[test]
+fn tcp_tls_crypt_v2_tls12() {
+    roundtrip("tcp", "tls-crypt-v2 V2S\ntls-version-max 1.2", |lab, c| {
+        c["tlsCryptV2"] = lab.read("v2-client.key").into();
+    });
+}
+
+#[test]
+fn udp_net30_and_compress_stub_v2() {
+    roundtrip(
+        "udp",
+        "topology net30\ncompress stub-v2\npush \"compress stub-v2\"",
+        |_, _| {},
+    );
+}
+
+#[test]
+fn udp_comp_lzo_no() {
+    roundtrip("udp", "comp-lzo no\npush \"comp-lzo no\"", |_, _| {});
+}
+
+#[test]
+fn wrong_ca_is_server_cert_rejected() {
+    root_only!();
+    let e = expect_failure("udp", Some(""), |lab, c| {
+        c["ca"] = lab.read("other-ca.crt").into()
+    });
+    assert_eq!(e.code, ErrorCode::ServerCertRejected, "{e:?}");
+    assert!(
+        e.message.contains("not signed by the profile's CA"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn verify_x509_name_mismatch() {
+    root_only!();
+    let e = expect_failure("udp", Some(""), |_, c| {
+        c["verifyX509Name"] = json!({"name": "other.test", "type": "name"})
+    });
+    assert_eq!(e.code, ErrorCode::ServerCertRejected, "{e:?}");
+    assert!(e.message.contains("server.test"), "{e:?}");
+}
+
+#[test]
+fn verify_x509_subject_and_prefix_match() {
+    roundtrip(
+        "udp",
+        "",
+        |_, c| {
+            c["verifyX509Name"] =
+                json!({"name": "C=US, O=Causeway, CN=server.test", "type": "subject"})
+        },
+    );
+    roundtrip("udp", "", |_, c| {
+        c["verifyX509Name"] = json!({"name": "server.", "type": "name-prefix"})
+    });
+}
+
+#[test]
+fn old_tls_only_server_is_tls_version_refused() {
+    root_only!();
+    let e = expect_failure(
+        "udp",
+        Some("tls-version-min 1.0\ntls-version-max 1.1\ntls-cipher DEFAULT:@SECLEVEL=0"),
+        |_, c| c["handshakeWindowSec"] = 8.into(),
+    );
+    assert_eq!(e.code, ErrorCode::TlsVersionRefused, "{e:?}");
+}
+
+#[test]
+fn unreachable_server_fails_after_retries() {
+    root_only!();
+    let e = expect_failure("udp", None, |_, c| c["handshakeWindowSec"] = 5.into());
+    assert_eq!(e.code, ErrorCode::ServerUnreachable, "{e:?}");
+}

@@ -1,0 +1,425 @@
+//! A throwaway network lab for the engine's interop tests (root only): two network
+//! namespaces joined by a veth pair, a test PKI generated with openssl, and a stock `openvpn`
+//! server in the server namespace. Everything is removed on drop, also when a test fails.
+
+#![allow(dead_code)]
+
+use causeway_engine::{NetworkSetup, PushedSettings, Tun};
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn netns_exec(ns: &str, args: &[&str]) -> std::process::Output {
+    Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .output()
+        .expect("ip netns exec")
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub struct Lab {
+    pub id: u32,
+    pub client_ns: String,
+    pub server_ns: String,
+    pub server_ip: String,
+    pub dir: PathBuf,
+    server: Option<Child>,
+}
+
+impl Lab {
+    /// Creates the namespaces, the veth link and the PKI.
+    pub fn new() -> Lab {
+        let id = std::process::id() % 10000 * 10 + NEXT.fetch_add(1, Ordering::SeqCst);
+        let client_ns = format!("cwe-c{id}");
+        let server_ns = format!("cwe-s{id}");
+        let subnet = 10 + (id % 200);
+        let dir = std::env::temp_dir().join(format!("cw-engine-lab-{id}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let lab = Lab {
+            id,
+            client_ns: client_ns.clone(),
+            server_ns: server_ns.clone(),
+            server_ip: format!("10.250.{subnet}.1"),
+            dir,
+            server: None,
+        };
+        run("ip", &["netns", "add", &client_ns]);
+        run("ip", &["netns", "add", &server_ns]);
+        let (vc, vs) = (format!("cwec{id}"), format!("cwes{id}"));
+        run(
+            "ip",
+            &[
+                "link", "add", &vc, "netns", &client_ns, "type", "veth", "peer", "name", &vs,
+                "netns", &server_ns,
+            ],
+        );
+        run(
+            "ip",
+            &[
+                "-n",
+                &client_ns,
+                "addr",
+                "add",
+                &format!("10.250.{subnet}.2/24"),
+                "dev",
+                &vc,
+            ],
+        );
+        run(
+            "ip",
+            &[
+                "-n",
+                &server_ns,
+                "addr",
+                "add",
+                &format!("10.250.{subnet}.1/24"),
+                "dev",
+                &vs,
+            ],
+        );
+        for (ns, dev) in [(&client_ns, &vc), (&server_ns, &vs)] {
+            run("ip", &["-n", ns, "link", "set", dev, "up"]);
+            run("ip", &["-n", ns, "link", "set", "lo", "up"]);
+        }
+        lab.make_pki();
+        lab
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    fn openssl(&self, args: &[&str]) {
+        let out = Command::new("openssl")
+            .current_dir(&self.dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn make_pki(&self) {
+        let d = &self.dir;
+        fs::write(d.join("server.ext"), "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment,keyAgreement\nextendedKeyUsage=serverAuth\n").unwrap();
+        fs::write(
+            d.join("client.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        self.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Causeway Test CA",
+        ]);
+        self.issue(
+            "server",
+            "/C=US/O=Causeway/CN=server.test",
+            "server.ext",
+            "ec",
+        );
+        self.issue("client", "/CN=client1", "client.ext", "ec");
+        self.issue("client-rsa", "/CN=client-rsa", "client.ext", "rsa");
+        // A second CA nobody trusts, for the wrong-CA case.
+        self.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "other-ca.key",
+            "-out",
+            "other-ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Other CA",
+        ]);
+        let out = Command::new("openvpn")
+            .args(["--genkey", "secret"])
+            .arg(d.join("ta.key"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let out = Command::new("openvpn")
+            .args(["--genkey", "tls-crypt-v2-server"])
+            .arg(d.join("v2-server.key"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let out = Command::new("openvpn")
+            .args(["--tls-crypt-v2"])
+            .arg(d.join("v2-server.key"))
+            .args(["--genkey", "tls-crypt-v2-client"])
+            .arg(d.join("v2-client.key"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn issue(&self, name: &str, subj: &str, ext: &str, kind: &str) {
+        let key = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        let crt = format!("{name}.crt");
+        if kind == "rsa" {
+            self.openssl(&[
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+                subj,
+            ]);
+        } else {
+            self.openssl(&[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                subj,
+            ]);
+        }
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+        ]);
+    }
+
+    /// Starts `openvpn --server` in the server namespace with `extra` config lines and waits
+    /// until it has opened its socket.
+    pub fn start_server(&mut self, proto: &str, extra: &str) {
+        let d = self.dir.display();
+        let conf = format!(
+            "dev tun\nproto {proto}\nlocal {ip}\nport 1194\nserver 10.8.0.0 255.255.255.0\ntopology subnet\n\
+             ca {d}/ca.crt\ncert {d}/server.crt\nkey {d}/server.key\ndh none\n\
+             data-ciphers AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\nkeepalive 10 60\nverb 4\n\
+             writepid {d}/server.pid\n{extra}\n",
+            ip = self.server_ip
+        );
+        // Short names for the lab's key files in `extra`.
+        let conf = conf
+            .replace(" TA", &format!(" {d}/ta.key"))
+            .replace(" V2S", &format!(" {d}/v2-server.key"));
+        fs::write(self.path("server.conf"), conf).unwrap();
+        let log = fs::File::create(self.path("server.log")).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.server_ns, "openvpn", "--config"])
+            .arg(self.path("server.conf"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let log = self.read("server.log");
+            if log.contains("Initialization Sequence Completed") {
+                return;
+            }
+            if log.contains("Exiting due to fatal error") || log.contains("Options error") {
+                panic!("openvpn server failed to start:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("openvpn server did not start:\n{}", self.read("server.log"));
+    }
+
+    pub fn stop_server(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            // `ip netns exec` execs openvpn, so the child pid is openvpn itself.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn server_log(&self) -> String {
+        fs::read_to_string(self.path("server.log")).unwrap_or_default()
+    }
+
+    /// Moves the calling thread into the client namespace: sockets and TUN devices it creates
+    /// from now on live there.
+    pub fn enter_client_ns(&self) {
+        let f = fs::File::open(format!("/var/run/netns/{}", self.client_ns)).unwrap();
+        let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop_server();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.client_ns])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.server_ns])
+            .status();
+        if std::env::var_os("CW_KEEP_LAB").is_none() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A minimal NetworkSetup for tests: a TUN device in the client namespace with the pushed
+/// IPv4 address, configured with `ip`.
+pub struct TestNet {
+    pub ns: String,
+    pub dev: String,
+    pub configured: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    pub torn_down: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+const TUNSETIFF: libc::c_ulong = 0x400454ca;
+
+fn open_tun(name: &str) -> std::io::Result<OwnedFd> {
+    let fd = unsafe {
+        libc::open(
+            c"/dev/net/tun".as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut ifr = [0u8; 40];
+    ifr[..name.len()].copy_from_slice(name.as_bytes());
+    let flags: libc::c_short = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
+    ifr[16..18].copy_from_slice(&flags.to_ne_bytes());
+    if unsafe { libc::ioctl(fd, TUNSETIFF, ifr.as_mut_ptr()) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(owned)
+}
+
+impl NetworkSetup for TestNet {
+    async fn configure(
+        &mut self,
+        pushed: &PushedSettings,
+        _server: std::net::SocketAddr,
+    ) -> Result<Tun, String> {
+        let fd = open_tun(&self.dev).map_err(|e| e.to_string())?;
+        let v4 = pushed.ipv4.as_ref().ok_or("no ipv4 pushed")?;
+        let out = netns_exec(
+            &self.ns,
+            &[
+                "ip",
+                "addr",
+                "add",
+                &format!("{}/{}", v4.address, v4.prefix),
+                "dev",
+                &self.dev,
+            ],
+        );
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let out = netns_exec(
+            &self.ns,
+            &[
+                "ip",
+                "link",
+                "set",
+                &self.dev,
+                "mtu",
+                &pushed.mtu.to_string(),
+                "up",
+            ],
+        );
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        for r in &pushed.routes {
+            let out = netns_exec(&self.ns, &["ip", "route", "replace", r, "dev", &self.dev]);
+            if !out.status.success() {
+                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+        }
+        self.configured.fetch_add(1, Ordering::SeqCst);
+        Ok(Tun {
+            name: self.dev.clone(),
+            fd,
+        })
+    }
+
+    async fn teardown(&mut self) {
+        self.torn_down.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
