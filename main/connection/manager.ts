@@ -17,6 +17,8 @@ import type { Profile } from '../../app/profile/model.js';
 import { transition, isActive, type ConnectionEvent, type ConnectionState, type FailureReason } from '../../app/connection/state.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { HelperConnection } from '../helper/connect.js';
+import { checkOpenableUrl } from '../auth/browser.js';
+import { webAuthUrl } from '../auth/pending-auth.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { LoginContext, LoginFlows } from './login-flows.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
@@ -92,6 +94,8 @@ export interface SessionSnapshot {
   pushed: PushedSettings | null;
   /** Server `echo` lines (AWS banner text), newest last. */
   banner: string[];
+  /** A failed session the manager will start again by itself (after a helper crash). */
+  retrying: boolean;
 }
 
 export type ManagerEvent =
@@ -133,6 +137,7 @@ class Session {
   /** Aborted when the current attempt ends; cancels prompts and login flows. */
   abort = new AbortController();
   timers = new Set<NodeJS.Timeout>();
+  retryPending = false;
   reconnectTimer: NodeJS.Timeout | null = null;
   readonly redactor = new Redactor();
   readonly log: SessionLog;
@@ -220,7 +225,12 @@ export class ConnectionManager {
   async disconnect(profileIdOrName: string): Promise<void> {
     const session = this.find(profileIdOrName);
     if (!session || !isActive(session.state)) {
-      if (session?.state.phase === 'failed') this.apply(session, { type: 'dismiss' });
+      if (session?.state.phase === 'failed') {
+        // Also cancels a retry the manager had scheduled.
+        session.clearTimers();
+        session.retryPending = false;
+        this.apply(session, { type: 'dismiss' });
+      }
       return;
     }
     const idle = new Promise<void>((resolve) => session.idle.push(resolve));
@@ -256,6 +266,7 @@ export class ConnectionManager {
   // ---- attempts ----
 
   private start(session: Session): void {
+    session.retryPending = false;
     if (!this.apply(session, { type: 'connect' })) return;
     void this.attempt(session);
   }
@@ -589,16 +600,19 @@ export class ConnectionManager {
       this.sendIfCurrent(session, m.session, { type: 'crResponse', session: m.session, response: answer.response });
       return;
     }
-    if (!isSafeAuthUrl(m.payload)) {
-      this.fail(session, 'protocol-error', 'the server asked to open a URL that is neither https nor loopback http');
+    let url: string;
+    try {
+      url = checkOpenableUrl(webAuthUrl(m.payload)).href;
+    } catch (e) {
+      this.fail(session, 'protocol-error', (e as Error).message);
       return;
     }
     this.apply(session, { type: 'prompt', waiting: 'browser' });
-    this.note(session, `opening the sign-in page: ${m.payload}`);
+    this.note(session, `opening the sign-in page at ${new URL(url).host}`);
     try {
       const flows = this.options.loginFlows;
-      if (flows?.openAuthUrl) await flows.openAuthUrl(this.loginContext(session, signal), m.payload, m.timeoutSec);
-      else if (this.options.openUrl) await this.options.openUrl(m.payload);
+      if (flows?.openAuthUrl) await flows.openAuthUrl(this.loginContext(session, signal), url, m.timeoutSec);
+      else if (this.options.openUrl) await this.options.openUrl(url);
       else throw new Error('no browser is available to sign in');
     } catch (e) {
       if (!signal.aborted) this.fail(session, 'cancelled', (e as Error).message);
@@ -666,11 +680,14 @@ export class ConnectionManager {
       this.byHelperSession.delete(session.helperSession);
       session.helperSession = null;
       const wasDisconnecting = session.state.phase === 'disconnecting';
+      // Decide on a retry first, so the 'failed' event already says whether one follows.
+      const retry = !wasDisconnecting && !this.closing && this.canReconnectUnattended(session) && session.helperRetries < this.policy.helperRetries;
+      session.retryPending = retry;
       this.fail(session, 'helper-unavailable', reason);
-      if (wasDisconnecting || this.closing) continue;
-      if (this.canReconnectUnattended(session) && session.helperRetries < this.policy.helperRetries) {
+      if (retry) {
         const delay = this.policy.helperRetryBaseMs * 2 ** session.helperRetries;
         session.helperRetries++;
+        session.retryPending = true;
         this.notice(session, `The helper stopped (${reason}); trying again in ${Math.round(delay / 1000)} s.`);
         const t = setTimeout(() => {
           session.timers.delete(t);
@@ -766,20 +783,9 @@ export class ConnectionManager {
       stats: { ...s.stats },
       pushed: s.pushed,
       banner: s.banner.map((b) => s.redactor.redact(b)),
+      retrying: s.retryPending,
     };
   }
-}
-
-/** Only https, or http to a loopback address, may be opened for sign-in. */
-export function isSafeAuthUrl(url: string): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
-  if (u.protocol === 'https:') return true;
-  return u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]' || u.hostname === 'localhost');
 }
 
 function formatDuration(seconds: number): string {

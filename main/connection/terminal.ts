@@ -1,0 +1,134 @@
+// Questions on the terminal for the CLI: credentials, MFA codes, challenge answers, PKCS#12
+// passwords. On a TTY secrets are read in raw mode and never echoed; without a TTY (scripts,
+// tests) answers are read line by line from stdin, and nothing typed is ever written back.
+import { createInterface, type Interface } from 'node:readline';
+import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
+
+export class TerminalInput {
+  private lines: Interface | null = null;
+  private readonly queued: string[] = [];
+  private waiting: ((line: string | null) => void) | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly input: NodeJS.ReadStream,
+    private readonly write: (text: string) => void,
+  ) {}
+
+  /** Asks one question; null when input ended or `signal` aborted. */
+  async question(prompt: string, options: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string | null> {
+    this.write(prompt);
+    if (this.input.isTTY && options.secret) return this.readHidden(options.signal);
+    return this.readLine(options.signal);
+  }
+
+  /** Writes a line of explanation before a question. */
+  say(text: string): void {
+    this.write(text);
+  }
+
+  /** Stops reading so the process can exit. */
+  close(): void {
+    this.lines?.close();
+    this.lines = null;
+  }
+
+  private readLine(signal?: AbortSignal): Promise<string | null> {
+    if (!this.lines) {
+      this.lines = createInterface({ input: this.input, terminal: false });
+      this.lines.on('line', (line) => {
+        if (this.waiting) {
+          const w = this.waiting;
+          this.waiting = null;
+          w(line);
+        } else this.queued.push(line);
+      });
+      this.lines.on('close', () => {
+        this.ended = true;
+        this.waiting?.(null);
+        this.waiting = null;
+      });
+    }
+    if (this.queued.length) return Promise.resolve(this.queued.shift()!);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.waiting = null;
+        this.write('\n');
+        resolve(null);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting = (line) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(line);
+      };
+    });
+  }
+
+  private readHidden(signal?: AbortSignal): Promise<string | null> {
+    const input = this.input;
+    return new Promise((resolve) => {
+      let value = '';
+      const finish = (result: string | null) => {
+        input.removeListener('data', onData);
+        signal?.removeEventListener('abort', onAbort);
+        input.setRawMode(false);
+        input.pause();
+        this.write('\n');
+        resolve(result);
+      };
+      const onAbort = () => finish(null);
+      const onData = (chunk: Buffer) => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') return finish(value);
+          if (ch === '\u0003' || ch === '\u0004') return finish(null); // Ctrl-C, Ctrl-D
+          if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+          else if (ch >= ' ') value += ch;
+        }
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      input.setRawMode(true);
+      input.resume();
+      input.on('data', onData);
+    });
+  }
+}
+
+/** The CLI's Prompter: asks on the terminal, in the order a user expects. */
+export class TerminalPrompter implements Prompter {
+  constructor(private readonly terminal: TerminalInput) {}
+
+  async ask(request: PromptRequest, signal: AbortSignal): Promise<PromptAnswer | null> {
+    const q = (text: string, secret: boolean) => this.terminal.question(text, { secret, signal });
+    if (request.kind === 'challenge') {
+      const response = await q(`${request.text}: `, !request.echo);
+      return response === null ? null : { kind: 'challenge', response };
+    }
+    if (request.retryReason) this.terminal.say(`${request.retryReason} Try again.\n`);
+    let username = request.username;
+    if (username === null || request.retryReason) {
+      const typed = await q(`Username${username ? ` [${username}]` : ''}: `, false);
+      if (typed === null) return null;
+      username = typed.trim() || username;
+      if (!username) return null;
+    }
+    let password = '';
+    if (request.askPassword) {
+      const typed = await q('Password: ', true);
+      if (typed === null) return null;
+      password = typed;
+    }
+    let response: string | null = null;
+    if (request.challenge) {
+      response = await q(`${request.challenge.text}: `, !request.challenge.echo);
+      if (response === null) return null;
+    }
+    let remember = false;
+    if (request.canRemember && request.askPassword) {
+      const answer = await q('Remember the password in the keyring? [y/N]: ', false);
+      if (answer === null) return null;
+      remember = /^y(es)?$/i.test(answer.trim());
+    }
+    return { kind: 'credentials', username, password, response, remember };
+  }
+}
