@@ -7,7 +7,7 @@ import type { ProfileSettings } from './model.js';
 import { normalize, type NormalizeOptions, type ProfileSecrets } from './normalize.js';
 
 export { ProfileError, type ProfileIssue } from './errors.js';
-export type { ReadReference, ProfileSecrets } from './normalize.js';
+export type { ReadReference, ReadPkcs12, Pkcs12Contents, ProfileSecrets } from './normalize.js';
 export * from './model.js';
 
 export interface ProfileVerdict {

@@ -110,6 +110,36 @@ describe('checkProfile: keep', () => {
   });
 });
 
+describe('checkProfile: pkcs12', () => {
+  const bundle = { cert: pki('client.crt'), chain: pki('ca.crt'), key: pki('client.key') };
+  it('takes certificate, key and (without a ca line) the CA from the bundle', () => {
+    const seen: number[] = [];
+    const v = checkProfile(`client\nremote h\n<pkcs12>\nAAEC\n</pkcs12>\n`, {
+      readPkcs12: (der) => {
+        seen.push(...der);
+        return bundle;
+      },
+    });
+    expect(seen).toEqual([0, 1, 2]);
+    expect(v.errors).toEqual([]);
+    expect(v.settings).toMatchObject({ auth: { kind: 'certificate' }, hasKey: true });
+    expect(v.settings!.ca).toContain('BEGIN CERTIFICATE');
+    expect(v.secrets.key).toContain('PRIVATE KEY');
+  });
+
+  it('is refused where no reader is available, and reports reader errors at the line', () => {
+    expect(messages(checkProfile(`remote h\n<pkcs12>\nAAEC\n</pkcs12>\n`).errors)).toMatch(/PKCS#12 bundles cannot be read here/);
+    const v = checkProfile(`remote h\npkcs12 [inline]\n<pkcs12>\n!!\n</pkcs12>\n`, { readPkcs12: () => bundle });
+    expect(v.errors[0]).toMatchObject({ line: 2, directive: 'pkcs12', message: 'the <pkcs12> block is not base64' });
+    const w = checkProfile(`remote h\n<pkcs12>\nAAEC\n</pkcs12>\n`, {
+      readPkcs12: () => {
+        throw new ProfileError('the PKCS#12 bundle is protected by a password');
+      },
+    });
+    expect(w.errors).toEqual([{ line: 2, directive: 'pkcs12', message: 'the PKCS#12 bundle is protected by a password' }]);
+  });
+});
+
 describe('checkProfile: strip', () => {
   it.each([
     ['up /tmp/x.sh', /runs a program/],

@@ -13,11 +13,24 @@ import { NO_EFFECT, REFUSED, STRIPPED } from './policy.js';
  * Reads a file a directive refers to (`ca ca.crt`), relative to the profile's folder.
  * Must throw ProfileError (with a user-readable reason) when the reference is refused or unreadable.
  */
-export type ReadReference = (path: string, directive: string, line: number) => string;
+export type ReadReference = (path: string, directive: string, line: number) => Uint8Array | string;
+
+/** What a PKCS#12 bundle holds, PEM; the key is unencrypted PKCS#8 (a secret). */
+export interface Pkcs12Contents {
+  cert: string;
+  /** The other certificates of the bundle (CA and intermediates), or null. */
+  chain: string | null;
+  key: string;
+}
+
+/** Opens a PKCS#12 bundle (DER) without a password; throws ProfileError when it cannot. */
+export type ReadPkcs12 = (der: Uint8Array) => Pkcs12Contents;
 
 export interface NormalizeOptions {
   /** Absent when the profile came without its folder (e.g. pasted text): file references are refused. */
   readReference?: ReadReference;
+  /** Absent where no PKCS#12 reader is available: `pkcs12` profiles are refused. */
+  readPkcs12?: ReadPkcs12;
 }
 
 /** Secrets found in the profile; they go to the SecretStore, never into ProfileSettings. */
@@ -103,6 +116,8 @@ class Draft {
   blockOutsideDns = false;
   peerInfo: Record<string, string> = {};
   pushPeerInfo = false;
+  /** CA and intermediates that came in a PKCS#12 bundle. */
+  pkcs12Chain: string | null = null;
 }
 
 class Normalizer {
@@ -179,14 +194,25 @@ class Normalizer {
 
   /** The text of a directive that takes inline or file content (`<ca>` block or `ca file`). */
   content(dir: Directive, extraArgs = 0): { text: string; rest: string[] } {
-    if (dir.inline !== null) return { text: dir.inline, rest: [] };
+    const { data, rest } = this.contentData(dir, extraArgs);
+    if (typeof data === 'string') return { text: data, rest };
+    try {
+      return { text: new TextDecoder('utf-8', { fatal: true }).decode(data), rest };
+    } catch {
+      throw new ProfileError(`the file for ${dir.name} is not text (PEM files are plain text)`, dir.line, dir.name);
+    }
+  }
+
+  /** Inline text, or the bytes of the referenced file. */
+  private contentData(dir: Directive, extraArgs: number): { data: Uint8Array | string; rest: string[] } {
+    if (dir.inline !== null) return { data: dir.inline, rest: [] };
     const args = this.args(dir, 1, 1 + extraArgs);
     const ref = args[0]!;
     const rest = args.slice(1);
     if (/^\[\[?inline\]?\]$/i.test(ref)) {
       const text = this.inlineBlocks.get(dir.name);
       if (text === undefined) throw new ProfileError(`${dir.name} says [inline] but there is no <${dir.name}> block`, dir.line, dir.name);
-      return { text, rest };
+      return { data: text, rest };
     }
     if (!this.options.readReference) {
       throw new ProfileError(
@@ -196,10 +222,32 @@ class Normalizer {
       );
     }
     try {
-      return { text: this.options.readReference(ref, dir.name, dir.line), rest };
+      return { data: this.options.readReference(ref, dir.name, dir.line), rest };
     } catch (e) {
       if (e instanceof ProfileError) throw new ProfileError(e.reason, dir.line, dir.name);
       throw new ProfileError(`${dir.name}: the file "${ref}" could not be read`, dir.line, dir.name);
+    }
+  }
+
+  /** `pkcs12 file.p12` (binary) or `<pkcs12>` (base64 of the same). */
+  pkcs12(dir: Directive): void {
+    if (!this.options.readPkcs12) {
+      throw new ProfileError('PKCS#12 bundles cannot be read here; import the profile with the causeway app or CLI', dir.line, dir.name);
+    }
+    let { data } = this.contentData(dir, 0);
+    if (typeof data === 'string') {
+      const b64 = data.replace(/\s+/g, '');
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new ProfileError('the <pkcs12> block is not base64', dir.line, dir.name);
+      data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    }
+    try {
+      const p12 = this.options.readPkcs12(data);
+      this.d.cert = certificates(p12.cert, 'the PKCS#12 certificate', dir.line, dir.name);
+      this.d.key = privateKey(p12.key, dir.line, dir.name).pem;
+      this.d.pkcs12Chain = p12.chain ? certificates(p12.chain, 'the PKCS#12 chain', dir.line, dir.name) : null;
+    } catch (e) {
+      if (e instanceof ProfileError) throw new ProfileError(e.reason, dir.line, dir.name);
+      throw e;
     }
   }
 
@@ -207,9 +255,11 @@ class Normalizer {
 
   finish(): ProfileSettings | null {
     const d = this.d;
+    // As in OpenVPN: without a `ca`, the CA certificates of a PKCS#12 bundle are the CA.
+    if (d.ca === null && d.pkcs12Chain !== null) d.ca = d.pkcs12Chain;
     const missing = (name: string, present: boolean): boolean => !present && !this.failed.has(name);
     if (missing('remote', d.remotes.length > 0)) this.refuse(null, 'the profile names no server: add a `remote <host> [port] [proto]` line');
-    if (missing('ca', d.ca !== null)) {
+    if (missing('ca', d.ca !== null) && !this.failed.has('pkcs12')) {
       this.refuse(null, 'the profile has no CA certificate (<ca> or ca), so the server could not be verified');
     }
     if (d.cert !== null && missing('key', d.key !== null)) this.refuse(null, 'the profile has a client certificate but no private key (<key> or key)');
@@ -501,6 +551,9 @@ const HANDLERS: Record<string, Handler> = {
   },
   'tls-crypt'(dir) {
     this.d.tlsCrypt = staticKey(this.content(dir).text, dir.line, dir.name);
+  },
+  pkcs12(dir) {
+    this.pkcs12(dir);
   },
   'tls-crypt-v2'(dir) {
     const { text, rest } = this.content(dir, 1);

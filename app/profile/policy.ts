@@ -138,7 +138,6 @@ export const REFUSED: ReadonlyMap<string, string> = new Map([
   ['show-adapters', STANDALONE],
   ['show-valid-subnets', STANDALONE],
   ['fragment', 'uses OpenVPN fragmentation, which Causeway does not support: the tunnel could not carry traffic'],
-  ['pkcs12', 'carries a PKCS#12 bundle, which profile import does not read yet: import the certificate with `causeway cert`, or convert the profile to <ca>/<cert>/<key> PEM blocks'],
 ]);
 
 /** Understood directives that need no setting in Causeway (the engine's behaviour already matches). */

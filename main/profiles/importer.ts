@@ -4,6 +4,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { checkProfile, type Profile, type ProfileIssue, type ProfileSettings, type ProfileVerdict } from '../../app/profile/index.js';
 import { MAX_PROFILE_BYTES } from '../../app/profile/decode.js';
+import { readProfilePkcs12 } from './pkcs12.js';
 import { folderReader } from './reference-reader.js';
 import { ProfileStoreError, type ProfileStore } from './store.js';
 
@@ -70,7 +71,7 @@ export async function importOvpnFile(store: ProfileStore, path: string, options:
     if (e instanceof ProfileStoreError) return failed(e.message);
     throw e;
   }
-  const verdict = checkProfile(bytes, { readReference: folderReader(full) });
+  const verdict = checkProfile(bytes, { readReference: folderReader(full), readPkcs12: readProfilePkcs12 });
   return keep(store, verdict, basename(full, extname(full)), { fileName: basename(full), importer: options.importer ?? 'ovpn' }, options);
 }
 
@@ -85,7 +86,7 @@ export async function importOvpnBytes(
 ): Promise<ImportOutcome> {
   const fileName = options.fileName ?? null;
   const defaultName = fileName ? basename(fileName, extname(fileName)) : 'profile';
-  return keep(store, checkProfile(bytes), defaultName, { fileName, importer: options.importer ?? 'ovpn' }, options);
+  return keep(store, checkProfile(bytes, { readPkcs12: readProfilePkcs12 }), defaultName, { fileName, importer: options.importer ?? 'ovpn' }, options);
 }
 
 /** Stores an accepted verdict (or, for a dry run, checks that it could be stored). */

@@ -1,8 +1,8 @@
 // The real ReadReference for app/profile: reads files a profile names (`ca ca.crt`) from the
 // profile's own folder, and nothing else. Refused, each with a reason: paths that leave the
 // folder (`../`, absolute paths elsewhere), symbolic links that point out of it, anything that
-// is not a regular file (devices, FIFOs, directories), files over MAX_REFERENCE_BYTES, and
-// files that are not UTF-8 text.
+// is not a regular file (devices, FIFOs, directories), and files over MAX_REFERENCE_BYTES.
+// It returns bytes: PKCS#12 files are binary; app/profile checks that PEM files are text.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ProfileError, type ReadReference } from '../../app/profile/index.js';
@@ -59,11 +59,7 @@ export function folderReader(profilePath: string, maxBytes = MAX_REFERENCE_BYTES
         if (n === 0) break;
         read += n;
       }
-      try {
-        return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, read));
-      } catch {
-        throw new ProfileError(`the file "${ref}" is not text (PEM files are plain text)`);
-      }
+      return buf.subarray(0, read);
     } finally {
       closeSync(fd);
     }
