@@ -118,6 +118,8 @@ struct KeyState {
     started: Instant,
     keys_at: Option<Instant>,
     peer_used: bool,
+    /// Replaced by a newer key: receive only, no timers.
+    lame: bool,
     bytes: u64,
 }
 
@@ -155,6 +157,7 @@ impl KeyState {
             started: now,
             keys_at: None,
             peer_used: false,
+            lame: false,
             bytes: 0,
         })
     }
@@ -831,7 +834,7 @@ impl Connection {
             if let Some(r) = self.reneg_at {
                 t.push(r);
             }
-            for k in &self.keys[1..] {
+            for k in self.keys[1..].iter().filter(|k| !k.lame) {
                 if k.data.is_none() {
                     t.push(k.started + self.p.hand_window);
                 } else if let Some(at) = k.keys_at {
@@ -921,7 +924,9 @@ impl Connection {
         self.next_key_id = if key_id == 7 { 1 } else { key_id + 1 };
         let mut ks = KeyState::new(key_id, &self.p.tls, self.p.tls_timeout, &*self.rand, now)?;
         ks.send.push(wire::P_CONTROL_SOFT_RESET_V1, Vec::new(), now);
-        // Drop the lame duck: at most primary + the new key.
+        // The previous renegotiation's key becomes primary now; the peer keeps only its two
+        // newest keys. Then drop the lame duck: at most primary + the new key.
+        self.switch_key(now, true);
         self.keys.truncate(1);
         self.keys.push(ks);
         self.reneg_at =
@@ -931,23 +936,33 @@ impl Connection {
 
     /// Makes the renegotiated key primary once it is safe (wire-protocol §9).
     fn maybe_switch_key(&mut self, now: Instant) {
+        self.switch_key(now, false);
+    }
+
+    /// Promotes the renegotiated key (if it has data keys) to primary; `force` skips the
+    /// grace period (a newer renegotiation is starting and the server will drop the oldest).
+    fn switch_key(&mut self, now: Instant, force: bool) {
         let Some(idx) = self
             .keys
             .iter()
             .skip(1)
-            .position(|k| k.data.is_some())
+            .position(|k| k.data.is_some() && !k.lame)
             .map(|i| i + 1)
         else {
             return;
         };
         let k = &self.keys[idx];
-        let ready = k.send.is_empty()
-            && (k.peer_used || k.keys_at.is_some_and(|at| now >= at + KEY_SWITCH_GRACE));
+        let ready = force
+            || k.send.is_empty()
+                && (k.peer_used || k.keys_at.is_some_and(|at| now >= at + KEY_SWITCH_GRACE));
         if ready {
             let new = self.keys.remove(idx);
             self.keys.insert(0, new);
             // Old primary stays at index 1 as the lame duck (receive only).
             self.keys.truncate(2);
+            if let Some(old) = self.keys.get_mut(1) {
+                old.lame = true;
+            }
             self.log(
                 LogLevel::Info,
                 format!("switched to data key {}", self.keys[0].key_id),

@@ -242,7 +242,7 @@ fn udp_tls_crypt_tls12_chacha() {
 }
 
 #[test]
-fn tcp_tls_crypt_sha512_auth_ignored() {
+fn tcp_tls_crypt_tls13() {
     roundtrip("tcp", "tls-crypt TA", |lab, c| {
         c["tlsCrypt"] = lab.read("ta.key").into();
     });
@@ -330,4 +330,169 @@ fn unreachable_server_fails_after_retries() {
     root_only!();
     let e = expect_failure("udp", None, |_, c| c["handshakeWindowSec"] = 5.into());
     assert_eq!(e.code, ErrorCode::ServerUnreachable, "{e:?}");
+}
+
+impl Running {
+    fn count_log(&self, needle: &str) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, Event::Log { text, .. } if text.contains(needle)))
+            .count()
+    }
+
+    fn count_phase(&self, phase: SessionPhase) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, Event::Phase { phase: p, .. } if *p == phase))
+            .count()
+    }
+}
+
+/// Pings for `secs` seconds at 5/s and returns the number of lost replies.
+fn ping_loss(lab: &Lab, secs: u32) -> u32 {
+    let count = secs * 5;
+    let out = lab::netns_exec(
+        &lab.client_ns,
+        &[
+            "ping",
+            "-c",
+            &count.to_string(),
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "10.8.0.1",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let received = text
+        .lines()
+        .find_map(|l| {
+            l.split(", ").find_map(|p| {
+                p.strip_suffix(" received")
+                    .and_then(|n| n.parse::<u32>().ok())
+            })
+        })
+        .unwrap_or(0);
+    count - received
+}
+
+#[test]
+fn server_initiated_renegotiation_loses_nothing() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "reneg-sec 4");
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert_eq!(ping_loss(&lab, 11), 0, "server log:\n{}", lab.server_log());
+    assert!(
+        run.count_log("switched to data key") >= 2,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    assert_eq!(run.count_phase(SessionPhase::Reconnecting), 0);
+    run.stop();
+}
+
+#[test]
+fn client_initiated_renegotiation_loses_nothing() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("tcp", "reneg-sec 0\ntls-crypt TA");
+    let mut cfg = base_config(&lab, "tcp");
+    cfg["renegSec"] = 4.into();
+    cfg["tlsCrypt"] = lab.read("ta.key").into();
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert_eq!(ping_loss(&lab, 11), 0, "server log:\n{}", lab.server_log());
+    assert!(run.count_log("starting renegotiation") >= 2);
+    assert!(run.count_log("switched to data key") >= 2);
+    assert_eq!(run.count_phase(SessionPhase::Reconnecting), 0);
+    run.stop();
+}
+
+#[test]
+fn reconnects_after_server_restart() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "explicit-exit-notify 1");
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    lab.stop_server();
+    lab.start_server("udp", "explicit-exit-notify 1");
+    let end = Instant::now() + Duration::from_secs(30);
+    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        run.count_phase(SessionPhase::Connected),
+        2,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    assert!(run.count_phase(SessionPhase::Reconnecting) >= 1);
+    assert!(ping(&lab, 3));
+    run.stop();
+}
+
+fn password_server(lab: &Lab) -> String {
+    let script = lab.path("check.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nu=$(sed -n 1p \"$1\"); p=$(sed -n 2p \"$1\")\n[ \"$u\" = alice ] && [ \"$p\" = 'correct horse' ] && exit 0\nexit 1\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file\nauth-gen-token 3600 120\nreneg-sec 4", script.display())
+}
+
+#[test]
+fn password_auth_with_auth_token_renegotiation() {
+    root_only!();
+    let mut lab = Lab::new();
+    let extra = password_server(&lab);
+    lab.start_server("udp", &extra);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    // Renegotiations (every 4 s) must authenticate with the pushed auth-token.
+    assert_eq!(ping_loss(&lab, 10), 0, "server log:\n{}", lab.server_log());
+    assert!(run.count_log("switched to data key") >= 2);
+    assert_eq!(run.count_phase(SessionPhase::Reconnecting), 0);
+    let log = format!("{:?}", run.events.lock().unwrap());
+    assert!(
+        !log.contains("correct horse"),
+        "password leaked into events"
+    );
+    run.stop();
+}
+
+#[test]
+fn wrong_password_is_auth_failed() {
+    root_only!();
+    let mut lab = Lab::new();
+    let extra = password_server(&lab);
+    lab.start_server("tcp", &extra);
+    let mut cfg = base_config(&lab, "tcp");
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "alice", "password": "wrong"});
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(30));
+    run.finish();
+    match ev {
+        Event::Phase { error: Some(e), .. } => assert_eq!(e.code, ErrorCode::AuthFailed, "{e:?}"),
+        other => panic!("{other:?}"),
+    }
 }
