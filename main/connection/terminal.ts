@@ -19,7 +19,10 @@ export class TerminalInput {
   async question(prompt: string, options: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string | null> {
     this.write(prompt);
     if (this.input.isTTY && options.secret) return this.readHidden(options.signal);
-    return this.readLine(options.signal);
+    const line = await this.readLine(options.signal);
+    // Piped answers are not echoed by a terminal: end the question's line ourselves.
+    if (!this.input.isTTY && line !== null) this.write('\n');
+    return line;
   }
 
   /** Writes a line of explanation before a question. */

@@ -6,6 +6,11 @@ import { listCommand } from './list.js';
 import { removeCommand } from './remove.js';
 import { renameCommand } from './rename.js';
 import { showCommand } from './show.js';
+import { connectCommand } from './connect.js';
+import { statusCommand } from './status.js';
+import { disconnectCommand } from './disconnect.js';
+import { logsCommand } from './logs.js';
+import { certCommand } from './cert.js';
 
 export const commands: Record<string, Command> = {
   import: importCommand,
@@ -13,4 +18,9 @@ export const commands: Record<string, Command> = {
   show: showCommand,
   rename: renameCommand,
   remove: removeCommand,
+  connect: connectCommand,
+  status: statusCommand,
+  disconnect: disconnectCommand,
+  logs: logsCommand,
+  cert: certCommand,
 };

@@ -1,0 +1,196 @@
+// causeway connect <profile> [--json-events] [--no-browser]
+import { parseCommandArgs } from '../parse-args.js';
+import { CliError, homeOf, type CliIO, type Command } from '../context.js';
+import { openCore } from '../../core.js';
+import { describeState, FAILURE_MESSAGES } from '../../../app/connection/messages.js';
+import type { FailureReason } from '../../../app/connection/state.js';
+import type { ManagerEvent } from '../../connection/manager.js';
+import type { PushedSettings } from '../../../app/helper-protocol/messages.js';
+import { TerminalInput, TerminalPrompter } from '../../connection/terminal.js';
+import type { PromptAnswer, Prompter, PromptRequest } from '../../connection/prompter.js';
+import { serveControl } from '../../connection/control.js';
+import { safeOpener, systemBrowserOpener } from '../../auth/browser.js';
+
+/** Exit statuses of `causeway connect` (documented in the README's CLI section). */
+export const CONNECT_EXIT = {
+  disconnected: 0,
+  badInput: 1,
+  internal: 2,
+  authentication: 3,
+  unreachable: 4,
+  local: 5,
+  endedByServer: 6,
+} as const;
+
+export function exitCodeFor(reason: FailureReason): number {
+  switch (reason) {
+    case 'bad-credentials':
+    case 'prompt-timeout':
+    case 'cancelled':
+    case 'client-certificate-rejected':
+      return CONNECT_EXIT.authentication;
+    case 'server-unreachable':
+    case 'server-certificate-rejected':
+    case 'tls-version-refused':
+    case 'tls-failed':
+      return CONNECT_EXIT.unreachable;
+    case 'helper-unavailable':
+    case 'network-setup-failed':
+    case 'permission-denied':
+    case 'profile-invalid':
+      return CONNECT_EXIT.local;
+    case 'session-expired':
+    case 'server-halted':
+      return CONNECT_EXIT.endedByServer;
+    case 'protocol-error':
+    case 'internal':
+      return CONNECT_EXIT.internal;
+  }
+}
+
+const usage = `usage: causeway connect <profile> [--json-events] [--no-browser]
+
+Connects a profile (id or name) in the foreground. Prints one line per state change, asks for
+credentials and challenge answers on the terminal (secrets are not echoed), prints the server's
+banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C or SIGTERM
+(or \`causeway disconnect\` from another terminal).
+
+  --json-events  print one JSON object per line on stdout instead of text
+  --no-browser   print sign-in URLs instead of opening the browser
+
+Exit status: 0 disconnected on request; 1 bad input (unknown profile, bad arguments);
+2 internal error; 3 authentication failed (bad credentials, no answer, certificate rejected);
+4 server unreachable or TLS/server certificate problem; 5 local problem (helper unavailable,
+network setup failed, unusable profile); 6 the server ended the session (time limit, shutdown).`;
+
+function clock(): string {
+  return new Date().toTimeString().slice(0, 8);
+}
+
+function pushedLines(p: PushedSettings): string[] {
+  const lines = [`  device      ${p.device} (MTU ${p.mtu}, ${p.cipher})`];
+  if (p.ipv4) lines.push(`  address     ${p.ipv4.address}/${p.ipv4.prefix}${p.ipv4.gateway ? ` via ${p.ipv4.gateway}` : ''}`);
+  if (p.ipv6) lines.push(`  address6    ${p.ipv6.address}/${p.ipv6.prefix}`);
+  if (p.redirectGateway) lines.push('  routes      all traffic (redirect-gateway)');
+  const routes = [...p.routes, ...p.routesIpv6];
+  if (routes.length) lines.push(`  routes      ${routes.join(' ')}`);
+  if (p.dns.servers.length) lines.push(`  dns         ${p.dns.servers.join(' ')}`);
+  if (p.dns.searchDomains.length) lines.push(`  search      ${p.dns.searchDomains.join(' ')}`);
+  if (p.dns.routeDomains.length) lines.push(`  dns for     ${p.dns.routeDomains.join(' ')}`);
+  if (p.sessionTimeoutSec !== null) lines.push(`  session     ends after ${p.sessionTimeoutSec} s (server limit)`);
+  return lines;
+}
+
+/** Announces each prompt as a JSON event before asking on the terminal. */
+function announcingPrompter(inner: Prompter, emit: (e: object) => void): Prompter {
+  return {
+    ask(request: PromptRequest, signal: AbortSignal): Promise<PromptAnswer | null> {
+      const { id, kind, timeoutMs } = request;
+      const detail =
+        request.kind === 'challenge'
+          ? { text: request.text, echo: request.echo }
+          : { username: request.username, askPassword: request.askPassword, challenge: request.challenge, canRemember: request.canRemember, retryReason: request.retryReason };
+      emit({ event: 'prompt', id, kind, timeoutMs, ...detail });
+      return inner.ask(request, signal);
+    },
+  };
+}
+
+export const connectCommand: Command = {
+  summary: 'connect a profile in the foreground',
+  usage,
+  async run(args, io: CliIO) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { 'json-events': { type: 'boolean', default: false }, 'no-browser': { type: 'boolean', default: false } },
+      usage,
+    );
+    if (positionals.length !== 1) throw new CliError(`give exactly one profile\n${usage}`);
+    const json = values['json-events'] === true;
+    const emit = (e: object) => io.stdout(`${JSON.stringify(e)}\n`);
+    const say = (text: string) => (json ? undefined : io.stdout(`${text}\n`));
+    // Questions go to stderr so stdout stays machine-readable with --json-events.
+    const terminal = new TerminalInput(process.stdin, (t) => io.stderr(t));
+    const terminalPrompter = new TerminalPrompter(terminal);
+    const prompter = json ? announcingPrompter(terminalPrompter, emit) : terminalPrompter;
+    const opener = safeOpener(systemBrowserOpener());
+    const core = await openCore({
+      prompter,
+      env: io.env,
+      home: homeOf(io),
+      clientName: 'causeway-cli',
+      openUrl: async (url) => {
+        if (json) emit({ event: 'open-url', url, opened: !values['no-browser'] });
+        else io.stdout(`${values['no-browser'] ? 'Sign in at' : 'Opening your browser to sign in:'} ${url}\n`);
+        if (!values['no-browser']) await opener.open(url);
+      },
+    });
+    let profileId: string;
+    try {
+      profileId = core.profiles.resolve(positionals[0]!).id;
+    } catch (e) {
+      await core.shutdown();
+      throw e;
+    }
+    if (!core.secrets.persistent && !json) io.stderr(`note: ${core.secrets.reason}\n`);
+    const control = await serveControl(core.connections);
+
+    let stopping = false;
+    let finish!: (code: number) => void;
+    const finished = new Promise<number>((resolve) => (finish = resolve));
+    const stop = () => {
+      if (stopping) {
+        io.stderr('causeway: stopping now\n');
+        process.exit(130);
+      }
+      stopping = true;
+      say(`${clock()} disconnecting (press Ctrl-C again to stop at once)`);
+      void core.connections.disconnect(profileId);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+
+    core.connections.on((e: ManagerEvent) => {
+      switch (e.type) {
+        case 'state': {
+          if (e.session.profileId !== profileId) return;
+          const s = e.session.state;
+          if (json) emit({ event: 'state', profile: profileId, phase: s.phase, state: s, text: describeState(s) });
+          else say(`${clock()} ${e.session.profileName}: ${describeState(s)}`);
+          if (s.phase === 'connected' && e.session.pushed && !json) pushedLines(e.session.pushed).forEach((l) => say(l));
+          if (s.phase === 'idle') finish(CONNECT_EXIT.disconnected);
+          if (s.phase === 'failed' && !e.session.retrying) finish(exitCodeFor(s.reason));
+          return;
+        }
+        case 'banner':
+          return json ? emit({ event: 'banner', text: e.text }) : say(`  server says: ${e.text}`);
+        case 'pushed':
+          return json ? emit({ event: 'pushed', settings: e.settings }) : undefined;
+        case 'notice':
+          return json ? emit({ event: 'notice', text: e.text }) : say(`${clock()} note: ${e.text}`);
+        case 'stats':
+          return json ? emit({ event: 'stats', rxBytes: e.stats.rxBytes, txBytes: e.stats.txBytes }) : undefined;
+        case 'log':
+          return;
+      }
+    });
+
+    let code: number;
+    try {
+      core.connections.connect(profileId);
+      code = await finished;
+      if (code !== CONNECT_EXIT.disconnected) {
+        const s = core.connections.get(profileId)?.state;
+        if (s?.phase === 'failed' && !json) io.stderr(`causeway: ${FAILURE_MESSAGES[s.reason].title}. ${FAILURE_MESSAGES[s.reason].nextStep}\n`);
+      }
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      terminal.close();
+      await control.close();
+      await core.shutdown();
+    }
+    if (json) emit({ event: 'exit', code });
+    return code;
+  },
+};
