@@ -1,0 +1,109 @@
+//! Property tests: every parser that reads bytes from the network (or from a profile) gets
+//! random and truncated input and must return an error instead of panicking.
+
+use causeway_engine::config::{AuthDigest, Compression, DataCipher, KeyDirection};
+use causeway_engine::data::{self, DataKeys, Encapsulation};
+use causeway_engine::keys::{self, Key2};
+use causeway_engine::wrap::Wrap;
+use causeway_engine::{ctrl_msg, km2, push, wire};
+use proptest::prelude::*;
+
+fn key2() -> Key2 {
+    let mut k = [0u8; 256];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    Key2(k)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn control_packet_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(p) = wire::parse_control(&bytes) {
+            prop_assert!(p.acks.len() <= 4 * wire::MAX_ACKS);
+        }
+        let _ = wire::parse_early_negotiation(&bytes);
+    }
+
+    #[test]
+    fn wraps_reject_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let k = key2();
+        for mut w in [
+            Wrap::none(),
+            Wrap::tls_auth(&k, Some(KeyDirection::Inverse), AuthDigest::Sha1, 1),
+            Wrap::tls_auth(&k, None, AuthDigest::Sha512, 1),
+            Wrap::tls_crypt(&k, 1),
+            Wrap::tls_crypt_v2(&k, vec![1, 2, 3, 0, 5], 1),
+        ] {
+            let _ = w.unwrap(&bytes);
+        }
+    }
+
+    #[test]
+    fn truncated_valid_packets(cut in 0usize..80) {
+        let mut plain = Vec::new();
+        wire::write_control(&mut plain, wire::P_CONTROL_V1, 0, &[1; 8], &[1, 2], &[2; 8], Some(3), b"payload");
+        let mut wrapped = Vec::new();
+        Wrap::tls_crypt(&key2(), 5).wrap(&plain, false, &mut wrapped);
+        let cut = cut.min(wrapped.len());
+        let _ = Wrap::tls_crypt(&key2(), 5).unwrap(&wrapped[..cut]);
+        let _ = wire::parse_control(&plain[..cut.min(plain.len())]);
+    }
+
+    #[test]
+    fn server_key_method_2(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok((_, used)) = km2::parse_server(&bytes) {
+            prop_assert!(used <= bytes.len());
+        }
+        let mut stock = vec![0, 0, 0, 0, 2];
+        stock.extend_from_slice(&bytes);
+        let _ = km2::parse_server(&stock);
+    }
+
+    #[test]
+    fn push_reply_and_control_messages(text in "\\PC{0,300}") {
+        let mut acc = push::PushAccumulator::default();
+        if let Some(lines) = acc.feed(&text) {
+            let _ = push::parse_options(&lines);
+        }
+        let _ = push::tokenize(&text);
+        let _ = ctrl_msg::classify(&text);
+        let _ = ctrl_msg::parse_crv1(&text);
+        let _ = ctrl_msg::parse_info(&text);
+        let _ = ctrl_msg::auth_pending_timeout(&text);
+        let _ = ctrl_msg::temp_backoff(&text);
+        let _ = ctrl_msg::sanitize(text.as_bytes());
+    }
+
+    #[test]
+    fn push_options_with_structure(name in prop::sample::select(vec!["ifconfig", "ifconfig-ipv6", "route", "route-ipv6", "peer-id", "dhcp-option", "dns", "compress", "comp-lzo", "topology", "route-gateway", "auth-token-user", "tun-mtu", "protocol-flags"]), args in proptest::collection::vec("[0-9a-zA-Z./:-]{0,20}", 0..5)) {
+        let line = format!("{name} {}", args.join(" "));
+        if let Ok((opts, _)) = push::parse_options(&[line]) {
+            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
+        }
+    }
+
+    #[test]
+    fn data_packets(mut bytes in proptest::collection::vec(any::<u8>(), 0..200), comp in 0usize..4) {
+        let compression = [Compression::None, Compression::CompLzoNo, Compression::CompressStub, Compression::CompressStubV2][comp];
+        let mut keys = DataKeys::from_key2(DataCipher::Chacha20Poly1305, &[7u8; 256]);
+        if let Some((_, hdr)) = data::data_header(&bytes) {
+            let _ = keys.open(&mut bytes, hdr);
+        }
+        let enc = Encapsulation { peer_id: None, compression };
+        let len = bytes.len();
+        let _ = enc.unframe(&mut bytes, 0..len);
+    }
+
+    #[test]
+    fn key_files(text in "\\PC{0,400}") {
+        let _ = keys::parse_static_key(&text);
+        let _ = keys::parse_tls_crypt_v2_client_key(&text);
+        let framed = format!("-----BEGIN OpenVPN Static key V1-----\n{text}\n-----END OpenVPN Static key V1-----\n");
+        let _ = keys::parse_static_key(&framed);
+        let framed = format!("-----BEGIN OpenVPN tls-crypt-v2 client key-----\n{text}\n-----END OpenVPN tls-crypt-v2 client key-----\n");
+        let _ = keys::parse_tls_crypt_v2_client_key(&framed);
+    }
+}
