@@ -79,7 +79,14 @@ export function describeProfile(p: Profile): string {
   if (p.verifyX509Name) lines.push(`  server name:    ${p.verifyX509Name.name} (${p.verifyX509Name.type})`);
   if (p.routes.length || p.routesIpv6.length) lines.push(`  routes:         ${[...p.routes, ...p.routesIpv6].slice(0, 8).join(', ')}${p.routes.length + p.routesIpv6.length > 8 ? ', …' : ''}`);
   if (p.redirectGateway) lines.push(`  all traffic:    through the VPN${p.redirectGateway.ipv6 ? ' (IPv4 and IPv6)' : ''}`);
-  if (p.dns.servers.length) lines.push(`  DNS:            ${p.dns.servers.join(', ')}`);
+  if (p.dns.servers.length || p.dns.searchDomains.length) {
+    lines.push(`  DNS:            ${[...p.dns.servers, ...p.dns.searchDomains.map((d) => `search ${d}`)].join(', ')}`);
+  }
+  if (p.dns.routeDomains.length) {
+    const all = p.dns.routeDomains.includes('.');
+    lines.push(`  DNS through VPN: ${all ? 'all names' : p.dns.routeDomains.join(', ')}`);
+  }
+  if (p.excludedRoutes.length) lines.push(`  outside VPN:    ${p.excludedRoutes.join(', ')}`);
   lines.push(`  imported:       ${p.importedAt}${p.source.fileName ? ` from ${p.source.fileName}` : ''}${p.source.importer === 'aws-vpn-client' ? ' (AWS VPN Client)' : ''}`);
   return `${lines.join('\n')}\n`;
 }
