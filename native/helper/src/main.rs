@@ -6,8 +6,12 @@
 mod codec;
 mod linux;
 mod log;
+// DNS, IPv6 leak block and kill switch (installable/leak-free work).
+mod netguard;
 mod protocol;
 mod server;
+// `--service`: the socket server for installed systems (installable/leak-free work).
+mod service;
 mod session;
 
 use std::path::PathBuf;
@@ -21,7 +25,8 @@ pub struct Context {
     pub state_dir: PathBuf,
 }
 
-const USAGE: &str = "usage: causeway-helper --stdio | --version";
+const USAGE: &str =
+    "usage: causeway-helper --stdio | --service [--socket PATH] [--group NAME] | --version";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         ["--stdio"] => run_stdio(),
+        ["--service", rest @ ..] => run_service(rest),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -71,8 +77,50 @@ fn run_stdio() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The system service: one protocol server per socket connection (see service/mod.rs).
+fn run_service(args: &[&str]) -> ExitCode {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let opts = match service::parse_args(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error(&format!("cannot start the runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let state_dir = PathBuf::from(linux::state::DEFAULT_DIR);
+    recover_after_crash(&state_dir);
+    match runtime.block_on(service::run(opts, state_dir, termination())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Undoes what a helper that died without cleaning up left in this network namespace.
 fn recover_after_crash(state_dir: &std::path::Path) {
+    // DNS and firewall changes first: they are journaled separately (netguard).
+    let guard = netguard::recover_after_crash(std::path::Path::new(netguard::DEFAULT_DIR));
+    if guard.dns_restored + guard.firewall_tables_removed > 0 {
+        log::info(&format!(
+            "restored DNS of {} tunnel(s) and removed {} firewall table(s) left by a previous helper",
+            guard.dns_restored, guard.firewall_tables_removed
+        ));
+    }
+    for problem in &guard.problems {
+        log::warn(problem);
+    }
     match linux::netlink::Netlink::open() {
         Ok(mut nl) => {
             let r = linux::state::recover(state_dir, &mut nl);

@@ -55,7 +55,8 @@ impl Session {
             tx_bytes: 0,
             connected_since: None,
         }));
-        let net = LinuxNetwork::new(ctx.state_dir.clone(), device.clone());
+        let guards = crate::netguard::SessionGuards::new(&config);
+        let net = LinuxNetwork::new(ctx.state_dir.clone(), device.clone(), guards);
         let engine = tokio::spawn(run_session(config, net, cmd_rx, ev_tx));
         let task = tokio::spawn(forward_events(
             id.clone(),

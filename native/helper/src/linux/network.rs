@@ -12,6 +12,7 @@ use causeway_engine::{NetworkSetup, PushedSettings, Tun};
 use super::netlink::{link_index, Netlink, Route};
 use super::state::{RouteRecord, StateFile};
 use super::tun;
+use crate::netguard::SessionGuards;
 
 /// The name of the session's current device, shared with the session so `status` and the
 /// `pushed` message can report it.
@@ -21,6 +22,8 @@ pub struct LinuxNetwork {
     state_dir: PathBuf,
     device: DeviceSlot,
     applied: Option<Applied>,
+    /// DNS, IPv6 leak block and kill switch (netguard); dropped with the session.
+    guards: SessionGuards,
 }
 
 /// What one `configure` changed, and the record of it on disk.
@@ -30,11 +33,12 @@ struct Applied {
 }
 
 impl LinuxNetwork {
-    pub fn new(state_dir: PathBuf, device: DeviceSlot) -> Self {
+    pub fn new(state_dir: PathBuf, device: DeviceSlot, guards: SessionGuards) -> Self {
         LinuxNetwork {
             state_dir,
             device,
             applied: None,
+            guards,
         }
     }
 
@@ -78,12 +82,15 @@ impl LinuxNetwork {
         for route in planned_routes(pushed, server, index, &mut applied.netlink)? {
             add_recorded(applied, &route)?;
         }
+        self.guards
+            .tunnel_configured(&name, index, pushed, server)?;
         Ok(Tun { name, fd })
     }
 
     /// Removes what `apply` added (newest first) and retires the record. Routes through the
     /// TUN device may already be gone with it; that is fine.
     fn undo(&mut self) {
+        self.guards.tunnel_closing();
         if let Some(mut applied) = self.applied.take() {
             for record in applied.state.state.routes.iter().rev() {
                 let _ = applied.netlink.delete_route(&Route::from(record));

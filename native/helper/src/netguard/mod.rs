@@ -7,6 +7,8 @@
 //! - [`firewall`]: the IPv6 leak block and the kill switch, as one nftables table owned by
 //!   this helper process.
 //!
+//! [`SessionGuards`] ties them to a session's network setup (linux/network.rs).
+//!
 //! Every guard is an RAII value: `restore()` undoes it and reports errors; dropping it undoes
 //! it too (best effort), so a session task that panics or is aborted leaves nothing behind.
 
@@ -14,11 +16,13 @@ pub mod dns;
 pub mod firewall;
 mod journal;
 mod owner;
+mod session;
 mod tools;
 
 use std::path::Path;
 
 pub use journal::DEFAULT_DIR;
+pub use session::SessionGuards;
 
 /// What crash recovery undid, for one log line at start-up.
 #[derive(Debug, Default, PartialEq, Eq)]

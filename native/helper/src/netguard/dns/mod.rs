@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use plan::{DnsPlan, DnsRequest};
+pub use plan::DnsRequest;
 
 use super::journal::{self, JournalFile};
 use super::Recovery;

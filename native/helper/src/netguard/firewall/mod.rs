@@ -157,12 +157,9 @@ impl KillSwitch {
         })
         .map(|_| ())
     }
-
-    pub fn disable(mut self) -> Result<(), String> {
-        self.id.take().map_or(Ok(()), remove)
-    }
 }
 
+/// Dropping the kill switch (when the session ends) removes it.
 impl Drop for KillSwitch {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {

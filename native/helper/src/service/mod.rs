@@ -1,0 +1,218 @@
+//! `causeway-helper --service`: the helper as a system service. It listens on a unix socket
+//! (/run/causeway/helper.sock, mode 0660, owner root, group `causeway`), checks every peer's
+//! credentials (SO_PEERCRED, SO_PEERGROUPS) and serves each accepted connection with the same
+//! protocol server as `--stdio`, with the peer's uid recorded in the connection's context so
+//! every session it starts carries it. A connection sees and controls only the sessions it
+//! started. SIGTERM/SIGINT stop every session (undoing routes, DNS and firewall rules) before
+//! the process exits.
+
+mod peer;
+mod socket;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::net::UnixStream;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::codec::write_frame;
+use crate::log;
+use crate::protocol::HelperMessage;
+use crate::Context;
+use causeway_engine::ErrorCode;
+
+pub const DEFAULT_SOCKET: &str = "/run/causeway/helper.sock";
+pub const DEFAULT_GROUP: &str = "causeway";
+
+/// How long connections get to stop their sessions after SIGTERM (systemd's stop timeout is
+/// longer; sessions say goodbye to their servers within their own grace period).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub socket: PathBuf,
+    pub group: String,
+}
+
+/// Parses the arguments after `--service`: `[--socket PATH] [--group NAME]`. The defaults are
+/// the installed layout; the overrides exist so tests can run a private service next to an
+/// installed one.
+pub fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut opts = Options {
+        socket: DEFAULT_SOCKET.into(),
+        group: DEFAULT_GROUP.into(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match a.as_str() {
+            "--socket" => opts.socket = PathBuf::from(value("--socket")?),
+            "--group" => opts.group = value("--group")?,
+            other => return Err(format!("unknown service option {other:?}")),
+        }
+    }
+    if !opts.socket.is_absolute() {
+        return Err(format!(
+            "--socket must be an absolute path, not {:?}",
+            opts.socket
+        ));
+    }
+    Ok(opts)
+}
+
+/// Runs the service until `shutdown` completes; returns an error only when it cannot start.
+pub async fn run(
+    opts: Options,
+    state_dir: PathBuf,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let gid = peer::group_id(&opts.group)?;
+    let listener = socket::bind(&opts.socket, gid)?;
+    log::info(&format!(
+        "service listening on {} (group {})",
+        opts.socket.display(),
+        opts.group
+    ));
+    notify_ready();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let ctx_dir = state_dir.clone();
+                    let stop = stop_rx.clone();
+                    connections.spawn(serve_connection(stream, gid, ctx_dir, stop));
+                }
+                Err(e) => log::warn(&format!("accept failed: {e}")),
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut shutdown => break,
+        }
+    }
+
+    log::info("service stopping: ending every session");
+    let _ = stop_tx.send(true);
+    drop(listener);
+    socket::remove(&opts.socket);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        log::warn("some connections did not finish in time");
+    }
+    Ok(())
+}
+
+async fn serve_connection(
+    mut stream: UnixStream,
+    gid: u32,
+    state_dir: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let peer = match peer::credentials(&stream) {
+        Ok(p) => p,
+        Err(e) => {
+            log::warn(&format!("cannot read peer credentials, closing: {e}"));
+            return;
+        }
+    };
+    if !peer.may_use_service(gid) {
+        // The socket's mode already keeps these out; this is the second lock on the door.
+        log::warn(&format!(
+            "refused uid {} (not root, not in the service group)",
+            peer.uid
+        ));
+        let text = "permission denied: only members of the causeway group may use the Causeway helper service";
+        refuse(&mut stream, text).await;
+        return;
+    }
+    log::info(&format!(
+        "client connected: uid {} pid {}",
+        peer.uid, peer.pid
+    ));
+    let ctx = Context {
+        uid: Some(peer.uid),
+        state_dir,
+    };
+    let (reader, writer) = stream.into_split();
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    crate::server::serve(reader, writer, ctx, stopped).await;
+    log::info(&format!("client disconnected: uid {}", peer.uid));
+}
+
+async fn refuse(stream: &mut UnixStream, text: &str) {
+    let msg = HelperMessage::error(None, ErrorCode::PermissionDenied, text);
+    if let Ok(bytes) = serde_json::to_vec(&msg) {
+        let _ = write_frame(stream, &bytes).await;
+    }
+}
+
+/// Tells systemd (Type=notify) that the socket is ready; a no-op when not run by systemd.
+fn notify_ready() {
+    let Some(addr) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = addr.as_encoded_bytes();
+    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
+    } else {
+        sock.send_to(b"READY=1", Path::new(&addr))
+    };
+    if let Err(e) = sent {
+        log::warn(&format!("cannot notify systemd: {e}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_installed_layout() {
+        assert_eq!(
+            parse_args(&[]).unwrap(),
+            Options {
+                socket: DEFAULT_SOCKET.into(),
+                group: DEFAULT_GROUP.into()
+            }
+        );
+    }
+
+    #[test]
+    fn overrides_and_bad_arguments() {
+        let o = parse_args(&args(&["--socket", "/tmp/x.sock", "--group", "staff"])).unwrap();
+        assert_eq!(
+            o,
+            Options {
+                socket: "/tmp/x.sock".into(),
+                group: "staff".into()
+            }
+        );
+        assert!(parse_args(&args(&["--socket"]))
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(parse_args(&args(&["--socket", "rel.sock"]))
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(parse_args(&args(&["--stdio"]))
+            .unwrap_err()
+            .contains("unknown service option"));
+    }
+}
