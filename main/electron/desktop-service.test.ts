@@ -80,7 +80,7 @@ function scriptedCore() {
   };
   const emit = (e: ManagerEvent) => listeners.forEach((l) => l(e));
   function state(profileId: string, st: ConnectionState, pushed: SessionSnapshot['pushed'] = null): SessionSnapshot {
-    const s: SessionSnapshot = { id: `${profileId}.abc`, profileId, profileName: profiles.get(profileId)!.name, state: st, stats: { rxBytes: 0, txBytes: 0, connectedSince: null }, pushed, banner: [] };
+    const s = { id: `${profileId}.abc`, profileId, profileName: profiles.get(profileId)!.name, state: st, stats: { rxBytes: 0, txBytes: 0, connectedSince: null }, pushed, banner: [], retrying: false } as unknown as SessionSnapshot;
     sessions.set(profileId, s);
     emit({ type: 'state', session: s });
     return s;

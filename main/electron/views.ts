@@ -4,24 +4,42 @@ import type { ConnectionState } from '../../app/connection/state';
 import { FAILURE_MESSAGES } from '../../app/connection/messages';
 import type { PushedSettings } from '../../app/helper-protocol/messages';
 import type { Profile, ProfileIssue } from '../../app/profile';
-import type { ConnectionView, ExpiryStatus, ImportVerdict, PromptKind, ProfileSummary, StrippedDirective } from '../../app/ipc/types';
+import type { CertSummary, ConnectionView, ExpiryStatus, ImportVerdict, PromptKind, ProfileSummary, StrippedDirective } from '../../app/ipc/types';
+import { certificateDetails, expiryStatus, type CertificateDetails } from '../certs/certificate';
 
-/** A certificate this close to its end is flagged in the UI. */
-export const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
+const ipcExpiry: Record<ReturnType<typeof expiryStatus>, ExpiryStatus> = {
+  valid: 'valid',
+  expiring: 'expiring-soon',
+  expired: 'expired',
+  'not-yet-valid': 'not-yet-valid',
+};
 
-export function expiryStatus(notBefore: Date, notAfter: Date, now: number): ExpiryStatus {
-  if (now < notBefore.getTime()) return 'not-yet-valid';
-  if (now > notAfter.getTime()) return 'expired';
-  return notAfter.getTime() - now < EXPIRY_WARNING_MS ? 'expiring-soon' : 'valid';
+/** A certificate as the Certificates view and the profile details show it. */
+export function certSummary(
+  c: { id: string; name: string; details: CertificateDetails; attachedTo: string[] },
+  now: number = Date.now(),
+): CertSummary {
+  return {
+    id: c.id,
+    name: c.name,
+    subject: c.details.subject,
+    issuer: c.details.issuer,
+    notBefore: c.details.validFrom,
+    notAfter: c.details.validTo,
+    expiry: ipcExpiry[expiryStatus(c.details, now)],
+    keyType: c.details.keyType,
+    fingerprintSha256: c.details.fingerprint256,
+    attachedTo: c.attachedTo,
+  };
 }
 
-function certValidity(pem: string | null, now: number): { notAfter: string; expiry: ExpiryStatus } | null {
-  if (!pem) return null;
+/** Details of a profile's own client certificate (inline in the .ovpn or attached). */
+export function profileCertificate(p: Profile, now: number = Date.now()): CertSummary | null {
+  if (!p.cert) return null;
   try {
-    const x = new X509Certificate(pem);
-    const notBefore = new Date(x.validFrom);
-    const notAfter = new Date(x.validTo);
-    return { notAfter: notAfter.toISOString(), expiry: expiryStatus(notBefore, notAfter, now) };
+    const details = certificateDetails(new X509Certificate(p.cert));
+    const cn = /(?:^|, )CN=([^,]+)/.exec(details.subject)?.[1];
+    return certSummary({ id: `profile-${p.id}`, name: cn ?? 'Client certificate', details, attachedTo: [p.id] }, now);
   } catch {
     return null;
   }
@@ -30,7 +48,7 @@ function certValidity(pem: string | null, now: number): { notAfter: string; expi
 const usesCertificate = (p: Profile) => p.auth.kind === 'certificate' || p.auth.kind === 'certificate+password';
 
 export function profileSummary(p: Profile, now: number = Date.now()): ProfileSummary {
-  const validity = certValidity(p.cert, now);
+  const cert = profileCertificate(p, now);
   const first = p.remotes[0];
   return {
     id: p.id,
@@ -39,8 +57,8 @@ export function profileSummary(p: Profile, now: number = Date.now()): ProfileSum
     authKind: p.auth.kind,
     isAws: p.isAws,
     hasCertificate: p.cert !== null && p.hasKey,
-    certificateNotAfter: validity?.notAfter ?? null,
-    certificateExpiry: validity?.expiry ?? null,
+    certificateNotAfter: cert?.notAfter ?? null,
+    certificateExpiry: cert?.expiry ?? null,
     needsCertificate: usesCertificate(p) && !(p.cert !== null && p.hasKey),
   };
 }
