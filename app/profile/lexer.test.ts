@@ -66,6 +66,8 @@ describe('parseDirectives', () => {
   it('reports unterminated blocks, stray closing tags and nested connections', () => {
     expect(() => parse('client\n<key>\nabc\n')).toThrow(/line 2: the <key> block is never closed/);
     expect(() => parse('</ca>\n')).toThrow(/never opened/);
+    expect(() => parse('\n<!DOCTYPE html>\n<html><body>Sign in</body></html>\n')).toThrow(/web page \(HTML\), not an OpenVPN profile/);
+    expect(() => parse('client\n-----BEGIN PRIVATE KEY-----\nMIGH\n')).toThrow(/line 2: PEM data .* outside a <ca>/);
     expect(() => parse('<connection>\n<connection>\n</connection>\n</connection>\n')).toThrow(/cannot be nested/);
   });
 });

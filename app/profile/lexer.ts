@@ -109,6 +109,10 @@ function blockTag(tokens: string[]): string | null {
  * @param nested true inside a `<connection>` block, where another `<connection>` is an error.
  */
 export function parseDirectives(lines: readonly string[], lineOffset = 0, nested = false): Directive[] {
+  const first = lines.find((l) => l.trim() !== '')?.trimStart() ?? '';
+  if (/^<(!doctype html|html)[\s>]/i.test(first)) {
+    throw new ProfileError('this is a web page (HTML), not an OpenVPN profile: the download probably needed a sign-in; download the .ovpn file itself');
+  }
   const out: Directive[] = [];
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1 + lineOffset;
@@ -138,6 +142,9 @@ export function parseDirectives(lines: readonly string[], lineOffset = 0, nested
     }
     let name = tokens[0]!;
     if (name.startsWith('</')) throw new ProfileError(`${name} closes a block that was never opened`, lineNo);
+    if (name.startsWith('-----BEGIN')) {
+      throw new ProfileError('PEM data (-----BEGIN …) outside a <ca>, <cert>, <key> or similar block: the profile is damaged', lineNo);
+    }
     if (name.startsWith('--')) name = name.slice(2);
     out.push({ name, args: tokens.slice(1), line: lineNo, inline: null, block: null });
   }

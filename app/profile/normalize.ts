@@ -169,7 +169,10 @@ class Normalizer {
     if (NO_EFFECT.has(name)) return;
     if (name.startsWith('management')) return this.warn(dir, `${name} was removed: it opens a management interface`);
     if (name.startsWith('show-')) return this.refuse(dir, `${name} is a standalone OpenVPN command, not part of a client profile`);
-    this.warn(dir, `${name} is not a directive Causeway understands; it was left out`);
+    // Echo only what looks like an option name: a line of a key pasted outside its block must
+    // not be repeated back in a warning.
+    if (/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(name)) this.warn(dir, `${name} is not a directive Causeway understands; it was left out`);
+    else this.warnings.push({ line: dir.line, directive: null, message: 'this line is not a directive (data outside a <block>?); it was left out' });
   }
 
   // ---- argument helpers ----
