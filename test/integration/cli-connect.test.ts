@@ -1,0 +1,364 @@
+// `causeway connect` end to end, as a user runs it: the bundled CLI (bin/causeway.cjs) in the
+// lab's client namespace, the real causeway-helper it spawns, stock openvpn servers in the server
+// namespace, profiles imported with `causeway import` and keys in a real gnome-keyring.
+// Covers certificate, password, static-challenge (SCRV1) and CRV1 logins; ping through the
+// tunnel; `causeway status` / `causeway disconnect` from another process restoring routes; a
+// wrong password failing fast; and SIGKILL of the helper mid-session.
+//
+// Secret-scan convention: every secret made here goes to test-results/secrets.txt and every CLI
+// output and log to test-results/cli-connect/, which test/integration/secret-scan.test.ts checks.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Lab, type LabServer } from '../peers/lab/index.js';
+import { run } from '../peers/lab/exec.js';
+import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const cliPath = join(repo, 'bin', 'causeway.cjs');
+const helperPath = join(repo, 'native', 'target', 'release', 'causeway-helper');
+const results = join(repo, 'test-results', 'cli-connect');
+const OTP = String(100000 + (randomBytes(3).readUIntBE(0, 3) % 900000));
+const PIN = randomBytes(4).toString('hex');
+
+let lab: Lab;
+let keyring: TestKeyring;
+let home: string;
+let env: NodeJS.ProcessEnv;
+let baselineRoutes: string[];
+const servers: Record<'cert' | 'password' | 'mfa' | 'crv1', LabServer> = {} as never;
+
+function recordSecret(...values: string[]): void {
+  mkdirSync(join(repo, 'test-results'), { recursive: true });
+  for (const v of values) {
+    // Multi-line secrets (PEM keys) are recorded line by line, so a fragment is caught too.
+    for (const line of v.split('\n').map((l) => l.trim())) {
+      if (line.length >= 6 && !line.startsWith('-----')) appendFileSync(join(repo, 'test-results', 'secrets.txt'), `${line}\n`);
+    }
+  }
+}
+
+function writeScript(name: string, body: string): string {
+  const path = join(lab.dir, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o700 });
+  return path;
+}
+
+/** Server lines for a custom auth-user-pass-verify script (no client certificate). */
+function scriptAuth(script: string): string[] {
+  return ['script-security 2', `auth-user-pass-verify ${script} via-file`, `tmp-dir ${lab.dir}`, 'verify-client-cert none', 'username-as-common-name'];
+}
+
+function profileText(server: LabServer, body: string): string {
+  return [
+    'client',
+    'dev tun',
+    `proto ${server.info.options.proto}`,
+    `remote ${server.info.address} ${server.info.port}`,
+    'remote-cert-tls server',
+    'connect-retry 1 5',
+    body,
+    `<ca>\n${lab.pki.ca}</ca>`,
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI to completion (outside the namespace: import, status, disconnect, logs). */
+async function cli(args: string[]) {
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  appendFileSync(join(results, 'cli-commands.log'), `$ causeway ${args.join(' ')}\n${r.stdout}${r.stderr}(exit ${r.code})\n`);
+  return r;
+}
+
+interface Event {
+  event: string;
+  [k: string]: unknown;
+}
+
+/** A running `causeway connect --json-events` in the client namespace. */
+class Connect {
+  readonly events: Event[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+  private waiters: Array<() => void> = [];
+  private stderr = '';
+
+  constructor(readonly profile: string) {
+    this.child = spawn('ip', ['netns', 'exec', lab.netns.client, process.execPath, cliPath, 'connect', profile, '--json-events'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let buffered = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        appendFileSync(join(results, `connect-${profile}.jsonl`), `${line}\n`);
+        this.events.push(JSON.parse(line) as Event);
+        for (const w of this.waiters.splice(0)) w();
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      appendFileSync(join(results, `connect-${profile}.stderr`), d);
+    });
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+    this.child.stdin!.on('error', () => undefined);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  answer(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+
+  phases(): string[] {
+    return this.events.filter((e) => e.event === 'state').map((e) => e.phase as string);
+  }
+
+  /** Waits for an event matching `match`, counting from event index `from`. */
+  async waitFor(match: (e: Event) => boolean, timeoutMs = 30_000, from = 0): Promise<Event> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.slice(from).find(match);
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`no matching event within ${timeoutMs} ms; events: ${this.events.map((e) => e.phase ?? e.event).join(' ')}; stderr: ${this.stderr}`);
+      }
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), new Promise((r) => setTimeout(r, 250))]);
+    }
+  }
+
+  waitForPhase(phase: string, timeoutMs = 30_000, from = 0): Promise<Event> {
+    return this.waitFor((e) => e.event === 'state' && e.phase === phase, timeoutMs, from);
+  }
+
+  /** Ends the process the way a user would (SIGTERM: clean disconnect), forcefully if it hangs. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill(), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+const running = new Set<Connect>();
+function connect(profile: string): Connect {
+  const c = new Connect(profile);
+  running.add(c);
+  return c;
+}
+
+async function disconnectAndCheck(c: Connect): Promise<void> {
+  const r = await cli(['disconnect', c.profile]);
+  expect(r.stdout).toContain('disconnected');
+  expect(await c.exited).toBe(0);
+  expect(await lab.clientDevices()).toEqual([]);
+  expect(await lab.clientRoutes()).toEqual(baselineRoutes);
+}
+
+beforeAll(async () => {
+  if (!existsSync(helperPath)) throw new Error(`${helperPath} is missing: run npm run build:native`);
+  rmSync(results, { recursive: true, force: true });
+  mkdirSync(results, { recursive: true });
+  [lab, keyring] = await Promise.all([Lab.create(), startTestKeyring()]);
+  home = mkdtempSync(join(tmpdir(), 'cw-cli-home-'));
+  env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_RUNTIME_DIR: join(home, 'run'),
+    DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS,
+    CAUSEWAY_HELPER: helperPath,
+  };
+  mkdirSync(join(home, 'run'), { mode: 0o700 });
+  recordSecret(keyring.password, lab.credentials.password, OTP, PIN, lab.pki.clientEc.key, lab.pki.clientRsa.key);
+  const { username, password } = lab.credentials;
+  const mfa = writeScript(
+    'verify-mfa.sh',
+    [
+      'user=$(sed -n 1p "$1"); pass=$(sed -n 2p "$1")',
+      'case "$pass" in SCRV1:*) ;; *) exit 1 ;; esac',
+      'pw=$(printf %s "$pass" | cut -d: -f2 | base64 -d); otp=$(printf %s "$pass" | cut -d: -f3 | base64 -d)',
+      `[ "$user" = '${username}' ] && [ "$pw" = '${password}' ] && [ "$otp" = '${OTP}' ]`,
+    ].join('\n'),
+  );
+  const crv1 = writeScript(
+    'verify-crv1.sh',
+    [
+      'user=$(sed -n 1p "$1"); pass=$(sed -n 2p "$1")',
+      `[ "$user" = '${username}' ] && [ "$pass" = 'CRV1::lab-state-1::${PIN}' ] && exit 0`,
+      `if [ "$user" = '${username}' ] && [ "$pass" = '${password}' ]; then`,
+      `  printf 'CRV1:R,E:lab-state-1:%s:Enter the PIN we sent you' "$(printf %s '${username}' | base64)" > "$auth_failed_reason_file"`,
+      '  echo 0 > "$auth_control_file"',
+      '  exit 2',
+      'fi',
+      'exit 1',
+    ].join('\n'),
+  );
+  servers.cert = await lab.startServer({ proto: 'udp', push: ['route 10.123.0.0 255.255.0.0'], extra: ['push "echo Welcome to the lab"'] });
+  servers.password = await lab.startServer({ proto: 'tcp', clientAuth: 'password' });
+  servers.mfa = await lab.startServer({ proto: 'udp', extra: scriptAuth(mfa) });
+  servers.crv1 = await lab.startServer({ proto: 'udp', extra: scriptAuth(crv1) });
+  baselineRoutes = await lab.clientRoutes();
+
+  const files: Record<string, string> = {
+    cert: profileText(servers.cert, `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>`),
+    password: profileText(servers.password, 'auth-user-pass'),
+    mfa: profileText(servers.mfa, 'auth-user-pass\nstatic-challenge "Enter your one-time code" 1'),
+    crv1: profileText(servers.crv1, 'auth-user-pass\nauth-retry interact'),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    const file = join(home, `${name}.ovpn`);
+    writeFileSync(file, text);
+    const r = await cli(['import', file, '--name', name]);
+    if (r.code !== 0) throw new Error(`import ${name} failed: ${r.stderr}`);
+  }
+}, 180_000);
+
+// A failed test must not leave its tunnel up for the next one.
+afterEach(async () => {
+  await Promise.all([...running].map((c) => c.stop()));
+  running.clear();
+}, 30_000);
+
+afterAll(async () => {
+  // Keep the logs for the secret scan, then clean up.
+  if (home) {
+    for (const dir of [join(home, '.local', 'state', 'causeway', 'logs')]) {
+      if (existsSync(dir)) {
+        for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(results, `log-${f}`));
+      }
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+  await lab?.close();
+  await keyring?.stop();
+}, 60_000);
+
+describe('causeway connect', () => {
+  it('connects a certificate profile, pings through the tunnel, shows status, and disconnects restoring routes', async () => {
+    const c = connect('cert');
+    const connected = await c.waitForPhase('connected');
+    expect(connected.text).toMatch(/^connected to 10\.99\.0\.1/);
+    expect(c.phases().slice(0, 2)).toEqual(['resolving', 'connecting']);
+    const banner = await c.waitFor((e) => e.event === 'banner');
+    expect(banner.text).toBe('Welcome to the lab');
+    const pushed = (await c.waitFor((e) => e.event === 'pushed')).settings as { ipv4: { address: string }; routes: string[] };
+    expect(pushed.ipv4.address).toMatch(new RegExp(`^${servers.cert.info.subnetPrefix.replace(/\./g, '\\.')}\\.`));
+    expect(pushed.routes).toContain('10.123.0.0/16');
+    await lab.ping(servers.cert.info.tunnelAddress);
+    const [device] = await lab.clientDevices();
+    expect((await lab.clientRoutes()).filter((r) => r.startsWith('10.123.0.0/16 '))).toEqual([expect.stringContaining(`dev ${device}`)]);
+
+    const status = await cli(['status', '--json']);
+    const sessions = (JSON.parse(status.stdout) as { sessions: { profileName: string; state: { phase: string } }[] }).sessions;
+    expect(sessions).toEqual([expect.objectContaining({ profileName: 'cert', state: expect.objectContaining({ phase: 'connected' }) })]);
+    const text = await cli(['status']);
+    expect(text.stdout).toMatch(/cert \(cert-[0-9a-f]+, pid \d+\): connected to 10\.99\.0\.1/);
+
+    await disconnectAndCheck(c);
+    expect(c.phases().slice(-2)).toEqual(['disconnecting', 'idle']);
+    const logs = await cli(['logs', 'cert']);
+    expect(logs.stdout).toMatch(/state connected/);
+  });
+
+  it('connects a password profile, the password answered at the prompt', async () => {
+    const c = connect('password');
+    const prompt = await c.waitFor((e) => e.event === 'prompt');
+    expect(prompt).toMatchObject({ kind: 'credentials', askPassword: true, challenge: null, canRemember: true });
+    c.answer(lab.credentials.username);
+    c.answer(lab.credentials.password);
+    c.answer('n'); // do not remember
+    await c.waitForPhase('connected');
+    await lab.ping(servers.password.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('fails a wrong password as bad credentials in under five seconds, without retrying', async () => {
+    const c = connect('password');
+    await c.waitFor((e) => e.event === 'prompt');
+    const t0 = Date.now();
+    c.answer(lab.credentials.username);
+    c.answer('not-the-password');
+    c.answer('n');
+    const failed = await c.waitForPhase('failed', 10_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(failed.state).toMatchObject({ reason: 'bad-credentials' });
+    expect(failed.text).toMatch(/rejected your credentials/);
+    expect(await c.exited).toBe(3);
+    expect(c.events.filter((e) => e.event === 'prompt')).toHaveLength(1);
+    const logs = await cli(['logs', 'password']);
+    expect(logs.stdout.match(/connecting \(attempt \d+\)/g)?.length).toBe(2); // one earlier success, one failure
+    expect(await lab.clientDevices()).toEqual([]);
+  });
+
+  it('connects a static-challenge profile: password plus one-time code', async () => {
+    const c = connect('mfa');
+    const prompt = await c.waitFor((e) => e.event === 'prompt');
+    expect(prompt).toMatchObject({ kind: 'credentials', challenge: { text: 'Enter your one-time code', echo: true } });
+    c.answer(lab.credentials.username);
+    c.answer(lab.credentials.password);
+    c.answer(OTP);
+    c.answer('n');
+    await c.waitForPhase('connected');
+    await lab.ping(servers.mfa.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('connects a CRV1 dynamic-challenge profile', async () => {
+    const c = connect('crv1');
+    await c.waitFor((e) => e.event === 'prompt' && e.kind === 'credentials');
+    c.answer(lab.credentials.username);
+    c.answer(lab.credentials.password);
+    c.answer('n');
+    const challenge = await c.waitFor((e) => e.event === 'prompt' && e.kind === 'challenge');
+    expect(challenge).toMatchObject({ text: 'Enter the PIN we sent you' });
+    c.answer(PIN);
+    await c.waitForPhase('connected');
+    await lab.ping(servers.crv1.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('recovers from SIGKILL of the helper: the next helper leaves no stale device or route', async () => {
+    const c = connect('cert');
+    await c.waitForPhase('connected');
+    const [device] = await lab.clientDevices();
+    const helperPid = (await run('ps', ['-o', 'pid=', '--ppid', String(c.pid)])).stdout.trim();
+    expect(helperPid).toMatch(/^\d+$/);
+    const mark = c.events.length;
+    await run('kill', ['-KILL', helperPid]);
+    const failed = await c.waitForPhase('failed', 10_000, mark);
+    expect(failed.state).toMatchObject({ reason: 'helper-unavailable' });
+    // A certificate session needs no prompt, so a new helper brings it back.
+    await c.waitForPhase('connected', 30_000, mark);
+    const devices = await lab.clientDevices();
+    expect(devices).toHaveLength(1);
+    const tunnelRoutes = (await lab.clientRoutes()).filter((r) => r.startsWith('10.123.0.0/16 '));
+    expect(tunnelRoutes).toEqual([expect.stringContaining(`dev ${devices[0]}`)]);
+    expect(device).toBeDefined();
+    await lab.ping(servers.cert.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+});
