@@ -50,11 +50,11 @@ export function isIpv6(text: string): boolean {
   return nonEmpty.length <= 7 && nonEmpty.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g));
 }
 
-/** "2000::/3" -> {address, prefix}; null when malformed. */
+/** "2000::/3" -> {address, prefix}; null when malformed. Without "/bits", /64 (as OpenVPN). */
 export function parseIpv6Cidr(text: string): { address: string; prefix: number } | null {
   const slash = text.lastIndexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
-  const prefixText = slash < 0 ? '128' : text.slice(slash + 1);
+  const prefixText = slash < 0 ? '64' : text.slice(slash + 1);
   if (!isIpv6(address) || !/^\d{1,3}$/.test(prefixText)) return null;
   const prefix = Number(prefixText);
   return prefix <= 128 ? { address: address.toLowerCase(), prefix } : null;

@@ -77,6 +77,10 @@ describe('checkProfile: keep', () => {
     expect(s.redirectGateway).toEqual({ ipv4: true, ipv6: true, flags: ['def1', 'ipv6'] });
     expect(s.dns).toEqual({ servers: ['10.0.0.2'], searchDomains: ['corp.example'], routeDomains: ['.'] });
     expect(s.ifconfigIpv6).toEqual({ address: 'fd15:53b6:dead::2', prefix: 64, remote: 'fd15:53b6:dead::1' });
+    // As in OpenVPN, an IPv6 address without /bits is a /64 (AWS's leak-prevention lines have none).
+    const aws = check(`client\nremote h\n${CA}ifconfig-ipv6 fd15:53b6:dead::2 fd15:53b6:dead::1\nroute-ipv6 2000::\n`);
+    expect(aws.settings!.ifconfigIpv6!.prefix).toBe(64);
+    expect(aws.settings!.routesIpv6).toEqual(['2000::/64']);
     expect(s.keepalive).toEqual({ intervalSec: 10, timeoutSec: 60 });
     expect(s.compression).toBe('comp-lzo-no');
     expect(s.tunMtu).toBe(1400);
