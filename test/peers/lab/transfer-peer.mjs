@@ -51,7 +51,8 @@ function serve(port) {
         }
       });
     })
-    .listen(port, '0.0.0.0', () => console.log(`listening ${port}`));
+    // '::' also accepts IPv4 (dual stack), so one peer serves both tunnel address families.
+    .listen(port, '::', () => console.log(`listening ${port}`));
 }
 
 function fetch(host, port, up, down) {

@@ -1,0 +1,195 @@
+// Engine features against stock openvpn 2.6 beyond the cipher matrix: authentication modes,
+// client key types, topologies, IPv6 inside the tunnel, compression framing, routes and
+// redirect-gateway, renegotiation under load, a server restart, concurrent sessions.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, sleep, type HelperClient, type LabServer, type ServerOptions } from '../peers/lab/index.js';
+import type { ClientChoices } from '../peers/lab/index.js';
+import { connectSession, disconnectSession, proveTraffic } from './engine-support.js';
+
+describe('engine features against stock openvpn 2.6', () => {
+  let lab: Lab;
+  let helper: HelperClient;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    helper = await lab.startHelper();
+  });
+
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  /** Starts a server, connects, proves traffic, disconnects, stops the server. */
+  async function roundTrip(label: string, options: ServerOptions, choices: ClientChoices = {}): Promise<{ server: LabServer; session: string }> {
+    const server = await lab.startServer(options);
+    try {
+      const session = await connectSession(helper, label, lab.engineConfig(server, choices));
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+      return { server, session };
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('authenticates with an EC client certificate', async () => {
+    const { server } = await roundTrip('ec', { proto: 'udp', tlsWrap: 'tls-crypt' }, { clientCert: 'ec' });
+    expect(server.process.log).toMatch(/client-ec/);
+  });
+
+  it('authenticates with an RSA client certificate', async () => {
+    const { server } = await roundTrip('rsa', { proto: 'tcp', tlsWrap: 'tls-auth' }, { clientCert: 'rsa' });
+    expect(server.process.log).toMatch(/client-rsa/);
+  });
+
+  it('authenticates with username and password only', async () => {
+    const { server } = await roundTrip('password', { proto: 'udp', clientAuth: 'password' });
+    expect(server.process.log).toContain(`'${lab.credentials.username}'`);
+  });
+
+  it('authenticates with certificate and password together', async () => {
+    await roundTrip('both', { proto: 'tcp', tlsWrap: 'tls-crypt', clientAuth: 'both' }, { clientCert: 'ec' });
+  });
+
+  it('works with topology net30 (the server is reached through a pushed host route)', async () => {
+    const server = await lab.startServer({ proto: 'udp', topology: 'net30' });
+    try {
+      const session = await connectSession(helper, 'net30', lab.engineConfig(server));
+      const pushed = helper.pushed(session)!;
+      expect(pushed.ipv4?.address).toMatch(new RegExp(`^${server.info.subnetPrefix.replace(/\./g, '\\.')}\\.`));
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('carries IPv6 inside the tunnel', async () => {
+    const server = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt', ipv6: true });
+    try {
+      const session = await connectSession(helper, 'ipv6', lab.engineConfig(server));
+      const pushed = helper.pushed(session)!;
+      expect(pushed.ipv6?.address).toMatch(/^fd00:8:/);
+      const address6 = server.info.tunnelAddress6!;
+      await lab.ping(address6);
+      const r = await lab.transfer(address6, 2 * 1024 * 1024);
+      expect(r).toMatchObject({ ok: true, up: 2 * 1024 * 1024, down: 2 * 1024 * 1024 });
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  for (const compress of ['stub-v2', 'stub', 'lzo-no'] as const) {
+    it(`interoperates with a server configured with compression (${compress}) without compressing`, async () => {
+      await roundTrip(`compress-${compress}`, { proto: 'udp', compress });
+    });
+  }
+
+  it('installs pushed routes and redirect-gateway def1, keeping the server reachable, and removes them', async () => {
+    const server = await lab.startServer({
+      proto: 'udp',
+      tlsWrap: 'tls-crypt',
+      push: ['route 10.123.0.0 255.255.0.0', 'redirect-gateway def1'],
+    });
+    try {
+      const session = await connectSession(helper, 'routes', lab.engineConfig(server));
+      const device = helper.pushed(session)!.device;
+      const routes = await lab.clientRoutes();
+      expect(routes).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(new RegExp(`^0\\.0\\.0\\.0/1 .*dev ${device}`)),
+          expect.stringMatching(new RegExp(`^128\\.0\\.0\\.0/1 .*dev ${device}`)),
+          expect.stringMatching(new RegExp(`^10\\.123\\.0\\.0/16 .*dev ${device}`)),
+          expect.stringMatching(new RegExp(`^${lab.netns.serverAddress.replace(/\./g, '\\.')} .*dev ${lab.netns.clientDevice}`)),
+        ]),
+      );
+      // With every IPv4 destination routed into the tunnel, traffic still flows: the server
+      // itself stays reachable outside it.
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+      const after = await lab.clientRoutes();
+      expect(after.filter((r) => /^(0\.0\.0\.0\/1|128\.0\.0\.0\/1|10\.123\.)/.test(r) || r.startsWith(`${lab.netns.serverAddress} `))).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('renegotiates every 10 s under load without losing a transfer', async () => {
+    const server = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt', renegSec: 10 });
+    try {
+      const session = await connectSession(helper, 'reneg', lab.engineConfig(server));
+      const handshakesBefore = server.process.log.match(/Control Channel: TLS/g)?.length ?? 0;
+      const until = Date.now() + 25_000;
+      let transfers = 0;
+      while (Date.now() < until) {
+        const r = await lab.transfer(server.info.tunnelAddress, 8 * 1024 * 1024);
+        expect(r).toMatchObject({ ok: true, up: 8 * 1024 * 1024, down: 8 * 1024 * 1024 });
+        transfers++;
+      }
+      const handshakes = (server.process.log.match(/Control Channel: TLS/g)?.length ?? 0) - handshakesBefore;
+      expect(handshakes).toBeGreaterThanOrEqual(2);
+      expect(transfers).toBeGreaterThan(3);
+      expect(helper.messages.some((m) => m.type === 'state' && m.session === session && m.phase === 'reconnecting')).toBe(false);
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  for (const proto of ['udp', 'tcp'] as const) {
+    it(`reconnects by itself when the server restarts mid-session (${proto})`, async () => {
+      const server = await lab.startServer({ proto, tlsWrap: 'tls-crypt', keepalive: { interval: 1, timeout: 5 } });
+      try {
+        const session = await connectSession(helper, `restart-${proto}`, lab.engineConfig(server));
+        await proveTraffic(lab, server);
+        const mark = helper.messages.length;
+        await server.restart();
+        await helper.waitFor((m) => m.type === 'state' && m.session === session && m.phase === 'reconnecting', 30_000, mark);
+        await helper.waitFor((m) => m.type === 'state' && m.session === session && m.phase === 'connected', 30_000, mark);
+        await proveTraffic(lab, server);
+        await disconnectSession(lab, helper, session);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+
+  it('runs concurrent sessions on distinct TUN devices', async () => {
+    const a = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt' });
+    const b = await lab.startServer({ proto: 'tcp', tlsWrap: 'tls-crypt-v2' });
+    try {
+      const [sa, sb] = await Promise.all([
+        connectSession(helper, 'multi-a', lab.engineConfig(a)),
+        connectSession(helper, 'multi-b', lab.engineConfig(b, { clientCert: 'ec' })),
+      ]);
+      const devices = [helper.pushed(sa)!.device, helper.pushed(sb)!.device];
+      expect(new Set(devices).size).toBe(2);
+      expect(await lab.clientDevices()).toEqual(expect.arrayContaining(devices));
+      await Promise.all([proveTraffic(lab, a), proveTraffic(lab, b)]);
+      helper.send({ type: 'status' });
+      const mark = helper.messages.length;
+      const status = await helper.waitFor((m) => m.type === 'statusReply', 5_000, mark - 1);
+      expect(status.type === 'statusReply' && status.sessions.map((s) => [s.session, s.phase, s.device])).toEqual(
+        expect.arrayContaining([
+          [sa, 'connected', devices[0]],
+          [sb, 'connected', devices[1]],
+        ]),
+      );
+      await disconnectSession(lab, helper, sa);
+      await proveTraffic(lab, b);
+      await disconnectSession(lab, helper, sb);
+      await sleep(100);
+      expect(await lab.clientDevices()).toEqual([]);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('spoke the protocol correctly throughout', () => {
+    expect(helper.violations).toEqual([]);
+  });
+});
