@@ -1,6 +1,7 @@
 // Bundles main's entry points for Node/Electron with esbuild and the renderer with Vite.
 // Output goes to dist/; nothing here downloads anything.
 import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
 
 const common = {
   bundle: true,
@@ -14,3 +15,9 @@ const common = {
 };
 
 await build({ ...common, entryPoints: ['main/cli/index.ts'], outfile: 'dist/cli/causeway.cjs' });
+
+// The desktop app: Electron main (Node 22 inside Electron 45) and the sandboxed preload, which may
+// only require('electron'), so the bridge code is bundled into it.
+await build({ ...common, target: 'node22', entryPoints: ['main/electron/main.ts'], outfile: 'dist/main/electron/main.cjs' });
+await build({ ...common, target: 'chrome130', entryPoints: ['main/electron/preload.ts'], outfile: 'dist/main/electron/preload.cjs' });
+await viteBuild({ configFile: 'renderer/vite.config.ts', logLevel: 'warn' });

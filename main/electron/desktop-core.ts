@@ -7,7 +7,7 @@ import { ConnectionManager, passwordAccount } from '../connection/manager';
 import type { LoginFlows } from '../connection/login-flows';
 import type { Prompter } from '../connection/prompter';
 import { connectHelper, type HelperOptions } from '../helper/connect';
-import { importOvpnBytes } from '../profiles/importer';
+import { importOvpnBytes, importOvpnFile } from '../profiles/importer';
 import { ProfileStore } from '../profiles/store';
 import type { SecretStore } from '../secrets/secret-store';
 import type { DesktopCore } from './desktop-service';
@@ -49,6 +49,7 @@ export function openDesktopCore(o: DesktopCoreOptions): OpenedCore {
     core: {
       profiles,
       importProfile: (bytes, name) => importOvpnBytes(profiles, bytes, { name }),
+      importProfileFile: (path) => importOvpnFile(profiles, path),
       connections,
       secrets: o.secrets,
       passwordAccount,

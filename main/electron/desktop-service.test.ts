@@ -62,6 +62,7 @@ function scriptedCore() {
       ],
       errors: [],
     })),
+    importProfileFile: vi.fn(async () => ({ ok: false, profile: null, warnings: [], errors: [] })),
     connections: {
       on(l) {
         listeners.add(l);

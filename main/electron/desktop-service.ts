@@ -4,7 +4,7 @@
 // same service in plain Node with the renderer in Chromium.
 import type { CausewayService, EventSink } from '../../app/ipc/handlers';
 import { UserFacingError } from '../../app/ipc/handlers';
-import type { AppSnapshot, Banner, CertSummary, ConnectionView, LogLine, LogLevel, ProfileDetails, Settings, TrafficStats } from '../../app/ipc/types';
+import type { AppSnapshot, Banner, CertSummary, ConnectionView, ImportVerdict, LogLine, LogLevel, ProfileDetails, Settings, TrafficStats } from '../../app/ipc/types';
 import { isActive } from '../../app/connection/state';
 import type { PushedSettings } from '../../app/helper-protocol/messages';
 import type { Profile, ProfileIssue } from '../../app/profile';
@@ -23,7 +23,9 @@ export interface DesktopCore {
     remove(idOrName: string): Promise<Profile>;
   };
   /** Imports profile text the user chose; file references cannot be resolved from bytes alone. */
-  importProfile(bytes: Uint8Array, name: string): Promise<{ ok: boolean; profile: Profile | null; warnings: ProfileIssue[]; errors: ProfileIssue[] }>;
+  importProfile(bytes: Uint8Array, name: string): Promise<ImportOutcome>;
+  /** Imports a file main's own open dialog returned; references are read from its folder. */
+  importProfileFile(path: string): Promise<ImportOutcome>;
   connections: {
     on(listener: (e: ManagerEvent) => void): () => void;
     get(profileIdOrName: string): SessionSnapshot | null;
@@ -42,6 +44,13 @@ export interface DesktopCerts {
   remove(id: string): Promise<void>;
   attach(certId: string, profileId: string): Promise<void>;
   forProfile(profileId: string): Promise<CertSummary | null>;
+}
+
+export interface ImportOutcome {
+  ok: boolean;
+  profile: Profile | null;
+  warnings: ProfileIssue[];
+  errors: ProfileIssue[];
 }
 
 /** What the Electron shell watches (tray, notifications). */
@@ -360,6 +369,13 @@ export class DesktopService {
     },
     getLogs: async (id) => [...(this.logs.get(id) ?? [])],
   };
+
+  /** Imports a file chosen in main's File menu and tells the renderer; returns the verdict. */
+  async importFile(path: string): Promise<ImportVerdict> {
+    const outcome = await this.c.importProfileFile(path);
+    if (outcome.ok) await this.pushSnapshot();
+    return importVerdict(outcome);
+  }
 
   /** Connects the profile chosen in Settings, if any; called once at startup. */
   async connectOnStartup(): Promise<void> {

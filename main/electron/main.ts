@@ -1,0 +1,167 @@
+// The Electron main process: lifecycle and the pieces only Electron can provide (window, tray,
+// notifications, file dialog, system browser). Everything it shows and does goes through the
+// Electron-free DesktopService, the same one the e2e tests drive in Chromium.
+import { app, dialog, Menu, Notification, shell, type BrowserWindow } from 'electron';
+import { join } from 'node:path';
+import { createDispatcher } from '../../app/ipc/handlers';
+import type { ImportVerdict } from '../../app/ipc/types';
+import { safeOpener } from '../auth/browser';
+import { logDir } from '../connection/session-log';
+import { configDir } from '../profiles/paths';
+import { openSecretStore } from '../secrets';
+import { openDesktopCore, type OpenedCore } from './desktop-core';
+import { DesktopService } from './desktop-service';
+import { registerIpc, windowEventSink } from './ipc';
+import { notificationFor } from './notification-model';
+import { denyNavigationEverywhere, hardenSession, registerAppScheme } from './security';
+import { SettingsStore } from './settings-store';
+import { TrayController } from './tray';
+import { trayModel } from './tray-model';
+import { profileSummary } from './views';
+import { createMainWindow, showWindow } from './window';
+
+/** How long a quit waits for sessions to disconnect before leaving anyway. */
+const QUIT_TIMEOUT_MS = 8_000;
+
+function logError(context: string, err: unknown): void {
+  // Errors from the core never carry secrets (see main/connection/redact.ts); keep only the message.
+  console.error(`causeway: ${context}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function verdictText(v: ImportVerdict): string {
+  if (!v.ok) return v.errors.map((e) => (e.line !== null ? `Line ${e.line}: ${e.message}` : e.message)).join('\n');
+  const removed = v.stripped.map((s) => `• ${s.directive}: ${s.reason}`);
+  return [removed.length ? 'For your safety, Causeway removed:' : 'The profile is ready.', ...removed, ...v.warnings.map((w) => `• ${w}`)].join('\n');
+}
+
+async function start(): Promise<void> {
+  let window: BrowserWindow | null = null;
+  let opened: OpenedCore | null = null;
+  let tray: TrayController | null = null;
+  let quitting = false;
+  let shutDown = false;
+
+  const appRoot = app.getAppPath();
+  const iconDir = join(appRoot, 'resources/icons');
+  const show = () => window && showWindow(window);
+
+  app.on('second-instance', show);
+  app.on('activate', show);
+  // The tray keeps the app (and its VPN sessions) alive with no window open.
+  app.on('window-all-closed', () => {});
+  app.on('before-quit', (event) => {
+    quitting = true;
+    if (shutDown || !opened) return;
+    // A clean quit disconnects every session first, so no tunnel outlives the app.
+    event.preventDefault();
+    const done = () => {
+      shutDown = true;
+      tray?.destroy();
+      app.quit();
+    };
+    const timer = setTimeout(done, QUIT_TIMEOUT_MS);
+    opened
+      .shutdown()
+      .catch((err: unknown) => logError('disconnecting on quit', err))
+      .finally(() => {
+        clearTimeout(timer);
+        done();
+      });
+  });
+
+  await app.whenReady();
+  hardenSession(join(appRoot, 'dist/renderer'));
+
+  const settings = SettingsStore.inDir(configDir());
+  await settings.load();
+  const opener = safeOpener({ open: (url) => shell.openExternal(url) });
+  const service = new DesktopService({ settings, openUrl: (url) => opener.open(url), version: app.getVersion(), logError });
+  opened = openDesktopCore({
+    configDir: configDir(),
+    secrets: await openSecretStore(),
+    prompter: service.prompts,
+    openUrl: service.openLoginUrl,
+    helper: { clientName: `causeway-desktop ${app.getVersion()}`, onLog: (line) => console.error(`helper: ${line}`) },
+    logDir: logDir(),
+    guiVersion: `causeway-desktop ${app.getVersion()}`,
+  });
+  service.attach(opened.core);
+
+  window = createMainWindow({
+    preload: join(__dirname, 'preload.cjs'),
+    icon: join(iconDir, 'app.png'),
+    startHidden: settings.get().startMinimized,
+    devTools: !app.isPackaged,
+    isQuitting: () => quitting,
+  });
+  registerIpc(createDispatcher(service.calls, logError), () => window);
+  service.setSink(windowEventSink(() => window));
+
+  const report = (context: string) => (err: unknown) => {
+    logError(context, err);
+    if (Notification.isSupported()) new Notification({ title: 'Causeway', body: err instanceof Error ? err.message : context }).show();
+  };
+  tray = new TrayController(iconDir, {
+    connect: (id) => void service.calls.connect(id).catch(report('connect')),
+    disconnect: (id) => void service.calls.disconnect(id).catch(report('disconnect')),
+    show,
+    quit: () => app.quit(),
+  });
+  const redrawTray = () => {
+    const profiles = service.profiles();
+    tray?.update(trayModel(profiles.map((p) => profileSummary(p)), Object.fromEntries(profiles.map((p) => [p.id, service.view(p.id)]))));
+  };
+  redrawTray();
+  service.observe((e) => {
+    redrawTray();
+    if (e.type !== 'connection' || !settings.get().notifications || !Notification.isSupported()) return;
+    const text = notificationFor(e.profileName, e.previous, e.view);
+    if (text) new Notification({ ...text, icon: join(iconDir, 'app.png') }).show();
+  });
+
+  const importFromDialog = async () => {
+    const choice = await dialog.showOpenDialog({
+      title: 'Import a VPN profile',
+      properties: ['openFile'],
+      filters: [{ name: 'OpenVPN profiles', extensions: ['ovpn', 'conf'] }],
+    });
+    const path = choice.filePaths[0];
+    if (choice.canceled || !path) return;
+    const verdict = await service.importFile(path);
+    show();
+    await dialog.showMessageBox({
+      type: verdict.ok ? (verdict.stripped.length || verdict.warnings.length ? 'warning' : 'info') : 'error',
+      message: verdict.ok ? `Imported “${verdict.profile.name}”` : 'The profile could not be imported',
+      detail: verdictText(verdict),
+    });
+  };
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate([
+      {
+        label: 'File',
+        submenu: [
+          { label: 'Import Profile…', accelerator: 'CmdOrCtrl+O', click: () => void importFromDialog().catch(report('import')) },
+          { type: 'separator' },
+          { role: 'quit' },
+        ],
+      },
+      { role: 'editMenu' },
+      { role: 'windowMenu' },
+    ]),
+  );
+
+  await service.connectOnStartup();
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.enableSandbox();
+  registerAppScheme();
+  denyNavigationEverywhere();
+  start().catch((err: unknown) => {
+    logError('startup', err);
+    dialog.showErrorBox('Causeway could not start', err instanceof Error ? err.message : String(err));
+    app.exit(1);
+  });
+}
