@@ -16,8 +16,8 @@ const common = {
 
 await build({ ...common, entryPoints: ['main/cli/index.ts'], outfile: 'dist/cli/causeway.cjs' });
 
-// The desktop app: Electron main (Node 22 inside Electron 45) and the sandboxed preload, which may
-// only require('electron'), so the bridge code is bundled into it.
+// The desktop app: Electron main (Node 22 inside Electron 45) and the sandboxed preload, which can
+// load no module but Electron's own, so the bridge code is bundled into it.
 await build({ ...common, target: 'node22', entryPoints: ['main/electron/main.ts'], outfile: 'dist/main/electron/main.cjs' });
 await build({ ...common, target: 'chrome130', entryPoints: ['main/electron/preload.ts'], outfile: 'dist/main/electron/preload.cjs' });
 await viteBuild({ configFile: 'renderer/vite.config.ts', logLevel: 'warn' });
