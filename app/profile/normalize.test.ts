@@ -44,16 +44,24 @@ describe('checkProfile: keep', () => {
     expect(v.settings!.remotes).toEqual([{ host: '192.0.2.1', port: 1194, proto: 'udp' }]);
   });
 
-  it('applies proto/port defaults and <connection> blocks', () => {
-    const v = check(
-      `client\nproto tcp-client\nport 8443\nremote a.example.com\nremote b.example.com 1194 udp\n` +
-        `<connection>\nremote c.example.com\nport 443\n</connection>\n${CA}`,
-    );
+  it('applies proto/port defaults', () => {
+    const v = check(`client\nremote a.example.com\nremote b.example.com 1194 udp\nproto tcp-client\nport 8443\n${CA}`);
     expect(v.settings!.remotes).toEqual([
       { host: 'a.example.com', port: 8443, proto: 'tcp' },
       { host: 'b.example.com', port: 1194, proto: 'udp' },
-      { host: 'c.example.com', port: 443, proto: 'tcp' },
     ]);
+  });
+
+  it('uses <connection> blocks, and then ignores remote lines outside them (as OpenVPN)', () => {
+    const v = check(
+      `client\nproto tcp-client\nport 8443\nremote a.example.com\n` +
+        `<connection>\nremote c.example.com\nport 443\n</connection>\n<connection>\nremote d.example.com 53 udp\n</connection>\n${CA}`,
+    );
+    expect(v.settings!.remotes).toEqual([
+      { host: 'c.example.com', port: 443, proto: 'tcp' },
+      { host: 'd.example.com', port: 53, proto: 'udp' },
+    ]);
+    expect(v.warnings).toContainEqual(expect.objectContaining({ line: 4, directive: 'remote', message: expect.stringMatching(/ignored when the profile has <connection> blocks/) }));
   });
 
   it('reads tls-auth with key-direction, data ciphers, routes and DNS', () => {

@@ -58,7 +58,8 @@ interface RemoteDraft {
   port: number | null;
   proto: Proto | null;
   line: number;
-  /** Defaults of the <connection> block the remote came from. */
+  /** Came from a <connection> block; then its defaults: */
+  inBlock: boolean;
   blockPort: number | null;
   blockProto: Proto | null;
 }
@@ -296,7 +297,15 @@ class Normalizer {
     if (d.federate && !d.userPass) d.userPass = true;
     if (this.errors.length) return null;
 
-    const remotes: Remote[] = d.remotes.map((r) => ({
+    // As in OpenVPN: once there are <connection> blocks, remote lines outside them are ignored.
+    let used = d.remotes;
+    if (d.remotes.some((r) => r.inBlock)) {
+      for (const r of d.remotes.filter((x) => !x.inBlock)) {
+        this.warnings.push({ line: r.line, directive: 'remote', message: 'remote outside a <connection> block is ignored when the profile has <connection> blocks (as OpenVPN does)' });
+      }
+      used = d.remotes.filter((r) => r.inBlock);
+    }
+    const remotes: Remote[] = used.map((r) => ({
       host: r.host,
       port: r.port ?? r.blockPort ?? d.defaultPort,
       proto: r.proto ?? r.blockProto ?? d.defaultProto,
@@ -463,6 +472,7 @@ const HANDLERS: Record<string, Handler> = {
       port: port === undefined ? null : this.int(dir, port, 1, 65535),
       proto: proto === undefined ? null : parseProto(dir, proto),
       line: dir.line,
+      inBlock: block !== null,
       blockPort: block?.port ?? null,
       blockProto: block?.proto ?? null,
     });

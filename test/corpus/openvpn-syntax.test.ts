@@ -3,7 +3,7 @@
 // the argument, and to tokenizeLine. They must agree, and both must reject the same lines.
 // openvpn stops before any network activity: it cannot prompt for auth-user-pass without a tty.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProfile } from '../../app/profile/decode.js';
 import { ProfileError } from '../../app/profile/errors.js';
 import { parseDirectives } from '../../app/profile/lexer.js';
+import { checkProfile } from '../../app/profile/index.js';
 
 const caFile = fileURLToPath(new URL('pki/ca.crt', import.meta.url));
 let dir: string;
@@ -19,12 +20,17 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** openvpn's --verb 4 settings dump for a config (it exits at the credentials prompt). */
+function openvpnSettings(config: string): string {
+  const file = join(dir, 'p.conf');
+  writeFileSync(file, config);
+  const r = spawnSync('openvpn', ['--config', file, '--verb', '4'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return `${r.stdout}${r.stderr}`;
+}
+
 /** Runs openvpn on a config whose 4th line is `line`; returns its parsed verify-x509-name or its error. */
 function openvpnParse(line: string): { name: string } | { error: string } {
-  const file = join(dir, 'p.conf');
-  writeFileSync(file, `client\ndev null\nremote 127.0.0.1 9\n${line}\nauth-user-pass\nca ${caFile}\n`);
-  const r = spawnSync('openvpn', ['--config', file, '--verb', '4'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = `${r.stdout}${r.stderr}`;
+  const out = openvpnSettings(`client\ndev null\nremote 127.0.0.1 9\n${line}\nauth-user-pass\nca ${caFile}\n`);
   const m = /verify_x509_name = '(.*)'$/m.exec(out);
   if (m && !/Options error|Options warning/.test(out)) return { name: m[1]! };
   const err = /Options (?:error|warning): .*$/m.exec(out);
@@ -69,5 +75,27 @@ describe('quoting and escapes agree with openvpn 2.6', () => {
   ])('both reject %j', (line) => {
     expect(openvpnParse(line)).toHaveProperty('error');
     expect(ourParse(line)).toHaveProperty('error');
+  });
+});
+
+describe('the server list agrees with openvpn 2.6', () => {
+  /** The "Connection profiles [i]" entries of openvpn's settings dump. */
+  function openvpnRemotes(config: string) {
+    const out = openvpnSettings(config);
+    const entries = [...out.matchAll(/Connection profiles \[\d+\]:\n(?:.*\n)*?.*  proto = (\S+)\n(?:.*\n)*?.*  remote = '([^']*)'\n.*  remote_port = '(\d+)'/g)];
+    expect(entries.length).toBeGreaterThan(0);
+    return entries.map((m) => ({ host: m[2], port: Number(m[3]), proto: m[1]!.startsWith('tcp') ? 'tcp' : 'udp' }));
+  }
+
+  it.each([
+    ['defaults after the remotes', 'proto tcp-client\nremote a.example.com\nremote b.example.com 1194 udp\nport 8443\n'],
+    ['rport and udp6', 'rport 1195\nremote a.example.com\nremote b.example.com 443 udp6\n'],
+    ['<connection> blocks win over remote lines', 'proto tcp-client\nremote a.example.com\n<connection>\nremote c.example.com\nport 443\n</connection>\n<connection>\nremote d.example.com 53 udp\n</connection>\n'],
+    ['block proto after its remote', '<connection>\nremote e.example.com 1194\nproto tcp\n</connection>\n'],
+  ])('%s', (_, lines) => {
+    const config = `client\ndev null\n${lines}auth-user-pass\nca ${caFile}\n`;
+    const inline = config.replace('dev null', 'dev tun').replace(`ca ${caFile}`, `<ca>\n${readFileSync(caFile, 'utf8')}</ca>`);
+    const ours = checkProfile(inline).settings;
+    expect(ours?.remotes ?? 'refused').toEqual(openvpnRemotes(config));
   });
 });
