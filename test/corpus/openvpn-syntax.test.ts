@@ -82,7 +82,7 @@ describe('the server list agrees with openvpn 2.6', () => {
   /** The "Connection profiles [i]" entries of openvpn's settings dump. */
   function openvpnRemotes(config: string) {
     const out = openvpnSettings(config);
-    const entries = [...out.matchAll(/Connection profiles \[\d+\]:\n(?:.*\n)*?.*  proto = (\S+)\n(?:.*\n)*?.*  remote = '([^']*)'\n.*  remote_port = '(\d+)'/g)];
+    const entries = [...out.matchAll(/Connection profiles \[\d+\]:\n(?:.*\n)*?.* {2}proto = (\S+)\n(?:.*\n)*?.* {2}remote = '([^']*)'\n.* {2}remote_port = '(\d+)'/g)];
     expect(entries.length).toBeGreaterThan(0);
     return entries.map((m) => ({ host: m[2], port: Number(m[3]), proto: m[1]!.startsWith('tcp') ? 'tcp' : 'udp' }));
   }
