@@ -37,6 +37,10 @@ export interface CoreOptions {
   env?: NodeJS.ProcessEnv;
   /** Home directory override (tests). */
   home?: string;
+  /** Causeway's config folder (profiles/, certificates/); default: configDir() — Electron's userData. */
+  configDir?: string;
+  /** Per-profile log folder; default logDir() ($XDG_STATE_HOME/causeway/logs); null keeps logs in memory. */
+  logDir?: string | null;
   /** Defaults to openSecretStore(): the OS keyring, or memory with a reason. */
   secrets?: SecretStore;
   /** How to reach the helper: wrap (e.g. `ip netns exec ns`), helperPath, socketPath. */
@@ -58,8 +62,8 @@ export interface Core {
   readonly profiles: ProfileStore;
   readonly certs: CertStore;
   readonly connections: ConnectionManager;
-  /** Where per-profile logs and the helper log are written. */
-  readonly logDir: string;
+  /** Where per-profile logs and the helper log are written (null: memory only). */
+  readonly logDir: string | null;
   /** The stored redacted log of a profile (this and earlier processes), oldest first. */
   readLog(profileIdOrName: string): string[];
   shutdown(): Promise<void>;
@@ -69,11 +73,12 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   const env = options.env ?? process.env;
   const platformEnv = { env, ...(options.home ? { home: options.home } : {}) };
   const secrets = options.secrets ?? (await openSecretStore({ env }));
-  const profiles = new ProfileStore(profilesDir(platformEnv), secrets);
-  const certs = new CertStore(join(configDir(platformEnv), 'certificates'), secrets, profiles);
-  const logDir = defaultLogDir(options.home ? { ...env, HOME: options.home } : env);
+  const config = options.configDir ?? configDir(platformEnv);
+  const profiles = new ProfileStore(options.configDir ? join(config, 'profiles') : profilesDir(platformEnv), secrets);
+  const certs = new CertStore(join(config, 'certificates'), secrets, profiles);
+  const logDir = options.logDir === undefined ? defaultLogDir(options.home ? { ...env, HOME: options.home } : env) : options.logDir;
   // Helper stderr: it promises never to log secrets; redact anyway in case of a bug.
-  const helperLog = new SessionLog(new Redactor(), join(logDir, '_helper.log'));
+  const helperLog = new SessionLog(new Redactor(), logDir ? join(logDir, '_helper.log') : null);
   const helperOptions = options.helper ?? {};
   const connections = new ConnectionManager({
     profiles,
@@ -100,7 +105,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     certs,
     connections,
     logDir,
-    readLog: (p) => readProfileLog(logDir, profiles.resolve(p).id),
+    readLog: (p) => (logDir ? readProfileLog(logDir, profiles.resolve(p).id) : connections.logLines(p)),
     shutdown: () => connections.shutdown(),
   };
 }
