@@ -496,3 +496,67 @@ fn wrong_password_is_auth_failed() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Throughput through the tunnel with iperf3 (prints figures; run with `--ignored --nocapture`,
+/// ideally with `--release`). Not a pass/fail benchmark: bench/ compares against stock openvpn.
+#[test]
+#[ignore]
+fn throughput_iperf3() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "");
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let mut server = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.server_ns,
+            "iperf3",
+            "-s",
+            "-1",
+            "-B",
+            "10.8.0.1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for reverse in [false, true] {
+        let mut args = vec!["iperf3", "-c", "10.8.0.1", "-t", "5", "-f", "m"];
+        if reverse {
+            args.push("-R");
+        }
+        let out = lab::netns_exec(&lab.client_ns, &args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("sender") || l.contains("receiver"))
+            .collect();
+        println!(
+            "iperf3 {}: {summary:#?}",
+            if reverse { "download" } else { "upload" }
+        );
+        if !reverse {
+            std::thread::sleep(Duration::from_millis(300));
+            server = std::process::Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &lab.server_ns,
+                    "iperf3",
+                    "-s",
+                    "-1",
+                    "-B",
+                    "10.8.0.1",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    run.stop();
+}
