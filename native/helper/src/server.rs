@@ -20,13 +20,17 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves one client until it closes the stream, breaks the protocol beyond recovery, or
 /// `shutdown` completes; then disconnects every session it started and returns.
-pub async fn serve<R, W>(mut reader: R, writer: W, ctx: Context, shutdown: impl Future<Output = ()>)
+pub async fn serve<R, W>(reader: R, writer: W, ctx: Context, shutdown: impl Future<Output = ()>)
 where
-    R: AsyncRead + Unpin,
+    R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (out_tx, out_rx) = mpsc::channel::<HelperMessage>(1024);
     let writer_task = tokio::spawn(write_messages(writer, out_rx));
+    // Frames are read in their own task: a read interrupted half-way by `select!` would lose
+    // the bytes already consumed and desynchronise the stream.
+    let (frame_tx, mut frame_rx) = mpsc::channel::<Result<Vec<u8>, ReadError>>(16);
+    let reader_task = tokio::spawn(read_frames(reader, frame_tx));
     let (ended_tx, mut ended_rx) = mpsc::unbounded_channel::<String>();
     let mut conn = Connection {
         ctx,
@@ -39,7 +43,7 @@ where
 
     loop {
         let frame = tokio::select! {
-            frame = read_frame(&mut reader) => frame,
+            frame = frame_rx.recv() => frame.unwrap_or(Err(ReadError::Eof)),
             Some(id) = ended_rx.recv() => {
                 conn.sessions.remove(&id);
                 continue;
@@ -72,6 +76,7 @@ where
             }
         }
     }
+    reader_task.abort();
 
     let sessions: Vec<Session> = conn.sessions.drain().map(|(_, s)| s).collect();
     let count = sessions.len();
@@ -91,6 +96,20 @@ where
     let handles: Vec<_> = futs.map(tokio::spawn).collect();
     for h in handles {
         let _ = h.await;
+    }
+}
+
+/// Forwards frames until the stream ends or fails (the failure is forwarded too).
+async fn read_frames<R: AsyncRead + Unpin>(
+    mut reader: R,
+    frames: mpsc::Sender<Result<Vec<u8>, ReadError>>,
+) {
+    loop {
+        let frame = read_frame(&mut reader).await;
+        let last = frame.is_err();
+        if frames.send(frame).await.is_err() || last {
+            return;
+        }
     }
 }
 
@@ -256,6 +275,179 @@ impl Connection {
                 text,
             ))
             .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{read_frame, write_frame, MAX_FRAME_BYTES};
+    use tokio::io::{AsyncWriteExt, DuplexStream};
+
+    struct Peer {
+        to_helper: DuplexStream,
+        from_helper: DuplexStream,
+        done: tokio::task::JoinHandle<()>,
+    }
+
+    fn start() -> Peer {
+        let (to_helper, helper_in) = tokio::io::duplex(1 << 20);
+        let (helper_out, from_helper) = tokio::io::duplex(1 << 20);
+        let dir = std::env::temp_dir().join(format!("causeway-server-test-{}", std::process::id()));
+        let ctx = Context {
+            uid: None,
+            state_dir: dir,
+        };
+        let done = tokio::spawn(serve(helper_in, helper_out, ctx, std::future::pending()));
+        Peer {
+            to_helper,
+            from_helper,
+            done,
+        }
+    }
+
+    impl Peer {
+        async fn send(&mut self, json: &str) {
+            write_frame(&mut self.to_helper, json.as_bytes())
+                .await
+                .unwrap();
+        }
+        async fn recv(&mut self) -> serde_json::Value {
+            let frame =
+                tokio::time::timeout(Duration::from_secs(5), read_frame(&mut self.from_helper))
+                    .await
+                    .unwrap();
+            serde_json::from_slice(&frame.unwrap()).unwrap()
+        }
+        async fn hello(&mut self) {
+            self.send(r#"{"type":"hello","version":1,"client":"test"}"#)
+                .await;
+            assert_eq!(self.recv().await["type"], "hello");
+        }
+    }
+
+    #[tokio::test]
+    async fn hello_must_come_first_and_bad_frames_get_bad_message() {
+        let mut p = start();
+        p.send(r#"{"type":"status"}"#).await;
+        let e = p.recv().await;
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_str()),
+            (Some("error"), Some("bad-message"))
+        );
+        p.hello().await;
+        for bad in [
+            "not json",
+            r#"{"type":"reboot"}"#,
+            r#"{"type":"status","x":1}"#,
+            "[1,2]",
+            "\u{0}",
+        ] {
+            p.send(bad).await;
+            let e = p.recv().await;
+            assert_eq!(e["code"], "bad-message", "{bad}");
+        }
+        p.send(r#"{"type":"hello","version":1,"client":"again"}"#)
+            .await;
+        assert_eq!(p.recv().await["code"], "bad-message");
+        // Still serving after all that.
+        p.send(r#"{"type":"status"}"#).await;
+        assert_eq!(
+            p.recv().await,
+            serde_json::json!({"type":"statusReply","sessions":[]})
+        );
+    }
+
+    #[tokio::test]
+    async fn commands_for_unknown_sessions_are_refused() {
+        let mut p = start();
+        p.hello().await;
+        p.send(r#"{"type":"disconnect","session":"nope"}"#).await;
+        let e = p.recv().await;
+        assert_eq!(
+            (e["code"].as_str(), e["session"].as_str()),
+            (Some("unknown-session"), Some("nope"))
+        );
+        p.send(r#"{"type":"credentials","session":"nope","username":"u","password":"secret-pw","response":null}"#).await;
+        let e = p.recv().await;
+        assert_eq!(e["code"], "unknown-session");
+        assert!(!e.to_string().contains("secret-pw"));
+    }
+
+    #[tokio::test]
+    async fn an_unsupported_version_closes_the_connection() {
+        let mut p = start();
+        p.send(r#"{"type":"hello","version":99,"client":"future"}"#)
+            .await;
+        let e = p.recv().await;
+        assert!(e["message"].as_str().unwrap().contains("99"));
+        tokio::time::timeout(Duration::from_secs(5), p.done)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_oversized_frame_is_reported_and_closes_the_connection() {
+        let mut p = start();
+        p.hello().await;
+        p.to_helper
+            .write_all(&(MAX_FRAME_BYTES as u32 + 1).to_be_bytes())
+            .await
+            .unwrap();
+        let e = p.recv().await;
+        assert_eq!(e["code"], "bad-message");
+        tokio::time::timeout(Duration::from_secs(5), p.done)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn eof_ends_the_connection() {
+        let mut p = start();
+        p.hello().await;
+        drop(p.to_helper);
+        tokio::time::timeout(Duration::from_secs(5), p.done)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    /// A session that ends while the next frame is only half received must not cost that
+    /// frame its first bytes (reads are never cancelled half-way).
+    #[tokio::test]
+    async fn a_session_ending_mid_frame_does_not_desynchronise_the_stream() {
+        let mut p = start();
+        p.hello().await;
+        // A config the engine rejects before touching the network: the session fails at once.
+        let vector = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../test/vectors/helper-protocol/valid/to-connect-minimal.json"),
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&vector).unwrap();
+        for i in 0..5 {
+            let mut connect = v["message"].clone();
+            connect["session"] = format!("doomed-{i}").into();
+            p.send(&connect.to_string()).await;
+            // Half a status frame, a pause long enough for the session to end, then the rest.
+            let status = br#"{"type":"status"}"#;
+            p.to_helper
+                .write_all(&(status.len() as u32).to_be_bytes())
+                .await
+                .unwrap();
+            p.to_helper.write_all(&status[..5]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            p.to_helper.write_all(&status[5..]).await.unwrap();
+            loop {
+                let m = p.recv().await;
+                assert_ne!(m["type"], "error", "{m}");
+                if m["type"] == "statusReply" {
+                    break;
+                }
+            }
         }
     }
 }
