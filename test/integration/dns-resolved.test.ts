@@ -1,0 +1,98 @@
+// Pushed DNS through a real systemd-resolved (Debian's package, run on a private D-Bus system
+// bus inside the client namespace; see test/peers/dns/resolved.ts). The client namespace's
+// resolv.conf points at resolved's stub, as on a stock Ubuntu or Fedora desktop; the helper
+// must set per-link servers and domains over D-Bus and revert them on disconnect.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, type HelperClient, type LabServer } from '../peers/lab/index.js';
+import { DnsServer, NetnsResolvConf, PrivateResolved } from '../peers/dns/index.js';
+
+const STUB = 'nameserver 127.0.0.53\noptions edns0 trust-ad\n';
+const PRIVATE_NAME = 'intranet.corp.example';
+const PRIVATE_IP = '10.77.0.7';
+
+async function resolve(lab: Lab, name: string): Promise<string | null> {
+  const r = await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 });
+  return r.code === 0 ? (r.stdout.split(/\s+/)[0] ?? null) : null;
+}
+
+describe('DNS through systemd-resolved (D-Bus)', () => {
+  let lab: Lab;
+  let resolvConf: NetnsResolvConf;
+  let resolved: PrivateResolved;
+  let fullTunnel: LabServer;
+  let splitTunnel: LabServer;
+  const dnsServers: DnsServer[] = [];
+  let helper: HelperClient;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    resolvConf = new NetnsResolvConf(lab.netns.client, STUB);
+    resolved = await PrivateResolved.start(lab.netns.client);
+    // The lab numbers its subnets from 1: these are the servers' own tunnel addresses.
+    fullTunnel = await lab.startServer({
+      proto: 'udp',
+      push: ['redirect-gateway def1', 'dhcp-option DNS 10.8.1.1', 'dhcp-option DOMAIN corp.example'],
+    });
+    splitTunnel = await lab.startServer({
+      proto: 'udp',
+      push: ['dhcp-option DNS 10.8.2.1', 'dhcp-option DOMAIN-ROUTE corp.example'],
+    });
+    expect([fullTunnel.info.tunnelAddress, splitTunnel.info.tunnelAddress]).toEqual(['10.8.1.1', '10.8.2.1']);
+    for (const s of [fullTunnel, splitTunnel]) {
+      dnsServers.push(await DnsServer.start(lab.netns.server, s.info.tunnelAddress, { [PRIVATE_NAME]: PRIVATE_IP }));
+    }
+    helper = await lab.startHelper({ DBUS_SYSTEM_BUS_ADDRESS: resolved.busAddress });
+  });
+
+  afterAll(async () => {
+    for (const d of dnsServers) await d.stop();
+    await lab?.close();
+    await resolved?.stop();
+    resolvConf?.remove();
+  });
+
+  it('routes every name to the tunnel (~.) when it takes the default route, and reverts on disconnect', async () => {
+    expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+    const session = 'full';
+    helper.connect(session, lab.engineConfig(fullTunnel));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    const device = helper.pushed(session)!.device;
+
+    const link = await resolved.resolvectl(lab.netns.client, ['status', device]);
+    expect(link).toMatch(/Current Scopes: DNS/);
+    expect(link).toMatch(/DNS Servers: 10\.8\.1\.1/);
+    expect(link).toMatch(/DNS Domain: corp\.example ~\./);
+    expect(link).toMatch(/Default Route: yes|\+DefaultRoute/);
+    expect(await resolve(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    expect(dnsServers[0]!.queries()).toContain(PRIVATE_NAME);
+    // resolv.conf is resolved's business: the helper left it alone.
+    expect(readFileSync(resolvConf.path, 'utf8')).toBe(STUB);
+    expect(helper.stderr).toMatch(/DNS for \S+ set through systemd-resolved/);
+
+    helper.disconnect(session);
+    await helper.waitForPhase(session, 'disconnected', 10_000);
+    expect(await resolved.resolvectl(lab.netns.client, ['status'])).not.toContain('10.8.1.1');
+    expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+  });
+
+  it('gives the tunnel only its DOMAIN-ROUTE names for split DNS', async () => {
+    const session = 'split';
+    helper.connect(session, lab.engineConfig(splitTunnel));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    const device = helper.pushed(session)!.device;
+    const link = await resolved.resolvectl(lab.netns.client, ['status', device]);
+    expect(link).toMatch(/DNS Servers: 10\.8\.2\.1/);
+    expect(link).toMatch(/DNS Domain: ~corp\.example/);
+    expect(link).not.toContain('~.');
+    expect(link).toMatch(/Default Route: no|-DefaultRoute/);
+    expect(await resolve(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    helper.disconnect(session);
+    await helper.waitForPhase(session, 'disconnected', 10_000);
+    expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+  });
+
+  it('spoke the protocol correctly throughout', () => {
+    expect(helper.violations).toEqual([]);
+  });
+});
