@@ -1,0 +1,19 @@
+// Every kept directive and its handler (../policy.ts lists the stripped and refused ones).
+import { authHandlers } from './auth.js';
+import type { Handler } from './handler.js';
+import { keyHandlers } from './keys.js';
+import { networkHandlers } from './network.js';
+import { peerInfoHandlers } from './peer-info.js';
+import { timerHandlers } from './timers.js';
+import { tlsHandlers } from './tls.js';
+import { transportHandlers } from './transport.js';
+
+export const HANDLERS: Readonly<Record<string, Handler>> = {
+  ...transportHandlers,
+  ...keyHandlers,
+  ...tlsHandlers,
+  ...authHandlers,
+  ...timerHandlers,
+  ...networkHandlers,
+  ...peerInfoHandlers,
+};

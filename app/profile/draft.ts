@@ -1,0 +1,76 @@
+// The normalizer's working state while it walks a profile's directives.
+import type { DataCipher, Proto, ProfileSettings, VerifyX509Name } from './model.js';
+
+/** Port and proto defaults of the <connection> block being applied. */
+export interface BlockDefaults {
+  port: number | null;
+  proto: Proto | null;
+}
+
+export interface RemoteDraft {
+  host: string;
+  port: number | null;
+  proto: Proto | null;
+  line: number;
+  /** Came from a <connection> block; then its defaults: */
+  inBlock: boolean;
+  blockPort: number | null;
+  blockProto: Proto | null;
+}
+
+/** Mutable state while walking the directives. */
+export class Draft {
+  remotes: RemoteDraft[] = [];
+  defaultPort = 1194;
+  defaultProto: Proto = 'udp';
+  remoteRandom = false;
+  remoteRandomHostname = false;
+  connectRetry = { initialSec: 1, maxSec: 300 };
+  connectRetryMax: number | null = null;
+  handshakeWindowSec = 60;
+  connectTimeoutSec = 120;
+  explicitExitNotify = 0;
+  ca: string | null = null;
+  extraCerts: string | null = null;
+  cert: string | null = null;
+  key: string | null = null;
+  tlsAuth: { key: string; direction: 0 | 1 | null; line: number } | null = null;
+  keyDirection: 0 | 1 | null = null;
+  tlsCrypt: string | null = null;
+  tlsCryptV2: string | null = null;
+  authDigest: string | null = null;
+  authDigestLine = 0;
+  tlsVersionMin: '1.2' | '1.3' = '1.2';
+  tlsVersionMax: '1.2' | '1.3' | null = null;
+  dataCiphers: DataCipher[] | null = null;
+  remoteCertTls: 'server' | null = null;
+  verifyX509Name: VerifyX509Name | null = null;
+  userPass = false;
+  staticChallenge: { text: string; echo: boolean } | null = null;
+  authRetry: 'none' | 'nointeract' | 'interact' = 'none';
+  authNoCache = false;
+  federate = false;
+  username: string | null = null;
+  password: string | null = null;
+  compression: ProfileSettings['compression'] = 'none';
+  ping: number | null = null;
+  pingRestart: number | null = null;
+  renegSec = 3600;
+  renegBytes: number | null = null;
+  tunMtu = 1500;
+  mssFix: number | null = null;
+  inactiveSec: number | null = null;
+  routeNoPull = false;
+  routes: string[] = [];
+  excludedRoutes: string[] = [];
+  routesIpv6: string[] = [];
+  redirectGateway: ProfileSettings['redirectGateway'] = null;
+  dns = { servers: [] as string[], searchDomains: [] as string[], routeDomains: [] as string[] };
+  ifconfigIpv6: ProfileSettings['ifconfigIpv6'] = null;
+  blockIpv6 = false;
+  blockOutsideDns = false;
+  peerInfo: Record<string, string> = {};
+  pushPeerInfo = false;
+  /** CA and intermediates that came in a PKCS#12 bundle. */
+  pkcs12Chain: string | null = null;
+}
