@@ -8,7 +8,7 @@
 //   `profile/<id>/password`), never into the JSON. A store that cannot keep secrets
 //   (persistent=false) makes add() refuse a profile that carries one, with the reason.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROFILE_SCHEMA_VERSION, type Profile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -153,7 +153,7 @@ export class ProfileStore {
     this.assertCanKeep(secrets);
     const profile: Profile = {
       schemaVersion: PROFILE_SCHEMA_VERSION,
-      id: newId(name),
+      id: this.unusedId(name),
       name,
       importedAt: (meta.now ?? new Date()).toISOString(),
       source: meta.source,
@@ -210,6 +210,14 @@ export class ProfileStore {
   /** The password from an inline <auth-user-pass> block, if one was saved. */
   async savedPassword(profile: Profile): Promise<string | null> {
     return profile.auth.hasSavedPassword ? this.secrets.get(passwordAccount(profile.id)) : null;
+  }
+
+  /** A new id whose file does not exist yet (never lands on another profile, damaged or not). */
+  private unusedId(name: string): string {
+    for (;;) {
+      const id = newId(name);
+      if (!existsSync(join(this.dir, `${id}.json`))) return id;
+    }
   }
 
   /** Atomic replace of `<id>.json`. */
