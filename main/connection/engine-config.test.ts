@@ -119,4 +119,15 @@ ${pki.clientRsa.key}</key>
     expect(() => buildEngineConfig(noCert, { key: null, credentials: null }, options)).toThrow(ProfileUnusableError);
     expect(() => buildEngineConfig(noCert, { key: null, credentials: null }, options)).toThrow(/causeway cert import/);
   });
+
+  it('refuses an AWS mutual-authentication profile exported without its client certificate', () => {
+    const { profile } = profileFrom(`client
+remote cvpn-endpoint-0123456789abcdef0.prod.clientvpn.eu-west-1.amazonaws.com 443 udp
+remote-random-hostname
+<ca>
+${pki.ca}</ca>
+`);
+    expect(profile).toMatchObject({ isAws: true, cert: null, auth: { kind: 'none' } });
+    expect(() => buildEngineConfig(profile, { key: null, credentials: null }, options)).toThrow(/needs a client certificate but has none; attach one/);
+  });
 });

@@ -27,7 +27,10 @@ export function usesClientCertificate(profile: Profile): boolean {
 }
 
 export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, options: EngineOptions): EngineConfig {
-  const needsCert = profile.auth.kind === 'certificate' || profile.auth.kind === 'certificate+password';
+  // AWS Client VPN always authenticates: without federation or a password it is mutual (certificate)
+  // authentication, and AWS exports such profiles without the client certificate.
+  const awsMutual = profile.isAws && profile.auth.kind === 'none';
+  const needsCert = profile.auth.kind === 'certificate' || profile.auth.kind === 'certificate+password' || awsMutual;
   if (needsCert && profile.cert === null) {
     throw new ProfileUnusableError(
       `profile "${profile.name}" needs a client certificate but has none; attach one with \`causeway cert import --profile ${profile.id} …\``,

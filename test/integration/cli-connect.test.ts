@@ -23,6 +23,7 @@ const helperPath = join(repo, 'native', 'target', 'release', 'causeway-helper');
 const results = join(repo, 'test-results', 'cli-connect');
 const OTP = String(100000 + (randomBytes(3).readUIntBE(0, 3) % 900000));
 const PIN = randomBytes(4).toString('hex');
+const P12_PASSWORD = randomBytes(9).toString('base64url');
 
 let lab: Lab;
 let keyring: TestKeyring;
@@ -67,9 +68,11 @@ function profileText(server: LabServer, body: string): string {
 }
 
 /** Runs the CLI to completion (outside the namespace: import, status, disconnect, logs). */
-async function cli(args: string[]) {
+async function cli(args: string[], input = '') {
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -193,7 +196,7 @@ beforeAll(async () => {
     CAUSEWAY_HELPER: helperPath,
   };
   mkdirSync(join(home, 'run'), { mode: 0o700 });
-  recordSecret(keyring.password, lab.credentials.password, OTP, PIN, lab.pki.clientEc.key, lab.pki.clientRsa.key);
+  recordSecret(keyring.password, lab.credentials.password, OTP, PIN, P12_PASSWORD, lab.pki.clientEc.key, lab.pki.clientRsa.key);
   const { username, password } = lab.credentials;
   const mfa = writeScript(
     'verify-mfa.sh',
@@ -338,6 +341,21 @@ describe('causeway connect', () => {
     c.answer(PIN);
     await c.waitForPhase('connected');
     await lab.ping(servers.crv1.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('connects a profile exported without its client certificate once a PKCS#12 is imported and attached', async () => {
+    const p12 = join(home, 'client.p12');
+    await run('openssl', ['pkcs12', '-export', '-in', lab.pki.clientRsa.certPath, '-inkey', lab.pki.clientRsa.keyPath, '-out', p12, '-passout', `pass:${P12_PASSWORD}`]);
+    const file = join(home, 'nocert.ovpn');
+    writeFileSync(file, profileText(servers.cert, ''));
+    expect((await cli(['import', file, '--name', 'nocert'])).code).toBe(0);
+    const imported = await cli(['cert', 'import', p12, '--attach', 'nocert', '--json'], `${P12_PASSWORD}\n`);
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ ok: true, certificate: { subject: 'CN=client-rsa', keyType: 'RSA 2048', status: 'valid' }, warnings: [] });
+    const c = connect('nocert');
+    await c.waitForPhase('connected');
+    await lab.ping(servers.cert.info.tunnelAddress);
     await disconnectAndCheck(c);
   });
 

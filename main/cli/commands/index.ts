@@ -11,6 +11,7 @@ import { statusCommand } from './status.js';
 import { disconnectCommand } from './disconnect.js';
 import { logsCommand } from './logs.js';
 import { certCommand } from './cert.js';
+import { logoutCommand } from './logout.js';
 
 export const commands: Record<string, Command> = {
   import: importCommand,
@@ -23,4 +24,5 @@ export const commands: Record<string, Command> = {
   disconnect: disconnectCommand,
   logs: logsCommand,
   cert: certCommand,
+  logout: logoutCommand,
 };
