@@ -67,10 +67,62 @@ function profileFiles(dir: string): string[] {
   });
 }
 
+/** A seeded generator, so generated garbage (and so its verdict) is the same on every run. */
+function seeded(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+const validBase = () => `client\nremote vpn.example.com 1194\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
+const routeLines = (n: number) => Array.from({ length: n }, (_, i) => `route 10.${(i >> 8) & 255}.${i & 255}.0 255.255.255.0\n`).join('');
+
+/**
+ * Inputs too large or too odd to commit: `generated/<name>` entries of the manifest are written
+ * here, into the test's temporary folder, before they are imported.
+ */
+const generators: Record<string, (dir: string) => Uint8Array | string> = {
+  'nul-byte.ovpn': () => Buffer.concat([Buffer.from('client\nremote a\n'), Buffer.from([0]), Buffer.from('x\n')]),
+  'utf16le-bom.ovpn': () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(validBase(), 'utf16le')]),
+  'utf16le-no-bom.ovpn': () => Buffer.from(validBase(), 'utf16le'),
+  'latin1.ovpn': () => Buffer.from(`${validBase()}# Zürich\n`, 'latin1'),
+  'garbage-10mb.ovpn': () => {
+    const next = seeded(10);
+    return new Uint8Array(10 * 1024 * 1024).map(() => Math.floor(next() * 256));
+  },
+  'garbage-text-6mb.ovpn': () => {
+    const next = seeded(6);
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789 \t"\'\\#;<>/-\n';
+    return Buffer.from(Array.from({ length: 6 * 1024 * 1024 }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''));
+  },
+  'routes-100k.ovpn': () => validBase() + routeLines(100_000),
+  'one-megabyte-4000-routes.ovpn': () => {
+    let text = validBase() + routeLines(4000);
+    while (text.length < 1024 * 1024) text += `# ${'padding '.repeat(15)}\n`;
+    return text;
+  },
+  'symlink-out.ovpn': (dir) => {
+    writeFileSync(join(dir, '..', 'outside.crt'), pki('ca.crt'));
+    symlinkSync(join(dir, '..', 'outside.crt'), join(dir, 'ca-link.crt'));
+    return 'client\nremote vpn.example.com\nauth-user-pass\nca ca-link.crt\n';
+  },
+  'fifo.ovpn': (dir) => {
+    execFileSync('mkfifo', [join(dir, 'ca.fifo')]);
+    return 'client\nremote vpn.example.com\nauth-user-pass\nca ca.fifo\n';
+  },
+  'device.ovpn': (dir) => {
+    symlinkSync('/dev/zero', join(dir, 'ca-dev.crt'));
+    return 'client\nremote vpn.example.com\nauth-user-pass\nca ca-dev.crt\n';
+  },
+};
+
 describe('the corpus manifest', () => {
-  it('lists every committed profile, and only those', () => {
-    const files = ['real-world', 'hostile', 'broken'].flatMap((d) => profileFiles(join(corpus, d))).sort();
-    expect(Object.keys(manifest).sort()).toEqual(files);
+  it('lists every committed profile and every generated input, and only those', () => {
+    const files = ['real-world', 'hostile', 'broken'].flatMap((d) => profileFiles(join(corpus, d)));
+    const generated = Object.keys(generators).map((g) => `generated/${g}`);
+    expect(Object.keys(manifest).sort()).toEqual([...files, ...generated].sort());
   });
 
   it('covers every sign-in kind AWS exports and real-world refusals', () => {
@@ -79,9 +131,27 @@ describe('the corpus manifest', () => {
   });
 });
 
+/** The file to import for a manifest entry: committed, or generated now. */
+function materialize(entry: string): string {
+  if (!entry.startsWith('generated/')) return entry;
+  const dir = mkdtempSync(join(home, 'generated-'));
+  const name = entry.slice('generated/'.length);
+  const file = join(dir, name);
+  writeFileSync(file, generators[name]!(dir));
+  return file;
+}
+
 describe.each(Object.entries(manifest))('causeway import %s', (file, expected) => {
   it(`is ${expected.verdict}`, async () => {
-    const { code, stdout, stderr, json } = await importJson(file);
+    const path = materialize(file);
+    const started = performance.now();
+    const { code, stdout, stderr, json } = await importJson(path);
+    const ms = performance.now() - started;
+    // Every verdict comes quickly, whatever the input (10 MB of garbage, 100 000 routes, …).
+    expect(ms).toBeLessThan(3000);
+    if (file === 'generated/one-megabyte-4000-routes.ovpn') {
+      console.log(`import of a ${(statSync(path).size / 1024 / 1024).toFixed(2)} MB profile (4000 routes): ${ms.toFixed(0)} ms`);
+    }
     expect(json.warnings.map((w) => w.directive)).toEqual(expected.warnings);
     // Key material never reaches the user's terminal.
     expect(stdout + stderr).not.toContain('PRIVATE KEY');
@@ -101,7 +171,7 @@ describe.each(Object.entries(manifest))('causeway import %s', (file, expected) =
       expect(json.profile).toBeNull();
       const shown = json.errors.map((e) => (e.line !== null ? `line ${e.line}: ` : '') + e.message);
       expect(shown.length).toBe(expected.errors!.length);
-      expected.errors!.forEach((prefix, i) => expect(shown[i]!.startsWith(prefix)).toBe(true));
+      expected.errors!.forEach((prefix, i) => expect(shown[i]!.slice(0, prefix.length)).toBe(prefix));
       // The reasons are on stderr too, for people who did not ask for JSON.
       expect(stderr).toContain('was not imported');
       for (const e of json.errors) expect(stderr).toContain(e.message);
@@ -131,85 +201,5 @@ describe('every directive of the policy tables', () => {
     const { code, json } = await importJson(file);
     expect(code).toBe(1);
     expect(json.errors).toContainEqual({ line: 5 + pki('ca.crt').split('\n').length, directive: name, message: `${name} ${REFUSED.get(name)}` });
-  });
-});
-
-describe('generated hostile input', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = join(home, 'generated');
-    mkdirSync(dir);
-  });
-  const valid = () => `client\nremote vpn.example.com 1194\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
-
-  async function refusedWith(name: string, content: Uint8Array | string, reason: RegExp) {
-    const file = join(dir, name);
-    writeFileSync(file, content);
-    const started = performance.now();
-    const { code, json, stderr } = await importJson(file);
-    expect(code).toBe(1);
-    expect(json.errors.map((e) => e.message).join('\n')).toMatch(reason);
-    expect(stderr).toMatch(reason);
-    return performance.now() - started;
-  }
-
-  it('NUL bytes, UTF-16 with and without BOM, invalid UTF-8', async () => {
-    await refusedWith('nul.ovpn', Buffer.concat([Buffer.from('client\nremote a\n'), Buffer.from([0]), Buffer.from('x\n')]), /NUL byte/);
-    await refusedWith('utf16-bom.ovpn', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(valid(), 'utf16le')]), /UTF-16/);
-    await refusedWith('utf16-nobom.ovpn', Buffer.from(valid(), 'utf16le'), /UTF-16/);
-    await refusedWith('latin1.ovpn', Buffer.from(`${valid()}# Zürich\n`, 'latin1'), /not valid UTF-8/);
-  });
-
-  it('10 MB of garbage is refused without being read as a profile', async () => {
-    const ms = await refusedWith('garbage-10mb.ovpn', new Uint8Array(10 * 1024 * 1024).map(() => Math.floor(Math.random() * 256)), /profiles larger than 8 MiB/);
-    expect(ms).toBeLessThan(3000);
-  });
-
-  it('6 MB of printable garbage gets a verdict in well under the limit', async () => {
-    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789 \t"\'\\#;<>/-\n';
-    let text = '';
-    while (text.length < 6 * 1024 * 1024) text += Array.from({ length: 4096 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
-    const file = join(dir, 'garbage-text.ovpn');
-    writeFileSync(file, text);
-    const started = performance.now();
-    const { code } = await importJson(file);
-    expect(code).toBe(1);
-    expect(performance.now() - started).toBeLessThan(3000);
-  });
-
-  it('100 000 routes are refused', async () => {
-    const routes = Array.from({ length: 100_000 }, (_, i) => `route 10.${(i >> 8) & 255}.${i & 255}.0 255.255.255.0\n`).join('');
-    const ms = await refusedWith('routes-100k.ovpn', valid() + routes, /lists 100000 routes; at most 4096 are accepted/);
-    expect(ms).toBeLessThan(3000);
-  });
-
-  it('references through a symlink out of the folder, to a FIFO, or to a device are refused', async () => {
-    const folder = join(dir, 'refs');
-    mkdirSync(folder);
-    writeFileSync(join(home, 'outside.crt'), pki('ca.crt'));
-    symlinkSync(join(home, 'outside.crt'), join(folder, 'ca-link.crt'));
-    execFileSync('mkfifo', [join(folder, 'ca.fifo')]);
-    symlinkSync('/dev/zero', join(folder, 'ca-dev.crt'));
-    const profile = (ref: string) => `client\nremote vpn.example.com\nauth-user-pass\nca ${ref}\n`;
-    await refusedWith('refs/symlink.ovpn', profile('ca-link.crt'), /symbolic link that points outside/);
-    await refusedWith('refs/fifo.ovpn', profile('ca.fifo'), /not a regular file/);
-    await refusedWith('refs/device.ovpn', profile('ca-dev.crt'), /symbolic link that points outside/);
-  });
-
-  it('a 1 MB profile imports well under a second', async () => {
-    const routes = Array.from({ length: 4000 }, (_, i) => `route 10.${(i >> 8) & 255}.${i & 255}.0 255.255.255.0\n`).join('');
-    let text = valid() + routes;
-    const comment = `# ${'padding '.repeat(15)}\n`;
-    while (text.length < 1024 * 1024) text += comment;
-    const file = join(dir, 'one-megabyte.ovpn');
-    writeFileSync(file, text);
-    expect(statSync(file).size).toBeGreaterThanOrEqual(1024 * 1024);
-    const started = performance.now();
-    const { code, json } = await importJson(file);
-    const ms = performance.now() - started;
-    expect(code).toBe(0);
-    expect(json.ok).toBe(true);
-    console.log(`import of a ${(statSync(file).size / 1024 / 1024).toFixed(2)} MB profile (4000 routes): ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(3000);
   });
 });
