@@ -1,0 +1,101 @@
+// Failures a user can meet, each ending the session with a specific error code and a message
+// that says what is wrong — never a hang, never a generic failure.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineConfig, ErrorCode } from '../../app/helper-protocol/messages.js';
+import { Lab, type HelperClient, type LabServer, type StateMessage } from '../peers/lab/index.js';
+import { newSessionId } from './engine-support.js';
+
+describe('engine errors against stock openvpn 2.6', () => {
+  let lab: Lab;
+  let helper: HelperClient;
+  let udp: LabServer;
+  let tcp: LabServer;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    helper = await lab.startHelper();
+    udp = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt' });
+    tcp = await lab.startServer({ proto: 'tcp', clientAuth: 'both' });
+  });
+
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  /** Connects with `config` and returns the terminal state, which must be `failed`. */
+  async function expectFailure(config: EngineConfig, timeoutMs = 30_000): Promise<NonNullable<StateMessage['error']>> {
+    const session = newSessionId('fail');
+    helper.connect(session, config);
+    const end = (await helper.waitFor(
+      (m) => m.type === 'state' && m.session === session && (m.phase === 'failed' || m.phase === 'connected' || m.phase === 'disconnected'),
+      timeoutMs,
+    )) as StateMessage;
+    expect(end.phase).toBe('failed');
+    expect(await lab.clientDevices()).toEqual([]);
+    return end.error!;
+  }
+
+  function expectCode(error: { code: ErrorCode; message: string }, code: ErrorCode, message: RegExp): void {
+    expect({ code: error.code, message: error.message }).toEqual({ code, message: expect.stringMatching(message) });
+  }
+
+  it('reports an unreachable server (TCP, connection refused) after the retry policy', async () => {
+    const config = lab.engineConfig(tcp, {}, {
+      remotes: [{ host: lab.netns.serverAddress, port: 1, proto: 'tcp' }],
+      connectRetry: { initialSec: 1, maxSec: 1 },
+      connectRetryMax: 2,
+    });
+    expectCode(await expectFailure(config), 'server-unreachable', /./);
+  });
+
+  it('reports an unreachable server (UDP, nobody answers) after the handshake window', async () => {
+    const config = lab.engineConfig(udp, {}, {
+      remotes: [{ host: '10.99.0.77', port: 1194, proto: 'udp' }],
+      connectRetry: { initialSec: 1, maxSec: 1 },
+      connectRetryMax: 1,
+      handshakeWindowSec: 4,
+    });
+    expectCode(await expectFailure(config, 40_000), 'server-unreachable', /./);
+  });
+
+  it('rejects a server whose certificate does not chain to the profile CA', async () => {
+    const config = lab.engineConfig(udp, {}, { ca: lab.pki.otherCa });
+    expectCode(await expectFailure(config), 'server-cert-rejected', /not signed by the profile's CA/);
+  });
+
+  it('rejects an expired server certificate', async () => {
+    const expired = await lab.startServer({ proto: 'udp', expiredCert: true });
+    try {
+      expectCode(await expectFailure(lab.engineConfig(expired)), 'server-cert-rejected', /expired/i);
+    } finally {
+      await expired.stop();
+    }
+  });
+
+  it('rejects a server whose name does not match verify-x509-name', async () => {
+    const config = lab.engineConfig(udp, {}, { verifyX509Name: { name: 'vpn.example.test', type: 'name' } });
+    expectCode(await expectFailure(config), 'server-cert-rejected', /does not match verify-x509-name/);
+  });
+
+  it('refuses a server that only speaks TLS 1.1 or lower', async () => {
+    const old = await lab.startServer({ proto: 'udp', tlsVersionMin: '1.0', tlsVersionMax: '1.1' });
+    try {
+      // A short handshake window: the engine concludes when it runs out (see the report on
+      // the server's protocol_version alert).
+      const config = lab.engineConfig(old, {}, { handshakeWindowSec: 5 });
+      expectCode(await expectFailure(config), 'tls-version-refused', /TLS 1\.1 or older/);
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('reports a wrong password as auth-failed', async () => {
+    const config = lab.engineConfig(tcp, {}, {});
+    config.credentials = { username: lab.credentials.username, password: 'not-the-password' };
+    expectCode(await expectFailure(config), 'auth-failed', /./);
+  });
+
+  it('spoke the protocol correctly throughout', () => {
+    expect(helper.violations).toEqual([]);
+  });
+});
