@@ -81,7 +81,7 @@ export interface ProfileDns {
 
 export interface ProfileSettings {
   // ---- transport ----
-  /** In order; `<connection>` blocks contribute theirs in place. Never empty. */
+  /** In order. With `<connection>` blocks, only theirs (remote lines outside are ignored, as in OpenVPN). Never empty. */
   remotes: Remote[];
   remoteRandom: boolean;
   remoteRandomHostname: boolean;
