@@ -122,6 +122,43 @@ describe('checkProfile: keep', () => {
   });
 });
 
+describe('the AWS VPN Client directive allow-list (aws-client-vpn.md §2.9)', () => {
+  it.each([
+    'auth-user-pass',
+    'cipher AES-256-GCM',
+    'client',
+    'connect-retry 5',
+    'dev tun',
+    'nobind',
+    'persist-key',
+    'persist-tun',
+    'proto udp',
+    'remote-cert-tls server',
+    'remote-random-hostname',
+    'reneg-sec 0',
+    'resolv-retry infinite',
+    'static-challenge "Enter MFA code " 1',
+    'tun-mtu 1500',
+    'tun-mtu-extra 32',
+    'verb 3',
+    'auth-federate',
+    'auth-retry interact',
+    'verify-x509-name vpn.example.com name',
+    'dhcp-option DOMAIN-ROUTE .',
+    'ifconfig-ipv6 fd15:53b6:dead::2 fd15:53b6:dead::1',
+    'route-ipv6 2000::/3',
+  ])('%s is understood and kept', (line) => {
+    const v = check(`remote cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com 443\n${CA}auth-user-pass\n${line}\n`);
+    expect(v.errors).toEqual([]);
+    expect(v.warnings).toEqual([]);
+  });
+
+  it('cryptoapicert (Windows certificate store) is removed with a warning that says why', () => {
+    const v = check(`remote h\n${CA}auth-user-pass\ncryptoapicert "SUBJ:alice"\n`);
+    expect(messages(v.warnings)).toMatch(/Windows certificate store/);
+  });
+});
+
 describe('checkProfile: pkcs12', () => {
   const bundle = { cert: pki('client.crt'), chain: pki('ca.crt'), key: pki('client.key') };
   it('takes certificate, key and (without a ca line) the CA from the bundle', () => {
