@@ -32,4 +32,8 @@ export interface LoginFlows {
   answerCrv1?(ctx: LoginContext, challenge: { text: string; username: string | null }): Promise<string | null>;
   /** AUTH_PENDING WEB_AUTH / OPEN_URL: open `url` in the browser. Fallback: `openUrl` of the manager. */
   openAuthUrl?(ctx: LoginContext, url: string, timeoutSec: number): Promise<void>;
+  /** The session's tunnel came up (e.g. a SAML assertion was accepted). */
+  connected?(sessionId: string): void;
+  /** The session ended (disconnected or failed for good): forget per-session state. */
+  ended?(sessionId: string): void;
 }

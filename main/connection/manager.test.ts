@@ -12,6 +12,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import { connectHelper } from '../helper/connect.js';
 import { ConnectionManager, keyAccount, passwordAccount, usernameAccount, type ConnectionPolicy, type ManagerEvent } from './manager.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
+import type { LoginFlows } from './login-flows.js';
 import { readProfileLog } from './session-log.js';
 
 const fakeHelper = join(import.meta.dirname, '..', 'helper', 'testing', 'fake-helper.mjs');
@@ -80,7 +81,7 @@ afterEach(async () => {
 function harness(
   profiles: Profile[],
   prompter: Prompter,
-  opts: { mode?: string; env?: Record<string, string>; secrets?: SecretStore; policy?: Partial<ConnectionPolicy> } = {},
+  opts: { mode?: string; env?: Record<string, string>; secrets?: SecretStore; policy?: Partial<ConnectionPolicy>; flows?: LoginFlows } = {},
 ): Harness {
   const helperLog: string[] = [];
   const events: ManagerEvent[] = [];
@@ -103,6 +104,7 @@ function harness(
         onLog: (l) => helperLog.push(l),
       }),
     logDir: join(dir, 'logs'),
+    loginFlows: opts.flows,
     policy: { helperRetryBaseMs: 20, authRetryDelayMs: 20, ...opts.policy },
   });
   managers.push(manager);
@@ -308,6 +310,39 @@ describe('ConnectionManager', () => {
     const notices = h.events.flatMap((e) => (e.type === 'notice' ? [e.text] : []));
     expect(notices).toContain('The server will end this session in 8 hours.');
     expect(notices).toContain('The server ended the session because its time limit was reached.');
+  });
+
+  it('hands AWS SAML profiles to the login flows: first-leg credentials, the CRV1 answer, lifecycle', async () => {
+    const calls: string[] = [];
+    const flows: LoginFlows = {
+      credentialsBeforeConnect: async (ctx) => {
+        calls.push(`before ${ctx.profile.auth.kind}`);
+        return { username: 'crv1-user', password: 'right' };
+      },
+      answerCrv1: async (ctx, challenge) => {
+        calls.push(`crv1 ${challenge.text}`);
+        ctx.addSecret('4321');
+        return '4321';
+      },
+      connected: (id) => calls.push(`connected ${id === h.manager.get('saml')!.id}`),
+      ended: () => calls.push('ended'),
+    };
+    const prompter = new ScriptedPrompter([]);
+    const h = harness([profile('saml', 'auth-user-pass\nauth-federate')], prompter, { flows });
+    h.manager.connect('saml');
+    await h.until('saml', 'connected');
+    await h.manager.disconnect('saml');
+    expect(calls).toEqual(['before aws-saml', 'crv1 Enter PIN', 'connected true', 'ended']);
+    expect(prompter.asked).toEqual([]);
+    expect(h.events.some((e) => e.type === 'state' && e.session.state.phase === 'authenticating' && e.session.state.waiting === 'browser')).toBe(true);
+    expect(h.manager.logLines('saml').join('\n')).not.toContain('4321');
+  });
+
+  it('fails an AWS SAML profile clearly when no login flow is available', async () => {
+    const h = harness([profile('saml2', 'auth-user-pass\nauth-federate')], new ScriptedPrompter([]));
+    h.manager.connect('saml2');
+    await h.until('saml2', 'failed');
+    expect(h.manager.get('saml2')!.state).toMatchObject({ reason: 'profile-invalid', detail: expect.stringMatching(/browser \(AWS SAML\)/) });
   });
 
   it('reports an unreachable server with its reason', async () => {

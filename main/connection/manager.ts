@@ -459,6 +459,7 @@ export class ConnectionManager {
   }
 
   private onConnected(session: Session): void {
+    this.options.loginFlows?.connected?.(session.id);
     if (session.reconnectTimer) clearTimeout(session.reconnectTimer);
     session.reconnectTimer = null;
     session.stats = { ...session.stats, connectedSince: session.stats.connectedSince ?? this.now() };
@@ -732,6 +733,7 @@ export class ConnectionManager {
     }
     if (changed) this.emit({ type: 'state', session: this.snapshot(session) });
     if (next.phase === 'idle' || next.phase === 'failed') {
+      if (changed) this.options.loginFlows?.ended?.(session.id);
       for (const resolve of session.idle.splice(0)) resolve();
     }
     return true;
