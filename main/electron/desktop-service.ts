@@ -200,8 +200,11 @@ export class DesktopService {
     if (!isActive(s.state) || s.state.phase === 'connected') this.loginUrls.delete(s.profileId);
     if (s.pushed) this.pushed.set(s.profileId, s.pushed);
     if (!isActive(s.state)) this.pushed.delete(s.profileId);
-    this.stats.set(s.profileId, { profileId: s.profileId, rxBytes: s.stats.rxBytes, txBytes: s.stats.txBytes });
+    const stats = { profileId: s.profileId, rxBytes: s.stats.rxBytes, txBytes: s.stats.txBytes };
+    this.stats.set(s.profileId, stats);
     this.refreshView(s.profileId, s);
+    // The counters start with the tunnel, before the helper's first stats report.
+    if (s.state.phase === 'connected') this.sink('stats', stats);
   }
 
   private refreshView(profileId: string, snapshot?: SessionSnapshot): void {

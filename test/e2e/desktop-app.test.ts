@@ -2,6 +2,7 @@
 // the real desktop service and core (profile store, connection manager, causeway-helper in a
 // network namespace) connecting to a stock openvpn server from the namespace lab. Each state the
 // user sees is saved under test-results/screenshots/. Needs root (namespaces, TUN).
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +11,20 @@ import { createDispatcher } from '../../app/ipc/handlers';
 import { openDesktopCore, type OpenedCore } from '../../main/electron/desktop-core';
 import { DesktopService } from '../../main/electron/desktop-service';
 import { SettingsStore } from '../../main/electron/settings-store';
-import { MemoryStore } from '../../main/secrets/memory-store';
-import { helperBinary, Lab, type LabServer } from '../peers/lab';
+import { openSecretStore } from '../../main/secrets';
+import { startTestKeyring, type TestKeyring } from '../support/keyring';
+import { helperBinary, Lab, run, type LabServer } from '../peers/lab';
 import { openUi, type Ui } from './support/harness';
+import { dropFile } from './support/drop';
 import { hidden, shows, visible } from './support/ui-expect';
 
 const BANNER = 'Authorized use only. Activity on this network is monitored.';
 
-/** A profile for the lab server as an administrator would hand it out, with a script hook we must strip. */
-function profileText(lab: Lab, server: LabServer): string {
+/**
+ * A profile for a lab server as an administrator would hand it out: a password profile with a
+ * script hook we must strip, or (like AWS mutual-auth exports) one that lacks its client certificate.
+ */
+function profileText(lab: Lab, server: LabServer, auth: 'password' | 'certificate-missing'): string {
   return [
     'client',
     'dev tun',
@@ -26,9 +32,7 @@ function profileText(lab: Lab, server: LabServer): string {
     `remote ${server.info.address} ${server.info.port}`,
     'nobind',
     'remote-cert-tls server',
-    'auth-user-pass',
-    'script-security 2',
-    'up /etc/openvpn/update-resolv-conf',
+    ...(auth === 'password' ? ['auth-user-pass', 'script-security 2', 'up /etc/openvpn/update-resolv-conf'] : []),
     'verb 3',
     '<ca>',
     lab.pki.ca.trim(),
@@ -37,9 +41,21 @@ function profileText(lab: Lab, server: LabServer): string {
   ].join('\n');
 }
 
+const card = (ui: Ui, name: string) => ui.page.getByRole('article', { name });
+
+/** The lab's password server pushes its banner on every connection; the user reads and confirms it. */
+async function acknowledgeBanner(ui: Ui): Promise<void> {
+  const banner = ui.page.getByRole('alertdialog', { name: 'Message from Office Lab' });
+  await visible(banner, 15_000);
+  await banner.getByRole('button', { name: 'OK' }).click();
+  await hidden(banner);
+}
+
 describe('desktop app in Chromium over the real core', () => {
   let lab: Lab;
   let server: LabServer;
+  let certServer: LabServer;
+  let keyring: TestKeyring;
   let opened: OpenedCore;
   let ui: Ui;
   let work: string;
@@ -51,6 +67,9 @@ describe('desktop app in Chromium over the real core', () => {
     // The secret-scan convention: every secret a test makes is listed so no log may contain it.
     appendFileSync('test-results/secrets.txt', `${lab.credentials.password}\n`);
     server = await lab.startServer({ proto: 'udp', clientAuth: 'password', push: [`echo ${BANNER}`] });
+    certServer = await lab.startServer({ proto: 'tcp', clientAuth: 'cert' });
+    keyring = await startTestKeyring();
+    appendFileSync('test-results/secrets.txt', `${keyring.password}\n`);
 
     const settings = SettingsStore.inDir(join(work, 'config'));
     await settings.load();
@@ -64,7 +83,7 @@ describe('desktop app in Chromium over the real core', () => {
     });
     opened = openDesktopCore({
       configDir: join(work, 'config'),
-      secrets: new MemoryStore(),
+      secrets: await openSecretStore({ env: keyring.env }),
       prompter: service.prompts,
       openUrl: service.openLoginUrl,
       helper: { helperPath: helperBinary(), wrap: ['ip', 'netns', 'exec', lab.netns.client], socketPath: null, clientName: 'causeway-e2e' },
@@ -80,6 +99,7 @@ describe('desktop app in Chromium over the real core', () => {
     await ui?.close();
     await opened?.shutdown();
     await lab?.close();
+    await keyring?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -90,7 +110,7 @@ describe('desktop app in Chromium over the real core', () => {
 
   it('imports a profile through the file dialog and shows the removed script hook', async () => {
     const file = join(work, 'Office Lab.ovpn');
-    writeFileSync(file, profileText(lab, server));
+    writeFileSync(file, profileText(lab, server, 'password'));
     const chooser = ui.page.waitForEvent('filechooser');
     await ui.page.getByRole('button', { name: 'Import profile…' }).click();
     await (await chooser).setFiles(file);
@@ -150,7 +170,7 @@ describe('desktop app in Chromium over the real core', () => {
     const dialog = ui.page.getByRole('dialog', { name: 'Sign in to Office Lab' });
     await visible(dialog, 30_000);
     await dialog.getByLabel('Username').fill(lab.credentials.username);
-    await dialog.getByLabel('Password').fill('not-the-password');
+    await dialog.getByLabel('Password', { exact: true }).fill('not-the-password');
     await dialog.getByRole('button', { name: 'Continue' }).click();
     await shows(card.getByRole('status'), 'Failed: the server rejected your credentials.', 30_000);
     await shows(card.getByRole('status'), 'Check your username, password or one-time code and connect again.');
@@ -166,6 +186,73 @@ describe('desktop app in Chromium over the real core', () => {
     expect(text).not.toContain(lab.credentials.password);
     await ui.screenshot('08-logs');
     await ui.page.getByRole('button', { name: 'Connections' }).click();
+  });
+
+  it('remembers the password in the keyring when asked, and forgets it', async () => {
+    const c = card(ui, 'Office Lab');
+    await c.getByRole('button', { name: 'Connect Office Lab' }).click();
+    const dialog = ui.page.getByRole('dialog', { name: 'Sign in to Office Lab' });
+    await visible(dialog, 30_000);
+    await dialog.getByLabel('Username').fill(lab.credentials.username);
+    await dialog.getByLabel('Password', { exact: true }).fill(lab.credentials.password);
+    await dialog.getByLabel('Remember my password in the system keyring').check();
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await shows(c.getByRole('status'), /Connected since/, 30_000);
+    await acknowledgeBanner(ui);
+    await c.getByRole('button', { name: 'Disconnect Office Lab' }).click();
+    await shows(c.getByRole('status'), 'Not connected', 20_000);
+
+    // Saved in the real keyring: the next connection asks nothing.
+    await c.getByRole('button', { name: 'Connect Office Lab' }).click();
+    await shows(c.getByRole('status'), /Connected since/, 30_000);
+    expect(await ui.page.getByRole('dialog').count()).toBe(0);
+    await acknowledgeBanner(ui);
+    await c.getByRole('button', { name: 'Details' }).click();
+    await shows(c, 'Saved in the system keyring');
+    await c.getByRole('button', { name: 'Forget it' }).click();
+    await shows(c.locator('dl.details'), 'Saved passwordNone');
+    await c.getByRole('button', { name: 'Hide details' }).click();
+    await c.getByRole('button', { name: 'Disconnect Office Lab' }).click();
+    await shows(c.getByRole('status'), 'Not connected', 20_000);
+  });
+
+  it('imports a dropped profile and a PKCS#12 certificate, attaches it and connects with it', async () => {
+    // Drop the profile on the window, as from a file manager.
+    const text = profileText(lab, certServer, 'certificate-missing');
+    await dropFile(ui.page, '.app', 'Cert Lab.ovpn', text);
+    await shows(ui.page.getByRole('status', { name: 'Import result' }), 'Imported “Cert Lab”');
+    await visible(card(ui, 'Cert Lab'));
+
+    // The user's certificate as their IT department sends it: a password-protected PKCS#12 file.
+    const p12Password = randomBytes(9).toString('base64url');
+    appendFileSync('test-results/secrets.txt', `${p12Password}\n`);
+    const p12 = join(work, 'alice.p12');
+    await run('openssl', ['pkcs12', '-export', '-in', lab.pki.clientEc.certPath, '-inkey', lab.pki.clientEc.keyPath, '-out', p12, '-passout', `pass:${p12Password}`]);
+
+    await ui.page.getByRole('button', { name: 'Certificates' }).click();
+    await ui.page.getByLabel('PKCS#12 file (.p12 or .pfx)').setInputFiles(p12);
+    await ui.page.getByLabel('File password').fill(p12Password);
+    await ui.page.getByRole('button', { name: 'Import certificate' }).click();
+    await shows(ui.page.getByRole('status').filter({ hasText: 'Imported' }), 'Imported “alice”.');
+    const cert = ui.page.getByRole('article', { name: 'alice' });
+    await shows(cert, 'EC P-256');
+    await cert.getByLabel('Attach to').selectOption({ label: 'Cert Lab' });
+    await cert.getByRole('button', { name: 'Attach' }).click();
+    await shows(cert, 'Used byCert Lab');
+    await ui.screenshot('09-certificates');
+
+    await ui.page.getByRole('button', { name: 'Connections' }).click();
+    const c = card(ui, 'Cert Lab');
+    await shows(c, 'Certificate');
+    await c.getByRole('button', { name: 'Connect Cert Lab' }).click();
+    await shows(c.getByRole('status'), /Connected since/, 30_000);
+    await visible(c.getByText(new RegExp(`^${certServer.info.subnetPrefix.replace(/\./g, '\\.')}\\.\\d+$`)));
+    await ui.page.getByRole('button', { name: 'Dismiss' }).click();
+    await ui.page.emulateMedia({ colorScheme: 'dark' });
+    await ui.screenshot('10-connected-dark');
+    await ui.page.emulateMedia({ colorScheme: 'light' });
+    await c.getByRole('button', { name: 'Disconnect Cert Lab' }).click();
+    await shows(c.getByRole('status'), 'Not connected', 20_000);
   });
 
   it('ran without console errors or CSP violations', () => {

@@ -12,6 +12,7 @@ export function CertificatesView({ snapshot }: { snapshot: AppSnapshot }) {
       <div className="view-head">
         <h1 id="certs-title">Certificates</h1>
       </div>
+      <p className="muted hint">Client certificates your profiles can use. Their private keys are kept in the system keyring.</p>
       <ImportCertForm />
       {snapshot.certs.length === 0 ? (
         <p className="muted">No certificates yet. Profiles that carry their own certificate do not need one here.</p>
