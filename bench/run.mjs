@@ -1,0 +1,31 @@
+// `npm run bench`: builds the release helper, bundles bench/bench.ts with esbuild (the lab
+// is TypeScript) and runs it as root. Not part of `npm test`.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const root = join(import.meta.dirname, '..');
+if (process.getuid?.() !== 0) {
+  console.error('bench: needs root (network namespaces and TUN devices)');
+  process.exit(1);
+}
+const cargo = spawnSync('cargo', ['build', '--release', '-p', 'causeway-helper', '--manifest-path', join(root, 'native/Cargo.toml')], {
+  stdio: 'inherit',
+});
+if (cargo.status !== 0) process.exit(cargo.status ?? 1);
+
+const outfile = join(root, 'dist/bench/bench.mjs');
+await build({
+  entryPoints: [join(root, 'bench/bench.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  logLevel: 'warning',
+});
+const run = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, CAUSEWAY_HELPER_BIN: process.env.CAUSEWAY_HELPER_BIN ?? join(root, 'native/target/release/causeway-helper') },
+});
+process.exit(run.status ?? 1);
