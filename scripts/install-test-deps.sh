@@ -10,7 +10,7 @@ packages=(
   # browsers for e2e and SSO tests (driven by playwright-core)
   chromium
   # SimpleSAMLphp identity provider
-  php-cli php-xml php-mbstring php-curl
+  php-cli php-xml php-mbstring php-curl simplesamlphp
   # a real Secret Service for SecretStore tests
   gnome-keyring dbus dbus-x11 libsecret-tools
 )
