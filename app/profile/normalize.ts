@@ -7,7 +7,7 @@ import { SUPPORTED_CIPHERS } from './directives/tls.js';
 import { Draft, type BlockDefaults } from './draft.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
 import type { Directive } from './lexer.js';
-import type { ProfileSettings, Remote } from './model.js';
+import type { AuthKind, ProfileSettings, Remote } from './model.js';
 import { certificates, privateKey } from './pem.js';
 import { NO_EFFECT, REFUSED, STRIPPED } from './policy.js';
 
@@ -190,10 +190,9 @@ export class Normalizer {
 
   // ---- finishing ----
 
-  finish(): ProfileSettings | null {
+  /** Refuses what is missing or contradictory once every directive has been seen. */
+  private checkWhole(): void {
     const d = this.d;
-    // As in OpenVPN: without a `ca`, the CA certificates of a PKCS#12 bundle are the CA.
-    if (d.ca === null && d.pkcs12Chain !== null) d.ca = d.pkcs12Chain;
     const missing = (name: string, present: boolean): boolean => !present && !this.failed.has(name);
     if (missing('remote', d.remotes.length > 0)) this.refuse(null, 'the profile names no server: add a `remote <host> [port] [proto]` line');
     if (missing('ca', d.ca !== null) && !this.failed.has('pkcs12')) {
@@ -210,27 +209,29 @@ export class Normalizer {
     if (d.tlsVersionMax !== null && d.tlsVersionMax < d.tlsVersionMin) {
       this.refuse(null, `tls-version-max ${d.tlsVersionMax} is below tls-version-min ${d.tlsVersionMin}`);
     }
-    let authDigest: ProfileSettings['authDigest'] = 'SHA1';
-    if (d.authDigest !== null) {
-      const digest = d.authDigest.toUpperCase().replace(/^SHA-/, 'SHA');
-      if (digest === 'SHA1' || digest === 'SHA256' || digest === 'SHA512') authDigest = digest;
-      else if (d.tlsAuth) {
-        this.errors.push({
-          line: d.authDigestLine,
-          directive: 'auth',
-          message: `auth ${d.authDigest} is not supported for tls-auth; Causeway supports SHA1, SHA256 and SHA512`,
-        });
-      } else {
-        this.warnings.push({ line: d.authDigestLine, directive: 'auth', message: `auth ${d.authDigest} is ignored: it only applies to tls-auth and legacy ciphers` });
-      }
-    }
     if (d.staticChallenge && !d.userPass) {
       this.warn(null, 'static-challenge is ignored because the profile has no auth-user-pass');
     }
-    if (d.federate && !d.userPass) d.userPass = true;
-    if (this.errors.length) return null;
+  }
 
-    // As in OpenVPN: once there are <connection> blocks, remote lines outside them are ignored.
+  /** The tls-auth HMAC digest; `auth` only matters (and must be supported) with tls-auth. */
+  private authDigest(): ProfileSettings['authDigest'] {
+    const d = this.d;
+    if (d.authDigest === null) return 'SHA1';
+    const digest = d.authDigest.toUpperCase().replace(/^SHA-/, 'SHA');
+    if (digest === 'SHA1' || digest === 'SHA256' || digest === 'SHA512') return digest;
+    const where = { line: d.authDigestLine, directive: 'auth' };
+    if (d.tlsAuth) {
+      this.errors.push({ ...where, message: `auth ${d.authDigest} is not supported for tls-auth; Causeway supports SHA1, SHA256 and SHA512` });
+    } else {
+      this.warnings.push({ ...where, message: `auth ${d.authDigest} is ignored: it only applies to tls-auth and legacy ciphers` });
+    }
+    return 'SHA1';
+  }
+
+  /** Remotes with their defaults applied; with <connection> blocks only theirs, as in OpenVPN. */
+  private remotes(): Remote[] {
+    const d = this.d;
     let used = d.remotes;
     if (d.remotes.some((r) => r.inBlock)) {
       for (const r of d.remotes.filter((x) => !x.inBlock)) {
@@ -238,29 +239,36 @@ export class Normalizer {
       }
       used = d.remotes.filter((r) => r.inBlock);
     }
-    const remotes: Remote[] = used.map((r) => ({
+    return used.map((r) => ({
       host: r.host,
       port: r.port ?? r.blockPort ?? d.defaultPort,
       proto: r.proto ?? r.blockProto ?? d.defaultProto,
     }));
+  }
+
+  private authKind(): AuthKind {
+    const d = this.d;
+    if (d.federate) return 'aws-saml';
+    if (d.userPass && d.staticChallenge) return 'static-challenge';
+    if (d.userPass) return d.cert !== null ? 'certificate+password' : 'password';
+    if (d.cert !== null) return 'certificate';
+    this.warn(null, 'the profile has neither a client certificate nor auth-user-pass: the server must accept connections without credentials');
+    return 'none';
+  }
+
+  finish(): ProfileSettings | null {
+    const d = this.d;
+    // As in OpenVPN: without a `ca`, the CA certificates of a PKCS#12 bundle are the CA.
+    if (d.ca === null && d.pkcs12Chain !== null) d.ca = d.pkcs12Chain;
+    // AWS exports always pair auth-federate with auth-user-pass; the SAML leg needs it.
+    if (d.federate) d.userPass = true;
+    this.checkWhole();
+    const authDigest = this.authDigest();
+    if (this.errors.length) return null;
+
+    const remotes = this.remotes();
     const awsMatch = remotes.map((r) => AWS_HOST.exec(r.host)).find((m) => m !== null) ?? null;
     const isAws = d.federate || awsMatch !== null;
-    const staticChallenge = d.userPass ? d.staticChallenge : null;
-    const hasCert = d.cert !== null;
-    const kind = d.federate
-      ? 'aws-saml'
-      : staticChallenge
-        ? 'static-challenge'
-        : d.userPass && hasCert
-          ? 'certificate+password'
-          : d.userPass
-            ? 'password'
-            : hasCert
-              ? 'certificate'
-              : 'none';
-    if (kind === 'none') {
-      this.warn(null, 'the profile has neither a client certificate nor auth-user-pass: the server must accept connections without credentials');
-    }
     const keepalive =
       d.ping !== null || d.pingRestart !== null ? { intervalSec: d.ping ?? 10, timeoutSec: d.pingRestart ?? 120 } : null;
 
@@ -287,9 +295,9 @@ export class Normalizer {
       remoteCertTls: d.remoteCertTls,
       verifyX509Name: d.verifyX509Name,
       auth: {
-        kind,
+        kind: this.authKind(),
         userPass: d.userPass,
-        staticChallenge,
+        staticChallenge: d.userPass ? d.staticChallenge : null,
         retry: d.authRetry,
         noCache: d.authNoCache,
         username: d.username,
