@@ -1,0 +1,16 @@
+#!/bin/bash
+# Causeway package pre-removal: deb prerm ("remove", "upgrade", ...) and rpm %preun (0 = erase,
+# 1 = upgrade), passed to fpm as --before-remove. On removal the helper service is stopped
+# first: stopping it ends every session, which removes their routes, DNS settings and firewall
+# rules while the helper binary is still there. On upgrade the new package restarts it.
+UNIT=causeway-helper.service
+
+case "$1" in
+  remove|purge|deconfigure|0)
+    if [ -d /run/systemd/system ]; then
+      systemctl stop "$UNIT" || true
+      systemctl disable "$UNIT" || true
+    fi
+    ;;
+esac
+exit 0
