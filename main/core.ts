@@ -79,7 +79,10 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   const logDir = options.logDir === undefined ? defaultLogDir(options.home ? { ...env, HOME: options.home } : env) : options.logDir;
   // Helper stderr: it promises never to log secrets; redact anyway in case of a bug.
   const helperLog = new SessionLog(new Redactor(), logDir ? join(logDir, '_helper.log') : null);
-  const helperOptions = options.helper ?? {};
+  // CAUSEWAY_HELPER_WRAP (e.g. "pkexec" or "sudo -n") runs the helper with privileges when no
+  // system service is installed; tests wrap the whole CLI in `ip netns exec` instead.
+  const wrapFromEnv = env.CAUSEWAY_HELPER_WRAP?.trim() ? env.CAUSEWAY_HELPER_WRAP.trim().split(/\s+/) : undefined;
+  const helperOptions = { ...(wrapFromEnv ? { wrap: wrapFromEnv } : {}), ...options.helper };
   const connections = new ConnectionManager({
     profiles,
     secrets,

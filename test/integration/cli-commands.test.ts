@@ -129,6 +129,9 @@ describe('causeway connect exit status', () => {
     await expect.poll(() => out.includes('"phase":"connected"'), { timeout: 10_000 }).toBe(true);
     const status = await cli(['status', '--json']);
     expect(JSON.parse(status.stdout).sessions).toHaveLength(1);
+    const twice = await cli(['connect', 'cert']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/"cert" is already connected by process \d+/);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const events = out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; phase?: string });

@@ -8,7 +8,8 @@ import type { ManagerEvent } from '../../connection/manager.js';
 import type { PushedSettings } from '../../../app/helper-protocol/messages.js';
 import { TerminalInput, TerminalPrompter } from '../../connection/terminal.js';
 import type { PromptAnswer, Prompter, PromptRequest } from '../../connection/prompter.js';
-import { serveControl } from '../../connection/control.js';
+import { controlDir, queryAll, serveControl } from '../../connection/control.js';
+import { isActive } from '../../../app/connection/state.js';
 import { safeOpener, systemBrowserOpener } from '../../auth/browser.js';
 
 /** Exit statuses of `causeway connect` (documented in the README's CLI section). */
@@ -132,8 +133,16 @@ export const connectCommand: Command = {
       await core.shutdown();
       throw e;
     }
+    // One tunnel per profile: another `causeway connect` may already run it.
+    const elsewhere = (await queryAll({ op: 'status' }, controlDir(io.env))).find(
+      (r) => r.ok && r.sessions.some((s) => s.profileId === profileId && isActive(s.state)),
+    );
+    if (elsewhere) {
+      await core.shutdown();
+      throw new CliError(`"${positionals[0]}" is already connected by process ${elsewhere.pid}; see causeway status`);
+    }
     if (!core.secrets.persistent && !json) io.stderr(`note: ${core.secrets.reason}\n`);
-    const control = await serveControl(core.connections);
+    const control = await serveControl(core.connections, controlDir(io.env));
 
     let stopping = false;
     let finish!: (code: number) => void;
