@@ -57,6 +57,8 @@ export function tokenizeLine(text: string, line: number): string[] {
       backslash = true;
       continue;
     }
+    // Blank runs between tokens are most of a padded line: skip them cheaply.
+    if (state === 'initial' && isSpace && !backslash && c !== '') continue;
     let out = '';
     if (state === 'initial') {
       if (!isSpace) {
@@ -87,6 +89,7 @@ export function tokenizeLine(text: string, line: number): string[] {
     }
     backslash = false;
     current += out;
+    if (current.length > MAX_ARG_CHARS) throw new ProfileError(`an argument is longer than ${MAX_ARG_CHARS} characters`, line);
     if (c === '' && state !== 'initial') break;
   }
   if (state === 'quoted') throw new ProfileError('no closing quotation mark (")', line);

@@ -44,6 +44,8 @@ describe('parser robustness (fast-check)', () => {
     const started = performance.now();
     expectOnlyProfileError(`x ${'\\"'.repeat(200_000)}`);
     expectOnlyProfileError('<ca>\n'.repeat(50_000));
+    expectOnlyProfileError(`remote ${'a'.repeat(7 * 1024 * 1024)}`);
+    expectOnlyProfileError(`${' '.repeat(7 * 1024 * 1024)}client`);
     expect(performance.now() - started).toBeLessThan(3000);
   });
 });
