@@ -33,6 +33,12 @@ function scriptedCore() {
   const listeners = new Set<(e: ManagerEvent) => void>();
   const sessions = new Map<string, SessionSnapshot>();
   const secrets = new MemoryStore();
+  // What an earlier run of the app (or the CLI) left in the profile's log file.
+  const storedLog = [
+    '2026-11-21T09:00:00.000Z causeway info: connecting (attempt 1) to vpn.example.com:1194/udp',
+    '2026-11-21T09:00:01.000Z causeway info: state connected',
+    '2026-11-21T17:00:00.000Z causeway info: connecting (attempt 1) to vpn.example.com:1194/udp',
+  ];
   const core: DesktopCore = {
     profiles: {
       list: () => ({ profiles: [...profiles.values()] }),
@@ -78,6 +84,7 @@ function scriptedCore() {
     secrets,
     passwordAccount: (id) => `profile/${id}/password`,
     certs: null,
+    readLog: () => storedLog,
   };
   const emit = (e: ManagerEvent) => listeners.forEach((l) => l(e));
   function state(profileId: string, st: ConnectionState, pushed: SessionSnapshot['pushed'] = null): SessionSnapshot {
@@ -201,18 +208,21 @@ describe('desktop service', () => {
     expect((await t.service.calls.getSnapshot()).banners).toHaveLength(1);
   });
 
-  it('groups log lines by connection attempt', async () => {
+  it('groups log lines by connection attempt, earlier runs first', async () => {
     t.state('work', { phase: 'resolving' });
     t.emit({ type: 'log', sessionId: 'work.abc', line: '2026-11-22T10:42:01.000Z causeway info: connecting' });
     t.state('work', { phase: 'failed', reason: 'server-unreachable', detail: null });
     t.state('work', { phase: 'resolving' });
     t.emit({ type: 'log', sessionId: 'work.abc', line: '2026-11-22T10:43:01.000Z helper warn: retrying' });
     const lines = await t.service.calls.getLogs('work');
-    expect(lines.map((l) => [l.level, l.text])).toEqual([
-      ['info', 'connecting'],
-      ['warn', 'retrying'],
+    expect(lines.map((l) => [l.sessionId.replace(/^work\.abc-\d+$/, 'live'), l.level, l.text])).toEqual([
+      ['earlier-0', 'info', 'connecting (attempt 1) to vpn.example.com:1194/udp'],
+      ['earlier-0', 'info', 'state connected'],
+      ['earlier-1', 'info', 'connecting (attempt 1) to vpn.example.com:1194/udp'],
+      ['live', 'info', 'connecting'],
+      ['live', 'warn', 'retrying'],
     ]);
-    expect(lines[0]!.sessionId).not.toBe(lines[1]!.sessionId);
+    expect(lines[3]!.sessionId).not.toBe(lines[4]!.sessionId);
   });
 
   it('reopens the login page it opened for a profile', async () => {

@@ -36,6 +36,8 @@ export interface DesktopCore {
   /** Saved-password account of a profile in the SecretStore. */
   passwordAccount(profileId: string): string;
   certs: DesktopCerts | null;
+  /** The profile's stored, redacted log lines (this and earlier runs), oldest first. */
+  readLog(profileId: string): string[];
 }
 
 export interface DesktopCerts {
@@ -88,7 +90,7 @@ export class DesktopService {
   private readonly pushed = new Map<string, PushedSettings>();
   private readonly sessionProfile = new Map<string, string>();
   private readonly banners = new Map<string, Banner>();
-  private readonly logs = new Map<string, LogLine[]>();
+  private readonly logs = new Map<string, (LogLine & { raw: string })[]>();
   /** One log group per connection attempt, so the Logs view can show sessions apart. */
   private readonly logGroup = new Map<string, string>();
   /** Login pages opened per profile, for "Open the login page again". Never logged. */
@@ -230,20 +232,37 @@ export class DesktopService {
     this.sink('banner', banner);
   }
 
-  private addLog(profileId: string, line: string): void {
+  private logLine(profileId: string, sessionId: string, line: string): LogLine {
     const m = LOG_LINE.exec(line);
-    const entry: LogLine = {
+    return {
       profileId,
-      sessionId: this.logGroup.get(profileId) ?? profileId,
+      sessionId,
       at: m?.[1] ?? new Date(this.now()).toISOString(),
       level: (m?.[2] as LogLevel | undefined) ?? 'info',
       text: m?.[3] ?? line,
     };
+  }
+
+  private addLog(profileId: string, line: string): void {
+    const entry = this.logLine(profileId, this.logGroup.get(profileId) ?? profileId, line);
     const lines = this.logs.get(profileId) ?? [];
-    lines.push(entry);
+    lines.push({ ...entry, raw: line });
     if (lines.length > MAX_LOG_LINES) lines.shift();
     this.logs.set(profileId, lines);
     this.sink('log', entry);
+  }
+
+  /**
+   * Lines stored by earlier runs (or the CLI), split into sessions where the manager logged the
+   * first attempt of a connection ("connecting (attempt 1) …").
+   */
+  private earlierSessions(profileId: string, lines: string[]): LogLine[] {
+    let group = 0;
+    return lines.slice(-MAX_LOG_LINES).map((raw, i) => {
+      const line = this.logLine(profileId, '', raw);
+      if (i > 0 && line.text.startsWith('connecting (attempt 1)')) group++;
+      return { ...line, sessionId: `earlier-${group}` };
+    });
   }
 
   private async pushSnapshot(): Promise<void> {
@@ -370,7 +389,13 @@ export class DesktopService {
       await this.certs().attach(certId, profileId);
       await this.pushSnapshot();
     },
-    getLogs: async (id) => [...(this.logs.get(id) ?? [])],
+    getLogs: async (id) => {
+      this.profile(id);
+      const live = this.logs.get(id) ?? [];
+      const seen = new Set(live.map((l) => l.raw));
+      const earlier = this.c.readLog(id).filter((line) => !seen.has(line));
+      return [...this.earlierSessions(id, earlier), ...live.map(({ raw: _raw, ...line }) => line)];
+    },
   };
 
   /** Imports a file chosen in main's File menu and tells the renderer; returns the verdict. */

@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { createDispatcher } from '../../app/ipc/handlers';
 import type { ImportVerdict } from '../../app/ipc/types';
 import { safeOpener } from '../auth/browser';
-import { logDir } from '../connection/session-log';
 import { configDir } from '../profiles/paths';
-import { openSecretStore } from '../secrets';
-import { openDesktopCore, type OpenedCore } from './desktop-core';
+import { openCore, type Core } from '../core';
+import { desktopCore } from './desktop-core';
 import { DesktopService } from './desktop-service';
 import { registerIpc, windowEventSink } from './ipc';
 import { notificationFor } from './notification-model';
@@ -36,7 +35,7 @@ function verdictText(v: ImportVerdict): string {
 
 async function start(): Promise<void> {
   let window: BrowserWindow | null = null;
-  let opened: OpenedCore | null = null;
+  let core: Core | null = null;
   let tray: TrayController | null = null;
   let quitting = false;
   let shutDown = false;
@@ -51,7 +50,7 @@ async function start(): Promise<void> {
   app.on('window-all-closed', () => {});
   app.on('before-quit', (event) => {
     quitting = true;
-    if (shutDown || !opened) return;
+    if (shutDown || !core) return;
     // A clean quit disconnects every session first, so no tunnel outlives the app.
     event.preventDefault();
     const done = () => {
@@ -60,7 +59,7 @@ async function start(): Promise<void> {
       app.quit();
     };
     const timer = setTimeout(done, QUIT_TIMEOUT_MS);
-    opened
+    core
       .shutdown()
       .catch((err: unknown) => logError('disconnecting on quit', err))
       .finally(() => {
@@ -76,16 +75,13 @@ async function start(): Promise<void> {
   await settings.load();
   const opener = safeOpener({ open: (url) => shell.openExternal(url) });
   const service = new DesktopService({ settings, openUrl: (url) => opener.open(url), version: app.getVersion(), logError });
-  opened = openDesktopCore({
-    configDir: configDir(),
-    secrets: await openSecretStore(),
+  core = await openCore({
     prompter: service.prompts,
     openUrl: service.openLoginUrl,
-    helper: { clientName: `causeway-desktop ${app.getVersion()}`, onLog: (line) => console.error(`helper: ${line}`) },
-    logDir: logDir(),
-    guiVersion: `causeway-desktop ${app.getVersion()}`,
+    resourcesPath: app.isPackaged ? process.resourcesPath : null,
+    clientName: 'causeway-app',
   });
-  service.attach(opened.core);
+  service.attach(desktopCore(core));
 
   window = createMainWindow({
     preload: join(__dirname, 'preload.cjs'),

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../app/ipc/handlers';
-import { openDesktopCore, type OpenedCore } from '../../main/electron/desktop-core';
+import { openCore, type Core } from '../../main/core';
+import { desktopCore } from '../../main/electron/desktop-core';
 import { DesktopService } from '../../main/electron/desktop-service';
 import { SettingsStore } from '../../main/electron/settings-store';
 import { openSecretStore } from '../../main/secrets';
@@ -56,7 +57,7 @@ describe('desktop app in Chromium over the real core', () => {
   let server: LabServer;
   let certServer: LabServer;
   let keyring: TestKeyring;
-  let opened: OpenedCore;
+  let core: Core;
   let ui: Ui;
   let work: string;
 
@@ -81,23 +82,26 @@ describe('desktop app in Chromium over the real core', () => {
       version: '0.1.0-e2e',
       logError: (context, err) => console.error(`[service] ${context}:`, err instanceof Error ? err.message : err),
     });
-    opened = openDesktopCore({
-      configDir: join(work, 'config'),
-      secrets: await openSecretStore({ env: keyring.env }),
+    // Logs go under test-results/ so the secret scan reads them too.
+    const logDir = 'test-results/e2e-logs';
+    rmSync(logDir, { recursive: true, force: true });
+    core = await openCore({
       prompter: service.prompts,
       openUrl: service.openLoginUrl,
-      helper: { helperPath: helperBinary(), wrap: ['ip', 'netns', 'exec', lab.netns.client], socketPath: null, clientName: 'causeway-e2e' },
-      logDir: null,
-      guiVersion: 'causeway-e2e',
+      configDir: join(work, 'config'),
+      logDir,
+      secrets: await openSecretStore({ env: keyring.env }),
+      helper: { helperPath: helperBinary(), wrap: ['ip', 'netns', 'exec', lab.netns.client], socketPath: null },
+      clientName: 'causeway-e2e',
     });
-    service.attach(opened.core);
+    service.attach(desktopCore(core));
     ui = await openUi(createDispatcher(service.calls, (name, err) => console.error(`[ipc] ${name}:`, err)));
     service.setSink(ui.sink);
   });
 
   afterAll(async () => {
     await ui?.close();
-    await opened?.shutdown();
+    await core?.shutdown();
     await lab?.close();
     await keyring?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
