@@ -24,7 +24,7 @@ function expectOnlyProfileError(input: Uint8Array | string): void {
     expect(e).toBeInstanceOf(ProfileError);
   }
   expect(() => checkProfile(input, { readReference: () => { throw new ProfileError('no files here'); } })).not.toThrow();
-  expect(performance.now() - started).toBeLessThan(1000);
+  expect(performance.now() - started).toBeLessThan(2000);
 }
 
 describe('parser robustness (fast-check)', () => {
@@ -46,6 +46,6 @@ describe('parser robustness (fast-check)', () => {
     expectOnlyProfileError('<ca>\n'.repeat(50_000));
     expectOnlyProfileError(`remote ${'a'.repeat(7 * 1024 * 1024)}`);
     expectOnlyProfileError(`${' '.repeat(7 * 1024 * 1024)}client`);
-    expect(performance.now() - started).toBeLessThan(3000);
+    expect(performance.now() - started).toBeLessThan(6000);
   });
 });
