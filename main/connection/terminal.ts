@@ -9,6 +9,8 @@ export class TerminalInput {
   private readonly queued: string[] = [];
   private waiting: ((line: string | null) => void) | null = null;
   private ended = false;
+  /** Set while the line reader is closed on purpose (to read a secret in raw mode). */
+  private detaching = false;
 
   constructor(
     private readonly input: NodeJS.ReadStream,
@@ -47,6 +49,7 @@ export class TerminalInput {
         } else this.queued.push(line);
       });
       this.lines.on('close', () => {
+        if (this.detaching) return;
         this.ended = true;
         this.waiting?.(null);
         this.waiting = null;
@@ -70,6 +73,13 @@ export class TerminalInput {
 
   private readHidden(signal?: AbortSignal): Promise<string | null> {
     const input = this.input;
+    // The line reader must not see the secret's keystrokes (it would take them as the next answer).
+    if (this.lines) {
+      this.detaching = true;
+      this.lines.close();
+      this.lines = null;
+      this.detaching = false;
+    }
     return new Promise((resolve) => {
       let value = '';
       const finish = (result: string | null) => {

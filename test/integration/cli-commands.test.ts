@@ -144,6 +144,36 @@ describe('causeway connect exit status', () => {
   });
 });
 
+describe('causeway connect on a terminal', () => {
+  it('echoes the username but never the password', async () => {
+    // `script` gives the CLI a real pseudo-terminal; answers are typed only once each question shows.
+    const secret = `tty-${randomBytes(6).toString('hex')}`;
+    recordSecret(secret);
+    const child = spawn('script', ['-q', '-e', '-c', `${process.execPath} ${cliPath} connect pw`, '/dev/null'], {
+      env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS, CAUSEWAY_HELPER: fakeHelper, FAKE_PASSWORD: secret, TERM: 'dumb' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const typeAfter = async (question: string, text: string) => {
+      await expect.poll(() => screen.includes(question), { timeout: 10_000 }).toBe(true);
+      await new Promise((r) => setTimeout(r, 200)); // let the CLI switch the terminal mode first
+      child.stdin.write(`${text}\r`);
+    };
+    await typeAfter('Username: ', 'alice-on-tty');
+    await typeAfter('Password: ', secret);
+    await typeAfter('Remember the password', 'n');
+    await expect.poll(() => screen.includes('connected to'), { timeout: 10_000 }).toBe(true);
+    child.kill('SIGTERM');
+    await exited;
+    appendFileSync(join(results, 'tty-screen.log'), screen);
+    expect(screen).toContain('alice-on-tty');
+    expect(screen).toMatch(/Remember the password in the keyring\? \[y\/N\]: n\r?\n/); // typed answers are echoed
+    expect(screen).not.toContain(secret);
+  });
+});
+
 describe('causeway cert', () => {
   it('imports a PKCS#12 with its password, lists, shows, and removes it', async () => {
     const p12 = join(home, 'id.p12');
