@@ -560,3 +560,105 @@ fn throughput_iperf3() {
     let _ = server.wait();
     run.stop();
 }
+
+/// A server whose auth script answers `alice`/`correct horse` with a CRV1 dynamic challenge
+/// (via auth_failed_reason_file), accepts the CRV1 answer `123456`, and accepts the static
+/// challenge form SCRV1 with response `654321`.
+fn challenge_server(lab: &Lab) -> String {
+    let script = lab.path("challenge.sh");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+u=$(sed -n 1p "$1"); p=$(sed -n 2p "$1")
+case "$p" in
+  "CRV1::state42::123456") [ "$u" = alice ] && exit 0; exit 1 ;;
+  SCRV1:*) [ "$u" = alice ] && [ "$p" = "SCRV1:$(printf 'correct horse' | base64):$(printf 654321 | base64)" ] && exit 0; exit 1 ;;
+esac
+if [ "$u" = alice ] && [ "$p" = 'correct horse' ]; then
+  printf 'CRV1:R,E:state42:%s:Enter the code from your token' "$(printf alice | base64)" > "$auth_failed_reason_file"
+fi
+exit 1
+"#,
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", script.display())
+}
+
+#[test]
+fn crv1_dynamic_challenge() {
+    root_only!();
+    let mut lab = Lab::new();
+    let extra = challenge_server(&lab);
+    lab.start_server("udp", &extra);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_for("CRV1 prompt", Duration::from_secs(20), |e| {
+        matches!(e, Event::NeedCredentials { .. })
+    });
+    assert_eq!(
+        ev,
+        Event::NeedCredentials {
+            kind: causeway_engine::CredentialKind::Crv1,
+            challenge: Some("Enter the code from your token".into()),
+            echo: true,
+            username: Some("alice".into()),
+        }
+    );
+    run.commands
+        .blocking_send(Command::Credentials {
+            username: None,
+            password: None,
+            response: Some("123456".into()),
+        })
+        .unwrap();
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(ping(&lab, 2));
+    run.stop();
+}
+
+#[test]
+fn static_challenge_scrv1() {
+    root_only!();
+    let mut lab = Lab::new();
+    let extra = challenge_server(&lab);
+    lab.start_server("tcp", &extra);
+    let mut cfg = base_config(&lab, "tcp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["staticChallenge"] = json!({"text": "Enter MFA code", "echo": true});
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_for("static challenge prompt", Duration::from_secs(10), |e| {
+        matches!(e, Event::NeedCredentials { .. })
+    });
+    assert!(
+        matches!(
+            ev,
+            Event::NeedCredentials {
+                kind: causeway_engine::CredentialKind::StaticChallenge,
+                echo: true,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    run.commands
+        .blocking_send(Command::Credentials {
+            username: Some("alice".into()),
+            password: Some("correct horse".into()),
+            response: Some("654321".into()),
+        })
+        .unwrap();
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(ping(&lab, 2));
+    run.stop();
+}
