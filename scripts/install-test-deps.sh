@@ -13,6 +13,10 @@ packages=(
   php-cli php-xml php-mbstring php-curl simplesamlphp
   # a real Secret Service for SecretStore tests
   gnome-keyring dbus dbus-x11 libsecret-tools
+  # DNS, leak, service and packaging tests: systemd-analyze/-sysusers (and the systemd version
+  # whose systemd-resolved is unpacked privately), useradd, setpriv/unshare (never the
+  # systemd-resolved package itself: it would take over the host's resolv.conf)
+  systemd passwd util-linux
 )
 
 missing=()
