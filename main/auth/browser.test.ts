@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkOpenableUrl, safeOpener, UnsafeUrlError } from './browser.js';
+import { checkOpenableUrl, safeOpener, systemBrowserOpener, UnsafeUrlError } from './browser.js';
 
 describe('checkOpenableUrl', () => {
   it.each([
@@ -29,5 +32,35 @@ describe('checkOpenableUrl', () => {
     await expect(opener.open('http://evil.example/')).rejects.toThrow(UnsafeUrlError);
     await opener.open('https://ok.example/');
     expect(opened).toEqual(['https://ok.example/']);
+  });
+});
+
+describe('systemBrowserOpener', () => {
+  it('runs $BROWSER with the URL (placeholder or appended), detached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-browser-'));
+    const script = join(dir, 'browser.sh');
+    writeFileSync(script, `#!/bin/sh\nprintf '%s|%s' "$1" "$2" > ${dir}/opened\n`, { mode: 0o755 });
+    const read = async () => {
+      for (let i = 0; i < 100; i++) {
+        try {
+          return readFileSync(join(dir, 'opened'), 'utf8');
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      return '';
+    };
+    await systemBrowserOpener('linux', { BROWSER: `${script}:firefox` }).open('https://a.example/?x=1&y=2');
+    expect(await read()).toBe('https://a.example/?x=1&y=2|');
+    rmSync(join(dir, 'opened'));
+    await systemBrowserOpener('linux', { BROWSER: `${script} --new-tab=%s extra` }).open('https://b.example/');
+    expect(await read()).toBe('--new-tab=https://b.example/|extra');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a browser command that cannot start', async () => {
+    await expect(systemBrowserOpener('linux', { BROWSER: '/nonexistent/browser' }).open('https://a.example/')).rejects.toThrow(
+      /Could not start the browser/,
+    );
   });
 });

@@ -42,12 +42,19 @@ export function safeOpener(inner: BrowserOpener): BrowserOpener {
   return { open: async (url) => inner.open(checkOpenableUrl(url).href) };
 }
 
-/** The platform's "open this URL" command, detached so the browser outlives nothing of ours. */
-export function systemBrowserOpener(platform: NodeJS.Platform = process.platform): BrowserOpener {
+/**
+ * The platform's "open this URL" command, detached so the browser outlives nothing of ours.
+ * On Linux and macOS the conventional $BROWSER (first of a `:`-separated list, `%s` marking
+ * where the URL goes) takes precedence, as xdg-open and other tools do.
+ */
+export function systemBrowserOpener(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): BrowserOpener {
+  const browserVar = platform === 'win32' ? '' : (env.BROWSER ?? '').split(':')[0]?.trim() ?? '';
   return {
     open(url: string) {
-      const [cmd, args] =
-        platform === 'darwin'
+      const custom = browserVar.split(/\s+/).filter(Boolean);
+      const [cmd, args] = custom.length
+        ? [custom[0]!, custom.slice(1).some((a) => a.includes('%s')) ? custom.slice(1).map((a) => a.replace('%s', url)) : [...custom.slice(1), url]]
+        : platform === 'darwin'
           ? ['open', [url]]
           : platform === 'win32'
             ? // `start` is a cmd builtin; the empty title keeps a quoted URL from being taken as one.

@@ -11,6 +11,7 @@ import type { PromptAnswer, Prompter, PromptRequest } from '../../connection/pro
 import { controlDir, queryAll, serveControl } from '../../connection/control.js';
 import { isActive } from '../../../app/connection/state.js';
 import { safeOpener, systemBrowserOpener } from '../../auth/browser.js';
+import { createLoginFlows } from '../../auth/login-flows.js';
 
 /** Exit statuses of `causeway connect` (documented in the README's CLI section). */
 export const CONNECT_EXIT = {
@@ -49,7 +50,7 @@ export function exitCodeFor(reason: FailureReason): number {
   }
 }
 
-const usage = `usage: causeway connect <profile> [--json-events] [--no-browser]
+const usage = `usage: causeway connect <profile> [--json-events] [--no-browser] [--device-code]
 
 Connects a profile (id or name) in the foreground. Prints one line per state change, asks for
 credentials and challenge answers on the terminal (secrets are not echoed), prints the server's
@@ -58,6 +59,7 @@ banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C
 
   --json-events  print one JSON object per line on stdout instead of text
   --no-browser   print sign-in URLs instead of opening the browser
+  --device-code  OIDC profiles: sign in on another device with a code (no browser here)
 
 Exit status: 0 disconnected on request; 1 bad input (unknown profile, bad arguments);
 2 internal error; 3 authentication failed (bad credentials, no answer, certificate rejected);
@@ -103,7 +105,11 @@ export const connectCommand: Command = {
   async run(args, io: CliIO) {
     const { values, positionals } = parseCommandArgs(
       args,
-      { 'json-events': { type: 'boolean', default: false }, 'no-browser': { type: 'boolean', default: false } },
+      {
+        'json-events': { type: 'boolean', default: false },
+        'no-browser': { type: 'boolean', default: false },
+        'device-code': { type: 'boolean', default: false },
+      },
       usage,
     );
     if (positionals.length !== 1) throw new CliError(`give exactly one profile\n${usage}`);
@@ -114,17 +120,28 @@ export const connectCommand: Command = {
     const terminal = new TerminalInput(process.stdin, (t) => io.stderr(t));
     const terminalPrompter = new TerminalPrompter(terminal);
     const prompter = json ? announcingPrompter(terminalPrompter, emit) : terminalPrompter;
-    const opener = safeOpener(systemBrowserOpener());
+    const opener = safeOpener(systemBrowserOpener(process.platform, io.env));
+    const openUrl = async (url: string) => {
+      if (json) emit({ event: 'open-url', url, opened: !values['no-browser'] });
+      else io.stdout(`${values['no-browser'] ? 'Sign in at' : 'Opening your browser to sign in:'} ${url}\n`);
+      if (!values['no-browser']) await opener.open(url);
+    };
     const core = await openCore({
       prompter,
       env: io.env,
       home: homeOf(io),
       clientName: 'causeway-cli',
-      openUrl: async (url) => {
-        if (json) emit({ event: 'open-url', url, opened: !values['no-browser'] });
-        else io.stdout(`${values['no-browser'] ? 'Sign in at' : 'Opening your browser to sign in:'} ${url}\n`);
-        if (!values['no-browser']) await opener.open(url);
-      },
+      openUrl,
+      loginFlows: createLoginFlows({
+        opener: safeOpener({ open: openUrl }),
+        oidcMode: values['device-code'] ? 'device' : 'browser',
+        notify: (n) => {
+          if (n.kind !== 'device-code') return;
+          const { userCode, verificationUri, verificationUriComplete } = n.prompt;
+          if (json) emit({ event: 'device-code', userCode, verificationUri, verificationUriComplete });
+          else io.stdout(`To sign in, open ${verificationUri} on any device and enter the code ${userCode}\n`);
+        },
+      }),
     });
     let profileId: string;
     try {
