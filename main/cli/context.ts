@@ -34,7 +34,13 @@ export function homeOf(io: CliIO): string {
 }
 
 export async function openProfileStore(io: CliIO): Promise<ProfileStore> {
-  const secrets = io.openSecrets ? await io.openSecrets() : await openSecretStore({ env: io.env });
+  let secrets: SecretStore;
+  try {
+    secrets = io.openSecrets ? await io.openSecrets() : await openSecretStore({ env: io.env });
+  } catch (e) {
+    // e.g. CAUSEWAY_SECRET_STORE set to something unknown: the user's input, so exit 1.
+    throw new CliError(`the secret store cannot be opened: ${e instanceof Error ? e.message : String(e)}`);
+  }
   return new ProfileStore(profilesDir({ env: io.env, home: homeOf(io) }), secrets);
 }
 

@@ -69,6 +69,9 @@ describe('causeway (the bundled CLI)', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no command "frobnicate"/);
     expect(u.run().code).toBe(1);
+    const badStore = spawnSync(process.execPath, [bin, 'list'], { env: { ...u.env, CAUSEWAY_SECRET_STORE: 'vault' }, encoding: 'utf8' });
+    expect(badStore.status).toBe(1);
+    expect(badStore.stderr).toMatch(/secret store cannot be opened: CAUSEWAY_SECRET_STORE must be "auto" or "memory"/);
     const badFlag = u.run('list', '--bogus');
     expect(badFlag.code).toBe(1);
     expect(badFlag.stderr).toMatch(/Unknown option '--bogus'/);
