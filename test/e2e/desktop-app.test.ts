@@ -60,6 +60,9 @@ describe('desktop app in Chromium over the real core', () => {
   let core: Core;
   let ui: Ui;
   let work: string;
+  /** The Office Lab card's height when idle: no state change may make it jump. */
+  let idleHeight = 0;
+  const heightOf = async (name: string) => (await card(ui, name).boundingBox())!.height;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'causeway-e2e-'));
@@ -123,6 +126,7 @@ describe('desktop app in Chromium over the real core', () => {
     await shows(result, /For your safety, Causeway removed these settings from Office Lab\.ovpn/);
     await shows(result.getByRole('listitem').filter({ hasText: /^up / }), /^up \(line 9\): /);
     await shows(ui.page.getByRole('article', { name: 'Office Lab' }), 'Username and password');
+    idleHeight = await heightOf('Office Lab');
     await ui.screenshot('02-import-verdict');
   });
 
@@ -132,6 +136,7 @@ describe('desktop app in Chromium over the real core', () => {
     const dialog = ui.page.getByRole('dialog', { name: 'Sign in to Office Lab' });
     await visible(dialog, 30_000);
     await shows(card.getByRole('status'), 'Enter your username and password');
+    expect(await heightOf('Office Lab')).toBe(idleHeight);
     // Keyboard only, as a user without a mouse would.
     await ui.page.keyboard.type(lab.credentials.username);
     await ui.page.keyboard.press('Tab');
@@ -149,6 +154,7 @@ describe('desktop app in Chromium over the real core', () => {
     await ui.screenshot('04-banner');
     await banner.getByRole('button', { name: 'OK' }).click();
     await hidden(banner);
+    expect(await heightOf('Office Lab')).toBe(idleHeight);
     await ui.page.waitForTimeout(1500); // let duration and traffic tick once for the screenshot
     await ui.screenshot('05-connected');
   });
@@ -178,6 +184,7 @@ describe('desktop app in Chromium over the real core', () => {
     await dialog.getByRole('button', { name: 'Continue' }).click();
     await shows(card.getByRole('status'), 'Failed: the server rejected your credentials.', 30_000);
     await shows(card.getByRole('status'), 'Check your username, password or one-time code and connect again.');
+    expect(await heightOf('Office Lab')).toBe(idleHeight);
     await ui.screenshot('07-failed');
   });
 
