@@ -13,9 +13,13 @@
 pub mod api;
 pub mod config;
 pub mod connection;
+#[cfg(test)]
+mod connection_tests;
 pub mod ctrl_msg;
 pub mod data;
 mod driver;
+#[cfg(test)]
+mod fake_server;
 pub mod keys;
 pub mod km2;
 pub mod params;

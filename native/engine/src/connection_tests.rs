@@ -1,0 +1,316 @@
+//! Deterministic tests of the sans-IO client core against the in-memory fake server: virtual
+//! time, scripted loss / duplication / reordering, no sockets.
+
+use crate::config::{DataCipher, EngineConfig, Proto};
+use crate::connection::{CloseReason, ConnEvent, Connection};
+use crate::fake_server::{self, FakeServer};
+use crate::params::Prepared;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+const PUSH: &str = "PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,route-gateway 10.8.0.1,peer-id 7,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm,ping 10,ping-restart 60";
+
+struct Sim {
+    client: Connection,
+    server: FakeServer,
+    now: Instant,
+    events: Vec<ConnEvent>,
+    tun_out: Vec<Vec<u8>>,
+    /// Decides per packet index whether the client->server / server->client packet is lost.
+    lose_c2s: Box<dyn Fn(usize) -> bool>,
+    lose_s2c: Box<dyn Fn(usize) -> bool>,
+    duplicate_and_reorder: bool,
+    sent_c2s: usize,
+    sent_s2c: usize,
+    client_packets: Vec<Vec<u8>>,
+}
+
+fn client_config(ca: &str) -> EngineConfig {
+    let mut cfg: EngineConfig =
+        serde_json::from_str(crate::config::tests_support::MINIMAL_CONFIG).unwrap();
+    cfg.ca = ca.to_string();
+    cfg.tls_auth = None;
+    cfg.verify_x509_name = None;
+    cfg.compression = crate::config::Compression::None;
+    cfg.keepalive = None;
+    cfg
+}
+
+fn rand(buf: &mut [u8]) {
+    use ring::rand::SecureRandom;
+    ring::rand::SystemRandom::new().fill(buf).unwrap();
+}
+
+impl Sim {
+    fn new(push: &[&str]) -> Sim {
+        let pki = fake_server::pki();
+        let cfg = client_config(&pki.ca_pem);
+        let prepared = Prepared::new(&cfg).unwrap();
+        let params = prepared.conn_params(
+            &cfg,
+            Proto::Udp,
+            Some("alice".into()),
+            Some(crate::secret::Secret::from_text("pw")),
+        );
+        let now = Instant::now();
+        let client = Connection::new(params, Box::new(rand), 1_700_000_000, now).unwrap();
+        let mut server = FakeServer::new(&pki, DataCipher::Aes256Gcm);
+        server.on_push_request = push.iter().map(|s| s.to_string()).collect();
+        Sim {
+            client,
+            server,
+            now,
+            events: Vec::new(),
+            tun_out: Vec::new(),
+            lose_c2s: Box::new(|_| false),
+            lose_s2c: Box::new(|_| false),
+            duplicate_and_reorder: false,
+            sent_c2s: 0,
+            sent_s2c: 0,
+            client_packets: Vec::new(),
+        }
+    }
+
+    /// Moves packets and time until `done` holds or virtual time runs out.
+    fn run_until(&mut self, limit: Duration, done: impl Fn(&Sim) -> bool) {
+        let end = self.now + limit;
+        while !done(self) && self.now < end {
+            if self.client.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.client.handle_timeout(self.now);
+            }
+            self.server.handle_timeout(self.now);
+            let mut c2s: VecDeque<Vec<u8>> = VecDeque::new();
+            while let Some(p) = self.client.poll_transmit() {
+                self.client_packets.push(p.clone());
+                self.sent_c2s += 1;
+                if !(self.lose_c2s)(self.sent_c2s) {
+                    c2s.push_back(p);
+                }
+            }
+            let mut s2c: VecDeque<Vec<u8>> = VecDeque::new();
+            while let Some(p) = self.server.out.pop_front() {
+                self.sent_s2c += 1;
+                if !(self.lose_s2c)(self.sent_s2c) {
+                    s2c.push_back(p);
+                }
+            }
+            if self.duplicate_and_reorder {
+                for q in [&mut c2s, &mut s2c] {
+                    if let Some(first) = q.front().cloned() {
+                        q.push_back(first);
+                    }
+                    q.make_contiguous().reverse();
+                }
+            }
+            let moved = !c2s.is_empty() || !s2c.is_empty();
+            for p in c2s {
+                self.server.handle(&p, self.now);
+            }
+            for mut p in s2c {
+                if let Some(r) = self.client.handle_link(&mut p, self.now) {
+                    self.tun_out.push(p[r].to_vec());
+                }
+            }
+            while let Some(e) = self.client.poll_event() {
+                self.events.push(e);
+            }
+            if !moved {
+                let next = [self.client.poll_timeout(), self.server.next_deadline()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| *t > self.now)
+                    .min()
+                    .unwrap_or(self.now + Duration::from_millis(100));
+                self.now = next.min(end);
+            }
+        }
+    }
+
+    fn established(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e, ConnEvent::Established(_)))
+    }
+
+    fn closed(&self) -> Option<&CloseReason> {
+        self.events.iter().find_map(|e| match e {
+            ConnEvent::Closed(r) => Some(r),
+            _ => None,
+        })
+    }
+}
+
+fn ip_packet(tag: u8) -> Vec<u8> {
+    let mut p = vec![0x45, 0, 0, 28];
+    p.extend_from_slice(&[tag; 24]);
+    p
+}
+
+#[test]
+fn handshake_push_and_data_both_ways() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let settings = sim.events.iter().find_map(|e| match e {
+        ConnEvent::Established(s) => Some(s.clone()),
+        _ => None,
+    });
+    let s = settings.expect("established");
+    let v4 = s.ipv4.unwrap();
+    assert_eq!((v4.address.as_str(), v4.prefix), ("10.8.0.2", 24));
+    assert_eq!(s.peer_id, Some(7));
+    assert_eq!(sim.server.client_password.as_deref(), Some("pw"));
+
+    let mut out = Vec::new();
+    assert!(sim.client.encrypt_tun(&ip_packet(1), &mut out, sim.now));
+    assert_eq!(
+        &out[..4],
+        &[0x48, 0, 0, 7],
+        "P_DATA_V2 with the pushed peer-id"
+    );
+    assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(1));
+    let mut back = sim.server.encrypt(&ip_packet(2));
+    let r = sim
+        .client
+        .handle_link(&mut back, sim.now)
+        .expect("data for the TUN");
+    assert_eq!(back[r].to_vec(), ip_packet(2));
+    assert_eq!((sim.client.tx_bytes, sim.client.rx_bytes), (28, 28));
+}
+
+#[test]
+fn survives_loss_duplication_and_reordering() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.lose_c2s = Box::new(|i| i % 3 == 0 && i < 30);
+    sim.lose_s2c = Box::new(|i| i % 4 == 1 && i < 30);
+    sim.duplicate_and_reorder = true;
+    sim.run_until(Duration::from_secs(60), Sim::established);
+    assert!(sim.established(), "events: {:?}", sim.events);
+}
+
+#[test]
+fn retransmits_reset_with_backoff_then_times_out() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.lose_c2s = Box::new(|_| true);
+    sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
+    assert_eq!(
+        sim.closed(),
+        Some(&CloseReason::HandshakeTimeout {
+            got_server_reset: false,
+            got_server_tls: false
+        })
+    );
+    // Sent at 0, 2, 6, 14, 30 s within the 60 s hand-window (timeout doubles).
+    assert_eq!(sim.client_packets.len(), 5);
+}
+
+#[test]
+fn push_continuation_is_applied_atomically() {
+    let mut sim = Sim::new(&[
+        "PUSH_REPLY,route 10.1.0.0 255.255.0.0,push-continuation 2",
+        "PUSH_REPLY,ifconfig 10.8.0.9 255.255.255.0,topology subnet,cipher AES-256-GCM,protocol-flags tls-ekm,echo Welcome to the VPN,push-continuation 1",
+    ]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let s = sim.events.iter().find_map(|e| match e {
+        ConnEvent::Established(s) => Some(s.clone()),
+        _ => None,
+    });
+    let s = s.expect("established");
+    assert_eq!(s.routes, vec!["10.1.0.0/16"]);
+    assert_eq!(s.ipv4.unwrap().address, "10.8.0.9");
+    assert!(sim
+        .events
+        .contains(&ConnEvent::Echo("Welcome to the VPN".into())));
+}
+
+#[test]
+fn crv1_challenge_closes_with_the_challenge() {
+    let mut sim = Sim::new(&["AUTH_FAILED,CRV1:R,E:state-1:YWxpY2U=:Enter your OTP"]);
+    sim.run_until(Duration::from_secs(10), |s| s.closed().is_some());
+    match sim.closed() {
+        Some(CloseReason::Crv1(c)) => {
+            assert_eq!(
+                (c.state_id.as_str(), c.username.as_str(), c.text.as_str()),
+                ("state-1", "alice", "Enter your OTP")
+            );
+            assert!(c.echo);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn auth_pending_web_auth_then_push() {
+    let mut sim = Sim::new(&[
+        "AUTH_PENDING,timeout 90",
+        "INFO_PRE,WEB_AUTH::https://sso.example/login?x=1",
+    ]);
+    sim.run_until(Duration::from_secs(10), |s| {
+        s.events
+            .iter()
+            .any(|e| matches!(e, ConnEvent::AuthPending { .. }))
+    });
+    assert!(sim.events.contains(&ConnEvent::AuthPending {
+        method: crate::api::PendingMethod::WebAuth,
+        payload: "https://sso.example/login?x=1".into(),
+        echo: false,
+        timeout_sec: 90,
+    }));
+    // The user logs in out of band; the server then sends the PUSH_REPLY on the same session.
+    sim.server.on_push_request = vec![PUSH.into()];
+    sim.run_until(Duration::from_secs(30), Sim::established);
+    assert!(sim.established());
+    assert!(
+        sim.server.push_requests >= 2,
+        "PUSH_REQUEST is repeated while pending"
+    );
+}
+
+#[test]
+fn halt_and_restart_close_the_connection() {
+    for (msg, want) in [
+        ("HALT,maintenance", CloseReason::Halt("maintenance".into())),
+        ("RESTART", CloseReason::Restart),
+    ] {
+        let mut sim = Sim::new(&[PUSH]);
+        sim.run_until(Duration::from_secs(10), Sim::established);
+        let now = sim.now;
+        sim.server.send_message(msg, now);
+        sim.run_until(Duration::from_secs(5), |s| s.closed().is_some());
+        assert_eq!(sim.closed(), Some(&want));
+    }
+}
+
+#[test]
+fn keepalive_pings_and_ping_restart() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let t0 = sim.now;
+    let before = sim.client_packets.len();
+    sim.lose_s2c = Box::new(|_| true);
+    sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
+    assert_eq!(sim.closed(), Some(&CloseReason::PingTimeout));
+    let elapsed = sim.now - t0;
+    assert!(
+        elapsed >= Duration::from_secs(59) && elapsed <= Duration::from_secs(61),
+        "{elapsed:?}"
+    );
+    // ping 10 over ~60 s: 5 or 6 keepalive data packets, never written to the TUN.
+    let pings = sim.client_packets[before..]
+        .iter()
+        .filter(|p| crate::wire::opcode(p[0]) == crate::wire::P_DATA_V2)
+        .count();
+    assert!((5..=6).contains(&pings), "{pings}");
+}
+
+#[test]
+fn disconnect_sends_exit_when_cc_exit_negotiated() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let now = sim.now;
+    sim.client.disconnect(now);
+    while let Some(p) = sim.client.poll_transmit() {
+        sim.server.handle(&p, now);
+    }
+    assert_eq!(sim.server.received_messages, vec!["EXIT".to_string()]);
+    assert!(sim.client.is_closed());
+}
