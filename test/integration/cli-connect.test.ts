@@ -359,6 +359,29 @@ describe('causeway connect', () => {
     await disconnectAndCheck(c);
   });
 
+  it('runs two profiles at once in two connect processes, and disconnect --all ends both', async () => {
+    const a = connect('cert');
+    await a.waitForPhase('connected');
+    const b = connect('mfa');
+    await b.waitFor((e) => e.event === 'prompt');
+    for (const line of [lab.credentials.username, lab.credentials.password, OTP, 'n']) b.answer(line);
+    await b.waitForPhase('connected');
+    // The second helper must not have touched the first one's tunnel.
+    expect(a.phases().at(-1)).toBe('connected');
+    expect(await lab.clientDevices()).toHaveLength(2);
+    await lab.ping(servers.cert.info.tunnelAddress);
+    await lab.ping(servers.mfa.info.tunnelAddress);
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as { sessions: { profileName: string; pid: number }[] };
+    expect(status.sessions.map((s) => s.profileName).sort()).toEqual(['cert', 'mfa']);
+    expect(new Set(status.sessions.map((s) => s.pid)).size).toBe(2);
+    const r = await cli(['disconnect', '--all']);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['cert: disconnected', 'mfa: disconnected']);
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+    expect(await lab.clientDevices()).toEqual([]);
+    expect(await lab.clientRoutes()).toEqual(baselineRoutes);
+  });
+
   it('recovers from SIGKILL of the helper: the next helper leaves no stale device or route', async () => {
     const c = connect('cert');
     await c.waitForPhase('connected');
