@@ -116,6 +116,24 @@ describe('engine features against stock openvpn 2.6', () => {
     }
   });
 
+  it("applies the profile's own routes and redirect-gateway on top of what the server pushes", async () => {
+    const server = await lab.startServer({ proto: 'tcp', tlsWrap: 'tls-crypt', push: ['route 10.123.0.0 255.255.0.0'] });
+    try {
+      const config = lab.engineConfig(server, {}, { routes: ['10.124.0.0/16'], redirectGateway: true });
+      const session = await connectSession(helper, 'profile-routes', config);
+      const device = helper.pushed(session)!.device;
+      const routes = await lab.clientRoutes();
+      for (const dst of ['0.0.0.0/1', '128.0.0.0/1', '10.123.0.0/16', '10.124.0.0/16']) {
+        expect(routes.some((r) => r.startsWith(`${dst} `) && r.includes(`dev ${device}`)), `${dst} via ${device} in\n${routes.join('\n')}`).toBe(true);
+      }
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+      expect((await lab.clientRoutes()).filter((r) => r.includes(device))).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('renegotiates every 10 s under load without losing a transfer', async () => {
     const server = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt', renegSec: 10 });
     try {

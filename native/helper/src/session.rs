@@ -11,7 +11,7 @@ use causeway_engine::{
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::linux::network::{DeviceSlot, LinuxNetwork};
+use crate::linux::network::{DeviceSlot, LinuxNetwork, ProfileRouting};
 use crate::log;
 use crate::protocol::{
     CredentialKindWire, ErrorWire, HelperMessage, LogLevelWire, PendingMethodWire, PushedWire,
@@ -56,7 +56,8 @@ impl Session {
             connected_since: None,
         }));
         let guards = crate::netguard::SessionGuards::new(&config);
-        let net = LinuxNetwork::new(ctx.state_dir.clone(), device.clone(), guards);
+        let routing = ProfileRouting::from_config(&config);
+        let net = LinuxNetwork::new(ctx.state_dir.clone(), device.clone(), routing, guards);
         let engine = tokio::spawn(run_session(config, net, cmd_rx, ev_tx));
         let task = tokio::spawn(forward_events(
             id.clone(),

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use causeway_engine::{NetworkSetup, PushedSettings, Tun};
+use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use super::netlink::{link_index, Netlink, Route};
 use super::state::{RouteRecord, StateFile};
@@ -18,9 +18,46 @@ use crate::netguard::SessionGuards;
 /// `pushed` message can report it.
 pub type DeviceSlot = Arc<Mutex<Option<String>>>;
 
+/// Routing the profile itself asks for (`route`, `route-ipv6`, `redirect-gateway`), applied
+/// on top of whatever the server pushes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileRouting {
+    pub routes: Vec<String>,
+    pub routes_ipv6: Vec<String>,
+    pub redirect_gateway: bool,
+}
+
+impl ProfileRouting {
+    pub fn from_config(config: &EngineConfig) -> Self {
+        ProfileRouting {
+            routes: config.routes.clone(),
+            routes_ipv6: config.routes_ipv6.clone(),
+            redirect_gateway: config.redirect_gateway,
+        }
+    }
+
+    /// The settings the OS is configured with: the pushed ones plus the profile's routing.
+    fn apply_to(&self, pushed: &PushedSettings) -> PushedSettings {
+        let mut effective = pushed.clone();
+        for (mine, theirs) in [
+            (&self.routes, &mut effective.routes),
+            (&self.routes_ipv6, &mut effective.routes_ipv6),
+        ] {
+            for route in mine {
+                if !theirs.contains(route) {
+                    theirs.push(route.clone());
+                }
+            }
+        }
+        effective.redirect_gateway |= self.redirect_gateway;
+        effective
+    }
+}
+
 pub struct LinuxNetwork {
     state_dir: PathBuf,
     device: DeviceSlot,
+    profile: ProfileRouting,
     applied: Option<Applied>,
     /// DNS, IPv6 leak block and kill switch (netguard); dropped with the session.
     guards: SessionGuards,
@@ -33,16 +70,23 @@ struct Applied {
 }
 
 impl LinuxNetwork {
-    pub fn new(state_dir: PathBuf, device: DeviceSlot, guards: SessionGuards) -> Self {
+    pub fn new(
+        state_dir: PathBuf,
+        device: DeviceSlot,
+        profile: ProfileRouting,
+        guards: SessionGuards,
+    ) -> Self {
         LinuxNetwork {
             state_dir,
             device,
+            profile,
             applied: None,
             guards,
         }
     }
 
     fn apply(&mut self, pushed: &PushedSettings, server: SocketAddr) -> Result<Tun, String> {
+        let pushed = &self.profile.apply_to(pushed);
         let netlink = Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
         let state = StateFile::create(&self.state_dir)
             .map_err(|e| format!("cannot record network state: {e}"))?;
@@ -241,6 +285,30 @@ impl Drop for LinuxNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pushed() -> PushedSettings {
+        serde_json::from_value(serde_json::json!({
+            "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"}, "ipv6": null,
+            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false,
+            "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
+            "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn profile_routing_adds_to_what_the_server_pushed() {
+        let profile = ProfileRouting {
+            routes: vec!["10.20.0.0/16".into(), "192.168.50.0/24".into()],
+            routes_ipv6: vec!["fd00:50::/64".into()],
+            redirect_gateway: true,
+        };
+        let e = profile.apply_to(&pushed());
+        assert_eq!(e.routes, vec!["10.20.0.0/16", "192.168.50.0/24"]);
+        assert_eq!(e.routes_ipv6, vec!["fd00:50::/64"]);
+        assert!(e.redirect_gateway);
+        assert_eq!(ProfileRouting::default().apply_to(&pushed()), pushed());
+    }
 
     #[test]
     fn cidr_parsing_normalizes_and_rejects() {
