@@ -6,9 +6,11 @@ import { awsVpnClientDir } from '../../profiles/paths.js';
 import { resolve } from 'node:path';
 import { CliError, homeOf, openProfileStore, printJson, type CliIO, type Command } from '../context.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { OidcSettingsError, parseOidcSettings, type OidcSettings } from '../../auth/oidc-settings.js';
 import { describeProfile, formatIssue, profileView } from '../profile-view.js';
 
 const usage = `usage: causeway import <file.ovpn> [--name NAME] [--dry-run] [--json]
+         [--oidc-issuer URL --oidc-client-id ID [--oidc-scopes S] [--oidc-username-claim C] [--oidc-token id_token|access_token]]
        causeway import --from-aws-vpn-client [--dry-run] [--json]
 
 Checks an OpenVPN profile against Causeway's import policy and stores it. Directives that would
@@ -16,7 +18,27 @@ run programs or touch files are removed (each listed as a warning); profiles tha
 security are refused (each reason listed). Files the profile names (ca ca.crt) are read from
 the profile's folder only. --dry-run checks without storing; --json prints
 {ok, profile, warnings[], errors[]}. --from-aws-vpn-client imports every profile of the
-official AWS VPN Client.`;
+official AWS VPN Client. The --oidc-* options make the profile sign in with OpenID Connect:
+the token (default id_token) is sent as the password and the claim (default sub) as the username.`;
+
+/** OIDC settings from the --oidc-* options, or null when none were given. */
+function oidcFromArgs(values: Record<string, string | boolean | undefined>): OidcSettings | null {
+  const given = ['oidc-issuer', 'oidc-client-id', 'oidc-scopes', 'oidc-username-claim', 'oidc-token'].filter((k) => values[k] !== undefined);
+  if (!given.length) return null;
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  try {
+    return parseOidcSettings({
+      issuer: str('oidc-issuer'),
+      clientId: str('oidc-client-id'),
+      scopes: str('oidc-scopes'),
+      usernameClaim: str('oidc-username-claim'),
+      token: str('oidc-token'),
+    });
+  } catch (e) {
+    if (e instanceof OidcSettingsError) throw new CliError(e.message);
+    throw e;
+  }
+}
 
 function outcomeJson(o: ImportOutcome) {
   return { ok: o.ok, profile: o.profile ? profileView(o.profile) : null, warnings: o.warnings, errors: o.errors };
@@ -73,6 +95,11 @@ export const importCommand: Command = {
         'dry-run': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'from-aws-vpn-client': { type: 'boolean', default: false },
+        'oidc-issuer': { type: 'string' },
+        'oidc-client-id': { type: 'string' },
+        'oidc-scopes': { type: 'string' },
+        'oidc-username-claim': { type: 'string' },
+        'oidc-token': { type: 'string' },
       },
       usage,
     );
@@ -85,7 +112,12 @@ export const importCommand: Command = {
     if (positionals.length !== 1) throw new CliError(`import needs exactly one profile file\n${usage}`);
     const file = resolve(io.cwd, positionals[0]!);
     const store = await openProfileStore(io);
-    const outcome = await importOvpnFile(store, file, { ...(values.name !== undefined ? { name: values.name } : {}), dryRun });
+    const oidc = oidcFromArgs(values);
+    const outcome = await importOvpnFile(store, file, {
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      dryRun,
+      ...(oidc ? { adjust: (settings) => ({ ...settings, oidc }) } : {}),
+    });
     if (json) printJson(io, outcomeJson(outcome));
     report(io, `"${positionals[0]}"`, outcome, dryRun, json);
     return outcome.ok ? 0 : 1;
