@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run.js';
 
-const profileFile = join(import.meta.dirname, '..', '..', 'test', 'corpus', 'real-world', 'openvpn-access-server.ovpn');
+const profileFile = join(import.meta.dirname, '..', '..', 'test', 'corpus', 'real-world', 'aws-directory-password.ovpn');
 const homes: string[] = [];
 afterEach(() => {
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
