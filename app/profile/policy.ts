@@ -82,6 +82,9 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ['ignore-unknown-option', 'it would hide options this client does not understand; Causeway lists them instead'],
   ['pull-filter', 'it filters pushed options; Causeway applies its own policy to what the server pushes'],
   ['tls-remote', 'it was removed in OpenVPN 2.4; use verify-x509-name'],
+  ...['key-method', 'no-iv', 'compat-names', 'keysize', 'opt-verify', 'max-routes', 'comp-noadapt'].map(
+    (d) => [d, 'it no longer exists in OpenVPN 2.6 and has no effect'] as const,
+  ),
   ['ncp-disable', 'it was removed in OpenVPN 2.6; Causeway always negotiates the data cipher'],
   ['http-proxy', 'proxies are not supported yet; Causeway connects directly'],
   ['http-proxy-option', 'proxies are not supported yet; Causeway connects directly'],
@@ -176,4 +179,10 @@ export const NO_EFFECT: ReadonlySet<string> = new Set([
   'tls-groups',
   'ecdh-curve',
   'single-session',
+  'tls-timeout',
+  'tls-exit',
+  'ifconfig-nowarn',
+  'remap-usr1',
+  'allow-recursive-routing',
+  'disable-dco',
 ]);
