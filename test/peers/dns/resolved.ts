@@ -21,7 +21,12 @@ async function unpackedResolved(): Promise<string> {
   if (existsSync(binary)) return cacheDir;
   mkdirSync(cacheDir, { recursive: true });
   const systemd = (await run('dpkg-query', ['-W', '-f=${Version}', 'systemd'])).stdout.trim();
-  await run('sh', ['-c', `cd "${cacheDir}" && apt-get download "systemd-resolved=${systemd}"`], { timeoutMs: 120_000 });
+  const download = () => run('sh', ['-c', `cd "${cacheDir}" && apt-get download "systemd-resolved=${systemd}"`], { timeoutMs: 120_000 });
+  // Stale package lists (a fresh machine, or a point release since) are refreshed once.
+  await download().catch(async () => {
+    await run('apt-get', ['update', '-qq'], { timeoutMs: 300_000 });
+    await download();
+  });
   const deb = readdirSync(cacheDir).find((f) => f.startsWith('systemd-resolved_') && f.endsWith('.deb'));
   if (!deb) throw new Error('apt-get download systemd-resolved produced no package');
   await run('dpkg-deb', ['-x', join(cacheDir, deb), join(cacheDir, 'root')]);
