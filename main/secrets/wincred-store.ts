@@ -1,8 +1,9 @@
 // Windows backend: Credential Manager (generic credentials "causeway:<account>", persisted per
 // user, protected by DPAPI) through CredWriteW/CredReadW/CredDeleteW called from Windows
-// PowerShell. The request, secret included, goes in on stdin as JSON, never on the command line.
-// Not testable on the Linux CI machine. Credential Manager caps a blob at 2560 bytes; larger
-// secrets (e.g. RSA-4096 keys) are refused with a clear error rather than truncated.
+// PowerShell. Requests, secrets included, go in on stdin as JSON, never on the command line.
+// Credential Manager caps one blob at 2560 bytes, less than an RSA-4096 key in PEM: larger secrets
+// are split over "causeway:<account>#1..n", with "causeway:<account>" holding "chunks:<n>".
+// The PowerShell part is not testable on the Linux CI machine; the chunking is (wincred-store.test.ts).
 import type { SecretStore } from './secret-store.js';
 import { runTool } from './run-tool.js';
 
@@ -10,6 +11,15 @@ import { runTool } from './run-tool.js';
 export const WINCRED_MAX_BLOB_BYTES = 2560;
 /** Exit code the script uses for ERROR_NOT_FOUND. */
 const NOT_FOUND = 3;
+const CHUNKED = /^chunks:(\d{1,4})$/;
+
+/** The three Credential Manager calls, on whole target names and raw bytes. */
+export interface CredentialApi {
+  read(target: string): Promise<Buffer | null>;
+  write(target: string, blob: Buffer): Promise<void>;
+  /** Deleting a missing credential is not an error. */
+  delete(target: string): Promise<void>;
+}
 
 const SCRIPT = `
 $ErrorActionPreference = 'Stop'
@@ -35,8 +45,8 @@ public static class CausewayCred {
   public static extern void CredFree(IntPtr c);
 }
 '@
-$target = 'causeway:' + $req.account
-if ($req.op -eq 'get') {
+$target = $req.target
+if ($req.op -eq 'read') {
   $p = [IntPtr]::Zero
   if (-not [CausewayCred]::CredReadW($target, 1, 0, [ref]$p)) {
     if ([Runtime.InteropServices.Marshal]::GetLastWin32Error() -eq 1168) { exit ${NOT_FOUND} }
@@ -47,12 +57,12 @@ if ($req.op -eq 'get') {
   [Runtime.InteropServices.Marshal]::Copy($c.CredentialBlob, $bytes, 0, $c.CredentialBlobSize)
   [CausewayCred]::CredFree($p)
   [Console]::Out.Write([Convert]::ToBase64String($bytes))
-} elseif ($req.op -eq 'set') {
-  $bytes = [Convert]::FromBase64String($req.secret)
+} elseif ($req.op -eq 'write') {
+  $bytes = [Convert]::FromBase64String($req.blob)
   $h = [Runtime.InteropServices.GCHandle]::Alloc($bytes, 'Pinned')
   try {
     $c = New-Object CausewayCred+CREDENTIAL
-    $c.Type = 1; $c.Persist = 2; $c.TargetName = $target; $c.UserName = $req.account
+    $c.Type = 1; $c.Persist = 2; $c.TargetName = $target; $c.UserName = 'causeway'
     $c.CredentialBlobSize = $bytes.Length; $c.CredentialBlob = $h.AddrOfPinnedObject()
     if (-not [CausewayCred]::CredWriteW([ref]$c, 0)) {
       throw "CredWrite failed: " + [Runtime.InteropServices.Marshal]::GetLastWin32Error()
@@ -66,38 +76,83 @@ if ($req.op -eq 'get') {
 }
 `;
 
+/** Credential Manager through Windows PowerShell (powershell.exe ships with every Windows 10/11). */
+export const powershellCredentials: CredentialApi = {
+  async read(target) {
+    const r = await run({ op: 'read', target });
+    if (r.code === NOT_FOUND) return null;
+    if (r.code !== 0) throw new Error(`Credential Manager lookup failed: ${r.stderr || `exit ${r.code}`}`);
+    return Buffer.from(r.stdout.trim(), 'base64');
+  },
+  async write(target, blob) {
+    const r = await run({ op: 'write', target, blob: blob.toString('base64') });
+    if (r.code !== 0) throw new Error(`Credential Manager refused to store the secret: ${r.stderr || `exit ${r.code}`}`);
+  },
+  async delete(target) {
+    const r = await run({ op: 'delete', target });
+    if (r.code !== 0) throw new Error(`Credential Manager could not delete the secret: ${r.stderr || `exit ${r.code}`}`);
+  },
+};
+
+function run(request: { op: 'read' | 'write' | 'delete'; target: string; blob?: string }) {
+  return runTool('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', SCRIPT], {
+    stdin: JSON.stringify(request),
+    timeoutMs: 30_000,
+  });
+}
+
 export class WinCredStore implements SecretStore {
   readonly backend = 'wincred' as const;
   readonly persistent = true;
   readonly reason = null;
 
-  private run(request: { op: 'get' | 'set' | 'delete'; account: string; secret?: string }) {
-    return runTool('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', SCRIPT], {
-      stdin: JSON.stringify(request),
-      timeoutMs: 30_000,
-    });
-  }
+  constructor(private readonly api: CredentialApi = powershellCredentials) {}
 
   async get(account: string): Promise<string | null> {
-    const r = await this.run({ op: 'get', account });
-    if (r.code === NOT_FOUND) return null;
-    if (r.code !== 0) throw new Error(`Credential Manager lookup failed: ${r.stderr || `exit ${r.code}`}`);
-    return Buffer.from(r.stdout.trim(), 'base64').toString('utf8');
+    const head = await this.api.read(target(account));
+    if (head === null) return null;
+    const chunked = CHUNKED.exec(head.toString('latin1'));
+    if (!chunked) return head.toString('utf8');
+    const parts: Buffer[] = [];
+    for (let i = 1; i <= Number(chunked[1]); i++) {
+      const part = await this.api.read(`${target(account)}#${i}`);
+      if (part === null) throw new Error(`Credential Manager lost part ${i} of the secret "${account}"; store it again`);
+      parts.push(part);
+    }
+    return Buffer.concat(parts).toString('utf8');
   }
 
   async set(account: string, secret: string): Promise<void> {
     const bytes = Buffer.from(secret, 'utf8');
-    if (bytes.length > WINCRED_MAX_BLOB_BYTES) {
-      throw new Error(
-        `this secret is ${bytes.length} bytes; Windows Credential Manager holds at most ${WINCRED_MAX_BLOB_BYTES}`,
-      );
+    const previous = await this.chunkCount(account);
+    if (bytes.length <= WINCRED_MAX_BLOB_BYTES && !CHUNKED.test(secret)) {
+      await this.api.write(target(account), bytes);
+    } else {
+      const count = Math.ceil(bytes.length / WINCRED_MAX_BLOB_BYTES);
+      // Parts first, the head last: a reader never sees a head pointing at missing parts.
+      for (let i = 0; i < count; i++) {
+        await this.api.write(`${target(account)}#${i + 1}`, bytes.subarray(i * WINCRED_MAX_BLOB_BYTES, (i + 1) * WINCRED_MAX_BLOB_BYTES));
+      }
+      await this.api.write(target(account), Buffer.from(`chunks:${count}`, 'latin1'));
+      for (let i = count + 1; i <= previous; i++) await this.api.delete(`${target(account)}#${i}`);
+      return;
     }
-    const r = await this.run({ op: 'set', account, secret: bytes.toString('base64') });
-    if (r.code !== 0) throw new Error(`Credential Manager refused to store the secret: ${r.stderr || `exit ${r.code}`}`);
+    for (let i = 1; i <= previous; i++) await this.api.delete(`${target(account)}#${i}`);
   }
 
   async delete(account: string): Promise<void> {
-    const r = await this.run({ op: 'delete', account });
-    if (r.code !== 0) throw new Error(`Credential Manager could not delete the secret: ${r.stderr || `exit ${r.code}`}`);
+    const count = await this.chunkCount(account);
+    await this.api.delete(target(account));
+    for (let i = 1; i <= count; i++) await this.api.delete(`${target(account)}#${i}`);
   }
+
+  private async chunkCount(account: string): Promise<number> {
+    const head = await this.api.read(target(account));
+    const chunked = head ? CHUNKED.exec(head.toString('latin1')) : null;
+    return chunked ? Number(chunked[1]) : 0;
+  }
+}
+
+function target(account: string): string {
+  return `causeway:${account}`;
 }
