@@ -1,11 +1,12 @@
 // The Electron main process: lifecycle and the pieces only Electron can provide (window, tray,
 // notifications, file dialog, system browser). Everything it shows and does goes through the
 // Electron-free DesktopService, the same one the e2e tests drive in Chromium.
-import { app, dialog, Menu, Notification, shell, type BrowserWindow } from 'electron';
+import { app, dialog, Menu, net, Notification, shell, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
 import { createDispatcher } from '../../app/ipc/handlers';
 import type { ImportVerdict } from '../../app/ipc/types';
 import { safeOpener } from '../auth/browser';
+import { createLoginFlows } from '../auth/login-flows';
 import { configDir } from '../profiles/paths';
 import { openCore, type Core } from '../core';
 import { desktopCore } from './desktop-core';
@@ -78,6 +79,9 @@ async function start(): Promise<void> {
   core = await openCore({
     prompter: service.prompts,
     openUrl: service.openLoginUrl,
+    // AWS SAML, OIDC and web-auth sign-in, in the system browser; OIDC provider calls go through
+    // Chromium's network stack so system proxies and corporate trust stores apply.
+    loginFlows: createLoginFlows({ opener: { open: service.openLoginUrl }, fetch: (url, init) => net.fetch(url, init) }),
     resourcesPath: app.isPackaged ? process.resourcesPath : null,
     clientName: 'causeway-app',
   });
