@@ -189,6 +189,18 @@ describe('ConnectionManager', () => {
     expect(prompter.asked).toHaveLength(1);
   });
 
+  it('still uses a saved password when login flows are registered but do not handle the profile', async () => {
+    const secrets = persistentStore();
+    await secrets.set(passwordAccount('saved'), 'right');
+    await secrets.set(usernameAccount('saved'), 'alice');
+    const prompter = new ScriptedPrompter([]);
+    const h = harness([profile('saved', 'auth-user-pass')], prompter, { secrets, flows: { credentialsBeforeConnect: async () => null } });
+    h.manager.connect('saved');
+    await h.until('saved', 'connected');
+    expect(prompter.asked).toEqual([]);
+    expect(h.helperLog.filter((l) => l.includes('received credentials'))).toHaveLength(0); // sent with connect
+  });
+
   it('with auth-retry interact asks again after a rejection, saying why', async () => {
     const prompter = new ScriptedPrompter([
       { kind: 'credentials', username: 'alice', password: 'typo', response: null, remember: false },

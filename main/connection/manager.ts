@@ -315,15 +315,15 @@ export class ConnectionManager {
   private async credentialsForConnect(session: Session, signal: AbortSignal): Promise<Credentials | null> {
     const profile = session.profile;
     const flows = this.options.loginFlows;
-    if (profile.auth.kind === 'aws-saml' || flows?.credentialsBeforeConnect) {
-      if (flows?.credentialsBeforeConnect) {
-        const c = await flows.credentialsBeforeConnect(this.loginContext(session, signal));
-        if (c) session.redactor.add(c.password);
+    if (flows?.credentialsBeforeConnect) {
+      const c = await flows.credentialsBeforeConnect(this.loginContext(session, signal));
+      if (c) {
+        session.redactor.add(c.password);
         return c;
       }
-      if (profile.auth.kind === 'aws-saml') {
-        throw new ProfileUnusableError('this profile signs in through the browser (AWS SAML), which is not available here');
-      }
+    }
+    if (profile.auth.kind === 'aws-saml') {
+      throw new ProfileUnusableError('this profile signs in through the browser (AWS SAML), which is not available here');
     }
     if (!profile.auth.userPass || profile.auth.staticChallenge) return null;
     return session.credentials ?? (await this.savedCredentials(session));
