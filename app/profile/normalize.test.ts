@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ProfileError } from './errors.js';
@@ -32,6 +33,20 @@ describe('checkProfile: keep', () => {
     expect(s.verifyX509Name).toEqual({ name: 'vpn.example.com', type: 'name' });
     expect(s.remoteCertTls).toBe('server');
     expect(s.hasKey).toBe(false);
+  });
+
+  it('normalizes key material without changing it', () => {
+    const v = check(`client\nremote h\n${CA}${CERT}<tls-auth>\n${TA}</tls-auth>\n`);
+    const s = v.settings!;
+    // Certificates and keys still parse, and are the same objects as the originals.
+    expect(new X509Certificate(s.ca).fingerprint256).toBe(new X509Certificate(pki('ca.crt')).fingerprint256);
+    expect(new X509Certificate(s.cert!).fingerprint256).toBe(new X509Certificate(pki('client.crt')).fingerprint256);
+    const der = (k: string) => createPrivateKey(k).export({ type: 'pkcs8', format: 'der' }).toString('hex');
+    expect(der(v.secrets.key!)).toBe(der(pki('client.key')));
+    // The static key keeps its 256 bytes, in OpenVPN's 16 lines of 32 hex digits.
+    const hex = (t: string) => t.replace(/^#.*$/gm, '').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+    expect(hex(s.tlsAuth!.key)).toBe(hex(TA));
+    expect(s.tlsAuth!.key.split('\n').filter((l) => /^[0-9a-f]{32}$/.test(l))).toHaveLength(16);
   });
 
   it('keeps the private key out of the settings and hands it over as a secret', () => {
