@@ -274,6 +274,8 @@ describe('checkProfile: refuse', () => {
   it('refuses a certificate without its key, a passphrase key and key material in the wrong slot', () => {
     expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n`).errors)).toMatch(/no private key/);
     expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('encrypted.key')}</key>\n`).errors)).toMatch(/passphrase/);
+    const ssh = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+    expect(messages(check(`remote h\n${CA}<cert>\n${pki('client.crt')}</cert>\n<key>\n${ssh}</key>\n`).errors)).toMatch(/openssh private key, not a TLS private key/);
     const wrong = check(`remote h\n<ca>\n${pki('client.key')}</ca>\n`);
     expect(messages(wrong.errors)).toMatch(/holds no PEM certificate \(it holds a private key instead\)/);
     expect(messages(wrong.errors)).not.toMatch(/MIG/);

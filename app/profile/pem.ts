@@ -37,7 +37,11 @@ export interface PrivateKeyInfo {
 
 /** A client private key: PKCS#8, PKCS#1 RSA or SEC1 EC, possibly passphrase-protected. */
 export function privateKey(text: string, line: number, directive: string): PrivateKeyInfo {
-  const keys = pemBlocks(text).filter((b) => /PRIVATE KEY$/.test(b.label));
+  const blocks = pemBlocks(text).filter((b) => /PRIVATE KEY$/.test(b.label));
+  const keys = blocks.filter((b) => ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY', 'ENCRYPTED PRIVATE KEY'].includes(b.label));
+  if (blocks.length === 1 && keys.length === 0) {
+    throw new ProfileError(`the key is a ${blocks[0]!.label.toLowerCase()}, not a TLS private key (PKCS#8, RSA or EC PEM)`, line, directive);
+  }
   if (keys.length !== 1) {
     throw new ProfileError(keys.length ? 'the key holds more than one private key' : 'the key holds no PEM private key', line, directive);
   }
