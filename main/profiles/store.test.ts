@@ -48,6 +48,14 @@ describe('ProfileStore', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('replace() rewrites an existing profile and refuses an unknown one', async () => {
+    const p = await store.add(settings(noKey), none, { name: 'VPN', source: src });
+    store.replace({ ...p, tunMtu: 1400 });
+    expect(store.resolve(p.id).tunMtu).toBe(1400);
+    expect(() => store.replace({ ...p, id: 'nope-000000' })).toThrow(ProfileStoreError);
+    expect(readdirSync(dir)).toEqual([`${p.id}.json`]);
+  });
+
   it('keeps names unique and resolves ambiguity by id', async () => {
     const a = await store.add(settings(noKey), none, { name: 'VPN', source: src });
     await expect(store.add(settings(noKey), none, { name: 'vpn', source: src })).rejects.toThrow(/already exists/);
