@@ -12,6 +12,10 @@ export const FAILURE_MESSAGES: Record<FailureReason, FailureMessage> = {
     title: 'The server rejected your credentials',
     nextStep: 'Check your username, password or one-time code and connect again.',
   },
+  'sign-in-failed': {
+    title: 'Signing in through the browser did not complete',
+    nextStep: 'Connect again and finish signing in in the browser window that opens.',
+  },
   'server-unreachable': {
     title: 'The VPN server could not be reached',
     nextStep: 'Check your internet connection; if it works, the server may be down — ask your administrator.',

@@ -26,6 +26,7 @@ export type AuthWait =
 
 export type FailureReason =
   | 'bad-credentials'
+  | 'sign-in-failed'
   | 'server-unreachable'
   | 'server-certificate-rejected'
   | 'client-certificate-rejected'

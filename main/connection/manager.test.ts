@@ -350,6 +350,18 @@ describe('ConnectionManager', () => {
     expect(h.manager.logLines('saml').join('\n')).not.toContain('4321');
   });
 
+  it('fails with sign-in-failed when the browser login does not complete', async () => {
+    const flows: LoginFlows = {
+      credentialsBeforeConnect: async () => {
+        throw new Error('The identity provider did not answer within 300 s.');
+      },
+    };
+    const h = harness([profile('sso', 'auth-user-pass\nauth-federate')], new ScriptedPrompter([]), { flows });
+    h.manager.connect('sso');
+    await h.until('sso', 'failed');
+    expect(h.manager.get('sso')!.state).toEqual({ phase: 'failed', reason: 'sign-in-failed', detail: 'The identity provider did not answer within 300 s.' });
+  });
+
   it('fails an AWS SAML profile clearly when no login flow is available', async () => {
     const h = harness([profile('saml2', 'auth-user-pass\nauth-federate')], new ScriptedPrompter([]));
     h.manager.connect('saml2');

@@ -106,6 +106,11 @@ export type ManagerEvent =
   | { type: 'notice'; sessionId: string; text: string }
   | { type: 'log'; sessionId: string; line: string };
 
+/** A federated login (browser, IdP, token) did not produce credentials. */
+class SignInError extends Error {
+  override readonly name = 'SignInError';
+}
+
 export const passwordAccount = (profileId: string) => `profile/${profileId}/password`;
 export const usernameAccount = (profileId: string) => `profile/${profileId}/username`;
 export const keyAccount = (profileId: string) => `profile/${profileId}/key`;
@@ -307,6 +312,7 @@ export class ConnectionManager {
     } catch (e) {
       if (signal.aborted) return;
       if (e instanceof ProfileUnusableError) this.fail(session, 'profile-invalid', e.message);
+      else if (e instanceof SignInError) this.fail(session, 'sign-in-failed', e.message);
       else this.fail(session, 'internal', (e as Error).message);
     }
   }
@@ -316,7 +322,12 @@ export class ConnectionManager {
     const profile = session.profile;
     const flows = this.options.loginFlows;
     if (flows?.credentialsBeforeConnect) {
-      const c = await flows.credentialsBeforeConnect(this.loginContext(session, signal));
+      let c: Credentials | null;
+      try {
+        c = await flows.credentialsBeforeConnect(this.loginContext(session, signal));
+      } catch (e) {
+        throw new SignInError((e as Error).message);
+      }
       if (c) {
         session.redactor.add(c.password);
         return c;
@@ -537,7 +548,7 @@ export class ConnectionManager {
         try {
           response = await flows.answerCrv1(this.loginContext(session, signal), { text: m.challenge ?? '', username: m.username });
         } catch (e) {
-          if (!signal.aborted) this.fail(session, 'bad-credentials', (e as Error).message);
+          if (!signal.aborted) this.fail(session, 'sign-in-failed', (e as Error).message);
           return;
         }
       }
@@ -616,7 +627,7 @@ export class ConnectionManager {
       else if (this.options.openUrl) await this.options.openUrl(url);
       else throw new Error('no browser is available to sign in');
     } catch (e) {
-      if (!signal.aborted) this.fail(session, 'cancelled', (e as Error).message);
+      if (!signal.aborted) this.fail(session, 'sign-in-failed', (e as Error).message);
     }
   }
 

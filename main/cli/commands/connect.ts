@@ -11,7 +11,7 @@ import type { PromptAnswer, Prompter, PromptRequest } from '../../connection/pro
 import { controlDir, queryAll, serveControl } from '../../connection/control.js';
 import { isActive } from '../../../app/connection/state.js';
 import { safeOpener, systemBrowserOpener } from '../../auth/browser.js';
-import { createLoginFlows } from '../../auth/login-flows.js';
+import { createLoginFlows, signInTimeoutMs } from '../../auth/login-flows.js';
 
 /** Exit statuses of `causeway connect` (documented in the README's CLI section). */
 export const CONNECT_EXIT = {
@@ -27,6 +27,7 @@ export const CONNECT_EXIT = {
 export function exitCodeFor(reason: FailureReason): number {
   switch (reason) {
     case 'bad-credentials':
+    case 'sign-in-failed':
     case 'prompt-timeout':
     case 'cancelled':
     case 'client-certificate-rejected':
@@ -62,7 +63,8 @@ banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C
   --device-code  OIDC profiles: sign in on another device with a code (no browser here)
 
 Exit status: 0 disconnected on request; 1 bad input (unknown profile, bad arguments);
-2 internal error; 3 authentication failed (bad credentials, no answer, certificate rejected);
+2 internal error; 3 authentication failed (bad credentials, sign-in not completed, no answer,
+certificate rejected);
 4 server unreachable or TLS/server certificate problem; 5 local problem (helper unavailable,
 network setup failed, unusable profile); 6 the server ended the session (time limit, shutdown).`;
 
@@ -135,6 +137,8 @@ export const connectCommand: Command = {
       loginFlows: createLoginFlows({
         opener: safeOpener({ open: openUrl }),
         oidcMode: values['device-code'] ? 'device' : 'browser',
+        acsTimeoutMs: signInTimeoutMs(io.env),
+        oidcBrowserTimeoutMs: signInTimeoutMs(io.env),
         notify: (n) => {
           if (n.kind !== 'device-code') return;
           const { userCode, verificationUri, verificationUriComplete } = n.prompt;
