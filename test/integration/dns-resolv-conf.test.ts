@@ -22,6 +22,7 @@ describe('DNS through a managed /etc/resolv.conf', () => {
   let resolvConf: NetnsResolvConf;
   let fullTunnel: LabServer;
   let splitTunnel: LabServer;
+  let dnsOption: LabServer;
   const dnsServers: DnsServer[] = [];
   let helper: HelperClient;
 
@@ -36,7 +37,12 @@ describe('DNS through a managed /etc/resolv.conf', () => {
       proto: 'udp',
       push: ['dhcp-option DNS 10.8.2.1', 'dhcp-option DOMAIN-ROUTE corp.example'],
     });
-    for (const s of [fullTunnel, splitTunnel]) {
+    // OpenVPN 2.6's `dns` option instead of dhcp-option, with its address:port syntax.
+    dnsOption = await lab.startServer({
+      proto: 'udp',
+      push: ['redirect-gateway def1', 'dns server 0 address 10.8.3.1:53', 'dns search-domains corp.example'],
+    });
+    for (const s of [fullTunnel, splitTunnel, dnsOption]) {
       dnsServers.push(await DnsServer.start(lab.netns.server, s.info.tunnelAddress, { [PRIVATE_NAME]: PRIVATE_IP }));
     }
     helper = await lab.startHelper();
@@ -53,6 +59,7 @@ describe('DNS through a managed /etc/resolv.conf', () => {
     // subnets from 1), reachable only through the tunnel.
     expect(fullTunnel.info.tunnelAddress).toBe('10.8.1.1');
     expect(splitTunnel.info.tunnelAddress).toBe('10.8.2.1');
+    expect(dnsOption.info.tunnelAddress).toBe('10.8.3.1');
     expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
   });
 
@@ -87,6 +94,20 @@ describe('DNS through a managed /etc/resolv.conf', () => {
       .filter((l) => l.startsWith('nameserver'));
     expect(servers).toEqual(['nameserver 10.8.2.1', 'nameserver 10.99.0.1']);
     expect(await resolve(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    helper.disconnect(session);
+    await helper.waitForPhase(session, 'disconnected', 10_000);
+    expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
+  });
+
+  it("takes servers and domains from OpenVPN 2.6's dns option", async () => {
+    const session = 'dns-option';
+    helper.connect(session, lab.engineConfig(dnsOption));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    const during = readFileSync(resolvConf.path, 'utf8');
+    expect(during.split('\n').filter((l) => l.startsWith('nameserver'))).toEqual(['nameserver 10.8.3.1']);
+    expect(during).toContain('search corp.example\n');
+    expect(await resolve(lab, 'intranet')).toBe(PRIVATE_IP);
+    expect(dnsServers[2]!.queries()).toContain(PRIVATE_NAME);
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);

@@ -48,10 +48,7 @@ impl DnsPlan {
 pub fn plan(req: &DnsRequest<'_>) -> Result<Option<DnsPlan>, String> {
     let mut servers = Vec::new();
     for s in req.servers {
-        let ip: IpAddr = s
-            .trim()
-            .parse()
-            .map_err(|_| format!("pushed DNS server {s:?} is not an IP address"))?;
+        let ip = parse_server(s)?;
         if !servers.contains(&ip) {
             servers.push(ip);
         }
@@ -75,6 +72,24 @@ pub fn plan(req: &DnsRequest<'_>) -> Result<Option<DnsPlan>, String> {
         routing,
         default_route,
     }))
+}
+
+/// A server address as pushed: "10.8.0.1", "fd00::53", or with the 2.6 `dns server n address`
+/// port syntax "10.8.0.1:53" / "[fd00::53]:53". resolv.conf cannot name a port, so only 53 is
+/// accepted.
+fn parse_server(raw: &str) -> Result<IpAddr, String> {
+    let text = raw.trim();
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    match text.parse::<std::net::SocketAddr>() {
+        Ok(sa) if sa.port() == 53 => Ok(sa.ip()),
+        Ok(sa) => Err(format!(
+            "pushed DNS server {raw:?} uses port {}; only port 53 is supported",
+            sa.port()
+        )),
+        Err(_) => Err(format!("pushed DNS server {raw:?} is not an IP address")),
+    }
 }
 
 fn domains(list: &[String], what: &str, root_allowed: bool) -> Result<Vec<String>, String> {
@@ -240,6 +255,22 @@ mod tests {
         let sv = s(&["10.8.0.1"]);
         let p = plan(&req(&sv, &[], &[], false)).unwrap().unwrap();
         assert!(p.default_route && !p.is_exclusive() && p.routing.is_empty());
+    }
+
+    #[test]
+    fn servers_with_the_dns_option_port_syntax() {
+        let sv = s(&["10.8.0.1:53", "[fd00::53]:53", "10.8.0.1"]);
+        let p = plan(&req(&sv, &[], &[], true)).unwrap().unwrap();
+        assert_eq!(
+            p.servers,
+            vec![
+                "10.8.0.1".parse::<IpAddr>().unwrap(),
+                "fd00::53".parse().unwrap()
+            ]
+        );
+        let odd = s(&["10.8.0.1:5353"]);
+        let e = plan(&req(&odd, &[], &[], true)).unwrap_err();
+        assert!(e.contains("only port 53"), "{e}");
     }
 
     #[test]
