@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer, type ServerOptions } from '../peers/lab/index.js';
 import type { ClientChoices } from '../peers/lab/index.js';
-import { connectSession, disconnectSession, proveTraffic } from './engine-support.js';
+import { TRANSFER_BYTES, connectSession, disconnectSession, proveTraffic } from './engine-support.js';
 
 describe('engine features against stock openvpn 2.6', () => {
   let lab: Lab;
@@ -187,6 +187,13 @@ describe('engine features against stock openvpn 2.6', () => {
       expect(new Set(devices).size).toBe(2);
       expect(await lab.clientDevices()).toEqual(expect.arrayContaining(devices));
       await Promise.all([proveTraffic(lab, a), proveTraffic(lab, b)]);
+      // The traffic shows up in the session's counters (periodic `stats` messages).
+      for (const session of [sa, sb]) {
+        await helper.waitFor(
+          (m) => m.type === 'stats' && m.session === session && m.rxBytes > TRANSFER_BYTES && m.txBytes > TRANSFER_BYTES,
+          15_000,
+        );
+      }
       helper.send({ type: 'status' });
       const mark = helper.messages.length;
       const status = await helper.waitFor((m) => m.type === 'statusReply', 5_000, mark - 1);
