@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../app/profile/model.js';
 import type { LoginContext } from '../connection/login-flows.js';
-import { createLoginFlows } from './login-flows.js';
+import { createLoginFlows, signInTimeoutMs } from './login-flows.js';
 
 function context(auth: Profile['auth']['kind'], extra: Partial<Profile> = {}): LoginContext & { lines: string[] } {
   const lines: string[] = [];
@@ -33,5 +33,14 @@ describe('createLoginFlows', () => {
     expect(ctx.lines).toEqual(['waiting for the browser sign-in at sso.example.com (the server waits 90 s)']);
     await expect(flows.openAuthUrl!(ctx, 'http://sso.example.com/x', 90)).rejects.toThrow(/only https/);
     expect(opened).toHaveLength(1);
+  });
+});
+
+describe('signInTimeoutMs', () => {
+  it('reads CAUSEWAY_SIGNIN_TIMEOUT_SEC within bounds, else five minutes', () => {
+    expect(signInTimeoutMs({ CAUSEWAY_SIGNIN_TIMEOUT_SEC: '20' })).toBe(20_000);
+    expect(signInTimeoutMs({})).toBe(300_000);
+    expect(signInTimeoutMs({ CAUSEWAY_SIGNIN_TIMEOUT_SEC: '2' })).toBe(300_000);
+    expect(signInTimeoutMs({ CAUSEWAY_SIGNIN_TIMEOUT_SEC: 'soon' })).toBe(300_000);
   });
 });

@@ -27,6 +27,15 @@ export interface LoginFlowOptions {
   oidcBrowserTimeoutMs?: number;
 }
 
+/**
+ * How long a browser sign-in may take: CAUSEWAY_SIGNIN_TIMEOUT_SEC (10 s to 1 h), default 5 minutes.
+ * Bad values are ignored rather than fatal: this is a comfort setting, not a security one.
+ */
+export function signInTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const sec = Number(env.CAUSEWAY_SIGNIN_TIMEOUT_SEC);
+  return Number.isInteger(sec) && sec >= 10 && sec <= 3600 ? sec * 1000 : 5 * 60_000;
+}
+
 export function createLoginFlows(options: LoginFlowOptions): LoginFlows {
   const aws = new AwsSamlFlow({
     opener: options.opener,

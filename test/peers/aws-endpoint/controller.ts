@@ -28,6 +28,8 @@ export interface AwsEndpointOptions {
   requiredGroup: string;
   /** ...or are denied with this text (AWS shows `error-msg-on-denied-connection`). */
   deniedMessage: string;
+  /** Every SAMLResponse received, for the secret-scan list (never logged here). */
+  onSecret?: (secret: string) => void;
 }
 
 interface ClientRequest {
@@ -177,6 +179,7 @@ export class AwsEndpointController {
     }
     // Clients send the SAMLResponse either as is or URL-encoded; AWS accepts both.
     const samlResponse = raw.includes('%') ? decodeURIComponent(raw) : raw;
+    this.options.onSecret?.(samlResponse);
     const digest = createHash('sha256').update(samlResponse).digest('hex');
     if (this.seen.has(digest)) {
       this.event('refused replay');
