@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HelperMessage, PushedSettings } from '../../app/helper-protocol/messages.js';
 import type { Profile } from '../../app/profile/model.js';
-import { transition, isActive, type ConnectionEvent, type ConnectionState, type FailureReason } from '../../app/connection/state.js';
+import { transition, isActive, type ConnectionEvent, type FailureReason } from '../../app/connection/state.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { HelperConnection } from '../helper/connect.js';
 import { checkOpenableUrl } from '../auth/browser.js';
@@ -22,39 +22,11 @@ import { webAuthUrl } from '../auth/pending-auth.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { LoginContext, LoginFlows } from './login-flows.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
-import { Redactor } from './redact.js';
-import { logFile, SessionLog } from './session-log.js';
+import { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
+import { keyAccount, passwordAccount, Session, usernameAccount, type Credentials, type SessionSnapshot, type SessionStats } from './session.js';
 
-export interface ConnectionPolicy {
-  /** How long a prompt may stay unanswered. */
-  promptTimeoutMs: number;
-  /** Give up when the tunnel has been down (reconnecting) this long. */
-  maxReconnectMs: number;
-  /** New helpers to try after a helper crash, for sessions that need no prompt. */
-  helperRetries: number;
-  helperRetryBaseMs: number;
-  /** Further attempts after AUTH_FAILED with `auth-retry interact` (asks) or `nointeract` (same answer). */
-  authRetries: number;
-  authRetryDelayMs: number;
-  /** Warn this long before a server-announced session timeout. */
-  sessionExpiryWarningSec: number;
-  /** Reconnect after a session timeout when no user interaction is needed. */
-  reconnectOnSessionExpiry: boolean;
-  /** How long a disconnect may take before the session is considered gone anyway. */
-  disconnectTimeoutMs: number;
-}
-
-export const DEFAULT_POLICY: ConnectionPolicy = {
-  promptTimeoutMs: 120_000,
-  maxReconnectMs: 300_000,
-  helperRetries: 3,
-  helperRetryBaseMs: 1_000,
-  authRetries: 2,
-  authRetryDelayMs: 2_000,
-  sessionExpiryWarningSec: 300,
-  reconnectOnSessionExpiry: true,
-  disconnectTimeoutMs: 10_000,
-};
+export { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
+export { keyAccount, passwordAccount, usernameAccount, type SessionSnapshot, type SessionStats } from './session.js';
 
 /** The subset of ProfileStore the manager needs. */
 export interface ProfileSource {
@@ -78,26 +50,6 @@ export interface ConnectionManagerOptions {
   now?: () => number;
 }
 
-export interface SessionStats {
-  rxBytes: number;
-  txBytes: number;
-  /** ms since the epoch, while connected. */
-  connectedSince: number | null;
-}
-
-export interface SessionSnapshot {
-  id: string;
-  profileId: string;
-  profileName: string;
-  state: ConnectionState;
-  stats: SessionStats;
-  pushed: PushedSettings | null;
-  /** Server `echo` lines (AWS banner text), newest last. */
-  banner: string[];
-  /** A failed session the manager will start again by itself (after a helper crash). */
-  retrying: boolean;
-}
-
 export type ManagerEvent =
   | { type: 'state'; session: SessionSnapshot }
   | { type: 'stats'; sessionId: string; stats: SessionStats }
@@ -109,60 +61,6 @@ export type ManagerEvent =
 /** A federated login (browser, IdP, token) did not produce credentials. */
 class SignInError extends Error {
   override readonly name = 'SignInError';
-}
-
-export const passwordAccount = (profileId: string) => `profile/${profileId}/password`;
-export const usernameAccount = (profileId: string) => `profile/${profileId}/username`;
-export const keyAccount = (profileId: string) => `profile/${profileId}/key`;
-
-interface Credentials {
-  username: string;
-  password: string;
-}
-
-class Session {
-  state: ConnectionState = { phase: 'idle' };
-  /** The helper's id for the current attempt (a new one per attempt). */
-  helperSession: string | null = null;
-  attempt = 0;
-  stats: SessionStats = { rxBytes: 0, txBytes: 0, connectedSince: null };
-  pushed: PushedSettings | null = null;
-  banner: string[] = [];
-  /** Credentials that worked or are being tried; reused for reconnects unless auth-nocache. */
-  credentials: Credentials | null = null;
-  /** Credentials the user asked to remember, saved once the server accepts them. */
-  toRemember: Credentials | null = null;
-  /** Username of the last answer, prefilled when asking again. */
-  lastUsername: string | null = null;
-  /** The saved password was rejected: do not offer it again in this session. */
-  savedRejected = false;
-  authRetries = 0;
-  helperRetries = 0;
-  retryReason: string | null = null;
-  /** Aborted when the current attempt ends; cancels prompts and login flows. */
-  abort = new AbortController();
-  timers = new Set<NodeJS.Timeout>();
-  retryPending = false;
-  reconnectTimer: NodeJS.Timeout | null = null;
-  readonly redactor = new Redactor();
-  readonly log: SessionLog;
-  readonly idle: Array<() => void> = [];
-
-  constructor(
-    readonly id: string,
-    public profile: Profile,
-    logDir: string | null,
-    now: () => number,
-  ) {
-    this.log = new SessionLog(this.redactor, logDir ? logFile(logDir, profile.id) : null, now);
-  }
-
-  clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-  }
 }
 
 export class ConnectionManager {
@@ -186,12 +84,12 @@ export class ConnectionManager {
   }
 
   list(): SessionSnapshot[] {
-    return [...this.sessions.values()].map((s) => this.snapshot(s));
+    return [...this.sessions.values()].map((s) => s.snapshot());
   }
 
   get(profileIdOrName: string): SessionSnapshot | null {
     const s = this.find(profileIdOrName);
-    return s ? this.snapshot(s) : null;
+    return s ? s.snapshot() : null;
   }
 
   /** The redacted log lines this process holds for a profile's session. */
@@ -223,7 +121,7 @@ export class ConnectionManager {
     session.retryReason = null;
     session.banner = [];
     this.start(session);
-    return this.snapshot(session);
+    return session.snapshot();
   }
 
   /** Disconnects a profile's session; resolves once it is idle (or already was). */
@@ -742,7 +640,7 @@ export class ConnectionManager {
     if (next.phase !== 'connected' && next.phase !== 'reconnecting') {
       session.stats = { ...session.stats, connectedSince: null };
     }
-    if (changed) this.emit({ type: 'state', session: this.snapshot(session) });
+    if (changed) this.emit({ type: 'state', session: session.snapshot() });
     if (next.phase === 'idle' || next.phase === 'failed') {
       if (changed) this.options.loginFlows?.ended?.(session.id);
       for (const resolve of session.idle.splice(0)) resolve();
@@ -787,18 +685,6 @@ export class ConnectionManager {
     }
   }
 
-  private snapshot(s: Session): SessionSnapshot {
-    return {
-      id: s.id,
-      profileId: s.profile.id,
-      profileName: s.profile.name,
-      state: s.state,
-      stats: { ...s.stats },
-      pushed: s.pushed,
-      banner: s.banner.map((b) => s.redactor.redact(b)),
-      retrying: s.retryPending,
-    };
-  }
 }
 
 function formatDuration(seconds: number): string {

@@ -1,0 +1,97 @@
+// One profile's session as the connection manager tracks it: the state machine's current state,
+// the helper session of the current attempt, stats, pushed settings, banner, credentials in use,
+// retry bookkeeping, timers, and the redacted log. Snapshots of it are what the CLI and UI see.
+import type { PushedSettings } from '../../app/helper-protocol/messages.js';
+import type { Profile } from '../../app/profile/model.js';
+import type { ConnectionState } from '../../app/connection/state.js';
+import { Redactor } from './redact.js';
+import { logFile, SessionLog } from './session-log.js';
+
+/** SecretStore accounts of a profile. */
+export const passwordAccount = (profileId: string) => `profile/${profileId}/password`;
+export const usernameAccount = (profileId: string) => `profile/${profileId}/username`;
+export const keyAccount = (profileId: string) => `profile/${profileId}/key`;
+
+export interface SessionStats {
+  rxBytes: number;
+  txBytes: number;
+  /** ms since the epoch, while connected. */
+  connectedSince: number | null;
+}
+
+export interface SessionSnapshot {
+  id: string;
+  profileId: string;
+  profileName: string;
+  state: ConnectionState;
+  stats: SessionStats;
+  pushed: PushedSettings | null;
+  /** Server `echo` lines (AWS banner text), newest last. */
+  banner: string[];
+  /** A failed session the manager will start again by itself (after a helper crash). */
+  retrying: boolean;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export class Session {
+  state: ConnectionState = { phase: 'idle' };
+  /** The helper's id for the current attempt (a new one per attempt). */
+  helperSession: string | null = null;
+  attempt = 0;
+  stats: SessionStats = { rxBytes: 0, txBytes: 0, connectedSince: null };
+  pushed: PushedSettings | null = null;
+  banner: string[] = [];
+  /** Credentials that worked or are being tried; reused for reconnects unless auth-nocache. */
+  credentials: Credentials | null = null;
+  /** Credentials the user asked to remember, saved once the server accepts them. */
+  toRemember: Credentials | null = null;
+  /** Username of the last answer, prefilled when asking again. */
+  lastUsername: string | null = null;
+  /** The saved password was rejected: do not offer it again in this session. */
+  savedRejected = false;
+  authRetries = 0;
+  helperRetries = 0;
+  retryReason: string | null = null;
+  /** Aborted when the current attempt ends; cancels prompts and login flows. */
+  abort = new AbortController();
+  timers = new Set<NodeJS.Timeout>();
+  retryPending = false;
+  reconnectTimer: NodeJS.Timeout | null = null;
+  readonly redactor = new Redactor();
+  readonly log: SessionLog;
+  readonly idle: Array<() => void> = [];
+
+  constructor(
+    readonly id: string,
+    public profile: Profile,
+    logDir: string | null,
+    now: () => number,
+  ) {
+    this.log = new SessionLog(this.redactor, logDir ? logFile(logDir, profile.id) : null, now);
+  }
+
+  clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+  }
+
+  /** What the CLI and UI see: no secrets (banner lines are redacted too). */
+  snapshot(): SessionSnapshot {
+    return {
+      id: this.id,
+      profileId: this.profile.id,
+      profileName: this.profile.name,
+      state: this.state,
+      stats: { ...this.stats },
+      pushed: this.pushed,
+      banner: this.banner.map((b) => this.redactor.redact(b)),
+      retrying: this.retryPending,
+    };
+  }
+}
