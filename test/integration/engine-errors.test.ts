@@ -95,6 +95,16 @@ describe('engine errors against stock openvpn 2.6', () => {
     expectCode(await expectFailure(config), 'auth-failed', /./);
   });
 
+  it('reports a wrong static-challenge code as auth-failed', async () => {
+    const config = lab.engineConfig(tcp, {}, { credentials: null, staticChallenge: { text: 'Code?', echo: false } });
+    const session = newSessionId('bad-otp');
+    helper.connect(session, config);
+    await helper.waitFor((m) => m.type === 'needCredentials' && m.session === session, 20_000);
+    helper.send({ type: 'credentials', session, ...lab.credentials, response: 'not-the-code' });
+    const end = (await helper.waitFor((m) => m.type === 'state' && m.session === session && ['failed', 'connected'].includes(m.phase), 30_000)) as StateMessage;
+    expect(end).toMatchObject({ phase: 'failed', error: { code: 'auth-failed' } });
+  });
+
   it('spoke the protocol correctly throughout', () => {
     expect(helper.violations).toEqual([]);
   });

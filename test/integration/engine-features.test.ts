@@ -51,6 +51,39 @@ describe('engine features against stock openvpn 2.6', () => {
     await roundTrip('both', { proto: 'tcp', tlsWrap: 'tls-crypt', clientAuth: 'both' }, { clientCert: 'ec' });
   });
 
+  it('asks for a password when the profile has none, and connects with the answer', async () => {
+    const server = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt', clientAuth: 'both' });
+    try {
+      const session = 'prompt-password';
+      helper.connect(session, lab.engineConfig(server, {}, { credentials: null }));
+      const ask = await helper.waitFor((m) => m.type === 'needCredentials' && m.session === session, 20_000);
+      expect(ask).toMatchObject({ kind: 'password', echo: false });
+      helper.send({ type: 'credentials', session, ...lab.credentials, response: null });
+      await helper.waitForPhase(session, 'connected', 20_000);
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('answers a static challenge (SCRV1) with password and one-time code', async () => {
+    const server = await lab.startServer({ proto: 'tcp', tlsWrap: 'tls-auth', clientAuth: 'password' });
+    try {
+      const session = 'static-challenge';
+      const config = lab.engineConfig(server, {}, { credentials: null, staticChallenge: { text: 'Enter your code', echo: true } });
+      helper.connect(session, config);
+      const ask = await helper.waitFor((m) => m.type === 'needCredentials' && m.session === session, 20_000);
+      expect(ask).toMatchObject({ kind: 'static-challenge', challenge: 'Enter your code', echo: true });
+      helper.send({ type: 'credentials', session, ...lab.credentials, response: lab.otp });
+      await helper.waitForPhase(session, 'connected', 20_000);
+      await proveTraffic(lab, server);
+      await disconnectSession(lab, helper, session);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('works with topology net30 (the server is reached through a pushed host route)', async () => {
     const server = await lab.startServer({ proto: 'udp', topology: 'net30' });
     try {

@@ -58,6 +58,8 @@ export interface TransferResult {
 export class Lab {
   /** Test credentials the password-checking servers accept. Random per lab. */
   readonly credentials = { username: 'alice', password: randomBytes(12).toString('base64url') };
+  /** The one-time code the servers expect in a static-challenge answer. */
+  readonly otp = String(100_000 + (randomBytes(4).readUInt32BE(0) % 900_000));
   private readonly processes = new Set<{ stop(): Promise<unknown> }>();
   private helpers = new Set<HelperClient>();
   private nextSlot = 0;
@@ -77,7 +79,7 @@ export class Lab {
       netns = await createNetnsPair();
       const pki = await createPki(join(dir, 'pki'));
       const lab = new Lab(dir, netns, pki);
-      writePasswordScript(dir, lab.credentials.username, lab.credentials.password);
+      writePasswordScript(dir, lab.credentials.username, lab.credentials.password, lab.otp);
       return lab;
     } catch (e) {
       if (netns) await deleteNetnsPair(netns);

@@ -128,16 +128,27 @@ export function serverConfig(info: ServerInfo, pki: Pki, dir: string): string {
   return lines.join('\n') + '\n';
 }
 
-/** Writes the password-check script the servers use; it compares with the lab's user file. */
-export function writePasswordScript(dir: string, username: string, password: string): void {
+/**
+ * Writes the password-check script the servers use; it compares with the lab's user file.
+ * A static-challenge answer (`SCRV1:<base64 password>:<base64 response>`) must also carry
+ * the expected one-time code.
+ */
+export function writePasswordScript(dir: string, username: string, password: string, otp: string): void {
   const users = join(dir, 'users');
-  writeFileSync(users, `${username}\n${password}\n`, { mode: 0o600 });
+  writeFileSync(users, `${username}\n${password}\n${otp}\n`, { mode: 0o600 });
   writeFileSync(
     join(dir, 'verify-password.sh'),
     [
       '#!/bin/sh',
       '# openvpn auth-user-pass-verify via-file: $1 holds the username and password lines.',
-      `[ "$(sed -n 1p "$1")" = "$(sed -n 1p ${users})" ] && [ "$(sed -n 2p "$1")" = "$(sed -n 2p ${users})" ]`,
+      `expected() { sed -n "$1p" ${users}; }`,
+      'user=$(sed -n 1p "$1"); pass=$(sed -n 2p "$1")',
+      'case "$pass" in',
+      '  SCRV1:*)',
+      '    [ "$(printf %s "$pass" | cut -d: -f3 | base64 -d)" = "$(expected 3)" ] || exit 1',
+      '    pass=$(printf %s "$pass" | cut -d: -f2 | base64 -d) ;;',
+      'esac',
+      '[ "$user" = "$(expected 1)" ] && [ "$pass" = "$(expected 2)" ]',
       '',
     ].join('\n'),
     { mode: 0o700 },
