@@ -196,16 +196,24 @@ describe('desktop service', () => {
   it('shows server banners and session-timeout notices until acknowledged', async () => {
     t.state('work', { phase: 'resolving' });
     t.emit({ type: 'banner', sessionId: 'work.abc', text: 'Authorized use only.' });
+    t.emit({ type: 'banner', sessionId: 'work.abc', text: 'Activity is monitored.' });
     t.emit({ type: 'notice', sessionId: 'work.abc', text: 'The server will end this session in about 5 minutes.' });
     t.emit({ type: 'notice', sessionId: 'work.abc', text: 'Reconnecting without asking, as this profile allows.' });
     const banners = t.events.filter((e) => e.event === 'banner').map((e) => e.payload as Events['banner']);
-    expect(banners.map((b) => [b.kind, b.profileName, b.text])).toEqual([
-      ['server-message', 'Work', 'Authorized use only.'],
-      ['session-ending', 'Work', 'The server will end this session in about 5 minutes.'],
+    // A two-line server banner is one message (sent again as it grows), then the timeout notice.
+    expect(banners.map((b) => [b.id, b.kind, b.profileName, b.text])).toEqual([
+      ['banner-1', 'server-message', 'Work', 'Authorized use only.'],
+      ['banner-1', 'server-message', 'Work', 'Authorized use only.\nActivity is monitored.'],
+      ['banner-2', 'session-ending', 'Work', 'The server will end this session in about 5 minutes.'],
     ]);
     await t.dispatcher.dispatch('ackBanner', [banners[0]!.id]);
     expect(t.last('bannerCleared')).toEqual({ id: banners[0]!.id });
-    expect((await t.service.calls.getSnapshot()).banners).toHaveLength(1);
+    expect((await t.service.calls.getSnapshot()).banners.map((b) => b.kind)).toEqual(['session-ending']);
+    // The next connection's banner is a new message.
+    t.state('work', { phase: 'failed', reason: 'server-halted', detail: null });
+    t.state('work', { phase: 'resolving' });
+    t.emit({ type: 'banner', sessionId: 'work.abc', text: 'Authorized use only.' });
+    expect(t.last('banner')).toMatchObject({ id: 'banner-3', text: 'Authorized use only.' });
   });
 
   it('groups log lines by connection attempt, earlier runs first', async () => {

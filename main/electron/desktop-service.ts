@@ -90,6 +90,8 @@ export class DesktopService {
   private readonly pushed = new Map<string, PushedSettings>();
   private readonly sessionProfile = new Map<string, string>();
   private readonly banners = new Map<string, Banner>();
+  /** The connection attempt each banner came from. */
+  private readonly bannerAttempt = new Map<string, string | undefined>();
   private readonly logs = new Map<string, (LogLine & { raw: string })[]>();
   /** One log group per connection attempt, so the Logs view can show sessions apart. */
   private readonly logGroup = new Map<string, string>();
@@ -226,9 +228,19 @@ export class DesktopService {
   }
 
   private addBanner(profileId: string, kind: Banner['kind'], text: string): void {
+    // Servers send a multi-line banner as one `echo` per line: while the user has not yet
+    // acknowledged this connection's message, further lines join it instead of queueing dialogs.
+    const open = [...this.banners.values()].find((b) => b.profileId === profileId && b.kind === 'server-message');
+    if (kind === 'server-message' && open && this.bannerAttempt.get(open.id) === this.logGroup.get(profileId)) {
+      const joined = { ...open, text: `${open.text}\n${text}` };
+      this.banners.set(open.id, joined);
+      this.sink('banner', joined);
+      return;
+    }
     const profileName = this.core?.connections.get(profileId)?.profileName ?? profileId;
     const banner: Banner = { id: `banner-${++this.bannerSeq}`, profileId, profileName, kind, text, at: new Date(this.now()).toISOString() };
     this.banners.set(banner.id, banner);
+    this.bannerAttempt.set(banner.id, this.logGroup.get(profileId));
     this.sink('banner', banner);
   }
 
@@ -361,6 +373,7 @@ export class DesktopService {
       await this.options.openUrl(url);
     },
     ackBanner: async (id) => {
+      this.bannerAttempt.delete(id);
       if (this.banners.delete(id)) this.sink('bannerCleared', { id });
     },
     forgetPassword: async (id) => {

@@ -31,9 +31,12 @@ export function reduce(state: AppState, e: AppEvent): AppState {
       return { ...state, snapshot: { ...s, connections: { ...s.connections, [e.payload.profileId]: e.payload.view } } };
     case 'stats':
       return { ...state, snapshot: { ...s, stats: { ...s.stats, [e.payload.profileId]: e.payload } } };
-    case 'banner':
-      if (s.banners.some((b) => b.id === e.payload.id)) return state;
-      return { ...state, snapshot: { ...s, banners: [...s.banners, e.payload] } };
+    case 'banner': {
+      // A banner main sends again (more lines arrived) replaces the one with its id, in place.
+      const known = s.banners.some((b) => b.id === e.payload.id);
+      const banners = known ? s.banners.map((b) => (b.id === e.payload.id ? e.payload : b)) : [...s.banners, e.payload];
+      return { ...state, snapshot: { ...s, banners } };
+    }
     case 'bannerCleared':
       return { ...state, snapshot: { ...s, banners: s.banners.filter((b) => b.id !== e.payload.id) } };
     case 'prompt':

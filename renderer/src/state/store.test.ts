@@ -10,10 +10,11 @@ describe('reducer', () => {
     expect(reduce(initialState, { event: 'connection', payload: { profileId: 'work', view: { phase: 'disconnecting' } } })).toBe(initialState);
   });
 
-  it('adds a banner once and removes it when cleared', () => {
+  it('adds a banner once, updates it in place, and removes it when cleared', () => {
     const once = reduce(base, { event: 'banner', payload: banner });
-    const twice = reduce(once, { event: 'banner', payload: banner });
+    const twice = reduce(once, { event: 'banner', payload: { ...banner, text: `${banner.text}\nSecond line.` } });
     expect(twice.snapshot!.banners).toHaveLength(1);
+    expect(twice.snapshot!.banners[0]!.text).toMatch(/\nSecond line\.$/);
     expect(reduce(twice, { event: 'bannerCleared', payload: { id: 'b1' } }).snapshot!.banners).toEqual([]);
   });
 
