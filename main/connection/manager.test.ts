@@ -214,6 +214,16 @@ describe('ConnectionManager', () => {
     expect(h.phases('interact')).not.toContain('failed');
   });
 
+  it('with auth-retry nointeract retries the same answer a bounded number of times, then fails', async () => {
+    const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'alice', password: 'stale', response: null, remember: false }]);
+    const h = harness([profile('nointeract', 'auth-user-pass\nauth-retry nointeract')], prompter, { policy: { authRetries: 2 } });
+    h.manager.connect('nointeract');
+    await h.until('nointeract', 'failed');
+    expect(prompter.asked).toHaveLength(1);
+    expect(h.helperLog.filter((l) => l.includes('received connect'))).toHaveLength(3); // first try + 2 retries
+    expect(h.manager.get('nointeract')!.state).toMatchObject({ reason: 'bad-credentials' });
+  });
+
   it('sends a static-challenge answer with the password, echo as the profile says', async () => {
     const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'bob', password: 'right', response: '123456', remember: false }]);
     const h = harness([profile('otp', 'auth-user-pass\nstatic-challenge "Enter your code" 0')], prompter);
