@@ -184,6 +184,30 @@ describe('desktop service', () => {
     expect(t.last('promptClosed')).toEqual({ id: 'q1' });
   });
 
+  it('asks only for the MFA code when the password is saved', async () => {
+    const answer = t.service.prompts.ask(
+      { kind: 'credentials', id: 'q3', sessionId: 's', profileId: 'work', profileName: 'Work', username: 'alice', askPassword: false, challenge: { text: 'Enter your authenticator code', echo: false }, canRemember: true, retryReason: null, timeoutMs: 1000 },
+      new AbortController().signal,
+    );
+    expect(t.last('prompt')).toMatchObject({ id: 'q3', kind: 'mfa', challenge: 'Enter your authenticator code', echo: false, canRemember: false });
+    await t.dispatcher.dispatch('answerPrompt', ['q3', { kind: 'response', response: '123456' }]);
+    await expect(answer).resolves.toEqual({ kind: 'credentials', username: 'alice', password: '', response: '123456', remember: false });
+  });
+
+  it('asks for password and code together for a static challenge', async () => {
+    const answer = t.service.prompts.ask(
+      { kind: 'credentials', id: 'q4', sessionId: 's', profileId: 'work', profileName: 'Work', username: null, askPassword: true, challenge: { text: 'Code', echo: true }, canRemember: false, retryReason: null, timeoutMs: 1000 },
+      new AbortController().signal,
+    );
+    expect(await t.dispatcher.dispatch('answerPrompt', ['q4', { kind: 'password', username: 'a', password: 'p', response: null, remember: false }])).toMatchObject({
+      ok: false,
+      error: { code: 'missing-code' },
+    });
+    await t.dispatcher.dispatch('answerPrompt', ['q4', { kind: 'password', username: 'a', password: 'p', response: '42', remember: true }]);
+    // "remember" is only honoured where it was offered.
+    await expect(answer).resolves.toEqual({ kind: 'credentials', username: 'a', password: 'p', response: '42', remember: false });
+  });
+
   it('closes a prompt the session gave up on', async () => {
     const abort = new AbortController();
     const answer = t.service.prompts.ask({ kind: 'challenge', id: 'q2', sessionId: 's', profileId: 'work', profileName: 'Work', text: 'PIN?', echo: true, timeoutMs: 10 }, abort.signal);

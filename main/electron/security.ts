@@ -5,9 +5,13 @@ import { app, session, protocol, net, type Session } from 'electron';
 import { pathToFileURL } from 'node:url';
 import { APP_SCHEME, isAppUrl, resolveAppFile } from './app-protocol';
 
-/** Must run before `ready`: app:// behaves like a secure, standard origin. */
+/**
+ * Must run before `ready`: app:// behaves like a secure, standard origin, so the renderer's ES
+ * module scripts load from it like from https (same origin; the request filter below still
+ * refuses every other URL).
+ */
 export function registerAppScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: false } }]);
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
 }
 
 const allowedPermissions = new Set(['clipboard-sanitized-write']);
