@@ -133,6 +133,10 @@ impl KeyState {
     ) -> Result<Self, EngineError> {
         let conn = rustls::ClientConnection::new(tls.clone(), crate::tls::dummy_server_name())
             .map_err(|e| crate::tls::map_tls_error(&e))?;
+        // A KM2 can carry a 128 KiB password (AWS SAML); rustls would otherwise cap the
+        // buffered plaintext at 64 KiB and silently accept only part of the write.
+        let mut conn = conn;
+        conn.set_buffer_limit(None);
         let mut source = KeySource {
             pre_master: [0; 48],
             random1: [0; 32],
@@ -1000,7 +1004,13 @@ impl Connection {
         };
         match km2::write_client(&m, self.p.framing) {
             Ok(msg) => {
-                let _ = ks.tls.writer().write_all(msg.as_bytes());
+                if ks.tls.writer().write_all(msg.as_bytes()).is_err() {
+                    self.close(CloseReason::Error(EngineError::new(
+                        ErrorCode::Internal,
+                        "could not queue the key exchange message",
+                    )));
+                    return;
+                }
                 ks.km2_sent = true;
                 if ks.key_id == 0 {
                     self.events.push_back(ConnEvent::Authenticating);

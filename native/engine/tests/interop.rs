@@ -662,3 +662,29 @@ fn static_challenge_scrv1() {
     assert!(ping(&lab, 2));
     run.stop();
 }
+
+/// 128 KiB including the NUL terminator (the patched peer's USER_PASS_LEN is 1 << 17 with it).
+/// The patched server cannot hand such a password to a verify script (env and via-file both
+/// overflow), so it authenticates by certificate and merely parses the password; the proof that
+/// the u32 framing carried it is that the server read the peer info, which comes after it.
+#[test]
+fn aws_framing_carries_a_128_kib_password() {
+    root_only!();
+    let binary = lab::patched_openvpn();
+    let mut lab = Lab::new();
+    lab.start_server_binary(&binary, "udp", "");
+    let mut cfg = base_config(&lab, "udp");
+    cfg["authUserPass"] = true.into();
+    cfg["awsFraming"] = true.into();
+    cfg["credentials"] = json!({"username": "N/A", "password": "S".repeat(128 * 1024 - 1)});
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(30));
+    assert!(ping(&lab, 2));
+    run.stop();
+    let log = lab.server_log();
+    assert!(
+        log.contains("peer info: IV_GUI_VER=causeway-engine-test"),
+        "{log}"
+    );
+    assert!(!log.contains("too long"), "{log}");
+}

@@ -252,6 +252,11 @@ impl Lab {
     /// Starts `openvpn --server` in the server namespace with `extra` config lines and waits
     /// until it has opened its socket.
     pub fn start_server(&mut self, proto: &str, extra: &str) {
+        self.start_server_binary("openvpn", proto, extra);
+    }
+
+    /// Like `start_server`, with another openvpn binary (the patched AWS-like server).
+    pub fn start_server_binary(&mut self, binary: &str, proto: &str, extra: &str) {
         let d = self.dir.display();
         let conf = format!(
             "dev tun\nproto {proto}\nlocal {ip}\nport 1194\nserver 10.8.0.0 255.255.255.0\ntopology subnet\n\
@@ -267,7 +272,7 @@ impl Lab {
         fs::write(self.path("server.conf"), conf).unwrap();
         let log = fs::File::create(self.path("server.log")).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.server_ns, "openvpn", "--config"])
+            .args(["netns", "exec", &self.server_ns, binary, "--config"])
             .arg(self.path("server.conf"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -422,4 +427,43 @@ impl NetworkSetup for TestNet {
 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// The patched "AWS-like" openvpn server (128 KiB passwords, u32 KM2 framing) from
+/// test/peers/openvpn-patched/build.sh: its cached build for the current patch if present
+/// (`.cache/openvpn-patched/<version>-<patch hash>/openvpn`), else built now.
+pub fn patched_openvpn() -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let patch =
+        fs::read(repo.join("test/peers/openvpn-patched/raise-limits.patch")).expect("patch file");
+    let digest = ring::digest::digest(&ring::digest::SHA256, &patch);
+    let id: String = digest
+        .as_ref()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if let Ok(dirs) = fs::read_dir(repo.join(".cache/openvpn-patched")) {
+        for d in dirs.flatten() {
+            let bin = d.path().join("openvpn");
+            if d.file_name().to_string_lossy().ends_with(&format!("-{id}")) && bin.exists() {
+                return bin.display().to_string();
+            }
+        }
+    }
+    let out = Command::new("bash")
+        .arg(repo.join("test/peers/openvpn-patched/build.sh"))
+        .output()
+        .expect("run build.sh");
+    assert!(
+        out.status.success(),
+        "build.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .last()
+        .expect("build.sh prints the binary path")
+        .trim()
+        .to_string()
 }
