@@ -208,6 +208,29 @@ describe('engine features against stock openvpn 2.6', () => {
     });
   }
 
+  it('fails over to the next remote when its server goes away, even with redirect-gateway', async () => {
+    const options = { proto: 'udp', tlsWrap: 'tls-crypt', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } } as const;
+    const a = await lab.startServer(options);
+    const b = await lab.startServer({ ...options, secondaryAddress: true });
+    try {
+      const remotes = [a, b].map((s) => ({ host: s.info.address, port: s.info.port, proto: 'udp' as const }));
+      const session = await connectSession(helper, 'failover', lab.engineConfig(a, {}, { remotes, connectRetryMax: null, handshakeWindowSec: 5 }));
+      await proveTraffic(lab, a);
+      const mark = helper.messages.length;
+      await a.stop();
+      const back = await helper.waitFor((m) => m.type === 'state' && m.session === session && m.phase === 'connected', 40_000, mark);
+      expect(back).toMatchObject({ remote: { address: b.info.address } });
+      // The host route now keeps the second server reachable outside the tunnel.
+      const routes = await lab.clientRoutes();
+      expect(routes.some((r) => r.startsWith(`${b.info.address} `) && r.includes(lab.netns.clientDevice))).toBe(true);
+      await proveTraffic(lab, b);
+      await disconnectSession(lab, helper, session);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
   it('runs concurrent sessions on distinct TUN devices', async () => {
     const a = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt' });
     const b = await lab.startServer({ proto: 'tcp', tlsWrap: 'tls-crypt-v2' });

@@ -91,7 +91,8 @@ export class Lab {
   /** Starts a stock openvpn server in the server namespace and waits until it is ready. */
   async startServer(options: ServerOptions): Promise<LabServer> {
     const n = this.nextSlot++;
-    const info = describeServer(this.netns.serverAddress, { name: `server${n}`, port: 1194 + n, subnet: n + 1 }, options);
+    const address = options.secondaryAddress ? this.netns.serverAddress2 : this.netns.serverAddress;
+    const info = describeServer(address, { name: `server${n}`, port: 1194 + n, subnet: n + 1 }, options);
     const configPath = writeServerConfig(info, this.pki, this.dir);
     const proc = spawnOpenvpn(this.netns.server, configPath);
     const server = new LabServer(info, configPath, this.netns.server, proc);

@@ -8,6 +8,8 @@ export interface NetnsPair {
   client: string;
   /** The server's address on the veth link (what clients connect to). */
   serverAddress: string;
+  /** A second address of the server namespace, for remote-list failover between servers. */
+  serverAddress2: string;
   clientAddress: string;
   /** The client side's veth device (the client namespace's "physical" interface). */
   clientDevice: string;
@@ -21,6 +23,7 @@ export async function createNetnsPair(): Promise<NetnsPair> {
     server: `cw-lab-${tag}-s`,
     client: `cw-lab-${tag}-c`,
     serverAddress: '10.99.0.1',
+    serverAddress2: '10.99.0.3',
     clientAddress: '10.99.0.2',
     clientDevice: `cwv${tag}c`.slice(0, 15),
   };
@@ -33,6 +36,7 @@ export async function createNetnsPair(): Promise<NetnsPair> {
     await ip('link', 'set', serverDevice, 'netns', pair.server);
     await ip('link', 'set', pair.clientDevice, 'netns', pair.client);
     await ip('-n', pair.server, 'addr', 'add', `${pair.serverAddress}/24`, 'dev', serverDevice);
+    await ip('-n', pair.server, 'addr', 'add', `${pair.serverAddress2}/24`, 'dev', serverDevice);
     await ip('-n', pair.client, 'addr', 'add', `${pair.clientAddress}/24`, 'dev', pair.clientDevice);
     for (const [ns, dev] of [
       [pair.server, serverDevice],

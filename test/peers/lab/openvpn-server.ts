@@ -29,6 +29,8 @@ export interface ServerOptions {
   keepalive?: { interval: number; timeout: number };
   /** Extra lines pushed to clients, e.g. `route 10.123.0.0 255.255.0.0`. */
   push?: string[];
+  /** Listen on the server namespace's second address (remote-list failover tests). */
+  secondaryAddress?: boolean;
   /** Raw extra config lines (for one-off cases). */
   extra?: string[];
 }
