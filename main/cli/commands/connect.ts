@@ -140,7 +140,11 @@ export const connectCommand: Command = {
         acsTimeoutMs: signInTimeoutMs(io.env),
         oidcBrowserTimeoutMs: signInTimeoutMs(io.env),
         notify: (n) => {
-          if (n.kind !== 'device-code') return;
+          if (n.kind === 'waiting-for-browser') {
+            if (json) emit({ event: 'waiting-for-browser', host: n.host, timeoutSec: n.timeoutSec });
+            else say(`${clock()} waiting for you to sign in in the browser (up to ${n.timeoutSec} s)`);
+            return;
+          }
           const { userCode, verificationUri, verificationUriComplete } = n.prompt;
           if (json) emit({ event: 'device-code', userCode, verificationUri, verificationUriComplete });
           else io.stdout(`To sign in, open ${verificationUri} on any device and enter the code ${userCode}\n`);

@@ -184,6 +184,11 @@ export class ConnectRun {
     this.child.stdin!.on('error', () => undefined);
   }
 
+  /** Types a line on the CLI's terminal (answers a prompt). */
+  answer(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+
   states(): CliEvent[] {
     return this.events.filter((e) => e.event === 'state');
   }
