@@ -209,7 +209,7 @@ describe('engine features against stock openvpn 2.6', () => {
   }
 
   it('fails over to the next remote when its server goes away, even with redirect-gateway', async () => {
-    const options = { proto: 'udp', tlsWrap: 'tls-crypt', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } } as const;
+    const options: ServerOptions = { proto: 'udp', tlsWrap: 'tls-crypt', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } };
     const a = await lab.startServer(options);
     const b = await lab.startServer({ ...options, secondaryAddress: true });
     try {
