@@ -166,7 +166,7 @@ describe('ConnectionManager', () => {
     expect(h.manager.get('pw')!.state).toMatchObject({ phase: 'failed', reason: 'bad-credentials' });
     expect(prompter.asked).toHaveLength(1);
     expect(prompter.asked[0]).toMatchObject({ kind: 'credentials', askPassword: true, challenge: null, canRemember: false });
-    expect(h.helperLog.filter((l) => l.includes('received connect'))).toHaveLength(1);
+    await expect.poll(() => h.helperLog.filter((l) => l.includes('received connect')).length).toBe(1); // stderr may lag
     expect(h.phases('pw')).toContain('authenticating');
     // The password never reaches the log, in memory or on disk.
     const lines = [...h.manager.logLines('pw'), ...readProfileLog(join(dir, 'logs'), 'pw')];
@@ -220,7 +220,7 @@ describe('ConnectionManager', () => {
     h.manager.connect('nointeract');
     await h.until('nointeract', 'failed');
     expect(prompter.asked).toHaveLength(1);
-    expect(h.helperLog.filter((l) => l.includes('received connect'))).toHaveLength(3); // first try + 2 retries
+    await expect.poll(() => h.helperLog.filter((l) => l.includes('received connect')).length).toBe(3); // first try + 2 retries
     expect(h.manager.get('nointeract')!.state).toMatchObject({ reason: 'bad-credentials' });
   });
 

@@ -48,7 +48,7 @@ describe('connectHelper over stdio', () => {
     c.channel.send({ type: 'connect', session: 's1', config: sampleEngineConfig() });
     await connectedSeen;
     expect(got.map((m) => m.type).slice(0, 6)).toEqual(['state', 'state', 'state', 'pushed', 'echo', 'state']);
-    expect(logs).toContain('fake-helper: received connect');
+    await expect.poll(() => logs).toContain('fake-helper: received connect'); // stderr may lag stdout
     // Shutting down closes stdin: the helper ends its sessions and exits 0.
     const closed = nextClose(c);
     await c.shutdown();
@@ -85,6 +85,19 @@ describe('connectHelper over stdio', () => {
     c.channel.send({ type: 'connect', session: 's1', config: sampleEngineConfig() });
     expect(await closed).toBe('the helper was killed by SIGKILL');
     expect(() => c.channel.send({ type: 'status' })).toThrow(/cannot talk to the helper: the helper was killed/);
+  });
+
+  it('turns a broken pipe (helper alive but not reading) into a close event', async () => {
+    const c = await start('deaf');
+    const closed = nextClose(c);
+    // Large writes fill the pipe buffer and fail with EPIPE once the reader is gone.
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20 && c.channel.closed === null; i++) {
+      c.channel.send({ type: 'credentials', session: 's', username: 'u', password: 'p'.repeat(64 * 1024), response: null });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await closed).toBe('the helper is gone (broken pipe)');
+    process.kill(c.pid!, 'SIGKILL');
   });
 
   it('says so when the helper binary cannot be started', async () => {

@@ -8,6 +8,8 @@
 //   - for username "crv1-user" asks a CRV1 challenge "Enter PIN" and wants "4321";
 //   - fails auth-failed on a wrong answer; disconnects on request; exits on stdin EOF.
 // It also logs each received message type to stderr (never values), like the real helper.
+import { closeSync } from 'node:fs';
+
 const mode = process.env.FAKE_HELPER ?? 'normal';
 const rightPassword = process.env.FAKE_PASSWORD ?? 'right';
 const rightOtp = process.env.FAKE_OTP ?? '123456';
@@ -74,6 +76,12 @@ function handle(m) {
       }
       send({ type: 'hello', version: mode === 'wrong-version' ? 2 : 1, helper: 'fake-helper 0.0.0' });
       if (mode === 'invalid-message') send({ type: 'log', session: null, level: 'info', text: 'x', extra: true });
+      if (mode === 'deaf') {
+        // Stops reading but stays alive: the client's next write fails with EPIPE.
+        process.stdin.destroy();
+        closeSync(0);
+        setInterval(() => {}, 1000);
+      }
       return;
     case 'connect': {
       const c = m.config;
