@@ -3,7 +3,7 @@
 // network namespace) connecting to a stock openvpn server from the namespace lab. Each state the
 // user sees is saved under test-results/screenshots/. Needs root (namespaces, TUN).
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { SettingsStore } from '../../main/electron/settings-store';
 import { openSecretStore } from '../../main/secrets';
 import { startTestKeyring, type TestKeyring } from '../support/keyring';
 import { helperBinary, Lab, run, type LabServer } from '../peers/lab';
+import { recordSecret } from '../peers/sso-common/record-secret';
 import { openUi, type Ui } from './support/harness';
 import { dropFile } from './support/drop';
 import { hidden, shows, visible } from './support/ui-expect';
@@ -67,13 +68,12 @@ describe('desktop app in Chromium over the real core', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'causeway-e2e-'));
     lab = await Lab.create();
-    mkdirSync('test-results', { recursive: true });
     // The secret-scan convention: every secret a test makes is listed so no log may contain it.
-    appendFileSync('test-results/secrets.txt', `${lab.credentials.password}\n`);
+    recordSecret(lab.credentials.password);
     server = await lab.startServer({ proto: 'udp', clientAuth: 'password', push: [`echo ${BANNER}`] });
     certServer = await lab.startServer({ proto: 'tcp', clientAuth: 'cert' });
     keyring = await startTestKeyring();
-    appendFileSync('test-results/secrets.txt', `${keyring.password}\n`);
+    recordSecret(keyring.password);
 
     const settings = SettingsStore.inDir(join(work, 'config'));
     await settings.load();
@@ -236,7 +236,7 @@ describe('desktop app in Chromium over the real core', () => {
 
     // The user's certificate as their IT department sends it: a password-protected PKCS#12 file.
     const p12Password = randomBytes(9).toString('base64url');
-    appendFileSync('test-results/secrets.txt', `${p12Password}\n`);
+    recordSecret(p12Password);
     const p12 = join(work, 'alice.p12');
     await run('openssl', ['pkcs12', '-export', '-in', lab.pki.clientEc.certPath, '-inkey', lab.pki.clientEc.keyPath, '-out', p12, '-passout', `pass:${p12Password}`]);
 
