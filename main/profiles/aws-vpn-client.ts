@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { importOvpnFile, type ImportOutcome } from './importer.js';
-import type { ProfileStore } from './store.js';
+import { ProfileStoreError, type ProfileStore } from './store.js';
 
 export interface AwsProfileEntry {
   ProfileName: string;
@@ -70,8 +70,17 @@ export async function migrateAwsVpnClient(store: ProfileStore, awsDir: string, o
     }
     // Windows paths use backslashes; the base name is what the client wrote into OpenVpnConfigs.
     const fileName = entry.OvpnConfigFilePath.split(/[\\/]/).pop() || name;
+    let freeName: string;
+    try {
+      freeName = store.freeName(name);
+    } catch (e) {
+      if (!(e instanceof ProfileStoreError)) throw e;
+      const failure = { line: null, directive: null, message: e.message };
+      items.push({ name, status: 'failed', outcome: { ok: false, profile: null, warnings: [], errors: [failure] }, reason: null });
+      continue;
+    }
     const outcome = await importOvpnFile(store, join(awsDir, 'OpenVpnConfigs', fileName), {
-      name: store.freeName(name),
+      name: freeName,
       dryRun: options.dryRun ?? false,
       importer: 'aws-vpn-client',
       adjust: (s) => {
