@@ -44,7 +44,7 @@ pub struct ConnParams {
     pub data_ciphers: Vec<DataCipher>,
     pub compression: Compression,
     pub tun_mtu: u32,
-    pub route_no_pull: bool,
+    pub local_routes: crate::push::LocalRoutes,
     pub hand_window: Duration,
     pub tls_timeout: Duration,
     pub reneg_sec: u32,
@@ -72,6 +72,8 @@ pub enum CloseReason {
         got_server_tls: bool,
     },
     PushTimeout,
+    /// The session time limit the server announced (`session-timeout`) was reached.
+    SessionExpired,
     Error(EngineError),
     /// We closed it (disconnect).
     Local,
@@ -191,6 +193,7 @@ pub struct Connection {
     ping: Option<Duration>,
     ping_restart: Option<Duration>,
     reneg_at: Option<Instant>,
+    session_deadline: Option<Instant>,
     out: VecDeque<Vec<u8>>,
     events: VecDeque<ConnEvent>,
     closed: bool,
@@ -254,6 +257,7 @@ impl Connection {
             ping,
             ping_restart,
             reneg_at: None,
+            session_deadline: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
             closed: false,
@@ -510,6 +514,12 @@ impl Connection {
         }
     }
 
+    /// The server ends sessions at the announced limit; a restart then is the expiry.
+    fn session_expiring(&self, now: Instant) -> bool {
+        self.session_deadline
+            .is_some_and(|d| now + Duration::from_secs(10) >= d)
+    }
+
     fn send_push_request(&mut self, now: Instant) {
         self.push_sent_at = Some(now);
         self.send_message(0, b"PUSH_REQUEST");
@@ -542,6 +552,12 @@ impl Connection {
                     CloseReason::AuthFailed(reason.to_string())
                 };
                 self.close(reason);
+            }
+            ServerMessage::Restart(_) if self.session_expiring(now) => {
+                self.close(CloseReason::SessionExpired)
+            }
+            ServerMessage::Exit if self.session_expiring(now) => {
+                self.close(CloseReason::SessionExpired)
             }
             ServerMessage::Restart(_) => self.close(CloseReason::Restart),
             ServerMessage::Halt(m) => self.close(CloseReason::Halt(m.to_string())),
@@ -673,10 +689,13 @@ impl Connection {
             self.ping_restart = (p > 0).then(|| Duration::from_secs(p.into()));
         }
         self.install_keys(0, cipher, now)?;
+        self.session_deadline = opts
+            .session_timeout
+            .map(|t| now + Duration::from_secs(t.into()));
         if self.p.reneg_sec > 0 {
             self.reneg_at = Some(now + Duration::from_secs(self.p.reneg_sec.into()));
         }
-        Ok(opts.to_settings(cipher, self.p.tun_mtu, self.p.route_no_pull))
+        Ok(opts.to_settings(cipher, self.p.tun_mtu, &self.p.local_routes))
     }
 
     fn install_keys(
@@ -838,6 +857,9 @@ impl Connection {
             if let Some(r) = self.reneg_at {
                 t.push(r);
             }
+            if let Some(d) = self.session_deadline {
+                t.push(d);
+            }
             for k in self.keys[1..].iter().filter(|k| !k.lame) {
                 if k.data.is_none() {
                     t.push(k.started + self.p.hand_window);
@@ -878,6 +900,10 @@ impl Connection {
                 }
             }
         } else {
+            if self.session_deadline.is_some_and(|d| now >= d) {
+                self.close(CloseReason::SessionExpired);
+                return;
+            }
             if let Some(r) = self.ping_restart {
                 if now >= self.last_rx + r {
                     self.close(CloseReason::PingTimeout);

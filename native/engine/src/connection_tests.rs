@@ -215,7 +215,8 @@ fn push_continuation_is_applied_atomically() {
         _ => None,
     });
     let s = s.expect("established");
-    assert_eq!(s.routes, vec!["10.1.0.0/16"]);
+    // The profile's own route (10.0.0.0/8 in the test config) comes first.
+    assert_eq!(s.routes, vec!["10.0.0.0/8", "10.1.0.0/16"]);
     assert_eq!(s.ipv4.unwrap().address, "10.8.0.9");
     assert!(sim
         .events
@@ -313,4 +314,15 @@ fn disconnect_sends_exit_when_cc_exit_negotiated() {
     }
     assert_eq!(sim.server.received_messages, vec!["EXIT".to_string()]);
     assert!(sim.client.is_closed());
+}
+
+#[test]
+fn announced_session_timeout_expires_the_session() {
+    // No keepalive here: the fake server does not send pings.
+    let mut sim = Sim::new(&["PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,cipher AES-256-GCM,protocol-flags tls-ekm,session-timeout 300"]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let t0 = sim.now;
+    sim.run_until(Duration::from_secs(400), |s| s.closed().is_some());
+    assert_eq!(sim.closed(), Some(&CloseReason::SessionExpired));
+    assert!(sim.now - t0 >= Duration::from_secs(299));
 }

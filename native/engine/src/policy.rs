@@ -68,6 +68,10 @@ impl Outcome {
             CloseReason::Restart | CloseReason::ServerExit | CloseReason::PingTimeout => {
                 Outcome::Dropped { backoff: None }
             }
+            CloseReason::SessionExpired => Outcome::Terminal(EngineError::new(
+                ErrorCode::SessionExpired,
+                "the session reached the time limit set by the server; connect again to start a new one",
+            )),
             CloseReason::AuthFailed(m) => {
                 Outcome::Terminal(EngineError::new(ErrorCode::AuthFailed, m))
             }

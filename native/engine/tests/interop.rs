@@ -688,3 +688,68 @@ fn aws_framing_carries_a_128_kib_password() {
     );
     assert!(!log.contains("too long"), "{log}");
 }
+
+#[test]
+fn ipv6_inside_the_tunnel() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "server-ipv6 fd00:cafe::/64");
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    let pushed = run.wait_for("pushed settings", Duration::from_secs(20), |e| {
+        matches!(e, Event::Pushed(_))
+    });
+    let Event::Pushed(settings) = pushed else {
+        unreachable!()
+    };
+    assert_eq!(
+        settings.ipv6.as_ref().map(|v| v.prefix),
+        Some(64),
+        "{settings:?}"
+    );
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(5));
+    let out = lab::netns_exec(
+        &lab.client_ns,
+        &[
+            "ping",
+            "-6",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "fd00:cafe::1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    run.stop();
+}
+
+#[test]
+fn fails_over_to_the_next_remote() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "");
+    let mut cfg = base_config(&lab, "udp");
+    // Nothing listens on 1195: the ICMP port-unreachable fails that remote quickly.
+    cfg["remotes"] = json!([
+        {"host": lab.server_ip, "port": 1195, "proto": "udp"},
+        {"host": lab.server_ip, "port": 1194, "proto": "udp"}
+    ]);
+    cfg["connectRetryMax"] = 2.into();
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_phase(SessionPhase::Connected, Duration::from_secs(30));
+    match ev {
+        Event::Phase {
+            remote: Some(r), ..
+        } => assert_eq!(r.port, 1194),
+        other => panic!("{other:?}"),
+    }
+    assert!(run.count_phase(SessionPhase::Reconnecting) >= 1);
+    assert!(ping(&lab, 2));
+    run.stop();
+}

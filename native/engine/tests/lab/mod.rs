@@ -407,6 +407,33 @@ impl NetworkSetup for TestNet {
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
+        if let Some(v6) = &pushed.ipv6 {
+            let out = netns_exec(
+                &self.ns,
+                &[
+                    "ip",
+                    "-6",
+                    "addr",
+                    "add",
+                    &format!("{}/{}", v6.address, v6.prefix),
+                    "dev",
+                    &self.dev,
+                    "nodad",
+                ],
+            );
+            if !out.status.success() {
+                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+        }
+        for r in &pushed.routes_ipv6 {
+            let out = netns_exec(
+                &self.ns,
+                &["ip", "-6", "route", "replace", r, "dev", &self.dev],
+            );
+            if !out.status.success() {
+                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+        }
         for r in &pushed.routes {
             let out = netns_exec(&self.ns, &["ip", "route", "replace", r, "dev", &self.dev]);
             if !out.status.success() {
