@@ -17,6 +17,7 @@ import { startTestKeyring, type TestKeyring } from '../support/keyring';
 import { helperBinary, Lab, run, type LabServer } from '../peers/lab';
 import { recordSecret } from '../peers/sso-common/record-secret';
 import { openUi, type Ui } from './support/harness';
+import { accessibilityViolations } from './support/a11y';
 import { dropFile } from './support/drop';
 import { hidden, shows, visible } from './support/ui-expect';
 
@@ -128,6 +129,7 @@ describe('desktop app in Chromium over the real core', () => {
     await shows(ui.page.getByRole('article', { name: 'Office Lab' }), 'Username and password');
     idleHeight = await heightOf('Office Lab');
     await ui.screenshot('02-import-verdict');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
   });
 
   it('asks for the password in a dialog and connects, showing the address', async () => {
@@ -142,6 +144,7 @@ describe('desktop app in Chromium over the real core', () => {
     await ui.page.keyboard.press('Tab');
     await ui.page.keyboard.type(lab.credentials.password);
     await ui.screenshot('03-password-prompt');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
     await ui.page.keyboard.press('Enter');
     await hidden(dialog);
     await shows(card.getByRole('status'), /Connected since \d\d:\d\d/, 30_000);
@@ -152,11 +155,13 @@ describe('desktop app in Chromium over the real core', () => {
     const banner = ui.page.getByRole('alertdialog', { name: 'Message from Office Lab' });
     await shows(banner, BANNER, 15_000);
     await ui.screenshot('04-banner');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
     await banner.getByRole('button', { name: 'OK' }).click();
     await hidden(banner);
     expect(await heightOf('Office Lab')).toBe(idleHeight);
     await ui.page.waitForTimeout(1500); // let duration and traffic tick once for the screenshot
     await ui.screenshot('05-connected');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
   });
 
   it('carries traffic through the tunnel it shows as connected', async () => {
@@ -186,6 +191,7 @@ describe('desktop app in Chromium over the real core', () => {
     await shows(card.getByRole('status'), 'Check your username, password or one-time code and connect again.');
     expect(await heightOf('Office Lab')).toBe(idleHeight);
     await ui.screenshot('07-failed');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
   });
 
   it('keeps a per-session log without the password', async () => {
@@ -196,6 +202,7 @@ describe('desktop app in Chromium over the real core', () => {
     const text = (await ui.page.locator('pre.log').allTextContents()).join('\n');
     expect(text).not.toContain(lab.credentials.password);
     await ui.screenshot('08-logs');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
     await ui.page.getByRole('button', { name: 'Connections' }).click();
   });
 
@@ -251,6 +258,7 @@ describe('desktop app in Chromium over the real core', () => {
     await cert.getByRole('button', { name: 'Attach' }).click();
     await shows(cert, 'Used byCert Lab');
     await ui.screenshot('09-certificates');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
 
     await ui.page.getByRole('button', { name: 'Connections' }).click();
     const c = card(ui, 'Cert Lab');
@@ -261,6 +269,7 @@ describe('desktop app in Chromium over the real core', () => {
     await ui.page.getByRole('button', { name: 'Dismiss' }).click();
     await ui.page.emulateMedia({ colorScheme: 'dark' });
     await ui.screenshot('10-connected-dark');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
     await ui.page.emulateMedia({ colorScheme: 'light' });
     await c.getByRole('button', { name: 'Disconnect Cert Lab' }).click();
     await shows(c.getByRole('status'), 'Not connected', 20_000);
