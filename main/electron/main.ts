@@ -153,6 +153,9 @@ async function start(): Promise<void> {
   await service.connectOnStartup();
 }
 
+// One folder for the app and the CLI (Electron's own data sits beside the profiles the CLI reads);
+// set first, because the single-instance lock lives there.
+app.setPath('userData', configDir());
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
