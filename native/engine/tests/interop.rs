@@ -497,16 +497,20 @@ fn wrong_password_is_auth_failed() {
     }
 }
 
-/// Throughput through the tunnel with iperf3 (prints figures; run with `--ignored --nocapture`,
-/// ideally with `--release`). Not a pass/fail benchmark: bench/ compares against stock openvpn.
-#[test]
-#[ignore]
-fn throughput_iperf3() {
-    root_only!();
-    let mut lab = Lab::new();
-    lab.start_server("udp", "");
-    let run = Running::start(&lab, base_config(&lab, "udp"));
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+fn cpu_seconds_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// Moves `mib` MiB through the tunnel with iperf3 (upload) and returns Mbit/s.
+fn iperf_upload(lab: &Lab, mib: u32) -> f64 {
     let mut server = std::process::Command::new("ip")
         .args([
             "netns",
@@ -522,43 +526,98 @@ fn throughput_iperf3() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    for reverse in [false, true] {
-        let mut args = vec!["iperf3", "-c", "10.8.0.1", "-t", "5", "-f", "m"];
-        if reverse {
-            args.push("-R");
-        }
-        let out = lab::netns_exec(&lab.client_ns, &args);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let summary: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("sender") || l.contains("receiver"))
-            .collect();
-        println!(
-            "iperf3 {}: {summary:#?}",
-            if reverse { "download" } else { "upload" }
-        );
-        if !reverse {
-            std::thread::sleep(Duration::from_millis(300));
-            server = std::process::Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &lab.server_ns,
-                    "iperf3",
-                    "-s",
-                    "-1",
-                    "-B",
-                    "10.8.0.1",
-                ])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-    let _ = server.kill();
+    let n = format!("{mib}M");
+    let out = lab::netns_exec(
+        &lab.client_ns,
+        &["iperf3", "-c", "10.8.0.1", "-n", &n, "-J"],
+    );
     let _ = server.wait();
+    let v: Value = serde_json::from_slice(&out.stdout).expect("iperf3 JSON");
+    v["end"]["sum_received"]["bits_per_second"]
+        .as_f64()
+        .unwrap_or(0.0)
+        / 1e6
+}
+
+/// Throughput and CPU per GiB through the tunnel, ours vs a stock `openvpn` client against the
+/// same server and cipher (prints figures; run with `--release -- --ignored --nocapture`).
+/// Not a pass/fail benchmark: bench/ owns the published comparison.
+#[test]
+#[ignore]
+fn throughput_and_cpu_vs_stock_openvpn() {
+    root_only!();
+    const MIB: u32 = 1024;
+    let mut lab = Lab::new();
+    lab.start_server("udp", "");
+
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let before = cpu_seconds_of(std::process::id());
+    let ours = iperf_upload(&lab, MIB);
+    let ours_cpu = cpu_seconds_of(std::process::id()) - before;
     run.stop();
+
+    let d = lab.dir.display().to_string();
+    let mut stock = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.client_ns,
+            "openvpn",
+            "--client",
+            "--dev",
+            "tun",
+            "--proto",
+            "udp",
+            "--nobind",
+        ])
+        .args([
+            "--remote",
+            &lab.server_ip,
+            "1194",
+            "--remote-cert-tls",
+            "server",
+            "--verb",
+            "3",
+        ])
+        .args([
+            "--ca",
+            &format!("{d}/ca.crt"),
+            "--cert",
+            &format!("{d}/client.crt"),
+            "--key",
+            &format!("{d}/client.key"),
+        ])
+        .stdout(std::fs::File::create(lab.path("stock-client.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    while !lab
+        .read("stock-client.log")
+        .contains("Initialization Sequence Completed")
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = cpu_seconds_of(stock.id());
+    let theirs = iperf_upload(&lab, MIB);
+    let theirs_cpu = cpu_seconds_of(stock.id()) - before;
+    unsafe { libc::kill(stock.id() as i32, libc::SIGTERM) };
+    let _ = stock.wait();
+
+    let gib = f64::from(MIB) / 1024.0;
+    println!(
+        "causeway-engine: {ours:.0} Mbit/s, {:.2} CPU s/GiB",
+        ours_cpu / gib
+    );
+    println!(
+        "stock openvpn:   {theirs:.0} Mbit/s, {:.2} CPU s/GiB",
+        theirs_cpu / gib
+    );
+    println!(
+        "CPU per GiB ratio (ours/stock): {:.2}",
+        ours_cpu / theirs_cpu
+    );
 }
 
 /// A server whose auth script answers `alice`/`correct horse` with a CRV1 dynamic challenge
