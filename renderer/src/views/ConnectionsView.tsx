@@ -1,12 +1,12 @@
 // The home view: every profile with its connection, and importing new ones.
 import { useRef } from 'react';
-import type { AppSnapshot } from '../../../app/ipc/types';
+import type { AppSnapshot, ImportVerdict } from '../../../app/ipc/types';
 import { ImportResult } from './ImportResult';
 import { ProfileCard } from './ProfileCard';
 
 export interface ImportState {
   fileName: string;
-  verdict: import('../../../app/ipc/types').ImportVerdict;
+  verdict: ImportVerdict;
 }
 
 interface Props {

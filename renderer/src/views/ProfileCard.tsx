@@ -15,7 +15,7 @@ interface Props {
   stats: TrafficStats | undefined;
 }
 
-export function serverText(p: ProfileSummary): string {
+function serverText(p: ProfileSummary): string {
   return p.remote ? `${p.remote.host}:${p.remote.port} (${p.remote.proto.toUpperCase()})` : 'No server';
 }
 

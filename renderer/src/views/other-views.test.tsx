@@ -12,6 +12,18 @@ describe('Certificates view', () => {
     expect(c).toHaveTextContent('Used by' + 'Work VPN');
   });
 
+  it('explains the empty list', async () => {
+    const { user } = await renderApp();
+    await user.click(screen.getByRole('button', { name: 'Certificates' }));
+    expect(screen.getByText(/No certificates yet/)).toBeInTheDocument();
+  });
+
+  it('shows an expired certificate as a problem', async () => {
+    const { user } = await renderApp(snapshot({ certs: [{ ...cert, expiry: 'expired', notAfter: '2025-01-31T00:00:00.000Z' }] }));
+    await user.click(screen.getByRole('button', { name: 'Certificates' }));
+    expect(screen.getByText('Expired on 31 January 2025: ask your administrator for a new one')).toHaveClass('warn-text');
+  });
+
   it('imports a PKCS#12 file with its password', async () => {
     const { bridge, user, container } = await renderApp();
     bridge.mocks.importCert!.mockResolvedValue(cert);
