@@ -30,7 +30,8 @@ export class KeychainStore implements SecretStore {
   async set(account: string, secret: string): Promise<void> {
     checkAccount(account);
     const encoded = Buffer.from(secret, 'utf8').toString('base64');
-    const command = `add-generic-password -U -s ${SERVICE} -a "${account}" -l "Causeway: ${account}" -w "${encoded}"\n`;
+    // No quoting needed (and none relied on): the account is checked above, base64 has no spaces.
+    const command = `add-generic-password -U -s ${SERVICE} -a ${account} -w ${encoded}\n`;
     const r = await runTool('/usr/bin/security', ['-i'], { stdin: command });
     if (r.code !== 0 || /error/i.test(r.stderr)) {
       throw new Error(`Keychain refused to store the secret: ${r.stderr || `exit ${r.code}`}`);
