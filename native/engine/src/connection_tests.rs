@@ -326,3 +326,41 @@ fn announced_session_timeout_expires_the_session() {
     assert_eq!(sim.closed(), Some(&CloseReason::SessionExpired));
     assert!(sim.now - t0 >= Duration::from_secs(299));
 }
+
+#[test]
+fn disconnect_without_cc_exit_sends_occ_exit_on_udp() {
+    let mut sim = Sim::new(&["PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,peer-id 7,cipher AES-256-GCM,key-derivation tls-ekm"]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let now = sim.now;
+    sim.client.disconnect(now);
+    let mut got = Vec::new();
+    while let Some(mut p) = sim.client.poll_transmit() {
+        if let Some(payload) = sim.server.decrypt(&mut p) {
+            got.push(payload);
+        }
+    }
+    let mut occ_exit = crate::data::OCC_MAGIC.to_vec();
+    occ_exit.push(crate::data::OCC_EXIT);
+    assert_eq!(got, vec![occ_exit]);
+    assert_eq!(
+        sim.events.last(),
+        Some(&ConnEvent::Closed(CloseReason::Local))
+    );
+}
+
+#[test]
+fn server_occ_exit_and_pings_are_not_tunnel_data() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut ping = sim.server.encrypt(&crate::data::PING);
+    assert!(sim.client.handle_link(&mut ping, sim.now).is_none());
+    let mut occ = crate::data::OCC_MAGIC.to_vec();
+    occ.push(crate::data::OCC_EXIT);
+    let mut exit = sim.server.encrypt(&occ);
+    assert!(sim.client.handle_link(&mut exit, sim.now).is_none());
+    while let Some(e) = sim.client.poll_event() {
+        sim.events.push(e);
+    }
+    assert_eq!(sim.closed(), Some(&CloseReason::ServerExit));
+    assert_eq!(sim.client.rx_bytes, 0);
+}

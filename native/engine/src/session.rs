@@ -502,3 +502,27 @@ impl<N: NetworkSetup> Ctx<N> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::randomized_host;
+
+    #[test]
+    fn random_hostname_label() {
+        let a = randomized_host("cvpn-endpoint-0123.prod.clientvpn.eu-west-1.amazonaws.com");
+        let b = randomized_host("cvpn-endpoint-0123.prod.clientvpn.eu-west-1.amazonaws.com");
+        let (label, rest) = a.split_once('.').unwrap();
+        assert_eq!(label.len(), 12);
+        assert!(label.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(
+            rest,
+            "cvpn-endpoint-0123.prod.clientvpn.eu-west-1.amazonaws.com"
+        );
+        assert_ne!(a, b, "a fresh label per attempt");
+        assert_eq!(
+            randomized_host("192.0.2.7"),
+            "192.0.2.7",
+            "addresses are left alone"
+        );
+    }
+}

@@ -812,3 +812,73 @@ fn fails_over_to_the_next_remote() {
     assert!(ping(&lab, 2));
     run.stop();
 }
+
+#[test]
+fn expired_server_certificate_is_rejected() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.issue_expired_server_cert();
+    let d = lab.dir.display().to_string();
+    lab.start_server("udp", &format!("cert {d}/expired.crt\nkey {d}/expired.key"));
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(30));
+    run.finish();
+    match ev {
+        Event::Phase { error: Some(e), .. } => {
+            assert_eq!(e.code, ErrorCode::ServerCertRejected, "{e:?}");
+            assert!(e.message.contains("expired"), "{e:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn auth_pending_cr_text_answered_with_cr_response() {
+    root_only!();
+    let mut lab = Lab::new();
+    let auth = lab.path("pending.sh");
+    std::fs::write(&auth, "#!/bin/sh\nprintf '60\\ncrtext\\nCR_TEXT:E,R:Enter PIN\\n' > \"$auth_pending_file\"\nexit 2\n").unwrap();
+    let cr = lab.path("crresponse.sh");
+    std::fs::write(
+        &cr,
+        "#!/bin/sh\nif [ \"$(cat \"$1\")\" = \"$(printf 4242 | base64)\" ]; then echo 1 > \"$auth_control_file\"; else echo 0 > \"$auth_control_file\"; fi\n",
+    )
+    .unwrap();
+    for f in [&auth, &cr] {
+        std::process::Command::new("chmod")
+            .arg("755")
+            .arg(f)
+            .status()
+            .unwrap();
+    }
+    let extra = format!(
+        "verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file\nclient-crresponse {}",
+        auth.display(),
+        cr.display()
+    );
+    lab.start_server("udp", &extra);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "bob", "password": "pw"});
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_for("AUTH_PENDING", Duration::from_secs(20), |e| {
+        matches!(e, Event::AuthPending { .. })
+    });
+    assert_eq!(
+        ev,
+        Event::AuthPending {
+            method: causeway_engine::PendingMethod::CrText,
+            payload: "Enter PIN".into(),
+            echo: true,
+            timeout_sec: 60
+        }
+    );
+    run.commands
+        .blocking_send(Command::CrResponse("4242".into()))
+        .unwrap();
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(ping(&lab, 2));
+    run.stop();
+}

@@ -205,6 +205,53 @@ impl Lab {
         );
     }
 
+    /// A server certificate from the lab CA that expired in 2020 (`openssl ca` can backdate).
+    pub fn issue_expired_server_cert(&self) {
+        let d = &self.dir;
+        fs::write(
+            d.join("ca.cnf"),
+            "[ca]\ndefault_ca=lab\n[lab]\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\ndefault_md=sha256\npolicy=any\n[any]\ncommonName=supplied\n",
+        )
+        .unwrap();
+        fs::write(d.join("index.txt"), "").unwrap();
+        fs::write(d.join("serial"), "1000\n").unwrap();
+        self.openssl(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "expired.key",
+            "-out",
+            "expired.csr",
+            "-subj",
+            "/CN=server.test",
+        ]);
+        self.openssl(&[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "ca.crt",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "expired.csr",
+            "-out",
+            "expired.crt",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200201000000Z",
+            "-extfile",
+            "server.ext",
+            "-notext",
+        ]);
+    }
+
     fn issue(&self, name: &str, subj: &str, ext: &str, kind: &str) {
         let key = format!("{name}.key");
         let csr = format!("{name}.csr");
