@@ -149,11 +149,18 @@ describe('ConnectionManager', () => {
   });
 
   it('fails with profile-invalid when the key is missing from the keyring', async () => {
-    const h = harness([profile('nokey', certBody())], new ScriptedPrompter([]));
+    const h = harness([profile('nokey', certBody())], new ScriptedPrompter([]), { secrets: persistentStore() });
     h.manager.connect('nokey');
     await h.until('nokey', 'failed');
     expect(h.manager.get('nokey')!.state).toMatchObject({ reason: 'profile-invalid', detail: expect.stringMatching(/not in the keyring/) });
     expect(h.helperLog).toEqual([]); // no helper was even needed
+  });
+
+  it('says the keyring is unreachable, rather than "import again", when the store is not persistent', async () => {
+    const h = harness([profile('nokeyring', certBody())], new ScriptedPrompter([]), { secrets: new MemoryStore('no D-Bus session bus') });
+    h.manager.connect('nokeyring');
+    await h.until('nokeyring', 'failed');
+    expect(h.manager.get('nokeyring')!.state).toMatchObject({ reason: 'profile-invalid', detail: expect.stringMatching(/OS keyring, which is not available: no D-Bus session bus/) });
   });
 
   it('asks for a password, and a wrong one fails fast as bad credentials without retrying', async () => {

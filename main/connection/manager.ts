@@ -184,6 +184,10 @@ export class ConnectionManager {
     try {
       const key = profile.hasKey || profile.cert !== null ? await this.options.secrets.get(keyAccount(profile.id)) : null;
       session.redactor.add(key);
+      if (profile.cert !== null && key === null && !this.options.secrets.persistent) {
+        // The key is in the OS keyring, which this process cannot reach: say that, not "re-import".
+        throw new ProfileUnusableError(`the private key is kept in the OS keyring, which is not available: ${this.options.secrets.reason}`);
+      }
       const credentials = await this.credentialsForConnect(session, signal);
       if (signal.aborted) return;
       const config = buildEngineConfig(
