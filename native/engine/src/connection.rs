@@ -44,7 +44,8 @@ pub struct ConnParams {
     pub data_ciphers: Vec<DataCipher>,
     pub compression: Compression,
     pub tun_mtu: u32,
-    pub local_routes: crate::push::LocalRoutes,
+    /// `route-nopull`: ignore pushed routes (the helper adds the profile's own routing).
+    pub route_no_pull: bool,
     pub hand_window: Duration,
     pub tls_timeout: Duration,
     pub reneg_sec: u32,
@@ -695,7 +696,7 @@ impl Connection {
         if self.p.reneg_sec > 0 {
             self.reneg_at = Some(now + Duration::from_secs(self.p.reneg_sec.into()));
         }
-        Ok(opts.to_settings(cipher, self.p.tun_mtu, &self.p.local_routes))
+        Ok(opts.to_settings(cipher, self.p.tun_mtu, self.p.route_no_pull))
     }
 
     fn install_keys(

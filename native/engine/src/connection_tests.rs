@@ -215,8 +215,7 @@ fn push_continuation_is_applied_atomically() {
         _ => None,
     });
     let s = s.expect("established");
-    // The profile's own route (10.0.0.0/8 in the test config) comes first.
-    assert_eq!(s.routes, vec!["10.0.0.0/8", "10.1.0.0/16"]);
+    assert_eq!(s.routes, vec!["10.1.0.0/16"]);
     assert_eq!(s.ipv4.unwrap().address, "10.8.0.9");
     assert!(sim
         .events

@@ -197,12 +197,7 @@ impl Prepared {
             data_ciphers: cfg.data_ciphers.clone(),
             compression: cfg.compression,
             tun_mtu: cfg.tun_mtu,
-            local_routes: crate::push::LocalRoutes {
-                no_pull: cfg.route_no_pull,
-                routes: cfg.routes.clone(),
-                routes_ipv6: cfg.routes_ipv6.clone(),
-                redirect_gateway: cfg.redirect_gateway,
-            },
+            route_no_pull: cfg.route_no_pull,
             hand_window: Duration::from_secs(cfg.handshake_window_sec.max(5).into()),
             tls_timeout: Duration::from_secs(2),
             reneg_sec: cfg.reneg_sec,

@@ -286,36 +286,14 @@ pub fn parse_options(lines: &[String]) -> Result<(PushedOptions, Vec<String>), S
     Ok((opts, echoes))
 }
 
-/// Routing that comes from the profile rather than the server: `route-nopull`, the profile's
-/// own `route`/`route-ipv6` lines and `redirect-gateway`. Merged into the settings the helper
-/// applies, so it has one list to install.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LocalRoutes {
-    pub no_pull: bool,
-    pub routes: Vec<String>,
-    pub routes_ipv6: Vec<String>,
-    pub redirect_gateway: bool,
-}
-
-fn merged(local: &[String], pushed: &[String], no_pull: bool) -> Vec<String> {
-    let mut all = local.to_vec();
-    if !no_pull {
-        for r in pushed {
-            if !all.contains(r) {
-                all.push(r.clone());
-            }
-        }
-    }
-    all
-}
-
 impl PushedOptions {
-    /// The settings the helper applies: what the server pushed plus the profile's own routing.
+    /// What the server pushed, normalized. With `route-nopull` the pushed routes and
+    /// redirect-gateway are dropped; the profile's own routing is applied by the helper.
     pub fn to_settings(
         &self,
         cipher: DataCipher,
         default_mtu: u32,
-        local: &LocalRoutes,
+        route_no_pull: bool,
     ) -> PushedSettings {
         let ipv4 = self.ifconfig.map(|(local, arg2)| {
             if self.topology_subnet {
@@ -340,9 +318,17 @@ impl PushedOptions {
                 address: a.to_string(),
                 prefix: p,
             }),
-            routes: merged(&local.routes, &self.routes, local.no_pull),
-            routes_ipv6: merged(&local.routes_ipv6, &self.routes_ipv6, local.no_pull),
-            redirect_gateway: local.redirect_gateway || (self.redirect_gateway && !local.no_pull),
+            routes: if route_no_pull {
+                Vec::new()
+            } else {
+                self.routes.clone()
+            },
+            routes_ipv6: if route_no_pull {
+                Vec::new()
+            } else {
+                self.routes_ipv6.clone()
+            },
+            redirect_gateway: self.redirect_gateway && !route_no_pull,
             dns: self.dns.clone(),
             mtu: self.tun_mtu.unwrap_or(default_mtu),
             peer_id: self.peer_id,
@@ -376,7 +362,7 @@ mod tests {
         assert_eq!(o.peer_id, Some(1));
         assert_eq!(o.ping, Some(1));
         assert_eq!(o.ping_restart, Some(20));
-        let s = o.to_settings(DataCipher::Aes256Gcm, 1500, &LocalRoutes::default());
+        let s = o.to_settings(DataCipher::Aes256Gcm, 1500, false);
         let v4 = s.ipv4.unwrap();
         assert_eq!(
             (v4.address.as_str(), v4.prefix, v4.gateway.as_deref()),
@@ -394,7 +380,7 @@ mod tests {
             .is_none());
         let lines = acc.feed(",ifconfig 10.8.0.6 10.8.0.5,ifconfig-ipv6 fd00::1000/64 fd00::1,push-continuation 1").unwrap();
         let (o, _) = parse_options(&lines).unwrap();
-        let s = o.to_settings(DataCipher::Aes128Gcm, 1400, &LocalRoutes::default());
+        let s = o.to_settings(DataCipher::Aes128Gcm, 1400, false);
         let v4 = s.ipv4.unwrap();
         assert_eq!((v4.prefix, v4.gateway.as_deref()), (30, Some("10.8.0.5")));
         assert_eq!(s.ipv6.unwrap().prefix, 64);
@@ -403,26 +389,17 @@ mod tests {
     }
 
     #[test]
-    fn profile_routes_merge_and_route_nopull() {
+    fn route_nopull_drops_pushed_routing() {
         let (o, _) = parse_options(&[
             "route 10.1.0.0 255.255.0.0".into(),
             "redirect-gateway def1".into(),
         ])
         .unwrap();
-        let local = LocalRoutes {
-            no_pull: false,
-            routes: vec!["192.168.5.0/24".into()],
-            ..Default::default()
-        };
-        let s = o.to_settings(DataCipher::Aes256Gcm, 1500, &local);
-        assert_eq!(s.routes, vec!["192.168.5.0/24", "10.1.0.0/16"]);
+        let s = o.to_settings(DataCipher::Aes256Gcm, 1500, false);
+        assert_eq!(s.routes, vec!["10.1.0.0/16"]);
         assert!(s.redirect_gateway);
-        let nopull = LocalRoutes {
-            no_pull: true,
-            ..local
-        };
-        let s = o.to_settings(DataCipher::Aes256Gcm, 1500, &nopull);
-        assert_eq!(s.routes, vec!["192.168.5.0/24"]);
+        let s = o.to_settings(DataCipher::Aes256Gcm, 1500, true);
+        assert!(s.routes.is_empty());
         assert!(!s.redirect_gateway);
     }
 

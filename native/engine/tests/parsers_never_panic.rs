@@ -81,7 +81,7 @@ proptest! {
     fn push_options_with_structure(name in prop::sample::select(vec!["ifconfig", "ifconfig-ipv6", "route", "route-ipv6", "peer-id", "dhcp-option", "dns", "compress", "comp-lzo", "topology", "route-gateway", "auth-token-user", "tun-mtu", "protocol-flags"]), args in proptest::collection::vec("[0-9a-zA-Z./:-]{0,20}", 0..5)) {
         let line = format!("{name} {}", args.join(" "));
         if let Ok((opts, _)) = push::parse_options(&[line]) {
-            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, &push::LocalRoutes::default());
+            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
         }
     }
 

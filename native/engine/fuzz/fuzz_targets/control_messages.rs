@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let mut acc = push::PushAccumulator::default();
     if let Some(lines) = acc.feed(text) {
         if let Ok((opts, _)) = push::parse_options(&lines) {
-            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, &push::LocalRoutes::default());
+            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
         }
     }
 });
