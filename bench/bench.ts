@@ -49,9 +49,11 @@ async function iperf(lab: Lab, target: string, reverse: boolean, clientPid: numb
     timeoutMs: (SECONDS + 30) * 1000,
   });
   const cpuSec = cpuSeconds(clientPid) - before;
-  const end = JSON.parse(r.stdout).end as { sum_received: { bytes: number; bits_per_second: number } };
-  const bytes = end.sum_received.bytes;
-  return { mbits: end.sum_received.bits_per_second / 1e6, bytes, cpuSec, cpuSecPerGiB: cpuSec / (bytes / 2 ** 30) };
+  const report = JSON.parse(r.stdout) as { error?: string; end?: { sum_received?: { bytes: number; bits_per_second: number } } };
+  const received = report.end?.sum_received;
+  if (!received) throw new Error(`iperf3 to ${target}${reverse ? ' (reverse)' : ''} failed: ${report.error ?? r.stderr}`);
+  const bytes = received.bytes;
+  return { mbits: received.bits_per_second / 1e6, bytes, cpuSec, cpuSecPerGiB: cpuSec / (bytes / 2 ** 30) };
 }
 
 async function measureCauseway(lab: Lab, server: LabServer): Promise<ClientResult> {
