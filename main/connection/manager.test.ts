@@ -339,6 +339,9 @@ describe('ConnectionManager', () => {
     const notices = h.events.flatMap((e) => (e.type === 'notice' ? [e.text] : []));
     expect(notices).toContain('The server will end this session in 8 hours.');
     expect(notices).toContain('The server ended the session because its time limit was reached.');
+    // Whoever watches (the CLI) learns that this failure is followed by a new attempt.
+    const failed = h.events.find((e) => e.type === 'state' && e.session.state.phase === 'failed');
+    expect(failed?.type === 'state' && failed.session.retrying).toBe(true);
   });
 
   it('hands AWS SAML profiles to the login flows: first-leg credentials, the CRV1 answer, lifecycle', async () => {

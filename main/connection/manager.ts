@@ -353,8 +353,9 @@ export class ConnectionManager {
       if (error.code === 'session-expired') {
         this.notice(session, 'The server ended the session because its time limit was reached.');
         if (this.canReconnectUnattended(session) && this.policy.reconnectOnSessionExpiry) {
-          this.apply(session, this.helperEvent(m));
           session.clearTimers();
+          session.retryPending = true; // the 'failed' snapshot says a new attempt follows at once
+          this.apply(session, this.helperEvent(m));
           this.notice(session, 'Reconnecting without asking, as this profile allows.');
           this.start(session);
           return;
