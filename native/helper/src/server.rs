@@ -242,6 +242,15 @@ impl Connection {
             .await;
             return;
         }
+        // A session that already ended may still be in the map until its end is processed;
+        // its id is free again.
+        if self
+            .sessions
+            .get(&session)
+            .is_some_and(Session::is_finished)
+        {
+            self.sessions.remove(&session);
+        }
         if self.sessions.contains_key(&session) {
             let text = format!("session {session:?} already exists");
             self.send(HelperMessage::error(
@@ -415,23 +424,42 @@ mod tests {
             .unwrap();
     }
 
+    fn doomed_connect(session: &str) -> String {
+        // A config the engine rejects before touching the network: the session fails at once.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../test/vectors/helper-protocol/valid/to-connect-minimal.json");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let mut connect = v["message"].clone();
+        connect["session"] = session.into();
+        connect.to_string()
+    }
+
+    #[tokio::test]
+    async fn an_ended_session_frees_its_id() {
+        let mut p = start();
+        p.hello().await;
+        for _ in 0..2 {
+            p.send(&doomed_connect("again")).await;
+            loop {
+                let m = p.recv().await;
+                assert_ne!(m["type"], "error", "{m}");
+                if m["type"] == "state" && m["phase"] == "failed" {
+                    assert_eq!(m["error"]["code"], "config-invalid");
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// A session that ends while the next frame is only half received must not cost that
     /// frame its first bytes (reads are never cancelled half-way).
     #[tokio::test]
     async fn a_session_ending_mid_frame_does_not_desynchronise_the_stream() {
         let mut p = start();
         p.hello().await;
-        // A config the engine rejects before touching the network: the session fails at once.
-        let vector = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../test/vectors/helper-protocol/valid/to-connect-minimal.json"),
-        )
-        .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&vector).unwrap();
         for i in 0..5 {
-            let mut connect = v["message"].clone();
-            connect["session"] = format!("doomed-{i}").into();
-            p.send(&connect.to_string()).await;
+            p.send(&doomed_connect(&format!("doomed-{i}"))).await;
             // Half a status frame, a pause long enough for the session to end, then the rest.
             let status = br#"{"type":"status"}"#;
             p.to_helper

@@ -78,6 +78,11 @@ impl Session {
         }
     }
 
+    /// True once the session has ended (its last state was sent).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Queues a command; false when the engine is already gone.
     pub async fn send(&self, cmd: Command) -> bool {
         self.commands.send(cmd).await.is_ok()
@@ -134,8 +139,7 @@ async fn forward_events(
             break; // the client is gone; shutdown will stop the engine
         }
     }
-    let ended_cleanly = (&mut engine.0).await;
-    if let Err(e) = ended_cleanly {
+    if let Err(e) = (&mut engine.0).await {
         if e.is_panic() {
             log::error(&format!("session {id:?}: engine panicked"));
             let _ = out
