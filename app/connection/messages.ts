@@ -54,7 +54,8 @@ export const FAILURE_MESSAGES: Record<FailureReason, FailureMessage> = {
   },
   'network-setup-failed': {
     title: 'The tunnel could not be set up on this computer',
-    nextStep: 'Another VPN may be using the same addresses; disconnect it and try again.',
+    nextStep:
+      'If the detail mentions permission, the helper lacks privileges: install the Causeway service. Otherwise another VPN may be using the same addresses; disconnect it and try again.',
   },
   'permission-denied': {
     title: 'The helper refused the request',
