@@ -103,6 +103,29 @@ fn phase(phase: SessionPhase, remote: Option<RemoteInfo>, error: Option<EngineEr
     }
 }
 
+/// Resolves a remote (with a fresh random label for `remote-random-hostname`), preferring IPv4.
+async fn resolve(remote: Remote, random_hostname: bool) -> Result<SocketAddr, EngineError> {
+    let host = if random_hostname {
+        randomized_host(&remote.host)
+    } else {
+        remote.host.clone()
+    };
+    let unreachable = |m: String| EngineError::new(ErrorCode::ServerUnreachable, m);
+    let addrs = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::net::lookup_host((host.as_str(), remote.port)),
+    )
+    .await
+    .map_err(|_| unreachable(format!("resolving {} timed out", remote.host)))?
+    .map_err(|e| unreachable(format!("cannot resolve {}: {e}", remote.host)))?;
+    let all: Vec<SocketAddr> = addrs.collect();
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or(all.first())
+        .copied()
+        .ok_or_else(|| unreachable(format!("{} has no address", remote.host)))
+}
+
 /// `remote-random-hostname`: a random 12-hex-digit label in front of the name.
 fn randomized_host(host: &str) -> String {
     if host.parse::<std::net::IpAddr>().is_ok() {
@@ -222,7 +245,15 @@ impl<N: NetworkSetup> Ctx<N> {
                 Some(a) => a,
                 None => {
                     self.emit(phase(SessionPhase::Resolving, None, None)).await;
-                    match self.resolve(&remote).await {
+                    let resolved = {
+                        let host = remote.clone();
+                        let random = self.cfg.remote_random_hostname;
+                        self.unless_disconnected(resolve(host, random)).await
+                    };
+                    let Some(resolved) = resolved else {
+                        return Stop::Disconnected;
+                    };
+                    match resolved {
                         Ok(a) => a,
                         Err(e) => {
                             self.log(LogLevel::Warn, e.message.clone()).await;
@@ -337,26 +368,21 @@ impl<N: NetworkSetup> Ctx<N> {
         }
     }
 
-    async fn resolve(&self, remote: &Remote) -> Result<SocketAddr, EngineError> {
-        let host = if self.cfg.remote_random_hostname {
-            randomized_host(&remote.host)
-        } else {
-            remote.host.clone()
-        };
-        let unreachable = |m: String| EngineError::new(ErrorCode::ServerUnreachable, m);
-        let addrs = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio::net::lookup_host((host.as_str(), remote.port)),
-        )
-        .await
-        .map_err(|_| unreachable(format!("resolving {} timed out", remote.host)))?
-        .map_err(|e| unreachable(format!("cannot resolve {}: {e}", remote.host)))?;
-        let all: Vec<SocketAddr> = addrs.collect();
-        all.iter()
-            .find(|a| a.is_ipv4())
-            .or(all.first())
-            .copied()
-            .ok_or_else(|| unreachable(format!("{} has no address", remote.host)))
+    /// Runs `fut` unless a disconnect (or the end of the command channel) comes first.
+    async fn unless_disconnected<T>(
+        &mut self,
+        fut: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                v = &mut fut => return Some(v),
+                c = self.commands.recv() => match c {
+                    None | Some(Command::Disconnect) => return None,
+                    Some(_) => {}
+                },
+            }
+        }
     }
 
     /// Runs one connection. Returns why it closed and whether it got established.
@@ -369,7 +395,13 @@ impl<N: NetworkSetup> Ctx<N> {
         creds: &mut Creds,
     ) -> Result<(CloseReason, bool), Stop> {
         let hand_window = params.hand_window;
-        let mut link = match Link::connect(addr, proto, hand_window).await {
+        let connected = self
+            .unless_disconnected(Link::connect(addr, proto, hand_window))
+            .await;
+        let Some(connected) = connected else {
+            return Err(Stop::Disconnected);
+        };
+        let mut link = match connected {
             Ok(l) => l,
             Err(e) => {
                 return Ok((

@@ -882,3 +882,29 @@ fn auth_pending_cr_text_answered_with_cr_response() {
     assert!(ping(&lab, 2));
     run.stop();
 }
+
+#[test]
+fn disconnect_while_tcp_connect_hangs() {
+    root_only!();
+    let lab = Lab::new();
+    // The server silently drops SYNs: the TCP connect would hang for the whole hand-window.
+    let out = lab::netns_exec(
+        &lab.server_ns,
+        &["nft", "add table inet cw; add chain inet cw in { type filter hook input priority 0; }; add rule inet cw in tcp dport 1194 drop"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cfg = base_config(&lab, "tcp");
+    cfg["handshakeWindowSec"] = 60.into();
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connecting, Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = Instant::now();
+    run.commands.blocking_send(Command::Disconnect).unwrap();
+    run.wait_phase(SessionPhase::Disconnected, Duration::from_secs(3));
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    run.finish();
+}
