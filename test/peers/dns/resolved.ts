@@ -1,36 +1,23 @@
 // A real systemd-resolved for the DNS tests, without installing it on the machine (its
 // package's postinst would take over the host's /etc/resolv.conf): Debian's package is
-// downloaded and unpacked into .cache/, and the daemon runs inside a lab network namespace,
+// unpacked into .cache/ (debian-package.ts), and the daemon runs inside a lab network namespace,
 // in a private mount namespace (its own /run, a passwd entry for its user), on a private
 // D-Bus system bus. Processes that should talk to it get DBUS_SYSTEM_BUS_ADDRESS.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabProcess, run, sleep } from '../lab/index.js';
+import { unpackedDebianPackage } from './debian-package.js';
 
-const repoRoot = join(import.meta.dirname, '../../..');
-const cacheDir = join(repoRoot, '.cache/systemd-resolved');
 // resolved drops to the user "systemd-resolve"; inside its mount namespace that name maps to
 // nobody's uid, which the (host-side) bus daemon also knows.
 const RESOLVE_UID = 65534;
 
-/** Unpacks Debian's systemd-resolved (same version as the installed systemd) once. */
+/** Debian's systemd-resolved, the same version as the installed systemd (they share a library). */
 async function unpackedResolved(): Promise<string> {
-  const binary = join(cacheDir, 'root/lib/systemd/systemd-resolved');
-  if (existsSync(binary)) return cacheDir;
-  mkdirSync(cacheDir, { recursive: true });
   const systemd = (await run('dpkg-query', ['-W', '-f=${Version}', 'systemd'])).stdout.trim();
-  const download = () => run('sh', ['-c', `cd "${cacheDir}" && apt-get download "systemd-resolved=${systemd}"`], { timeoutMs: 120_000 });
-  // Stale package lists (a fresh machine, or a point release since) are refreshed once.
-  await download().catch(async () => {
-    await run('apt-get', ['update', '-qq'], { timeoutMs: 300_000 });
-    await download();
-  });
-  const deb = readdirSync(cacheDir).find((f) => f.startsWith('systemd-resolved_') && f.endsWith('.deb'));
-  if (!deb) throw new Error('apt-get download systemd-resolved produced no package');
-  await run('dpkg-deb', ['-x', join(cacheDir, deb), join(cacheDir, 'root')]);
-  return cacheDir;
+  return unpackedDebianPackage('systemd-resolved', 'lib/systemd/systemd-resolved', systemd);
 }
 
 const busConfig = (socket: string) => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
@@ -73,7 +60,7 @@ export class PrivateResolved {
 
   /** Starts the bus and resolved in network namespace `netns`; always pair with `stop()`. */
   static async start(netns: string): Promise<PrivateResolved> {
-    const cache = await unpackedResolved();
+    const pkg = await unpackedResolved();
     const work = mkdtempSync(join(tmpdir(), 'causeway-resolved-'));
     // resolved drops to its own user before it connects to the bus socket in here.
     chmodSync(work, 0o755);
@@ -98,14 +85,14 @@ export class PrivateResolved {
           env: {
             PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
             WORK: work,
-            RESOLVED: join(cache, 'root/lib/systemd/systemd-resolved'),
+            RESOLVED: join(pkg, 'lib/systemd/systemd-resolved'),
             DBUS_SYSTEM_BUS_ADDRESS: busAddress,
             SYSTEMD_LOG_LEVEL: 'debug',
           },
         }),
         'systemd-resolved',
       );
-      const resolved = new PrivateResolved(work, bus, daemon, busAddress, join(cache, 'root/usr/bin/resolvectl'));
+      const resolved = new PrivateResolved(work, bus, daemon, busAddress, join(pkg, 'usr/bin/resolvectl'));
       await resolved.waitForBusName();
       return resolved;
     } catch (e) {

@@ -162,10 +162,10 @@ pub fn apply(
     if forced.is_none_or(|b| b == Backend::Resolvconf) {
         match Resolvconf::available() {
             Some(rc) => {
+                let name = rc.record_for(&link.name);
                 let record = DnsRecord::Resolvconf {
-                    record: resolvconf::record_name(&link.name),
+                    record: name.clone(),
                 };
-                let name = resolvconf::record_name(&link.name);
                 return journaled(journal_dir, record, || {
                     rc.apply(&name, &text, plan.is_exclusive())
                 })

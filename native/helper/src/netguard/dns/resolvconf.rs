@@ -28,6 +28,11 @@ impl Resolvconf {
         Some(Resolvconf { tool, openresolv })
     }
 
+    /// The record name this flavour ranks first for `device`.
+    pub fn record_for(&self, device: &str) -> String {
+        record_name(device, self.openresolv)
+    }
+
     pub fn apply(&self, record: &str, text: &str, exclusive: bool) -> Result<(), String> {
         tools::run(
             &self.tool,
@@ -42,15 +47,20 @@ impl Resolvconf {
     }
 }
 
-/// The record name for a device. Debian's resolvconf orders records by name patterns in
-/// /etc/resolvconf/interface-order, where "tun*" ranks above physical interfaces.
-pub fn record_name(device: &str) -> String {
-    format!("tun-causeway-{device}")
+/// The record name for a device, chosen so that each flavour ranks it above the LAN's records:
+/// Debian's resolvconf orders by /etc/resolvconf/interface-order, where "tun*" comes before
+/// physical interfaces; openresolv puts its `dynamic_order` ("vpn.*" among them) before every
+/// other record.
+fn record_name(device: &str, openresolv: bool) -> String {
+    if openresolv {
+        format!("vpn.causeway-{device}")
+    } else {
+        format!("tun-causeway-{device}")
+    }
 }
 
 /// openresolv's `-x` makes the record exclusive: with the default route in the tunnel no
-/// other resolver may see a query. Debian's resolvconf has no such flag; the tunnel's
-/// record is ordered first there.
+/// other resolver may see a query. Debian's resolvconf has no such flag.
 fn add_args(record: &str, openresolv: bool, exclusive: bool) -> Vec<&str> {
     let mut args = vec!["-a", record];
     if openresolv && exclusive {
@@ -65,18 +75,15 @@ mod tests {
 
     #[test]
     fn only_openresolv_gets_the_exclusive_flag() {
-        assert_eq!(
-            add_args("tun-causeway-cw0", true, true),
-            ["-a", "tun-causeway-cw0", "-x"]
-        );
-        assert_eq!(
-            add_args("tun-causeway-cw0", true, false),
-            ["-a", "tun-causeway-cw0"]
-        );
-        assert_eq!(
-            add_args("tun-causeway-cw0", false, true),
-            ["-a", "tun-causeway-cw0"]
-        );
-        assert_eq!(record_name("cw3"), "tun-causeway-cw3");
+        let record = "vpn.causeway-cw0";
+        assert_eq!(add_args(record, true, true), ["-a", record, "-x"]);
+        assert_eq!(add_args(record, true, false), ["-a", record]);
+        assert_eq!(add_args(record, false, true), ["-a", record]);
+    }
+
+    #[test]
+    fn record_names_rank_first_in_each_flavour() {
+        assert_eq!(record_name("cw3", true), "vpn.causeway-cw3");
+        assert_eq!(record_name("cw3", false), "tun-causeway-cw3");
     }
 }
