@@ -93,7 +93,7 @@ impl LinuxNetwork {
         // From here on `applied` owns the record, so any failure below is undone by `undo`.
         let applied = self.applied.insert(Applied { netlink, state });
         let (name, fd) = tun::create().map_err(|e| format!("cannot create TUN device: {e}"))?;
-        applied.state.state.device = Some(name.clone());
+        applied.state.record.device = Some(name.clone());
         applied
             .state
             .save()
@@ -136,7 +136,7 @@ impl LinuxNetwork {
     fn undo(&mut self) {
         self.guards.tunnel_closing();
         if let Some(mut applied) = self.applied.take() {
-            for record in applied.state.state.routes.iter().rev() {
+            for record in applied.state.record.routes.iter().rev() {
                 let _ = applied.netlink.delete_route(&Route::from(record));
             }
             applied.state.remove();
@@ -148,7 +148,7 @@ impl LinuxNetwork {
 /// Records a route, adds it, and forgets the record again if the kernel already had that
 /// route (it is not ours to remove later).
 fn add_recorded(applied: &mut Applied, route: &Route) -> Result<(), String> {
-    applied.state.state.routes.push(RouteRecord::from(route));
+    applied.state.record.routes.push(RouteRecord::from(route));
     applied
         .state
         .save()
@@ -156,14 +156,14 @@ fn add_recorded(applied: &mut Applied, route: &Route) -> Result<(), String> {
     match applied.netlink.add_route(route) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            applied.state.state.routes.pop();
+            applied.state.record.routes.pop();
             applied
                 .state
                 .save()
                 .map_err(|e| format!("cannot record network state: {e}"))
         }
         Err(e) => {
-            applied.state.state.routes.pop();
+            applied.state.record.routes.pop();
             let _ = applied.state.save();
             Err(format!(
                 "cannot add route {}/{}: {e}",

@@ -60,7 +60,7 @@ pub struct SessionState {
 /// One session's state file.
 pub struct StateFile {
     path: PathBuf,
-    pub state: SessionState,
+    pub record: SessionState,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -87,7 +87,10 @@ impl StateFile {
             device: None,
             routes: Vec::new(),
         };
-        let file = StateFile { path, state };
+        let file = StateFile {
+            path,
+            record: state,
+        };
         file.save()?;
         Ok(file)
     }
@@ -95,7 +98,7 @@ impl StateFile {
     /// Writes atomically (temp file + rename) so a crash never leaves a half-written record.
     pub fn save(&self) -> io::Result<()> {
         let tmp = self.path.with_extension("tmp");
-        fs::write(&tmp, serde_json::to_vec(&self.state)?)?;
+        fs::write(&tmp, serde_json::to_vec(&self.record)?)?;
         fs::rename(&tmp, &self.path)
     }
 
@@ -171,7 +174,7 @@ mod tests {
     fn records_are_saved_and_removed() {
         let dir = temp_dir("save");
         let mut f = StateFile::create(&dir).unwrap();
-        f.state.routes.push(RouteRecord {
+        f.record.routes.push(RouteRecord {
             dst: "10.0.0.0".parse().unwrap(),
             prefix: 8,
             gateway: None,
@@ -180,7 +183,7 @@ mod tests {
         f.save().unwrap();
         let path = fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
         let back: SessionState = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(back, f.state);
+        assert_eq!(back, f.record);
         f.remove();
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
         fs::remove_dir_all(&dir).unwrap();
