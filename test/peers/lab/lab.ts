@@ -92,7 +92,7 @@ export class Lab {
   async startServer(options: ServerOptions): Promise<LabServer> {
     const n = this.nextSlot++;
     const address = options.secondaryAddress ? this.netns.serverAddress2 : this.netns.serverAddress;
-    const info = describeServer(address, { name: `server${n}`, port: 1194 + n, subnet: n + 1 }, options);
+    const info = describeServer(address, { name: `server${n}`, port: options.port ?? 1194 + n, subnet: n + 1 }, options);
     const configPath = writeServerConfig(info, this.pki, this.dir);
     const proc = spawnOpenvpn(this.netns.server, configPath);
     const server = new LabServer(info, configPath, this.netns.server, proc);

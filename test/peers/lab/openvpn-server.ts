@@ -11,6 +11,8 @@ export type ClientAuth = 'cert' | 'password' | 'both';
 
 export interface ServerOptions {
   proto: 'udp' | 'tcp';
+  /** Default: the lab's next free port (1194, 1195, …). */
+  port?: number;
   tlsWrap?: TlsWrap;
   /** Server's data-ciphers, in its preference order (default: all three AEADs). */
   dataCiphers?: DataCipher[];
