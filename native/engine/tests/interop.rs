@@ -161,6 +161,15 @@ fn roundtrip(proto: &str, server_extra: &str, tweak: impl FnOnce(&Lab, &mut Valu
         "ping through the tunnel failed; server log:\n{}",
         lab.server_log()
     );
+    let seen = format!("{:?}", run.events.lock().unwrap());
+    for secret in [lab.read("client.key"), lab.read("ta.key")] {
+        for line in secret
+            .lines()
+            .filter(|l| l.len() >= 32 && !l.starts_with('-'))
+        {
+            assert!(!seen.contains(line), "key material in events");
+        }
+    }
     run.stop();
 }
 
@@ -907,4 +916,50 @@ fn disconnect_while_tcp_connect_hangs() {
     run.wait_phase(SessionPhase::Disconnected, Duration::from_secs(3));
     assert!(asked.elapsed() < Duration::from_secs(2));
     run.finish();
+}
+
+#[test]
+fn rapid_renegotiation_wraps_key_ids_without_loss() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "reneg-sec 1\ntls-auth TA 0");
+    let mut cfg = base_config(&lab, "udp");
+    cfg["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1});
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert_eq!(ping_loss(&lab, 12), 0, "server log:\n{}", lab.server_log());
+    // Key ids run 1..7 and wrap to 1; more than 7 switches proves the wrap works.
+    assert!(
+        run.count_log("switched to data key") >= 8,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    assert_eq!(run.count_phase(SessionPhase::Reconnecting), 0);
+    run.stop();
+}
+
+#[test]
+fn reneg_bytes_triggers_client_renegotiation() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "reneg-sec 0");
+    let mut cfg = base_config(&lab, "udp");
+    cfg["renegBytes"] = 200_000.into();
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let out = lab::netns_exec(
+        &lab.client_ns,
+        &[
+            "ping", "-c", "150", "-i", "0.01", "-s", "1200", "-W", "2", "10.8.0.1",
+        ],
+    );
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        run.count_log("starting renegotiation") >= 1,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    assert!(ping(&lab, 3));
+    run.stop();
 }
