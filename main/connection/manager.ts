@@ -22,6 +22,7 @@ import { webAuthUrl } from '../auth/pending-auth.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { LoginContext, LoginFlows } from './login-flows.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
+import { askWithDeadline } from './ask.js';
 import { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
 import { keyAccount, passwordAccount, Session, usernameAccount, type Credentials, type SessionSnapshot, type SessionStats } from './session.js';
 
@@ -546,40 +547,21 @@ export class ConnectionManager {
 
   /** Asks the user; on timeout or cancel the session fails and null is returned. */
   private async ask(session: Session, request: PromptRequest): Promise<PromptAnswer | null> {
-    const attemptSignal = session.abort.signal;
     this.apply(session, { type: 'prompt', waiting: request.kind === 'credentials' ? 'credentials' : 'challenge' });
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, request.timeoutMs);
-    const onEnd = () => controller.abort();
-    attemptSignal.addEventListener('abort', onEnd);
-    let answer: PromptAnswer | null = null;
-    try {
-      answer = await Promise.race([
-        this.options.prompter.ask(request, controller.signal),
-        new Promise<null>((resolve) => controller.signal.addEventListener('abort', () => resolve(null))),
-      ]);
-    } catch (e) {
-      if (!attemptSignal.aborted) this.fail(session, 'cancelled', (e as Error).message);
-      return null;
-    } finally {
-      clearTimeout(timer);
-      attemptSignal.removeEventListener('abort', onEnd);
+    const outcome = await askWithDeadline(this.options.prompter, request, session.abort.signal);
+    switch (outcome.kind) {
+      case 'answered':
+        this.apply(session, { type: 'answered' });
+        return outcome.answer;
+      case 'timeout':
+        this.fail(session, 'prompt-timeout', outcome.detail);
+        return null;
+      case 'cancelled':
+        this.fail(session, 'cancelled', outcome.detail);
+        return null;
+      case 'ended':
+        return null;
     }
-    if (attemptSignal.aborted) return null;
-    if (timedOut) {
-      this.fail(session, 'prompt-timeout', `no answer within ${Math.round(request.timeoutMs / 1000)} s`);
-      return null;
-    }
-    if (answer === null) {
-      this.fail(session, 'cancelled', 'the prompt was cancelled');
-      return null;
-    }
-    this.apply(session, { type: 'answered' });
-    return answer;
   }
 
   private sendIfCurrent(session: Session, helperSession: string, message: Parameters<HelperConnection['channel']['send']>[0]): void {
