@@ -389,6 +389,16 @@ describe('ConnectionManager', () => {
     expect(h.manager.get('saml2')!.state).toMatchObject({ reason: 'profile-invalid', detail: expect.stringMatching(/browser \(AWS SAML\)/) });
   });
 
+  it('warns when the client certificate has expired', async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('old'), pki.expiredServer.key);
+    const old = profile('old', `<cert>\n${pki.expiredServer.cert}</cert>\n<key>\n${pki.expiredServer.key}</key>`);
+    const h = harness([old], new ScriptedPrompter([]), { secrets });
+    h.manager.connect('old');
+    await h.until('old', 'connected'); // the scripted server does not check it; a real one would refuse
+    expect(h.events.some((e) => e.type === 'notice' && /certificate needs attention: the certificate expired on 2021-01-01/.test(e.text))).toBe(true);
+  });
+
   it('reports an unreachable server with its reason', async () => {
     const secrets = new MemoryStore();
     await secrets.set(keyAccount('down'), pki.clientEc.key);

@@ -11,7 +11,7 @@
 //    (certificate, or credentials already known) are retried with a new helper, with backoff;
 //  - a session timeout the server announces gives a notice before it happens; afterwards the
 //    session reconnects only when that needs no user interaction and the policy allows it.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import type { HelperMessage, PushedSettings } from '../../app/helper-protocol/messages.js';
 import type { Profile } from '../../app/profile/model.js';
 import { transition, isActive, type ConnectionEvent, type FailureReason } from '../../app/connection/state.js';
@@ -19,6 +19,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { HelperConnection } from '../helper/connect.js';
 import { checkOpenableUrl } from '../auth/browser.js';
 import { webAuthUrl } from '../auth/pending-auth.js';
+import { certificateDetails, expiryWarning } from '../certs/certificate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { LoginContext, LoginFlows } from './login-flows.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
@@ -122,6 +123,7 @@ export class ConnectionManager {
     session.retryReason = null;
     session.banner = [];
     this.start(session);
+    this.warnAboutCertificate(session);
     return session.snapshot();
   }
 
@@ -165,6 +167,18 @@ export class ConnectionManager {
     const helper = this.helper;
     this.helper = null;
     if (helper) await helper.then((h) => h.shutdown()).catch(() => undefined);
+  }
+
+  /** An expired or soon-expiring client certificate gets a notice before the server refuses it. */
+  private warnAboutCertificate(session: Session): void {
+    const pem = session.profile.cert;
+    if (!pem) return;
+    try {
+      const warning = expiryWarning(certificateDetails(new X509Certificate(pem)), this.now());
+      if (warning) this.notice(session, `Your certificate needs attention: ${warning}.`);
+    } catch {
+      // An unreadable certificate is the engine's to report, with the TLS error.
+    }
   }
 
   // ---- attempts ----
