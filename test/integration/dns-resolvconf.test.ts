@@ -2,77 +2,18 @@
 // throwaway root — a private mount namespace with overlays on /usr and /etc — where the helper
 // runs and finds it as /usr/sbin/resolvconf, as on a system that has it installed. The LAN's
 // resolver is registered with resolvconf first, as dhclient or NetworkManager would.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder } from '../../app/helper-protocol/codec.js';
-import type { ClientMessage, EngineConfig, HelperMessage } from '../../app/helper-protocol/messages.js';
-import { PROTOCOL_VERSION } from '../../app/helper-protocol/messages.js';
-import { parseHelperMessage } from '../../app/helper-protocol/validate.js';
 import { DnsServer } from '../peers/dns/index.js';
 import { unpackedDebianPackage } from '../peers/dns/debian-package.js';
-import { helperBinary, Lab, LabProcess, run, sleep, type LabServer } from '../peers/lab/index.js';
+import { HelperClient, Lab, LabProcess, run, type LabServer } from '../peers/lab/index.js';
 
 const PRIVATE_NAME = 'intranet.corp.example';
 const PRIVATE_IP = '10.77.0.7';
 const LAN = 'nameserver 10.99.0.1';
-
-/** causeway-helper --stdio started by `argv`, spoken to with the app's codec and validator. */
-class StdioHelper {
-  readonly messages: HelperMessage[] = [];
-  stderr = '';
-  private readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-
-  constructor(argv: string[]) {
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const decoder = new FrameDecoder();
-    this.child.stdout!.on('data', (d: Buffer) => {
-      for (const v of decoder.push(d)) this.messages.push(parseHelperMessage(v));
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => this.child.on('close', resolve));
-  }
-
-  send(m: ClientMessage): void {
-    this.child.stdin!.write(encodeFrame(m));
-  }
-
-  async waitFor(match: (m: HelperMessage) => boolean, timeoutMs = 20_000): Promise<HelperMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.messages.find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(this.messages).slice(0, 1500)}\n${this.stderr}`);
-      await sleep(50);
-    }
-  }
-
-  async phase(session: string, phase: string): Promise<void> {
-    await this.waitFor((m) => m.type === 'state' && m.session === session && (m.phase === phase || m.phase === 'failed'));
-    const last = this.messages.filter((m) => m.type === 'state' && m.session === session).pop();
-    if (last?.type === 'state' && last.phase !== phase) throw new Error(`session ${session} ${last.phase}: ${last.error?.message}`);
-  }
-
-  async connect(session: string, config: EngineConfig): Promise<void> {
-    this.send({ type: 'connect', session, config });
-    await this.phase(session, 'connected');
-  }
-
-  async disconnect(session: string): Promise<void> {
-    this.send({ type: 'disconnect', session });
-    await this.phase(session, 'disconnected');
-  }
-
-  async close(): Promise<void> {
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 describe('DNS through resolvconf (openresolv)', () => {
   let lab: Lab;
@@ -81,7 +22,7 @@ describe('DNS through resolvconf (openresolv)', () => {
   const dnsServers: DnsServer[] = [];
   let scratch: string;
   let holder: LabProcess;
-  let helper: StdioHelper;
+  let helper: HelperClient;
 
   /** Runs `argv` in the throwaway root (and the client network namespace when `inClient`). */
   const inRoot = (argv: string[], inClient = true) =>
@@ -136,13 +77,11 @@ exec sleep 3600
       'throwaway root',
     );
     await holder.waitForLog('ready', 15_000);
-    helper = new StdioHelper(['nsenter', '-t', String(holder.pid), '-m', 'ip', 'netns', 'exec', lab.netns.client, helperBinary(), '--stdio']);
-    helper.send({ type: 'hello', version: PROTOCOL_VERSION, client: 'dns-resolvconf-test' });
-    await helper.waitFor((m) => m.type === 'hello');
+    helper = await HelperClient.start({ prefix: ['nsenter', '-t', String(holder.pid), '-m'], netns: lab.netns.client });
   }, 180_000);
 
   afterAll(async () => {
-    await helper?.close();
+    await helper?.close().catch(() => helper.kill('SIGKILL'));
     for (const d of dnsServers) await d.stop();
     await lab?.close();
     await holder?.stop();
@@ -155,26 +94,30 @@ exec sleep 3600
   });
 
   it('makes the tunnel the only resolver when it takes the default route, and gives the LAN back after', async () => {
-    await helper.connect('full', lab.engineConfig(fullTunnel));
+    helper.connect('full', lab.engineConfig(fullTunnel));
+    await helper.waitForPhase('full', 'connected', 20_000);
     expect(helper.stderr).toMatch(/DNS for (\S+) set through resolvconf/);
-    const device = /DNS for (\S+) set through/.exec(helper.stderr)![1]!;
+    const device = helper.pushed('full')!.device;
     expect(inRoot(['resolvconf', '-i'], false).stdout.split(/\s+/)).toContain(`vpn.causeway-${device}`);
     expect(nameservers()).toEqual(['nameserver 10.8.1.1']);
     expect(resolvConf()).toMatch(/^search corp\.example$/m);
     expect(await resolve(PRIVATE_NAME)).toBe(PRIVATE_IP);
     expect(dnsServers[0]!.queries()).toContain(PRIVATE_NAME);
 
-    await helper.disconnect('full');
+    helper.disconnect('full');
+    await helper.waitForPhase('full', 'disconnected', 10_000);
     expect(nameservers()).toEqual([LAN]);
     expect(inRoot(['resolvconf', '-i'], false).stdout).not.toContain('causeway');
     expect(await resolve(PRIVATE_NAME)).toBeNull();
   });
 
   it('puts the tunnel resolver first next to the LAN one for split DNS', async () => {
-    await helper.connect('split', lab.engineConfig(splitTunnel));
+    helper.connect('split', lab.engineConfig(splitTunnel));
+    await helper.waitForPhase('split', 'connected', 20_000);
     expect(nameservers()).toEqual(['nameserver 10.8.2.1', LAN]);
     expect(await resolve(PRIVATE_NAME)).toBe(PRIVATE_IP);
-    await helper.disconnect('split');
+    helper.disconnect('split');
+    await helper.waitForPhase('split', 'disconnected', 10_000);
     expect(nameservers()).toEqual([LAN]);
   });
 });

@@ -67,11 +67,14 @@ export class HelperClient {
     );
   }
 
-  /** Spawns the helper (in `netns` when given) and completes the hello handshake. */
-  static async start(opts: { netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<HelperClient> {
+  /**
+   * Spawns the helper (in `netns` when given) and completes the hello handshake. `prefix` runs
+   * before everything, e.g. `nsenter -t <pid> -m` to start it in a test's own mount namespace.
+   */
+  static async start(opts: { netns?: string; env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Promise<HelperClient> {
     const bin = helperBinary();
-    const [cmd, args] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, bin, '--stdio']] : [bin, ['--stdio']];
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    const argv = [...(opts.prefix ?? []), ...(opts.netns ? ['ip', 'netns', 'exec', opts.netns] : []), bin, '--stdio'];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     const client = new HelperClient(child);
     client.send({ type: 'hello', version: PROTOCOL_VERSION, client: 'causeway-lab' });
     await client.waitFor((m) => m.type === 'hello', 10_000);
