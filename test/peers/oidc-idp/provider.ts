@@ -46,6 +46,9 @@ export async function startOidcProvider(options: { accessTokenTtlSec?: number } 
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
     scopes: ['openid', 'offline_access', 'email', 'profile'],
+    // Put the requested scopes' claims (preferred_username, email) in the ID token itself, as
+    // Keycloak, Entra ID and Okta do, so a VPN server can read the username from the token.
+    conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
       return {
         accountId: sub,
