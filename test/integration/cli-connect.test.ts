@@ -382,6 +382,24 @@ describe('causeway connect', () => {
     expect(await lab.clientRoutes()).toEqual(baselineRoutes);
   });
 
+  it('announces a server session time limit, and reconnects by itself when it is reached', async () => {
+    const limited = await lab.startServer({ proto: 'udp', push: ['session-timeout 6'] });
+    const file = join(home, 'limited.ovpn');
+    writeFileSync(file, profileText(limited, `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>`));
+    expect((await cli(['import', file, '--name', 'limited'])).code).toBe(0);
+    const c = connect('limited');
+    await c.waitForPhase('connected');
+    expect(await c.waitFor((e) => e.event === 'notice' && /will end this session in 6 s/.test(String(e.text)))).toBeTruthy();
+    const expired = await c.waitForPhase('failed', 15_000);
+    expect(expired.state).toMatchObject({ reason: 'session-expired' });
+    await c.waitFor((e) => e.event === 'notice' && /time limit was reached/.test(String(e.text)));
+    // A certificate profile needs no prompt, so the session comes back without the user.
+    await c.waitForPhase('connected', 20_000, c.events.indexOf(expired));
+    await lab.ping(limited.info.tunnelAddress);
+    await disconnectAndCheck(c);
+    await limited.stop();
+  });
+
   it('recovers from SIGKILL of the helper: the next helper leaves no stale device or route', async () => {
     const c = connect('cert');
     await c.waitForPhase('connected');
