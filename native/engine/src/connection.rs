@@ -36,6 +36,9 @@ pub struct ConnParams {
     pub tls: Arc<rustls::ClientConfig>,
     pub wrap: Box<dyn Fn(u32) -> Wrap + Send + Sync>,
     pub tls_crypt_v2: bool,
+    /// The connection's tls-auth / tls-crypt / tls-crypt-v2 (Kc) key2, mixed into the dynamic
+    /// tls-crypt key (wire-protocol §2.6).
+    pub wrap_key: Option<crate::keys::Key2>,
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub framing: Framing,
@@ -174,6 +177,10 @@ pub struct Connection {
     p: ConnParams,
     rand: RandFn,
     wrap: Wrap,
+    /// Dynamic tls-crypt for key_id >= 1 once the server pushed `dyn-tls-crypt`.
+    reneg_wrap: Option<Wrap>,
+    /// Unix time at `started`, for replay-id epochs created later.
+    unix_base: u32,
     local_sid: SessionId,
     remote_sid: Option<SessionId>,
     resend_wkc: bool,
@@ -239,6 +246,8 @@ impl Connection {
             p,
             rand,
             wrap,
+            reneg_wrap: None,
+            unix_base: unix_now,
             local_sid,
             remote_sid: None,
             resend_wkc: false,
@@ -317,7 +326,11 @@ impl Connection {
         if !wire::is_control(op) {
             return None;
         }
-        let plain = match self.wrap.unwrap(pkt) {
+        let wrap = match &mut self.reneg_wrap {
+            Some(w) if wire::key_id(pkt[0]) > 0 => w,
+            _ => &mut self.wrap,
+        };
+        let plain = match wrap.unwrap(pkt) {
             Ok(p) => p,
             Err(e) => {
                 self.log(LogLevel::Debug, format!("dropped control packet: {e}"));
@@ -690,6 +703,9 @@ impl Connection {
             self.ping_restart = (p > 0).then(|| Duration::from_secs(p.into()));
         }
         self.install_keys(0, cipher, now)?;
+        if opts.dyn_tls_crypt {
+            self.reneg_wrap = Some(self.dynamic_tls_crypt(now)?);
+        }
         self.session_deadline = opts
             .session_timeout
             .map(|t| now + Duration::from_secs(t.into()));
@@ -697,6 +713,29 @@ impl Connection {
             self.reneg_at = Some(now + Duration::from_secs(self.p.reneg_sec.into()));
         }
         Ok(opts.to_settings(cipher, self.p.tun_mtu, self.p.route_no_pull))
+    }
+
+    /// tls-crypt for renegotiations keyed from the first TLS session: EKM
+    /// "EXPORTER-OpenVPN-dynamic-tls-crypt" XOR the connection's original wrap key (§2.6).
+    fn dynamic_tls_crypt(&mut self, now: Instant) -> Result<Wrap, EngineError> {
+        let mut k = [0u8; 256];
+        self.keys[0]
+            .tls
+            .export_keying_material(&mut k[..], b"EXPORTER-OpenVPN-dynamic-tls-crypt", None)
+            .map_err(|e| {
+                EngineError::new(ErrorCode::TlsFailed, format!("TLS key export failed: {e}"))
+            })?;
+        if let Some(orig) = &self.p.wrap_key {
+            for (a, b) in k.iter_mut().zip(orig.0.iter()) {
+                *a ^= b;
+            }
+        }
+        let unix_now = self
+            .unix_base
+            .saturating_add((now - self.started).as_secs() as u32);
+        let wrap = Wrap::tls_crypt(&crate::keys::Key2(k), unix_now);
+        k.fill(0);
+        Ok(wrap)
     }
 
     fn install_keys(
@@ -1107,7 +1146,7 @@ impl Connection {
                         None,
                         &[],
                     );
-                    self.push_wrapped(false);
+                    self.push_wrapped(key_id, false);
                 }
                 if self.keys[idx].recv.has_owed_acks() {
                     continue;
@@ -1128,13 +1167,17 @@ impl Connection {
                 Some(due.mpid),
                 due.payload,
             );
-            self.push_wrapped(with_wkc);
+            self.push_wrapped(key_id, with_wkc);
         }
     }
 
-    fn push_wrapped(&mut self, with_wkc: bool) {
-        let mut pkt = Vec::with_capacity(self.scratch.len() + 64 + self.wrap.wkc_len());
-        self.wrap.wrap(&self.scratch, with_wkc, &mut pkt);
+    fn push_wrapped(&mut self, key_id: u8, with_wkc: bool) {
+        let wrap = match &mut self.reneg_wrap {
+            Some(w) if key_id > 0 => w,
+            _ => &mut self.wrap,
+        };
+        let mut pkt = Vec::with_capacity(self.scratch.len() + 64 + wrap.wkc_len());
+        wrap.wrap(&self.scratch, with_wkc, &mut pkt);
         self.out.push_back(pkt);
     }
 }

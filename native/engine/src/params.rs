@@ -17,8 +17,8 @@ const IV_VER: &str = "2.6.12";
 
 /// IV_PROTO bits we implement (wire-protocol §4.3): DATA_V2 2, REQUEST_PUSH 4,
 /// TLS_KEY_EXPORT 8, AUTH_PENDING_KW 16, DNS_OPTION 64, CC_EXIT_NOTIFY 128, AUTH_FAIL_TEMP 256.
-/// Not DYN_TLS_CRYPT (512): dynamic tls-crypt for renegotiation is not implemented.
-pub const IV_PROTO: u32 = 2 | 4 | 8 | 16 | 64 | 128 | 256;
+/// DYN_TLS_CRYPT 512 (renegotiations under tls-crypt keyed from the first TLS session).
+pub const IV_PROTO: u32 = 2 | 4 | 8 | 16 | 64 | 128 | 256 | 512;
 
 fn platform() -> &'static str {
     match std::env::consts::OS {
@@ -137,6 +137,15 @@ impl WrapKeys {
         Ok(Self::None)
     }
 
+    /// The key2 a dynamic tls-crypt key is mixed with (none without control-channel wrapping).
+    fn key2(&self) -> Option<keys::Key2> {
+        match self {
+            WrapKeys::None => None,
+            WrapKeys::Auth(k, _, _) | WrapKeys::Crypt(k) => Some(k.clone()),
+            WrapKeys::CryptV2(k) => Some(k.kc.clone()),
+        }
+    }
+
     fn factory(&self) -> Box<dyn Fn(u32) -> Wrap + Send + Sync> {
         let k = self.clone();
         Box::new(move |now| match &k {
@@ -185,6 +194,7 @@ impl Prepared {
             tls: self.tls.clone(),
             wrap: self.wrap.factory(),
             tls_crypt_v2: matches!(self.wrap, WrapKeys::CryptV2(_)),
+            wrap_key: self.wrap.key2(),
             username,
             password,
             framing: if cfg.aws_framing {

@@ -59,6 +59,8 @@ pub struct PushedOptions {
     pub cipher: Option<String>,
     pub tls_ekm: bool,
     pub cc_exit: bool,
+    /// Renegotiations use tls-crypt with a key derived from the first TLS session (§2.6).
+    pub dyn_tls_crypt: bool,
     pub ping: Option<u32>,
     pub ping_restart: Option<u32>,
     pub tun_mtu: Option<u32>,
@@ -185,6 +187,7 @@ fn apply(opts: &mut PushedOptions, tokens: &[String]) -> Result<(), String> {
                 match f.as_str() {
                     "tls-ekm" => opts.tls_ekm = true,
                     "cc-exit" => opts.cc_exit = true,
+                    "dyn-tls-crypt" => opts.dyn_tls_crypt = true,
                     _ => opts.ignored.push(format!("protocol-flags {f}")),
                 }
             }

@@ -918,6 +918,29 @@ fn disconnect_while_tcp_connect_hangs() {
     run.finish();
 }
 
+/// Whether the server's PUSH_REPLY turned on dynamic tls-crypt (renegotiations then run under
+/// tls-crypt keyed from the first TLS session mixed with the connection's wrap key).
+fn pushed_dyn_tls_crypt(lab: &Lab) -> bool {
+    lab.server_log()
+        .lines()
+        .any(|l| l.contains("PUSH_REPLY") && l.contains("dyn-tls-crypt"))
+}
+
+#[test]
+fn tls_crypt_v2_renegotiation_under_dynamic_tls_crypt() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "reneg-sec 2\ntls-crypt-v2 V2S");
+    let mut cfg = base_config(&lab, "udp");
+    cfg["tlsCryptV2"] = lab.read("v2-client.key").into();
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert_eq!(ping_loss(&lab, 7), 0, "server log:\n{}", lab.server_log());
+    assert!(run.count_log("switched to data key") >= 2);
+    assert!(pushed_dyn_tls_crypt(&lab));
+    run.stop();
+}
+
 #[test]
 fn rapid_renegotiation_wraps_key_ids_without_loss() {
     root_only!();
@@ -933,6 +956,10 @@ fn rapid_renegotiation_wraps_key_ids_without_loss() {
         run.count_log("switched to data key") >= 8,
         "{:#?}",
         run.events.lock().unwrap()
+    );
+    assert!(
+        pushed_dyn_tls_crypt(&lab),
+        "renegotiations should run under dynamic tls-crypt"
     );
     assert_eq!(run.count_phase(SessionPhase::Reconnecting), 0);
     run.stop();
