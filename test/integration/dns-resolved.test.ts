@@ -2,7 +2,7 @@
 // bus inside the client namespace; see test/peers/dns/resolved.ts). The client namespace's
 // resolv.conf points at resolved's stub, as on a stock Ubuntu or Fedora desktop; the helper
 // must set per-link servers and domains over D-Bus and revert them on disconnect.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type HelperClient, type LabServer } from '../peers/lab/index.js';
 import { DnsServer, NetnsResolvConf, PrivateResolved } from '../peers/dns/index.js';
@@ -10,6 +10,8 @@ import { DnsServer, NetnsResolvConf, PrivateResolved } from '../peers/dns/index.
 const STUB = 'nameserver 127.0.0.53\noptions edns0 trust-ad\n';
 const PRIVATE_NAME = 'intranet.corp.example';
 const PRIVATE_IP = '10.77.0.7';
+/** netguard's crash journal (native/helper/src/netguard/journal.rs DEFAULT_DIR). */
+const JOURNAL = '/var/lib/causeway/netguard';
 
 async function resolve(lab: Lab, name: string): Promise<string | null> {
   const r = await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 });
@@ -90,6 +92,22 @@ describe('DNS through systemd-resolved (D-Bus)', () => {
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);
     expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+  });
+
+  it('loses the link settings with a killed helper, and the next helper retires its record', async () => {
+    helper.connect('crash', lab.engineConfig(fullTunnel));
+    await helper.waitForPhase('crash', 'connected', 20_000);
+    expect(await resolve(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    const journal = () => readdirSync(JOURNAL).filter((f) => f.startsWith(`dns-${helper.pid}-`));
+    const records = journal();
+    expect(records).toHaveLength(1);
+    helper.kill('SIGKILL');
+    await helper.waitForExit();
+    // The TUN device died with the helper, and resolved dropped its settings with it.
+    expect(await resolved.resolvectl(lab.netns.client, ['status'])).not.toContain('10.8.1.1');
+    expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+    helper = await lab.startHelper({ DBUS_SYSTEM_BUS_ADDRESS: resolved.busAddress });
+    expect(readdirSync(JOURNAL)).not.toContain(records[0]);
   });
 
   it('spoke the protocol correctly throughout', () => {
