@@ -400,6 +400,20 @@ describe('causeway connect', () => {
     await limited.stop();
   });
 
+  it('shows reconnecting while the server restarts, then connected again without asking', async () => {
+    const c = connect('password');
+    await c.waitFor((e) => e.event === 'prompt');
+    for (const line of [lab.credentials.username, lab.credentials.password, 'n']) c.answer(line);
+    const first = await c.waitForPhase('connected');
+    await servers.password.restart();
+    const mark = c.events.indexOf(first) + 1;
+    await c.waitForPhase('reconnecting', 30_000, mark);
+    await c.waitForPhase('connected', 60_000, mark);
+    expect(c.events.filter((e) => e.event === 'prompt')).toHaveLength(1); // the password was not asked again
+    await lab.ping(servers.password.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
   it('recovers from SIGKILL of the helper: the next helper leaves no stale device or route', async () => {
     const c = connect('cert');
     await c.waitForPhase('connected');
