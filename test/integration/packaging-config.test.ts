@@ -1,6 +1,7 @@
 // electron-builder cannot download Electron or its packaging tools here, so the packaging is
 // checked as configuration: electron-builder's own schema, the design every OS must follow
 // (app + helper + service + group; AppImage without a service), and files that exist.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -154,6 +155,10 @@ describe('electron-builder.yml', () => {
     expect(postinstall).toMatch(/dseditgroup -o create .* causeway/);
     const plistResource = config.mac.extraResources.find((r) => r.from === 'resources/macos/org.causeway.helper.plist');
     expect(postinstall).toContain(`$APP/Contents/Resources/${plistResource?.to}`);
+    for (const name of ['preinstall', 'postinstall']) {
+      const check = spawnSync('bash', ['-n', join(root, config.directories.buildResources, config.pkg.scripts, name)], { encoding: 'utf8' });
+      expect(check.status, `${name}: ${check.stderr}`).toBe(0);
+    }
   });
 
   it('registers and removes the Windows service from the NSIS hooks', () => {

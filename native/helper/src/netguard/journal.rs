@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,7 +34,11 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 impl JournalFile {
     /// Records `record` under a helper-chosen name (`<kind>-<pid>-<n>.json`).
     pub fn create<T: Serialize>(dir: &Path, kind: &str, record: &T) -> io::Result<JournalFile> {
-        fs::create_dir_all(dir)?;
+        // Root-only: the records hold the machine's resolver configuration.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let file = JournalFile {
             path: dir.join(format!("{kind}-{}-{n}.json", std::process::id())),
@@ -52,6 +57,7 @@ impl JournalFile {
         let tmp = self.path.with_extension("tmp");
         {
             let mut f = fs::OpenOptions::new()
+                .mode(0o600)
                 .write(true)
                 .create(true)
                 .truncate(true)
