@@ -91,7 +91,11 @@ pub async fn run(
                     let stop = stop_rx.clone();
                     connections.spawn(serve_connection(stream, gid, ctx_dir, stop));
                 }
-                Err(e) => log::warn(&format!("accept failed: {e}")),
+                Err(e) => {
+                    // E.g. out of file descriptors: pause instead of spinning on the error.
+                    log::warn(&format!("accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
