@@ -426,6 +426,9 @@ export class ConnectionManager {
   private retryAuth(session: Session, message: string): boolean {
     const mode = session.profile.auth.retry;
     if (mode === 'none' || session.authRetries >= this.policy.authRetries) return false;
+    // AWS SAML: the refused assertion was single-use and another needs a new browser login; the
+    // endpoint's refusal (e.g. its client connect handler's text) is the answer to show.
+    if (session.profile.auth.kind === 'aws-saml') return false;
     session.authRetries++;
     session.toRemember = null;
     if (mode === 'interact') {
