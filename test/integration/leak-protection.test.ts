@@ -79,6 +79,16 @@ describe('leak protection in the namespace lab', () => {
     expect(await pingWorks(lab, SERVER_V6)).toBe(true);
   });
 
+  it('adds no firewall rules to a session that asks for neither protection', async () => {
+    const session = 'plain';
+    helper.connect(session, lab.engineConfig(server, {}, { blockIpv6: false, killSwitch: false }));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    expect(await helperTables(lab)).toEqual([]);
+    expect(await pingWorks(lab, SERVER_V6)).toBe(true); // IPv6 still goes around the tunnel
+    helper.disconnect(session);
+    await helper.waitForPhase(session, 'disconnected', 10_000);
+  });
+
   it('blocks IPv6 outside an IPv4-only default-route tunnel, and restores it afterwards', async () => {
     const session = 'v6block';
     helper.connect(session, lab.engineConfig(server, {}, { blockIpv6: true, killSwitch: false }));
