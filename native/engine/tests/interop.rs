@@ -518,8 +518,9 @@ fn cpu_seconds_of(pid: u32) -> f64 {
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
-/// Moves `mib` MiB through the tunnel with iperf3 (upload) and returns Mbit/s.
-fn iperf_upload(lab: &Lab, mib: u32) -> f64 {
+/// Moves `mib` MiB through the tunnel with iperf3 (upload, or download with `reverse`) and
+/// returns Mbit/s.
+fn iperf(lab: &Lab, mib: u32, reverse: bool) -> f64 {
     let mut server = std::process::Command::new("ip")
         .args([
             "netns",
@@ -561,9 +562,15 @@ fn throughput_and_cpu_vs_stock_openvpn() {
 
     let run = Running::start(&lab, base_config(&lab, "udp"));
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
-    let before = cpu_seconds_of(std::process::id());
-    let ours = iperf_upload(&lab, MIB);
-    let ours_cpu = cpu_seconds_of(std::process::id()) - before;
+    let measure = |pid: u32, reverse: bool| {
+        let before = cpu_seconds_of(pid);
+        let mbps = iperf(&lab, MIB, reverse);
+        (mbps, cpu_seconds_of(pid) - before)
+    };
+    let ours = [
+        measure(std::process::id(), false),
+        measure(std::process::id(), true),
+    ];
     run.stop();
 
     let d = lab.dir.display().to_string();
@@ -608,25 +615,20 @@ fn throughput_and_cpu_vs_stock_openvpn() {
     {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let before = cpu_seconds_of(stock.id());
-    let theirs = iperf_upload(&lab, MIB);
-    let theirs_cpu = cpu_seconds_of(stock.id()) - before;
+    let theirs = [measure(stock.id(), false), measure(stock.id(), true)];
     unsafe { libc::kill(stock.id() as i32, libc::SIGTERM) };
     let _ = stock.wait();
 
     let gib = f64::from(MIB) / 1024.0;
-    println!(
-        "causeway-engine: {ours:.0} Mbit/s, {:.2} CPU s/GiB",
-        ours_cpu / gib
-    );
-    println!(
-        "stock openvpn:   {theirs:.0} Mbit/s, {:.2} CPU s/GiB",
-        theirs_cpu / gib
-    );
-    println!(
-        "CPU per GiB ratio (ours/stock): {:.2}",
-        ours_cpu / theirs_cpu
-    );
+    for (i, dir) in ["upload", "download"].iter().enumerate() {
+        let ((om, oc), (tm, tc)) = (ours[i], theirs[i]);
+        println!(
+            "{dir}: causeway-engine {om:.0} Mbit/s {:.2} CPU s/GiB | stock openvpn {tm:.0} Mbit/s {:.2} CPU s/GiB | CPU ratio {:.2}",
+            oc / gib,
+            tc / gib,
+            oc / tc
+        );
+    }
 }
 
 /// A server whose auth script answers `alice`/`correct horse` with a CRV1 dynamic challenge
