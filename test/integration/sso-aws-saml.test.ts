@@ -143,3 +143,20 @@ describe('causeway connect on an AWS SAML (auth-federate) profile', () => {
     }
   });
 });
+
+describe('reconnecting an AWS SAML session', () => {
+  it('uses the pushed auth-token after the endpoint restarts: no new browser tab, tunnel back', async () => {
+    signInAs('alice');
+    const run = user.connect(PROFILE);
+    await run.waitForPhase('connected', 90_000);
+    expect(openedUrls).toHaveLength(1);
+    const connectedEvents = () => run.states().filter((e) => e.phase === 'connected').length;
+    await endpoint.restart();
+    await run.waitFor((e) => e.event === 'state' && e.phase === 'reconnecting', 60_000);
+    await run.waitFor(() => connectedEvents() >= 2, 90_000);
+    expect(openedUrls).toHaveLength(1); // the token did it: no second login
+    expect(endpoint.controller.events.filter((e) => e === 'challenge' || e.startsWith('refused'))).toEqual([]);
+    await lab.ping(endpoint.info.tunnelAddress);
+    expect(await run.stop()).toBe(0);
+  });
+});

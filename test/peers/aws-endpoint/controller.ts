@@ -153,6 +153,13 @@ export class AwsEndpointController {
       this.send(`client-auth-nt ${r.cid} ${r.kid}`);
       return;
     }
+    // A valid auth-token the server itself checked (auth-gen-token): AWS lets it in without SAML.
+    if ((r.env.get('session_state') ?? '').startsWith('Authenticated')) {
+      this.event('accepted auth-token');
+      this.authenticated.add(r.cid);
+      this.send(`client-auth-nt ${r.cid} ${r.kid}`);
+      return;
+    }
     if (password === 'ACS::35001') return this.challenge(r);
     if (password.startsWith('CRV1::')) return this.verify(r, password);
     this.event('refused not-federated');

@@ -22,8 +22,11 @@ export function patchedOpenvpn(): string {
 
 export interface AwsEndpoint {
   info: ServerInfo;
-  controller: AwsEndpointController;
-  server: LabProcess;
+  /** The current controller (a restart attaches a new one; its events start empty). */
+  readonly controller: AwsEndpointController;
+  readonly server: LabProcess;
+  /** Stops and starts the server (same config, same auth-token secret) and re-attaches a controller. */
+  restart(): Promise<void>;
   /** An .ovpn profile as the AWS console exports it for this endpoint (SAML, no client cert). */
   profileText(): string;
   stop(): Promise<void>;
@@ -58,21 +61,31 @@ export async function startAwsEndpoint(
     ].join('\n');
   const configPath = join(lab.dir, `${info.name}.conf`);
   writeFileSync(configPath, config);
-  const child = spawn('ip', ['netns', 'exec', lab.netns.server, binary, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const server = new LabProcess(child, 'aws-like openvpn');
-  let controller: AwsEndpointController | null = null;
-  try {
-    await server.waitForLog('Initialization Sequence Completed', 20_000);
-    controller = await AwsEndpointController.connect({ ...options, socketPath });
-  } catch (e) {
-    await server.stop();
-    throw e;
-  }
-  const ctl = controller;
+  const launch = async (): Promise<{ server: LabProcess; controller: AwsEndpointController }> => {
+    const child = spawn('ip', ['netns', 'exec', lab.netns.server, binary, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = new LabProcess(child, 'aws-like openvpn');
+    try {
+      await server.waitForLog('Initialization Sequence Completed', 20_000);
+      return { server, controller: await AwsEndpointController.connect({ ...options, socketPath }) };
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
+  };
+  let current = await launch();
   return {
     info,
-    controller: ctl,
-    server,
+    get controller() {
+      return current.controller;
+    },
+    get server() {
+      return current.server;
+    },
+    async restart() {
+      current.controller.close();
+      await current.server.stop();
+      current = await launch();
+    },
     profileText: () =>
       [
         'client',
@@ -94,8 +107,8 @@ export async function startAwsEndpoint(
         '',
       ].join('\n'),
     async stop() {
-      ctl.close();
-      await server.stop();
+      current.controller.close();
+      await current.server.stop();
     },
   };
 }
