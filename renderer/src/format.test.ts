@@ -13,6 +13,7 @@ describe('describeConnection', () => {
     [{ phase: 'waiting-input', promptId: 'q', kind: 'password' }, 'Enter your username and password', null],
     [{ phase: 'connected', since, server: null, ipv4: '10.8.0.2', ipv6: null, dnsServers: [], sessionEndsAt: null }, 'Connected since 10:42', null],
     [{ phase: 'reconnecting', reason: 'The network changed.' }, 'Reconnecting…', 'The network changed.'],
+    [{ phase: 'reconnecting', reason: null }, 'Reconnecting…', 'The connection to the server was lost; trying again.'],
     [{ phase: 'disconnecting' }, 'Disconnecting…', null],
     [
       { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Check your password and try again.' },

@@ -75,7 +75,7 @@ export function describeConnection(view: ConnectionView): ConnectionWords {
         tone: 'good',
       };
     case 'reconnecting':
-      return { headline: 'Reconnecting…', detail: view.reason, tone: 'busy' };
+      return { headline: 'Reconnecting…', detail: view.reason ?? 'The connection to the server was lost; trying again.', tone: 'busy' };
     case 'disconnecting':
       return { headline: 'Disconnecting…', detail: null, tone: 'busy' };
     case 'failed':

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../app/ipc/handlers';
+import type { Events } from '../../app/ipc/schema';
 import { openCore, type Core } from '../../main/core';
 import { desktopCore } from '../../main/electron/desktop-core';
 import { DesktopService } from '../../main/electron/desktop-service';
@@ -62,6 +63,7 @@ describe('desktop app in Chromium over the real core', () => {
   let core: Core;
   let ui: Ui;
   let work: string;
+  const shown: Events['connection'][] = [];
   /** The Office Lab card's height when idle: no state change may make it jump. */
   let idleHeight = 0;
   const heightOf = async (name: string) => (await card(ui, name).boundingBox())!.height;
@@ -100,7 +102,11 @@ describe('desktop app in Chromium over the real core', () => {
     });
     service.attach(desktopCore(core));
     ui = await openUi(createDispatcher(service.calls, (name, err) => console.error(`[ipc] ${name}:`, err)));
-    service.setSink(ui.sink);
+    // Record every connection state the page was sent, to check short-lived ones like "Reconnecting…".
+    service.setSink((event, payload) => {
+      if (event === 'connection') shown.push(payload as Events['connection']);
+      ui.sink(event, payload);
+    });
   });
 
   afterAll(async () => {
@@ -271,6 +277,18 @@ describe('desktop app in Chromium over the real core', () => {
     await ui.screenshot('10-connected-dark');
     expect(await accessibilityViolations(ui.page)).toEqual([]);
     await ui.page.emulateMedia({ colorScheme: 'light' });
+
+    // The server goes away under the user: the app says it is reconnecting, and is connected
+    // again once the server is back.
+    const before = shown.length;
+    await certServer.stop();
+    await shows(c.getByRole('status'), 'Reconnecting…', 30_000);
+    expect(await heightOf('Cert Lab')).toBe(idleHeight);
+    await ui.screenshot('11-reconnecting');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
+    await certServer.restart();
+    await shows(c.getByRole('status'), /Connected since/, 60_000);
+    expect(shown.slice(before).map((e) => e.view.phase).at(-1)).toBe('connected');
     await c.getByRole('button', { name: 'Disconnect Cert Lab' }).click();
     await shows(c.getByRole('status'), 'Not connected', 20_000);
   });

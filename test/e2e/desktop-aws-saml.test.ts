@@ -102,7 +102,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     expect(user.opened).toHaveLength(1);
     expect(new URL(user.opened[0]!).origin).toBe(new URL(idp.ssoUrl).origin);
     await ui.page.getByRole('button', { name: 'Dismiss' }).click();
-    await ui.screenshot('11-aws-waiting-for-browser');
+    await ui.screenshot('20-aws-waiting-for-browser');
 
     await card.getByRole('button', { name: 'Open the login page again' }).click();
     await expect.poll(() => user.opened.length).toBe(2);
@@ -112,7 +112,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     await shows(card.getByRole('status'), /Connected since \d\d:\d\d/, 60_000);
     const banner = ui.page.getByRole('alertdialog', { name: 'Message from Example Corp' });
     await shows(banner, BANNER[0]!, 15_000);
-    await ui.screenshot('12-aws-banner');
+    await ui.screenshot('21-aws-banner');
     await banner.getByRole('button', { name: 'OK' }).click();
     await hidden(banner);
     await visible(card.getByText(new RegExp(`^${endpoint.info.subnetPrefix.replace(/\./g, '\\.')}\\.\\d+$`)));
