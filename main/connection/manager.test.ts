@@ -196,6 +196,18 @@ describe('ConnectionManager', () => {
     expect(prompter.asked).toHaveLength(1);
   });
 
+  it('asks once when the saved password is rejected, even with auth-retry none, and can replace it', async () => {
+    const secrets = persistentStore();
+    await secrets.set(passwordAccount('stale'), 'old-password');
+    await secrets.set(usernameAccount('stale'), 'alice');
+    const prompter = new ScriptedPrompter([{ kind: 'credentials', username: 'alice', password: 'right', response: null, remember: true }]);
+    const h = harness([profile('stale', 'auth-user-pass')], prompter, { secrets });
+    h.manager.connect('stale');
+    await h.until('stale', 'connected');
+    expect(prompter.asked).toEqual([expect.objectContaining({ username: 'alice', retryReason: expect.stringMatching(/saved password/) })]);
+    await expect.poll(() => secrets.get(passwordAccount('stale'))).toBe('right');
+  });
+
   it('still uses a saved password when login flows are registered but do not handle the profile', async () => {
     const secrets = persistentStore();
     await secrets.set(passwordAccount('saved'), 'right');

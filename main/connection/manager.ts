@@ -118,6 +118,7 @@ export class ConnectionManager {
     session.credentials = null;
     session.toRemember = null;
     session.savedRejected = false;
+    session.usingSaved = false;
     session.authRetries = 0;
     session.helperRetries = 0;
     session.retryReason = null;
@@ -254,7 +255,8 @@ export class ConnectionManager {
       throw new ProfileUnusableError('this profile signs in through the browser (AWS SAML), which is not available here');
     }
     if (!profile.auth.userPass || profile.auth.staticChallenge) return null;
-    return session.credentials ?? (await this.savedCredentials(session));
+    session.credentials ??= await this.savedCredentials(session);
+    return session.credentials;
   }
 
   private async savedCredentials(session: Session): Promise<Credentials | null> {
@@ -264,7 +266,9 @@ export class ConnectionManager {
     if (password === null) return null;
     session.redactor.add(password);
     const username = session.profile.auth.username ?? (await this.options.secrets.get(usernameAccount(id)));
-    return username === null ? null : { username, password };
+    if (username === null) return null;
+    session.usingSaved = true;
+    return { username, password };
   }
 
   private loginContext(session: Session, signal: AbortSignal): LoginContext {
@@ -424,6 +428,19 @@ export class ConnectionManager {
 
   /** auth-retry semantics. Returns true when another attempt was started. */
   private retryAuth(session: Session, message: string): boolean {
+    if (session.usingSaved && !session.savedRejected && session.profile.auth.kind !== 'aws-saml') {
+      // A saved password went stale (changed elsewhere): ask once, whatever auth-retry says;
+      // the user typing a new one is no retry storm.
+      session.savedRejected = true;
+      session.usingSaved = false;
+      session.lastUsername = session.credentials?.username ?? session.lastUsername;
+      session.credentials = null;
+      session.toRemember = null;
+      session.retryReason = `The server rejected the saved password (${message}).`;
+      this.note(session, 'the saved password was rejected; asking for it');
+      void this.attempt(session);
+      return true;
+    }
     const mode = session.profile.auth.retry;
     if (mode === 'none' || session.authRetries >= this.policy.authRetries) return false;
     // AWS SAML: the refused assertion was single-use and another needs a new browser login; the
@@ -433,6 +450,7 @@ export class ConnectionManager {
     session.toRemember = null;
     if (mode === 'interact') {
       // Ask again; a saved password that was just rejected is not offered again.
+      session.lastUsername = session.credentials?.username ?? session.lastUsername;
       session.credentials = null;
       session.savedRejected = true;
       session.retryReason = `The server rejected the credentials (${message}).`;
@@ -512,6 +530,7 @@ export class ConnectionManager {
     session.redactor.add(credentials.password);
     session.redactor.add(answer.response);
     session.credentials = credentials;
+    session.usingSaved = saved !== null;
     session.lastUsername = credentials.username;
     session.retryReason = null;
     session.toRemember = answer.remember ? credentials : null;

@@ -53,6 +53,8 @@ export class Session {
   lastUsername: string | null = null;
   /** The saved password was rejected: do not offer it again in this session. */
   savedRejected = false;
+  /** The credentials being tried came from the keyring, not from the user just now. */
+  usingSaved = false;
   authRetries = 0;
   helperRetries = 0;
   retryReason: string | null = null;
