@@ -144,6 +144,22 @@ describe('causeway connect exit status', () => {
   });
 });
 
+describe('causeway connect and its terminal going away', () => {
+  it('disconnects cleanly on SIGHUP', async () => {
+    const child = spawn(process.execPath, [cliPath, 'connect', 'cert', '--json-events'], {
+      env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS, CAUSEWAY_HELPER: fakeHelper },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    await expect.poll(() => out.includes('"phase":"connected"'), { timeout: 10_000 }).toBe(true);
+    child.kill('SIGHUP');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/"phase":"disconnecting"[\s\S]*"phase":"idle"/);
+  });
+});
+
 describe('causeway connect on a terminal', () => {
   it('echoes the username but never the password', async () => {
     // `script` gives the CLI a real pseudo-terminal; answers are typed only once each question shows.

@@ -55,7 +55,7 @@ const usage = `usage: causeway connect <profile> [--json-events] [--no-browser] 
 
 Connects a profile (id or name) in the foreground. Prints one line per state change, asks for
 credentials and challenge answers on the terminal (secrets are not echoed), prints the server's
-banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C or SIGTERM
+banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C, SIGTERM or SIGHUP
 (or \`causeway disconnect\` from another terminal).
 
   --json-events  print one JSON object per line on stdout instead of text
@@ -181,8 +181,9 @@ export const connectCommand: Command = {
       say(`${clock()} disconnecting (press Ctrl-C again to stop at once)`);
       void core.connections.disconnect(profileId);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    // SIGHUP: the terminal went away; the tunnel must not outlive the command that owns it.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const sig of signals) process.on(sig, stop);
 
     core.connections.on((e: ManagerEvent) => {
       switch (e.type) {
@@ -218,8 +219,7 @@ export const connectCommand: Command = {
         if (s?.phase === 'failed' && !json) io.stderr(`causeway: ${FAILURE_MESSAGES[s.reason].title}. ${FAILURE_MESSAGES[s.reason].nextStep}\n`);
       }
     } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const sig of signals) process.off(sig, stop);
       terminal.close();
       await control.close();
       await core.shutdown();
