@@ -537,10 +537,11 @@ fn iperf(lab: &Lab, mib: u32, reverse: bool) -> f64 {
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let n = format!("{mib}M");
-    let out = lab::netns_exec(
-        &lab.client_ns,
-        &["iperf3", "-c", "10.8.0.1", "-n", &n, "-J"],
-    );
+    let mut args = vec!["iperf3", "-c", "10.8.0.1", "-n", &n, "-J"];
+    if reverse {
+        args.push("-R");
+    }
+    let out = lab::netns_exec(&lab.client_ns, &args);
     let _ = server.wait();
     let v: Value = serde_json::from_slice(&out.stdout).expect("iperf3 JSON");
     v["end"]["sum_received"]["bits_per_second"]
