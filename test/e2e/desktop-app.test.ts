@@ -3,7 +3,7 @@
 // network namespace) connecting to a stock openvpn server from the namespace lab. Each state the
 // user sees is saved under test-results/screenshots/. Needs root (namespaces, TUN).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -291,6 +291,19 @@ describe('desktop app in Chromium over the real core', () => {
     expect(shown.slice(before).map((e) => e.view.phase).at(-1)).toBe('connected');
     await c.getByRole('button', { name: 'Disconnect Cert Lab' }).click();
     await shows(c.getByRole('status'), 'Not connected', 20_000);
+  });
+
+  it('keeps the desktop settings the user chooses', async () => {
+    await ui.page.getByRole('button', { name: 'Settings' }).click();
+    await ui.page.getByLabel('Start minimized to the tray').check();
+    await ui.page.getByLabel('Connect when Causeway starts').selectOption({ label: 'Office Lab' });
+    await expect
+      .poll(() => JSON.parse(readFileSync(join(work, 'config', 'desktop-settings.json'), 'utf8')) as unknown)
+      .toMatchObject({ startMinimized: true, notifications: true, connectOnStartup: expect.stringMatching(/^office-lab/) });
+    await shows(ui.page.locator('main'), 'Passwords and keys are kept in the system keyring (Secret Service).');
+    await ui.screenshot('12-settings');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
+    await ui.page.getByRole('button', { name: 'Connections' }).click();
   });
 
   it('ran without console errors or CSP violations', () => {

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { AppSnapshot, Settings } from '../../../app/ipc/types';
 import { useServices } from '../context';
 
@@ -11,8 +12,20 @@ const backendWords: Record<string, string> = {
 
 export function SettingsView({ snapshot }: { snapshot: AppSnapshot }) {
   const { bridge, report } = useServices();
-  const s = snapshot.settings;
-  const change = (patch: Partial<Settings>) => bridge.setSettings({ ...s, ...patch }).catch(report);
+  // Shows a change at once, while main saves it; main's snapshot is the truth again afterwards.
+  const [pending, setPending] = useState<Settings | null>(null);
+  const s = pending ?? snapshot.settings;
+  const change = async (patch: Partial<Settings>) => {
+    const next = { ...s, ...patch };
+    setPending(next);
+    try {
+      await bridge.setSettings(next);
+    } catch (err) {
+      report(err);
+    } finally {
+      setPending(null);
+    }
+  };
   const env = snapshot.environment;
   return (
     <section aria-labelledby="settings-title">
@@ -22,7 +35,7 @@ export function SettingsView({ snapshot }: { snapshot: AppSnapshot }) {
       <div className="card form">
         <label className="field">
           <span>Connect when Causeway starts</span>
-          <select value={s.connectOnStartup ?? ''} onChange={(e) => change({ connectOnStartup: e.target.value || null })}>
+          <select value={s.connectOnStartup ?? ''} onChange={(e) => void change({ connectOnStartup: e.target.value || null })}>
             <option value="">Don’t connect</option>
             {snapshot.profiles.map((p) => (
               <option key={p.id} value={p.id}>
@@ -32,11 +45,11 @@ export function SettingsView({ snapshot }: { snapshot: AppSnapshot }) {
           </select>
         </label>
         <label className="check">
-          <input type="checkbox" checked={s.startMinimized} onChange={(e) => change({ startMinimized: e.target.checked })} />
+          <input type="checkbox" checked={s.startMinimized} onChange={(e) => void change({ startMinimized: e.target.checked })} />
           <span>Start minimized to the tray</span>
         </label>
         <label className="check">
-          <input type="checkbox" checked={s.notifications} onChange={(e) => change({ notifications: e.target.checked })} />
+          <input type="checkbox" checked={s.notifications} onChange={(e) => void change({ notifications: e.target.checked })} />
           <span>Show a notification when a connection comes up, drops or fails</span>
         </label>
       </div>

@@ -96,6 +96,18 @@ describe('Settings view', () => {
     expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: 'work', startMinimized: false, notifications: true });
   });
 
+  it('shows a change at once while main saves it, and main’s answer after', async () => {
+    const { bridge, user } = await renderApp();
+    let finish!: () => void;
+    bridge.mocks.setSettings!.mockImplementation(() => new Promise<void>((r) => (finish = r)));
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    await user.click(screen.getByLabelText('Start minimized to the tray'));
+    expect(screen.getByLabelText('Start minimized to the tray')).toBeChecked();
+    const { act } = await import('@testing-library/react');
+    await act(async () => finish()); // main did not push a new snapshot: it kept the old value
+    expect(screen.getByLabelText('Start minimized to the tray')).not.toBeChecked();
+  });
+
   it('says when secrets are not saved across restarts', async () => {
     const { user } = await renderApp(
       snapshot({ environment: { version: '0.1.0', secretBackend: 'memory', secretsPersistent: false, secretsReason: 'No Secret Service is running.' } }),
