@@ -7,17 +7,60 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+/// Largest OpenVPN packet we accept (u16 framing bound on TCP).
+pub const MAX_PACKET: usize = 65535;
+
+/// Reassembles u16-length-framed packets from a TCP byte stream. Consumed bytes are skipped
+/// with an offset and compacted only occasionally, so taking a frame costs one copy.
+pub struct Deframer {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Deframer {
+    fn new() -> Self {
+        Self {
+            buf: Vec::with_capacity(4 * MAX_PACKET),
+            pos: 0,
+        }
+    }
+
+    /// Copies the next complete frame into `out`; returns its length.
+    fn take(&mut self, out: &mut [u8]) -> Option<usize> {
+        let avail = &self.buf[self.pos..];
+        if avail.len() < 2 {
+            return None;
+        }
+        let len = u16::from_be_bytes([avail[0], avail[1]]) as usize;
+        if avail.len() < 2 + len {
+            return None;
+        }
+        out[..len].copy_from_slice(&avail[2..2 + len]);
+        self.pos += 2 + len;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        Some(len)
+    }
+
+    fn extend(&mut self, data: &[u8]) {
+        if self.pos > 0 && self.pos >= self.buf.len() / 2 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+}
+
 pub enum Link {
     Udp(UdpSocket),
     Tcp {
         stream: TcpStream,
-        rbuf: Vec<u8>,
+        frames: Deframer,
         wbuf: Vec<u8>,
     },
 }
-
-/// Largest OpenVPN packet we accept (u16 framing bound on TCP).
-pub const MAX_PACKET: usize = 65535;
 
 impl Link {
     pub async fn connect(
@@ -45,7 +88,7 @@ impl Link {
                 stream.set_nodelay(true)?;
                 Ok(Link::Tcp {
                     stream,
-                    rbuf: Vec::with_capacity(2 * MAX_PACKET),
+                    frames: Deframer::new(),
                     wbuf: Vec::new(),
                 })
             }
@@ -56,14 +99,9 @@ impl Link {
     pub async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Link::Udp(s) => s.recv(buf).await,
-            Link::Tcp { stream, rbuf, .. } => loop {
-                if rbuf.len() >= 2 {
-                    let len = u16::from_be_bytes([rbuf[0], rbuf[1]]) as usize;
-                    if rbuf.len() >= 2 + len {
-                        buf[..len].copy_from_slice(&rbuf[2..2 + len]);
-                        rbuf.drain(..2 + len);
-                        return Ok(len);
-                    }
+            Link::Tcp { stream, frames, .. } => loop {
+                if let Some(n) = frames.take(buf) {
+                    return Ok(n);
                 }
                 let mut chunk = [0u8; 16384];
                 let n = stream.read(&mut chunk).await?;
@@ -73,8 +111,21 @@ impl Link {
                         "server closed the TCP connection",
                     ));
                 }
-                rbuf.extend_from_slice(&chunk[..n]);
+                frames.extend(&chunk[..n]);
             },
+        }
+    }
+
+    /// A packet that is already available without waiting (UDP socket queue, or a complete
+    /// frame in the TCP buffer). None when nothing is ready.
+    pub fn try_recv(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        match self {
+            Link::Udp(s) => match s.try_recv(buf) {
+                Ok(n) => Some(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                Err(e) => Some(Err(e)),
+            },
+            Link::Tcp { frames, .. } => frames.take(buf).map(Ok),
         }
     }
 
@@ -106,28 +157,36 @@ impl Link {
     }
 }
 
-impl Link {
-    /// A packet that is already available without waiting (UDP socket queue, or a complete
-    /// frame in the TCP buffer). None when nothing is ready.
-    pub fn try_recv(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
-        match self {
-            Link::Udp(s) => match s.try_recv(buf) {
-                Ok(n) => Some(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-                Err(e) => Some(Err(e)),
-            },
-            Link::Tcp { rbuf, .. } => {
-                if rbuf.len() < 2 {
-                    return None;
-                }
-                let len = u16::from_be_bytes([rbuf[0], rbuf[1]]) as usize;
-                if rbuf.len() < 2 + len {
-                    return None;
-                }
-                buf[..len].copy_from_slice(&rbuf[2..2 + len]);
-                rbuf.drain(..2 + len);
-                Some(Ok(len))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deframes_split_and_coalesced_segments() {
+        let mut d = Deframer::new();
+        let mut out = vec![0u8; MAX_PACKET];
+        let mut stream = Vec::new();
+        for p in [&b"abc"[..], b"", b"hello world"] {
+            stream.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            stream.extend_from_slice(p);
+        }
+        // Byte by byte: a frame appears only once complete.
+        let mut got = Vec::new();
+        for b in &stream {
+            d.extend(std::slice::from_ref(b));
+            while let Some(n) = d.take(&mut out) {
+                got.push(out[..n].to_vec());
             }
         }
+        assert_eq!(
+            got,
+            vec![b"abc".to_vec(), Vec::new(), b"hello world".to_vec()]
+        );
+        // All at once.
+        d.extend(&stream);
+        assert_eq!(d.take(&mut out), Some(3));
+        assert_eq!(d.take(&mut out), Some(0));
+        assert_eq!(d.take(&mut out), Some(11));
+        assert_eq!(d.take(&mut out), None);
     }
 }
