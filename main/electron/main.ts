@@ -42,7 +42,8 @@ async function start(): Promise<void> {
   let shutDown = false;
 
   const appRoot = app.getAppPath();
-  const iconDir = join(appRoot, 'resources/icons');
+  // Packaged, the icons are extraResources (electron-builder.yml); in a checkout they are in the repo.
+  const iconDir = app.isPackaged ? join(process.resourcesPath, 'icons') : join(appRoot, 'resources/icons');
   const show = () => window && showWindow(window);
 
   app.on('second-instance', show);
