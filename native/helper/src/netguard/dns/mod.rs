@@ -161,6 +161,11 @@ pub fn apply(
     let text = plan::render_resolv_conf(&plan, &link.name, &fallback);
     if forced.is_none_or(|b| b == Backend::Resolvconf) {
         match Resolvconf::available() {
+            // Debian's resolvconf always lists every record's servers, so the LAN's resolver
+            // would stay next to the tunnel's and get queries whenever the tunnel's is slow: a
+            // DNS leak when every name must go through the tunnel. The managed file is exact;
+            // should resolvconf rewrite it meanwhile, restoring leaves resolvconf's version.
+            Some(rc) if plan.is_exclusive() && !rc.can_be_exclusive() && forced.is_none() => {}
             Some(rc) => {
                 let name = rc.record_for(&link.name);
                 let record = DnsRecord::Resolvconf {

@@ -28,6 +28,11 @@ impl Resolvconf {
         Some(Resolvconf { tool, openresolv })
     }
 
+    /// Whether a record can be made the only source of servers (openresolv's `-x`).
+    pub fn can_be_exclusive(&self) -> bool {
+        self.openresolv
+    }
+
     /// The record name this flavour ranks first for `device`.
     pub fn record_for(&self, device: &str) -> String {
         record_name(device, self.openresolv)
