@@ -33,19 +33,18 @@ export interface SimpleSamlIdp {
   stop(): Promise<void>;
 }
 
-/** Test users: alice (normal, ≈9 KB response), bob (another group), and "many" (hundreds of groups, ≈60 KB). */
-export function defaultUsers(manyGroups = 330): Record<string, IdpUser> {
+/**
+ * Test users: alice (normal, ≈9 KB response), bob (another group), "many" (hundreds of groups,
+ * ≈60 KB) and "huge" (≈120 KB, near AWS's 128 KB limit: beyond what u16 framing can carry).
+ */
+export function defaultUsers(manyGroups = 330, hugeGroups = 720): Record<string, IdpUser> {
+  const groups = (n: number) =>
+    Array.from({ length: n }, (_, i) => `arn:aws:iam::123456789012:group/engineering-team-${String(i).padStart(4, '0')}`);
   return {
     alice: { password: 'alice-Pass-1', email: 'alice@example.test', groups: ['vpn-users'] },
     bob: { password: 'bob-Pass-1', email: 'bob@example.test', groups: ['contractors'] },
-    many: {
-      password: 'many-Pass-1',
-      email: 'many@example.test',
-      groups: [
-        'vpn-users',
-        ...Array.from({ length: manyGroups }, (_, i) => `arn:aws:iam::123456789012:group/engineering-team-${String(i).padStart(4, '0')}`),
-      ],
-    },
+    many: { password: 'many-Pass-1', email: 'many@example.test', groups: ['vpn-users', ...groups(manyGroups)] },
+    huge: { password: 'huge-Pass-1', email: 'huge@example.test', groups: ['vpn-users', ...groups(hugeGroups)] },
   };
 }
 
