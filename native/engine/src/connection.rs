@@ -878,7 +878,9 @@ impl Connection {
             .iter()
             .filter_map(|k| k.send.next_deadline())
             .collect();
-        if !self.established {
+        // Once the key exchange is done, the push deadline (possibly extended by AUTH_PENDING)
+        // replaces the hand-window.
+        if !self.established && self.push_deadline.is_none() {
             t.push(self.started + self.p.hand_window);
         }
         if let Some(d) = self.push_deadline {
@@ -903,7 +905,9 @@ impl Connection {
             for k in self.keys[1..].iter().filter(|k| !k.lame) {
                 if k.data.is_none() {
                     t.push(k.started + self.p.hand_window);
-                } else if let Some(at) = k.keys_at {
+                } else if let Some(at) = k.keys_at.filter(|_| k.send.is_empty()) {
+                    // Switching also waits for our control packets to be acknowledged; the
+                    // ACK itself arrives as a packet, so no timer is needed until then.
                     t.push(at + KEY_SWITCH_GRACE);
                 }
             }

@@ -77,6 +77,14 @@ impl Sim {
         while !done(self) && self.now < end {
             if self.client.poll_timeout().is_some_and(|t| t <= self.now) {
                 self.client.handle_timeout(self.now);
+                // A timer still due right after handling it would make a driver spin.
+                if let Some(t) = self.client.poll_timeout() {
+                    assert!(
+                        t > self.now,
+                        "timer left in the past: {:?} behind",
+                        self.now - t
+                    );
+                }
             }
             self.server.handle_timeout(self.now);
             let mut c2s: VecDeque<Vec<u8>> = VecDeque::new();
@@ -362,4 +370,23 @@ fn server_occ_exit_and_pings_are_not_tunnel_data() {
     }
     assert_eq!(sim.closed(), Some(&CloseReason::ServerExit));
     assert_eq!(sim.client.rx_bytes, 0);
+}
+
+#[test]
+fn long_auth_pending_outlives_the_hand_window_without_spinning() {
+    let mut sim = Sim::new(&[
+        "AUTH_PENDING,timeout 300",
+        "INFO_PRE,WEB_AUTH::https://sso.example/x",
+    ]);
+    sim.run_until(Duration::from_secs(10), |s| {
+        s.events
+            .iter()
+            .any(|e| matches!(e, ConnEvent::AuthPending { .. }))
+    });
+    // The user takes two minutes in the browser (beyond the 60 s hand-window).
+    sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
+    assert_eq!(sim.closed(), None);
+    sim.server.on_push_request = vec![PUSH.into()];
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    assert!(sim.established());
 }
