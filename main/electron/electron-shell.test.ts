@@ -2,7 +2,10 @@
 // (the real binary cannot be installed here): what the window is allowed to do, what the session
 // refuses, and which IPC senders are heard. These are the app's security boundary, so each rule
 // is asserted from the handler Electron would call.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -48,7 +51,6 @@ vi.mock('electron', () => {
     app: { on: (event: string, l: (...args: unknown[]) => void) => recorded.appListeners.set(event, l) },
     session: { defaultSession: session },
     protocol: { registerSchemesAsPrivileged: (s: unknown[]) => recorded.schemes.push(...s) },
-    net: { fetch: async () => new Response('file body') },
     ipcMain: { handle: (channel: string, h: Handler) => recorded.ipcHandlers.set(channel, h), removeHandler: (c: string) => recorded.ipcHandlers.delete(c) },
     BrowserWindow,
   };
@@ -80,7 +82,13 @@ describe('window', () => {
 });
 
 describe('session hardening', () => {
-  beforeEach(() => hardenSession('/opt/causeway/dist/renderer'));
+  const parent = mkdtempSync(join(tmpdir(), 'causeway-app-'));
+  const root = join(parent, 'renderer');
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>Causeway</title>');
+  writeFileSync(join(parent, 'outside.html'), 'outside');
+  afterAll(() => rmSync(parent, { recursive: true, force: true }));
+  beforeEach(() => hardenSession(root));
 
   it('registers app:// as a standard secure scheme', () => {
     registerAppScheme();
@@ -116,7 +124,10 @@ describe('session hardening', () => {
     const ok = await recorded.session.protocolHandler!({ url: 'app://causeway/index.html' });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect((await recorded.session.protocolHandler!({ url: 'app://causeway/..%2f..%2fetc/passwd' })).status).toBe(404);
+    expect(await ok.text()).toContain('<title>Causeway</title>');
+    for (const url of ['app://causeway/..%2foutside.html', 'app://causeway/missing.html', 'app://causeway/..%2f..%2fetc/passwd']) {
+      expect((await recorded.session.protocolHandler!({ url })).status, url).toBe(404);
+    }
   });
 });
 

@@ -1,8 +1,8 @@
 // Hardening that applies to every web contents of the app: nothing but our own app:// files load,
 // no navigation, no new windows, no webviews, no permissions (except writing to the clipboard,
 // which the Logs view's Copy button uses), no spellcheck downloads.
-import { app, session, protocol, net, type Session } from 'electron';
-import { pathToFileURL } from 'node:url';
+import { app, session, protocol, type Session } from 'electron';
+import { readFile } from 'node:fs/promises';
 import { APP_SCHEME, isAppUrl, resolveAppFile } from './app-protocol';
 
 /**
@@ -20,8 +20,10 @@ export function hardenSession(rendererRoot: string, s: Session = session.default
   s.protocol.handle(APP_SCHEME, async (request) => {
     const file = resolveAppFile(rendererRoot, request.url);
     if (!file) return new Response('Not found', { status: 404 });
-    const res = await net.fetch(pathToFileURL(file.path).href);
-    return new Response(res.body, { status: res.status, headers: { 'content-type': file.mimeType } });
+    // Electron's fs reads inside the app's asar; no file:// privileges are needed (fuse off).
+    const body = await readFile(file.path).catch(() => null);
+    if (!body) return new Response('Not found', { status: 404 });
+    return new Response(new Uint8Array(body), { status: 200, headers: { 'content-type': file.mimeType } });
   });
   s.setPermissionRequestHandler((_wc, permission, callback) => callback(allowedPermissions.has(permission)));
   s.setPermissionCheckHandler((_wc, permission) => allowedPermissions.has(permission));
