@@ -34,6 +34,8 @@ fn base_config(lab: &Lab, proto: &str) -> Value {
 struct Running {
     commands: mpsc::Sender<Command>,
     events: Arc<Mutex<Vec<Event>>>,
+    /// Kernel thread id of the engine's thread (for its CPU time).
+    tid: Arc<std::sync::atomic::AtomicI32>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -58,7 +60,13 @@ impl Running {
                 assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
             }
         };
+        let tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let tid_w = tid.clone();
         let thread = std::thread::spawn(move || {
+            tid_w.store(
+                unsafe { libc::gettid() },
+                std::sync::atomic::Ordering::SeqCst,
+            );
             enter();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -77,6 +85,7 @@ impl Running {
         Running {
             commands: ctx,
             events,
+            tid,
             thread: Some(thread),
         }
     }
@@ -342,6 +351,20 @@ fn unreachable_server_fails_after_retries() {
 }
 
 impl Running {
+    /// CPU seconds the engine's thread has used so far.
+    fn engine_cpu_seconds(&self) -> f64 {
+        let tid = self.tid.load(std::sync::atomic::Ordering::SeqCst);
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    }
+
     fn count_log(&self, needle: &str) -> usize {
         self.events
             .lock()
@@ -397,7 +420,11 @@ fn server_initiated_renegotiation_loses_nothing() {
     lab.start_server("udp", "reneg-sec 4");
     let run = Running::start(&lab, base_config(&lab, "udp"));
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let cpu_before = run.engine_cpu_seconds();
     assert_eq!(ping_loss(&lab, 11), 0, "server log:\n{}", lab.server_log());
+    // 55 pings and a few handshakes: a busy-looping timer would burn the whole 11 s.
+    let cpu = run.engine_cpu_seconds() - cpu_before;
+    assert!(cpu < 3.0, "engine used {cpu:.1} CPU s while idle-ish");
     assert!(
         run.count_log("switched to data key") >= 2,
         "{:#?}",
