@@ -120,6 +120,7 @@ describe('desktop app in Chromium over the real core', () => {
   it('starts empty and says what to do', async () => {
     await visible(ui.page.getByRole('heading', { name: 'No profiles yet' }));
     await ui.screenshot('01-empty');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
   });
 
   it('imports a profile through the file dialog and shows the removed script hook', async () => {
@@ -183,6 +184,7 @@ describe('desktop app in Chromium over the real core', () => {
     expect(await card.getByRole('button', { name: 'Connect Office Lab' }).isEnabled()).toBe(true);
     expect(await lab.clientDevices()).toEqual([]);
     await ui.screenshot('06-disconnected');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
   });
 
   it('explains a rejected password and what to do next', async () => {

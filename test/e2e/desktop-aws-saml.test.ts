@@ -20,6 +20,7 @@ import { helperBinary, Lab } from '../peers/lab';
 import { startSimpleSamlIdp, type SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp';
 import { chromiumUser, launchChromium, samlLogin, type ChromiumUser } from '../peers/sso-common/chromium';
 import { recordSecret } from '../peers/sso-common/record-secret';
+import { accessibilityViolations } from './support/a11y';
 import { openUi, type Ui } from './support/harness';
 import { hidden, shows, visible } from './support/ui-expect';
 
@@ -103,6 +104,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     expect(new URL(user.opened[0]!).origin).toBe(new URL(idp.ssoUrl).origin);
     await ui.page.getByRole('button', { name: 'Dismiss' }).click();
     await ui.screenshot('20-aws-waiting-for-browser');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
 
     await card.getByRole('button', { name: 'Open the login page again' }).click();
     await expect.poll(() => user.opened.length).toBe(2);
@@ -113,6 +115,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     const banner = ui.page.getByRole('alertdialog', { name: 'Message from Example Corp' });
     await shows(banner, BANNER[0]!, 15_000);
     await ui.screenshot('21-aws-banner');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
     await banner.getByRole('button', { name: 'OK' }).click();
     await hidden(banner);
     await visible(card.getByText(new RegExp(`^${endpoint.info.subnetPrefix.replace(/\./g, '\\.')}\\.\\d+$`)));
