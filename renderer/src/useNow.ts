@@ -1,12 +1,16 @@
-import { useEffect, useState } from 'react';
+import { useSyncExternalStore } from 'react';
 
-/** The current time, refreshed every second while `active` (for live durations). */
+// The wall clock as an external store, in whole seconds: components that show a live duration
+// re-render once a second while `active`, and read the current time (never a stale one) when
+// they become active.
+const tick = (onChange: () => void) => {
+  const t = setInterval(onChange, 1000);
+  return () => clearInterval(t);
+};
+const still = () => () => {};
+const currentSecond = () => Math.floor(Date.now() / 1000);
+
+/** Milliseconds since the epoch, to the second; refreshed every second while `active`. */
 export function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [active]);
-  return now;
+  return useSyncExternalStore(active ? tick : still, currentSecond) * 1000;
 }
