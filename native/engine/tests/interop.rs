@@ -1020,3 +1020,39 @@ fn reneg_bytes_triggers_client_renegotiation() {
     assert!(ping(&lab, 3));
     run.stop();
 }
+
+#[test]
+fn stale_auth_token_falls_back_to_the_password_after_server_restart() {
+    root_only!();
+    let mut lab = Lab::new();
+    // auth-gen-token without a secret file: a restarted server rejects the old token.
+    let extra = format!("{}\nexplicit-exit-notify 1", password_server(&lab));
+    lab.start_server("udp", &extra);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    lab.stop_server();
+    lab.start_server("udp", &extra);
+    let end = Instant::now() + Duration::from_secs(40);
+    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        run.count_phase(SessionPhase::Connected),
+        2,
+        "{:#?}\n{}",
+        run.events.lock().unwrap(),
+        lab.server_log()
+    );
+    assert!(
+        run.count_log("auth-token rejected") >= 1,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    assert!(ping(&lab, 2));
+    run.stop();
+}
