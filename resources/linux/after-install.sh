@@ -62,8 +62,12 @@ elif [ -n "$SUDO_USER" ] && [ "$SUDO_USER" != root ]; then
 fi
 if [ -n "$installing_user" ] && getent passwd "$installing_user" >/dev/null; then
   if ! id -nG "$installing_user" | tr ' ' '\n' | grep -qx "$GROUP"; then
-    usermod -aG "$GROUP" "$installing_user"
-    echo "Causeway: added $installing_user to the $GROUP group; log out and back in to connect without a password."
+    # Not fatal: the package works without it, an administrator can add the user later.
+    if usermod -aG "$GROUP" "$installing_user"; then
+      echo "Causeway: added $installing_user to the $GROUP group; log out and back in to connect without a password."
+    else
+      echo "Causeway: could not add $installing_user to the $GROUP group; run: usermod -aG $GROUP $installing_user" >&2
+    fi
   fi
 fi
 

@@ -83,11 +83,13 @@ ${steps}
 const script = (name: string, ...args: string[]) => `bash ${scripts[name]} ${args.join(' ')}`;
 
 describe('deb/rpm maintainer scripts in a throwaway root', () => {
-  it('are valid bash once electron-builder has filled in its macros', () => {
+  it('are valid bash, and plain sh (rpm runs scriptlets with /bin/sh), once electron-builder filled in its macros', () => {
     for (const path of Object.values(scripts)) {
-      const check = spawnSync('bash', ['-n', path], { encoding: 'utf8' });
-      expect(check.stderr, path).toBe('');
-      expect(check.status, path).toBe(0);
+      for (const shell of ['bash', 'dash']) {
+        const check = spawnSync(shell, ['-n', path], { encoding: 'utf8' });
+        expect(check.stderr, `${shell} ${path}`).toBe('');
+        expect(check.status, `${shell} ${path}`).toBe(0);
+      }
     }
   });
 
