@@ -170,4 +170,17 @@ describe.each(flavours)('DNS through resolvconf ($name)', (flavour) => {
     expect(nameservers()).toEqual([LAN]);
     expect(records().filter((r) => r.includes('causeway'))).toEqual([]);
   });
+
+  it("deletes a killed helper's record as soon as the next helper starts", async () => {
+    helper.connect('crash', lab.engineConfig(splitTunnel));
+    await helper.waitForPhase('crash', 'connected', 20_000);
+    const record = flavour.record(helper.pushed('crash')!.device);
+    helper.kill('SIGKILL');
+    await helper.waitForExit();
+    expect(records()).toContain(record); // resolvconf knows nothing of the crash
+    helper = await HelperClient.start({ prefix: ['nsenter', '-t', String(holder.pid), '-m'], netns: lab.netns.client });
+    expect(records()).not.toContain(record);
+    expect(nameservers()).toEqual([LAN]);
+    expect(helper.stderr).toMatch(/restored DNS of 1 tunnel/);
+  });
 });
