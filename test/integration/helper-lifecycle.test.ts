@@ -67,7 +67,7 @@ describe('causeway-helper lifecycle and cleanup', () => {
     expect(await leftoverRoutes()).toEqual([expect.stringMatching(new RegExp(`^${lab.netns.serverAddress.replace(/\./g, '\\.')} `))]);
 
     const next = await lab.startHelper();
-    expect(next.stderr).toMatch(/cleaned up after a previous helper: 1 session\(s\), 1 route\(s\)/);
+    await next.waitForStderr(/cleaned up after a previous helper: 1 session\(s\), 1 route\(s\)/, 5_000);
     expect(await lab.clientDevices()).toEqual([]);
     expect(await leftoverRoutes()).toEqual([]);
     // And it works normally afterwards.

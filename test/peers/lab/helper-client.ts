@@ -60,7 +60,8 @@ export class HelperClient {
     });
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': by then stdout and stderr are fully read.
+      child.on('close', (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
         resolve(code);
       }),
@@ -152,6 +153,16 @@ export class HelperClient {
       throw new Error(`session ${session} ended ${m.phase} (${m.error?.code}: ${m.error?.message}) instead of ${phase}`);
     }
     return m;
+  }
+
+  /** Waits until the helper's stderr matches (stderr and stdout arrive on separate pipes, so
+   *  a diagnostic written before a message may still be in flight when the message is here). */
+  async waitForStderr(pattern: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.stderr)) {
+      if (Date.now() > deadline) throw new Error(`helper stderr did not match ${pattern} within ${timeoutMs} ms:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** The settings pushed for `session` (the last `pushed` message). */

@@ -11,7 +11,8 @@ export class LabProcess {
   ) {
     child.stdout?.on('data', (d: Buffer) => (this.logText += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.logText += d.toString()));
-    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': by then the output is fully read.
+    this.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
   }
 
   get pid(): number {
