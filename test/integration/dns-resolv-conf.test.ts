@@ -131,7 +131,7 @@ describe('DNS through a managed /etc/resolv.conf', () => {
     expect(readFileSync(resolvConf.path, 'utf8')).toContain('nameserver 10.8.1.1');
     helper = await lab.startHelper();
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
-    expect(helper.stderr).toMatch(/restored DNS of 1 tunnel/);
+    await expect.poll(() => helper.stderr, { timeout: 5000 }).toMatch(/restored DNS of 1 tunnel/);
   });
 
   it('spoke the protocol correctly throughout', () => {

@@ -144,7 +144,7 @@ describe.each(flavours)('DNS through resolvconf ($name)', (flavour) => {
     helper.connect('full', lab.engineConfig(fullTunnel));
     await helper.waitForPhase('full', 'connected', 20_000);
     const device = helper.pushed('full')!.device;
-    expect(helper.stderr).toContain(`DNS for ${device} set through ${flavour.fullTunnelBackend}`);
+    await expect.poll(() => helper.stderr, { timeout: 5000 }).toContain(`DNS for ${device} set through ${flavour.fullTunnelBackend}`);
     expect(nameservers()).toEqual(['nameserver 10.8.1.1']);
     expect(resolvConf()).toMatch(/^search corp\.example$/m);
     expect(await resolve(PRIVATE_NAME)).toBe(PRIVATE_IP);
@@ -161,7 +161,7 @@ describe.each(flavours)('DNS through resolvconf ($name)', (flavour) => {
     helper.connect('split', lab.engineConfig(splitTunnel));
     await helper.waitForPhase('split', 'connected', 20_000);
     const device = helper.pushed('split')!.device;
-    expect(helper.stderr).toContain(`DNS for ${device} set through resolvconf`);
+    await expect.poll(() => helper.stderr, { timeout: 5000 }).toContain(`DNS for ${device} set through resolvconf`);
     expect(records()).toContain(flavour.record(device));
     expect(nameservers()).toEqual(['nameserver 10.8.2.1', LAN]);
     expect(await resolve(PRIVATE_NAME)).toBe(PRIVATE_IP);
@@ -181,6 +181,6 @@ describe.each(flavours)('DNS through resolvconf ($name)', (flavour) => {
     helper = await HelperClient.start({ prefix: ['nsenter', '-t', String(holder.pid), '-m'], netns: lab.netns.client });
     expect(records()).not.toContain(record);
     expect(nameservers()).toEqual([LAN]);
-    expect(helper.stderr).toMatch(/restored DNS of 1 tunnel/);
+    await expect.poll(() => helper.stderr, { timeout: 5000 }).toMatch(/restored DNS of 1 tunnel/);
   });
 });

@@ -70,7 +70,7 @@ describe('DNS through systemd-resolved (D-Bus)', () => {
     expect(dnsServers[0]!.queries()).toContain(PRIVATE_NAME);
     // resolv.conf is resolved's business: the helper left it alone.
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(STUB);
-    expect(helper.stderr).toMatch(/DNS for \S+ set through systemd-resolved/);
+    await expect.poll(() => helper.stderr, { timeout: 5000 }).toMatch(/DNS for \S+ set through systemd-resolved/);
 
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);

@@ -130,7 +130,7 @@ describe('causeway connect as an ordinary user, through the service', () => {
       child.stdin.write(`${lab.credentials.username}\n${lab.credentials.password}\nn\n`);
       await waitFor((e) => e.event === 'state' && e.phase === 'connected');
       // The session is the service's, tied to this user's uid.
-      expect(service.log).toContain(`client connected: uid ${uid}`);
+      await expect.poll(() => service.log, { timeout: 5000 }).toContain(`client connected: uid ${uid}`);
       await lab.ping(server.info.tunnelAddress);
       expect(await lab.clientDevices()).toHaveLength(1);
 

@@ -171,7 +171,7 @@ describe('causeway-helper --service with ordinary users', () => {
     } finally {
       chmodSync(socket, 0o660);
     }
-    expect(service.log).toContain(`refused uid ${uidOf(USERS.mallory)}`);
+    await expect.poll(() => service.log, { timeout: 5000 }).toContain(`refused uid ${uidOf(USERS.mallory)}`);
   });
 
   it("keeps each user's sessions to themselves: bob can neither see nor disconnect alice's", async () => {
@@ -206,7 +206,7 @@ describe('causeway-helper --service with ordinary users', () => {
     const devicesBefore = await lab.clientDevices();
     expect(devicesBefore.length).toBeGreaterThan(0);
     await service.stop(15_000);
-    expect(service.log).toContain('service stopping');
+    await expect.poll(() => service.log, { timeout: 5000 }).toContain('service stopping');
     expect(await lab.clientDevices()).toEqual([]);
     expect(() => statSync(socket)).toThrow();
   });
