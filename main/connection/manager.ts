@@ -443,11 +443,18 @@ export class ConnectionManager {
     }
     const mode = session.profile.auth.retry;
     if (mode === 'none' || session.authRetries >= this.policy.authRetries) return false;
-    // AWS SAML: the refused assertion was single-use and another needs a new browser login; the
-    // endpoint's refusal (e.g. its client connect handler's text) is the answer to show.
-    if (session.profile.auth.kind === 'aws-saml') return false;
+    // AWS SAML, before the tunnel was ever up: the refused assertion was fresh and single-use, so
+    // the endpoint's refusal (e.g. its client connect handler's text) is the answer to show.
+    // After it was up, the refusal is of a stale auth-token: one new attempt runs a fresh browser
+    // login (main/auth refuses to open a second tab if that assertion is refused too).
+    if (session.profile.auth.kind === 'aws-saml' && session.pushed === null) return false;
     session.authRetries++;
     session.toRemember = null;
+    if (session.profile.auth.kind === 'aws-saml') {
+      this.note(session, `the endpoint no longer accepts this session; signing in again (${session.authRetries}/${this.policy.authRetries})`);
+      void this.attempt(session);
+      return true;
+    }
     if (mode === 'interact') {
       // Ask again; a saved password that was just rejected is not offered again.
       session.lastUsername = session.credentials?.username ?? session.lastUsername;

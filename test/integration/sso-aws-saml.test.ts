@@ -165,3 +165,22 @@ describe('reconnecting an AWS SAML session', () => {
     expect(await run.stop()).toBe(0);
   });
 });
+
+describe('reconnecting when the auth-token is no longer valid', () => {
+  it('runs one fresh browser login (one new tab) and comes back', async () => {
+    signInAs('alice');
+    const run = user.connect(PROFILE);
+    await run.waitForPhase('connected', 90_000);
+    expect(openedUrls).toHaveLength(1);
+    const connectedEvents = () => run.states().filter((e) => e.phase === 'connected').length;
+    await endpoint.restart({ forgetTokens: true });
+    await run.waitFor(() => connectedEvents() >= 2, 120_000);
+    expect(openedUrls).toHaveLength(2);
+    const decisions = endpoint.controller.events.filter((e) => /^(challenge|accepted|refused|denied)/.test(e));
+    // Known engine issue (reported): after the token is refused the engine first resends the
+    // session's used CRV1 answer ("refused unknown-state" here) before main starts the fresh login.
+    expect(decisions.filter((e) => e !== 'refused unknown-state')).toEqual(['challenge', expect.stringMatching(/^accepted alice@example.test/)]);
+    await lab.ping(endpoint.info.tunnelAddress);
+    expect(await run.stop()).toBe(0);
+  });
+});

@@ -8,7 +8,7 @@ import type { Lab } from '../lab/index.js';
 import { describeServer, serverConfig, type ServerInfo } from '../lab/openvpn-server.js';
 import { LabProcess } from '../lab/process.js';
 import { AwsEndpointController, type AwsEndpointOptions } from './controller.js';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 
 const BUILD_SCRIPT = join(import.meta.dirname, '..', 'openvpn-patched', 'build.sh');
 
@@ -25,8 +25,11 @@ export interface AwsEndpoint {
   /** The current controller (a restart attaches a new one; its events start empty). */
   readonly controller: AwsEndpointController;
   readonly server: LabProcess;
-  /** Stops and starts the server (same config, same auth-token secret) and re-attaches a controller. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the server and re-attaches a controller. With `forgetTokens` the auth-token
+   * secret is replaced, so tokens issued before are no longer valid (as after an AWS session reset).
+   */
+  restart(options?: { forgetTokens?: boolean }): Promise<void>;
   /** An .ovpn profile as the AWS console exports it for this endpoint (SAML, no client cert). */
   profileText(): string;
   stop(): Promise<void>;
@@ -46,7 +49,8 @@ export async function startAwsEndpoint(
   });
   const socketPath = join(lab.dir, `aws${slot}-mgmt.sock`);
   const tokenSecret = join(lab.dir, `aws${slot}-auth-token.key`);
-  execFileSync(binary, ['--genkey', 'auth-token', tokenSecret], { stdio: 'ignore' });
+  const newTokenSecret = () => execFileSync(binary, ['--genkey', 'auth-token', tokenSecret], { stdio: 'ignore' });
+  newTokenSecret();
   const config =
     serverConfig(info, lab.pki, lab.dir) +
     [
@@ -81,9 +85,13 @@ export async function startAwsEndpoint(
     get server() {
       return current.server;
     },
-    async restart() {
+    async restart(restartOptions = {}) {
       current.controller.close();
       await current.server.stop();
+      if (restartOptions.forgetTokens) {
+        rmSync(tokenSecret);
+        newTokenSecret();
+      }
       current = await launch();
     },
     profileText: () =>
