@@ -239,6 +239,14 @@ impl<N: NetworkSetup> Ctx<N> {
                         return Stop::Disconnected;
                     }
                 }
+                // A static-challenge answer (one-time code) cannot be replayed: without an
+                // auth-token a reconnect needs a fresh answer, like OpenVPN's auth-retry interact.
+                if self.cfg.static_challenge.is_some() && creds.token.is_none() && !creds.one_shot {
+                    creds = match self.initial_credentials().await {
+                        Ok(c) => c,
+                        Err(s) => return s,
+                    };
+                }
             }
             first = false;
             let addr = match pinned {

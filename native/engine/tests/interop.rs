@@ -1056,3 +1056,56 @@ fn stale_auth_token_falls_back_to_the_password_after_server_restart() {
     assert!(ping(&lab, 2));
     run.stop();
 }
+
+#[test]
+fn static_challenge_is_asked_again_on_reconnect() {
+    root_only!();
+    let mut lab = Lab::new();
+    let extra = format!("{}\nexplicit-exit-notify 1", challenge_server(&lab));
+    lab.start_server("udp", &extra);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
+    cfg["staticChallenge"] = json!({"text": "Enter MFA code", "echo": false});
+    let run = Running::start(&lab, cfg);
+    let answer = || Command::Credentials {
+        username: None,
+        password: None,
+        response: Some("654321".into()),
+    };
+    let prompts = |r: &Running| {
+        r.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, Event::NeedCredentials { .. }))
+            .count()
+    };
+    run.wait_for("first prompt", Duration::from_secs(10), |e| {
+        matches!(e, Event::NeedCredentials { .. })
+    });
+    run.commands.blocking_send(answer()).unwrap();
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    lab.stop_server();
+    lab.start_server("udp", &extra);
+    let end = Instant::now() + Duration::from_secs(20);
+    while prompts(&run) < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        prompts(&run),
+        2,
+        "a fresh code is asked for: {:#?}",
+        run.events.lock().unwrap()
+    );
+    run.commands.blocking_send(answer()).unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(run.count_phase(SessionPhase::Connected), 2);
+    assert!(ping(&lab, 2));
+    run.stop();
+}
