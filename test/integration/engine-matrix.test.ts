@@ -4,7 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataCipher } from '../../app/helper-protocol/messages.js';
 import { Lab, type HelperClient, type LabServer, type TlsWrap } from '../peers/lab/index.js';
-import { connectSession, disconnectSession, lastServerTlsVersion, negotiatedCipher, proveTraffic } from './engine-support.js';
+import {
+  connectSession,
+  disconnectSession,
+  negotiatedCipher,
+  proveTraffic,
+  serverHandshakes,
+  serverTlsVersionAfter,
+} from './engine-support.js';
 
 const PROTOS = ['udp', 'tcp'] as const;
 const WRAPS: TlsWrap[] = ['none', 'tls-auth', 'tls-crypt', 'tls-crypt-v2'];
@@ -37,9 +44,10 @@ describe('engine interop matrix against stock openvpn 2.6', () => {
           it(`${proto} ${wrap} ${cipher} TLS ${tls}`, async () => {
             const server = servers.get(`${proto}/${wrap}`)!;
             const config = lab.engineConfig(server, { dataCiphers: [cipher], tlsVersionMin: tls, tlsVersionMax: tls });
+            const handshakes = serverHandshakes(server);
             const session = await connectSession(helper, `${proto}-${wrap}`, config);
             expect(negotiatedCipher(helper, session)).toBe(cipher);
-            expect(lastServerTlsVersion(server)).toBe(`TLSv${tls}`);
+            expect(await serverTlsVersionAfter(server, handshakes)).toBe(`TLSv${tls}`);
             await proveTraffic(lab, server);
             await disconnectSession(lab, helper, session);
           });

@@ -2,7 +2,7 @@
 // flows both ways through it, and take it down again.
 import { expect } from 'vitest';
 import type { DataCipher, EngineConfig } from '../../app/helper-protocol/messages.js';
-import type { HelperClient, Lab, LabServer } from '../peers/lab/index.js';
+import { sleep, type HelperClient, type Lab, type LabServer } from '../peers/lab/index.js';
 
 /** Enough to cross many TUN reads and a few TCP windows, quick on two cores. */
 export const TRANSFER_BYTES = 2 * 1024 * 1024;
@@ -38,8 +38,21 @@ export function negotiatedCipher(helper: HelperClient, session: string): DataCip
   return helper.pushed(session)?.cipher;
 }
 
-/** The TLS version openvpn logged for its most recent control channel ("TLSv1.3"). */
-export function lastServerTlsVersion(server: LabServer): string | undefined {
-  const all = [...server.process.log.matchAll(/Control Channel: (TLSv[\d.]+)/g)];
-  return all[all.length - 1]?.[1];
+/** How many TLS handshakes the server has logged so far. */
+export function serverHandshakes(server: LabServer): number {
+  return server.process.log.match(/Control Channel: TLSv/g)?.length ?? 0;
+}
+
+/**
+ * The TLS version of the server's next handshake after the first `before` ones ("TLSv1.3").
+ * Polls: the server's log arrives on its own pipe and may trail the helper's messages.
+ */
+export async function serverTlsVersionAfter(server: LabServer, before: number): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const versions = [...server.process.log.matchAll(/Control Channel: (TLSv[\d.]+)/g)].map((m) => m[1]!);
+    if (versions.length > before) return versions[before]!;
+    if (Date.now() > deadline) throw new Error(`server logged no new TLS handshake:\n${server.process.log.slice(-2000)}`);
+    await sleep(20);
+  }
 }
