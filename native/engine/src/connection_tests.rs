@@ -167,6 +167,14 @@ fn handshake_push_and_data_both_ways() {
     assert_eq!((v4.address.as_str(), v4.prefix), ("10.8.0.2", 24));
     assert_eq!(s.peer_id, Some(7));
     assert_eq!(sim.server.client_password.as_deref(), Some("pw"));
+    let summary = sim.events.iter().find_map(|e| match e {
+        ConnEvent::Log(_, t) if t.starts_with("control channel") => Some(t.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        summary.as_deref(),
+        Some("control channel TLSv1_3 TLS13_AES_256_GCM_SHA384; data channel AES-256-GCM via TLS-EKM, peer-id 7")
+    );
 
     let mut out = Vec::new();
     assert!(sim.client.encrypt_tun(&ip_packet(1), &mut out, sim.now));

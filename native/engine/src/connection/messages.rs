@@ -242,6 +242,28 @@ impl Connection {
         if opts.dyn_tls_crypt {
             self.reneg_wrap = Some(self.dynamic_tls_crypt(now)?);
         }
+        let tls = &self.keys[0].tls;
+        let summary = format!(
+            "control channel {} {}; data channel {} via {}{}{}",
+            tls.protocol_version()
+                .map_or_else(|| "TLS ?".into(), |v| format!("{v:?}")),
+            tls.negotiated_cipher_suite()
+                .map_or_else(|| "?".into(), |s| format!("{:?}", s.suite())),
+            cipher.name(),
+            if self.tls_ekm {
+                "TLS-EKM"
+            } else {
+                "OpenVPN PRF"
+            },
+            opts.peer_id
+                .map_or(String::new(), |p| format!(", peer-id {p}")),
+            if opts.dyn_tls_crypt {
+                ", dynamic tls-crypt"
+            } else {
+                ""
+            },
+        );
+        self.log(LogLevel::Info, summary);
         self.session_deadline = opts
             .session_timeout
             .map(|t| now + Duration::from_secs(t.into()));
