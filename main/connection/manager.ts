@@ -441,6 +441,14 @@ export class ConnectionManager {
       void this.attempt(session);
       return true;
     }
+    // OIDC: after the tunnel was up, a refused token has most likely expired; one new attempt
+    // renews it (refresh token, else the browser) whatever auth-retry says.
+    if (session.profile.oidc && session.pushed !== null && session.authRetries === 0) {
+      session.authRetries++;
+      this.note(session, 'the server refused the sign-in token; renewing it');
+      void this.attempt(session);
+      return true;
+    }
     const mode = session.profile.auth.retry;
     if (mode === 'none' || session.authRetries >= this.policy.authRetries) return false;
     // AWS SAML, before the tunnel was ever up: the refused assertion was fresh and single-use, so

@@ -18,6 +18,7 @@ import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const PROFILE = 'corp-oidc';
+const TOKEN_TTL_SEC = 20;
 
 let lab: Lab;
 let idp: TestOidcProvider;
@@ -61,7 +62,8 @@ async function profileId(): Promise<string> {
 beforeAll(async () => {
   [lab, keyring] = await Promise.all([Lab.create(), startTestKeyring()]);
   recordSecret(keyring.password);
-  idp = await startOidcProvider();
+  // Short-lived tokens, so one test can watch a token expire during a session.
+  idp = await startOidcProvider({ tokenTtlSec: TOKEN_TTL_SEC });
   const jwksFile = join(lab.dir, 'oidc-jwks.json');
   writeFileSync(jwksFile, JSON.stringify(await (await fetch(`${idp.issuer}/jwks`)).json()));
   outcomeLog = join(lab.dir, 'oidc-outcomes.log');
@@ -153,6 +155,21 @@ describe('causeway connect on an OIDC profile', () => {
     await run.waitForPhase('connected', 60_000);
     expect(openedUrls).toEqual([]);
     expect(outcomes().slice(before)).toEqual(['accepted alice']);
+    await lab.ping(server.info.tunnelAddress);
+    expect(await run.stop()).toBe(0);
+    recordSecret(storedRefreshToken(await profileId()));
+  });
+
+  it('renews an expired token with the refresh token when the session reconnects (no browser)', async () => {
+    const run = user.connect(PROFILE);
+    await run.waitForPhase('connected', 60_000);
+    const before = outcomes().length;
+    // Let the token the engine holds expire, then make the engine reconnect with it.
+    await new Promise((r) => setTimeout(r, (TOKEN_TTL_SEC + 2) * 1000));
+    await server.restart();
+    await run.waitFor(() => run.states().filter((e) => e.phase === 'connected').length >= 2, 90_000);
+    expect(outcomes().slice(before)).toEqual([expect.stringMatching(/^refused alice: ERR_JWT_EXPIRED/), 'accepted alice']);
+    expect(openedUrls).toEqual([]);
     await lab.ping(server.info.tunnelAddress);
     expect(await run.stop()).toBe(0);
     recordSecret(storedRefreshToken(await profileId()));

@@ -16,7 +16,7 @@ export interface TestOidcProvider {
   close(): Promise<void>;
 }
 
-export async function startOidcProvider(options: { accessTokenTtlSec?: number } = {}): Promise<TestOidcProvider> {
+export async function startOidcProvider(options: { tokenTtlSec?: number } = {}): Promise<TestOidcProvider> {
   const server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -57,7 +57,16 @@ export async function startOidcProvider(options: { accessTokenTtlSec?: number } 
         },
       };
     },
-    ttl: { AccessToken: options.accessTokenTtlSec ?? 600, IdToken: 600, RefreshToken: 3600, DeviceCode: 600, Grant: 3600, Session: 3600, Interaction: 600 },
+    // Access and ID tokens: 10 minutes unless a test needs them to expire while it watches.
+    ttl: {
+      AccessToken: options.tokenTtlSec ?? 600,
+      IdToken: options.tokenTtlSec ?? 600,
+      RefreshToken: 3600,
+      DeviceCode: 600,
+      Grant: 3600,
+      Session: 3600,
+      Interaction: 600,
+    },
     // Native clients get a refresh token without the consent-only offline_access dance.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   });
