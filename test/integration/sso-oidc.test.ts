@@ -226,3 +226,20 @@ describe('causeway connect on an OIDC profile', () => {
     expect(run.states().some((e) => e.phase === 'connected')).toBe(false);
   });
 });
+
+describe('OIDC nonce', () => {
+  it('an ID token minted for another nonce is refused; no tunnel', async () => {
+    await user.cli(['logout', PROFILE]);
+    onUrl = (url) => {
+      const u = new URL(url);
+      u.searchParams.set('nonce', 'attacker-chosen-nonce');
+      void chromium.open(u.href);
+    };
+    const before = outcomes().length;
+    const run = user.connect(PROFILE);
+    const failed = await run.waitForPhase('failed', 90_000);
+    expect(JSON.stringify(failed.state)).toMatch(/refused.*nonce/);
+    expect(outcomes().slice(before)).toEqual([]);
+    expect(run.states().some((e) => e.phase === 'connected')).toBe(false);
+  });
+});
