@@ -16,8 +16,47 @@ export interface NetnsPair {
 }
 
 let counter = 0;
+let sweptStale = false;
+
+const LAB_NETNS = /^cw-lab-(\d+)x\d+-[sc]$/;
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes lab namespaces whose test process is gone (a run killed before its afterAll), after
+ * killing by PID whatever still runs inside them. Namespaces of live test processes — other
+ * suites running now — are left alone.
+ */
+async function sweepStaleNamespaces(): Promise<void> {
+  const list = await run('ip', ['netns', 'list'], { check: false });
+  for (const line of list.stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const owner = LAB_NETNS.exec(name)?.[1];
+    if (!owner || processExists(Number(owner))) continue;
+    const pids = await run('ip', ['netns', 'pids', name], { check: false });
+    for (const pid of pids.stdout.split('\n').filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await run('ip', ['netns', 'del', name], { check: false });
+  }
+}
 
 export async function createNetnsPair(): Promise<NetnsPair> {
+  if (!sweptStale) {
+    sweptStale = true;
+    await sweepStaleNamespaces();
+  }
   const tag = `${process.pid}x${counter++}`;
   const pair: NetnsPair = {
     server: `cw-lab-${tag}-s`,
