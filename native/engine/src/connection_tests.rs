@@ -43,8 +43,27 @@ fn rand(buf: &mut [u8]) {
 
 impl Sim {
     fn new(push: &[&str]) -> Sim {
+        Self::build(push, false)
+    }
+
+    /// With tls-auth (SHA256, key-direction 1 on the client) on the control channel.
+    fn with_tls_auth(push: &[&str]) -> Sim {
+        Self::build(push, true)
+    }
+
+    fn build(push: &[&str], tls_auth: bool) -> Sim {
         let pki = fake_server::pki();
-        let cfg = client_config(&pki.ca_pem);
+        let mut cfg = client_config(&pki.ca_pem);
+        let key = crate::keys::Key2(std::array::from_fn(|i| (i * 7) as u8));
+        if tls_auth {
+            let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+            let body: Vec<&str> = (0..16).map(|i| &hex[i * 32..i * 32 + 32]).collect();
+            cfg.tls_auth = Some(crate::config::TlsAuth {
+                key: format!("-----BEGIN OpenVPN Static key V1-----\n{}\n-----END OpenVPN Static key V1-----\n", body.join("\n")),
+                direction: Some(crate::config::KeyDirection::Inverse),
+            });
+            cfg.auth_digest = crate::config::AuthDigest::Sha256;
+        }
         let prepared = Prepared::new(&cfg).unwrap();
         let params = prepared.conn_params(
             &cfg,
@@ -56,6 +75,14 @@ impl Sim {
         let client = Connection::new(params, Box::new(rand), 1_700_000_000, now).unwrap();
         let mut server = FakeServer::new(&pki, DataCipher::Aes256Gcm);
         server.on_push_request = push.iter().map(|s| s.to_string()).collect();
+        if tls_auth {
+            server.wrap = crate::wrap::Wrap::tls_auth(
+                &key,
+                Some(crate::config::KeyDirection::Normal),
+                crate::config::AuthDigest::Sha256,
+                1_700_000_000,
+            );
+        }
         Sim {
             client,
             server,
@@ -397,4 +424,61 @@ fn long_auth_pending_outlives_the_hand_window_without_spinning() {
     sim.server.on_push_request = vec![PUSH.into()];
     sim.run_until(Duration::from_secs(10), Sim::established);
     assert!(sim.established());
+}
+
+/// The core is the real network-facing entry point: random datagrams and mutated copies of
+/// genuine server packets must never panic it or break an established session.
+#[test]
+fn garbage_and_mutated_packets_do_not_disturb_a_session() {
+    let mut sim = Sim::with_tls_auth(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut genuine: Vec<Vec<u8>> = vec![sim.server.encrypt(&ip_packet(3))];
+    let now = sim.now;
+    sim.server.send_message("INFO,hello", now);
+    genuine.extend(sim.server.out.drain(..));
+    // A small deterministic generator (xorshift) keeps failures reproducible.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..5000 {
+        let mut pkt = if i % 2 == 0 {
+            let len = (next() % 300) as usize;
+            (0..len).map(|_| next() as u8).collect::<Vec<u8>>()
+        } else {
+            let mut p = genuine[(next() as usize) % genuine.len()].clone();
+            let flips = 1 + next() % 4;
+            for _ in 0..flips {
+                let at = (next() as usize) % p.len();
+                p[at] ^= 1 << (next() % 8);
+            }
+            if next() % 4 == 0 {
+                p.truncate((next() as usize) % p.len());
+            }
+            p
+        };
+        assert!(
+            sim.client.handle_link(&mut pkt, now).is_none(),
+            "forged data reached the TUN"
+        );
+    }
+    while let Some(e) = sim.client.poll_event() {
+        assert!(
+            !matches!(e, ConnEvent::Closed(_)),
+            "garbage closed the session: {e:?}"
+        );
+    }
+    // Still working both ways.
+    let mut out = Vec::new();
+    assert!(sim.client.encrypt_tun(&ip_packet(4), &mut out, now));
+    assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(4));
+    let mut back = sim.server.encrypt(&ip_packet(5));
+    let r = sim
+        .client
+        .handle_link(&mut back, now)
+        .expect("data after the garbage");
+    assert_eq!(back[r].to_vec(), ip_packet(5));
 }

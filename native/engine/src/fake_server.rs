@@ -6,6 +6,7 @@ use crate::config::DataCipher;
 use crate::data::{DataKeys, Encapsulation};
 use crate::reliable::{ReliableRecv, ReliableSend};
 use crate::wire;
+use crate::wrap::Wrap;
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct FakeServer {
     cipher: DataCipher,
     pub keys: Option<DataKeys>,
     pub out: VecDeque<Vec<u8>>,
+    /// Control-channel protection (server side); none by default.
+    pub wrap: Wrap,
 }
 
 impl FakeServer {
@@ -87,6 +90,7 @@ impl FakeServer {
             cipher,
             keys: None,
             out: VecDeque::new(),
+            wrap: Wrap::none(),
         }
     }
 
@@ -130,7 +134,8 @@ impl FakeServer {
         if op == wire::P_DATA_V1 || op == wire::P_DATA_V2 {
             return;
         }
-        let p = wire::parse_control(pkt).expect("client sends valid control packets");
+        let plain = self.wrap.unwrap(pkt).expect("client packets authenticate");
+        let p = wire::parse_control(&plain).expect("client sends valid control packets");
         if self.client_sid.is_none() {
             assert_eq!(
                 p.opcode,
@@ -247,7 +252,9 @@ impl FakeServer {
                         Some(d.mpid),
                         d.payload,
                     );
-                    self.out.push_back(pkt.clone());
+                    let mut wrapped = Vec::new();
+                    self.wrap.wrap(&pkt, false, &mut wrapped);
+                    self.out.push_back(wrapped);
                 }
                 None if !acks.is_empty() => {
                     wire::write_control(
@@ -260,7 +267,9 @@ impl FakeServer {
                         None,
                         &[],
                     );
-                    self.out.push_back(pkt.clone());
+                    let mut wrapped = Vec::new();
+                    self.wrap.wrap(&pkt, false, &mut wrapped);
+                    self.out.push_back(wrapped);
                 }
                 None => break,
             }

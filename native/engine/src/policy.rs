@@ -36,7 +36,12 @@ impl Outcome {
                         Outcome::Unreachable(e)
                     }
                 }
-                // TLS, certificate, protocol and configuration errors do not go away by retrying.
+                // A working session that hits a TLS or protocol error (a failed renegotiation, a
+                // forged packet on an unauthenticated control channel) restarts, like OpenVPN's
+                // soft tls-error restart.
+                ErrorCode::TlsFailed | ErrorCode::ProtocolError if established => Outcome::Dropped { backoff: None },
+                // Otherwise TLS, certificate, protocol and configuration errors do not go away
+                // by retrying.
                 _ => Outcome::Terminal(e),
             },
             // A 2.6 server that cannot agree on a TLS version sends its alert and forgets the
@@ -212,6 +217,15 @@ mod tests {
         assert!(matches!(
             Outcome::from_close(CloseReason::PingTimeout, true),
             Outcome::Dropped { .. }
+        ));
+        let tls = || EngineError::new(ErrorCode::TlsFailed, "bad record");
+        assert!(matches!(
+            Outcome::from_close(CloseReason::Error(tls()), true),
+            Outcome::Dropped { .. }
+        ));
+        assert!(matches!(
+            Outcome::from_close(CloseReason::Error(tls()), false),
+            Outcome::Terminal(_)
         ));
         let cert = EngineError::new(ErrorCode::ServerCertRejected, "x");
         assert!(matches!(
