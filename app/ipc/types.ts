@@ -79,7 +79,14 @@ export type ConnectionView =
     }
   | { phase: 'reconnecting'; reason: string | null }
   | { phase: 'disconnecting' }
-  | { phase: 'failed'; code: string; message: string; nextStep: string };
+  | {
+      phase: 'failed';
+      code: string;
+      message: string;
+      nextStep: string;
+      /** What the server itself said, e.g. AWS's "error-msg-on-denied-connection" text. */
+      serverMessage: string | null;
+    };
 
 export type ConnectionPhase = ConnectionView['phase'];
 

@@ -165,7 +165,11 @@ describe('desktop service', () => {
       code: 'client-certificate-rejected',
       message: 'The server rejected your certificate.',
       nextStep: 'Your certificate may be expired or revoked. Import a new one under Certificates.',
+      serverMessage: null,
     });
+    t.state('work', { phase: 'resolving' });
+    t.state('work', { phase: 'failed', reason: 'bad-credentials', detail: 'authentication failed: Your account is not allowed to use this VPN.' });
+    expect(t.last('connection')!.view).toMatchObject({ serverMessage: 'Your account is not allowed to use this VPN.' });
   });
 
   it('asks for a password through the renderer and hands the answer to the core', async () => {

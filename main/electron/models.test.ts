@@ -48,7 +48,7 @@ const profile = (id: string, name: string): ProfileSummary => ({
   needsCertificate: false,
 });
 const connected: ConnectionView = { phase: 'connected', since: '2026-11-22T10:42:00Z', server: null, ipv4: '10.8.0.2', ipv6: null, dnsServers: [], sessionEndsAt: null };
-const failed: ConnectionView = { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Try again.' };
+const failed: ConnectionView = { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Try again.', serverMessage: null };
 
 describe('tray model', () => {
   const profiles = [profile('a', 'Work'), profile('b', 'Lab')];

@@ -90,6 +90,15 @@ const desktopNextSteps: Partial<Record<keyof typeof FAILURE_MESSAGES, string>> =
   internal: 'Try again; if it keeps failing, report it with this profile’s log from the Logs view.',
 };
 
+/**
+ * The server's own words from a failure detail: the engine reports AUTH_FAILED with a reason as
+ * "authentication failed: <reason>" (AWS puts its denied-connection message there).
+ */
+function serverMessage(detail: string | null): string | null {
+  const m = detail ? /^authentication failed: (.+)$/s.exec(detail) : null;
+  return m ? m[1]!.trim() : null;
+}
+
 export interface ViewContext {
   pushed: PushedSettings | null;
   /** The open prompt of this profile, if any. */
@@ -128,7 +137,13 @@ export function connectionView(state: ConnectionState, ctx: ViewContext): Connec
       return { phase: 'disconnecting' };
     case 'failed': {
       const m = FAILURE_MESSAGES[state.reason];
-      return { phase: 'failed', code: state.reason, message: `${m.title}.`, nextStep: desktopNextSteps[state.reason] ?? m.nextStep };
+      return {
+        phase: 'failed',
+        code: state.reason,
+        message: `${m.title}.`,
+        nextStep: desktopNextSteps[state.reason] ?? m.nextStep,
+        serverMessage: serverMessage(state.detail),
+      };
     }
   }
 }

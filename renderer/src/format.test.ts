@@ -16,9 +16,14 @@ describe('describeConnection', () => {
     [{ phase: 'reconnecting', reason: null }, 'Reconnecting…', 'The connection to the server was lost; trying again.'],
     [{ phase: 'disconnecting' }, 'Disconnecting…', null],
     [
-      { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Check your password and try again.' },
+      { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Check your password and try again.', serverMessage: null },
       'Failed: the server rejected your password.',
       'Check your password and try again.',
+    ],
+    [
+      { phase: 'failed', code: 'bad-credentials', message: 'The server rejected your credentials.', nextStep: 'Ask your administrator.', serverMessage: 'Your account is not allowed to use this VPN.' },
+      'Failed: the server rejected your credentials.',
+      'The server said: “Your account is not allowed to use this VPN.” Ask your administrator.',
     ],
   ])('%j reads "%s"', (view, headline, detail) => {
     expect(describeConnection(view)).toMatchObject({ headline, detail });
@@ -32,7 +37,7 @@ describe('describeConnection', () => {
 
   it('offers Connect only when idle or failed', () => {
     expect(offersConnect({ phase: 'idle' })).toBe(true);
-    expect(offersConnect({ phase: 'failed', code: 'x', message: 'm', nextStep: 'n' })).toBe(true);
+    expect(offersConnect({ phase: 'failed', code: 'x', message: 'm', nextStep: 'n', serverMessage: null })).toBe(true);
     expect(offersConnect({ phase: 'reconnecting', reason: null })).toBe(false);
   });
 });

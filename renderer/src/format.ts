@@ -79,7 +79,11 @@ export function describeConnection(view: ConnectionView): ConnectionWords {
     case 'disconnecting':
       return { headline: 'Disconnecting…', detail: null, tone: 'busy' };
     case 'failed':
-      return { headline: `Failed: ${lowerFirst(view.message)}`, detail: view.nextStep, tone: 'bad' };
+      return {
+        headline: `Failed: ${lowerFirst(view.message)}`,
+        detail: view.serverMessage ? `The server said: “${view.serverMessage}” ${view.nextStep}` : view.nextStep,
+        tone: 'bad',
+      };
   }
 }
 

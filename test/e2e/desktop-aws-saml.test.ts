@@ -25,6 +25,7 @@ import { openUi, type Ui } from './support/harness';
 import { hidden, shows, visible } from './support/ui-expect';
 
 const BANNER = ['Welcome to the Example Corp VPN.', 'Use of this system is monitored.'];
+const DENIED = 'Your account is not allowed to use this VPN. Contact it-help@example.test.';
 
 describe('AWS SAML sign-in in the desktop app', () => {
   let lab: Lab;
@@ -48,7 +49,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
       idp: { ssoUrl: idp.ssoUrl, certPem: idp.certPem },
       banner: BANNER,
       requiredGroup: 'vpn-users',
-      deniedMessage: 'Your account is not allowed to use this VPN.',
+      deniedMessage: DENIED,
       onSecret: recordSecret,
     });
     browser = await launchChromium();
@@ -124,6 +125,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     await card.getByRole('button', { name: 'Disconnect Example Corp' }).click();
     await shows(card.getByRole('status'), 'Not connected', 20_000);
     await user.settled();
+    expect(user.errors).toEqual([]);
     expect(ui.errors).toEqual([]);
   });
 });

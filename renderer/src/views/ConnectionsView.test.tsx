@@ -61,7 +61,7 @@ describe('Connections view', () => {
   it('explains a failure and the next step, and offers Connect again', async () => {
     await renderApp(
       snapshot({
-        connections: { work: { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Check your password and connect again.' } },
+        connections: { work: { phase: 'failed', code: 'auth-failed', message: 'The server rejected your password.', nextStep: 'Check your password and connect again.', serverMessage: null } },
       }),
     );
     const status = within(card('Work VPN')).getByRole('status');
