@@ -252,6 +252,18 @@ describe('ConnectionManager', () => {
     expect(h.manager.logLines('otp').join('\n')).not.toContain('123456');
   });
 
+  it('on a reconnect that needs a fresh one-time code, asks only for the code', async () => {
+    const prompter = new ScriptedPrompter([
+      { kind: 'credentials', username: 'bob', password: 'right', response: '123456', remember: false },
+      { kind: 'credentials', username: 'bob', password: '', response: '123456', remember: false },
+    ]);
+    const h = harness([profile('otp2', 'auth-user-pass\nstatic-challenge "Code" 0')], prompter, { mode: 'rechallenge-after-connect' });
+    h.manager.connect('otp2');
+    await expect.poll(() => h.phases('otp2').join(' '), { timeout: 5_000 }).toMatch(/connected reconnecting authenticating .*connected$/);
+    expect(prompter.asked).toHaveLength(2);
+    expect(prompter.asked[1]).toMatchObject({ username: 'bob', askPassword: false, challenge: { text: 'Code', echo: false } });
+  });
+
   it('answers a CRV1 dynamic challenge through a challenge prompt', async () => {
     const prompter = new ScriptedPrompter([
       { kind: 'credentials', username: 'crv1-user', password: 'right', response: null, remember: false },

@@ -524,28 +524,31 @@ export class ConnectionManager {
     }
 
     // password / static-challenge
-    const known = m.kind === 'password' ? (session.credentials ?? (await this.savedCredentials(session))) : null;
-    if (known && !session.retryReason) {
-      session.credentials = known;
-      this.sendIfCurrent(session, channelSession, { type: 'credentials', session: channelSession, username: known.username, password: known.password, response: null });
+    const ready = m.kind === 'password' ? (session.credentials ?? (await this.savedCredentials(session))) : null;
+    if (ready && !session.retryReason) {
+      session.credentials = ready;
+      this.sendIfCurrent(session, channelSession, { type: 'credentials', session: channelSession, username: ready.username, password: ready.password, response: null });
       return;
     }
-    const saved = m.kind === 'static-challenge' && !session.retryReason ? await this.savedCredentials(session) : null;
+    // A static challenge needs a fresh one-time code every time, but not the password again when
+    // this session already has it (reconnect) or the keyring does.
+    const known =
+      m.kind === 'static-challenge' && !session.retryReason ? (session.credentials ?? (await this.savedCredentials(session))) : null;
     const answer = await this.ask(session, {
       kind: 'credentials',
       ...this.promptBase(session),
-      username: saved?.username ?? session.credentials?.username ?? session.lastUsername ?? m.username ?? session.profile.auth.username,
-      askPassword: saved === null,
+      username: known?.username ?? session.credentials?.username ?? session.lastUsername ?? m.username ?? session.profile.auth.username,
+      askPassword: known === null,
       challenge: m.kind === 'static-challenge' ? { text: m.challenge ?? '', echo: m.echo } : null,
       canRemember: this.options.secrets.persistent && !session.profile.auth.noCache,
       retryReason: session.retryReason,
     });
     if (answer?.kind !== 'credentials') return;
-    const credentials = { username: answer.username, password: saved?.password ?? answer.password };
+    const credentials = { username: known?.username ?? answer.username, password: known?.password ?? answer.password };
     session.redactor.add(credentials.password);
     session.redactor.add(answer.response);
     session.credentials = credentials;
-    session.usingSaved = saved !== null;
+    if (known === null) session.usingSaved = false; // typed just now
     session.lastUsername = credentials.username;
     session.retryReason = null;
     session.toRemember = answer.remember ? credentials : null;

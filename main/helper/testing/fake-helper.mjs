@@ -54,6 +54,14 @@ function connected(session) {
       setTimeout(() => state(session, 'connected'), 50);
     }, 50);
   }
+  if (mode === 'rechallenge-after-connect' && !s.rechallenged) {
+    // The server dropped us and has no auth-token: the engine needs a fresh one-time code.
+    s.rechallenged = true;
+    setTimeout(() => {
+      state(session, 'reconnecting', { code: 'server-unreachable', message: 'connection reset' });
+      send({ type: 'needCredentials', session, kind: 'static-challenge', challenge: s.config.staticChallenge?.text ?? '', echo: false, username: null });
+    }, 50);
+  }
   if (mode === 'crash-after-connect') setTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);
   if (mode === 'expire-after-connect') {
     setTimeout(() => state(session, 'failed', { code: 'session-expired', message: 'session timeout reached' }), 50);
