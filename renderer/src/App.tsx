@@ -34,7 +34,7 @@ export function App({ bridge, store }: { bridge: CausewayBridge; store: Store })
   const [dragging, setDragging] = useState(false);
 
   const report = useCallback((err: unknown) => setAlert(errorMessage(err)), []);
-  const services = useMemo<AppServices>(() => ({ bridge, store, report }), [bridge, store, report]);
+  const services = useMemo<AppServices>(() => ({ bridge, report }), [bridge, report]);
 
   const importFile = useCallback(
     async (file: File) => {

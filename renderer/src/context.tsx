@@ -1,11 +1,9 @@
-// What every view needs: the bridge, the store, and a way to tell the user a call failed.
+// What every view needs: the bridge, and a way to tell the user a call failed.
 import { createContext, useContext } from 'react';
 import type { CausewayBridge } from './bridge';
-import type { Store } from './state/store';
 
 export interface AppServices {
   bridge: CausewayBridge;
-  store: Store;
   /** Shows a failed call's message in the app's alert line. */
   report(err: unknown): void;
 }

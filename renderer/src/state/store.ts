@@ -9,8 +9,6 @@ import { initialState, reduce, type AppEvent, type AppState } from './reducer';
 export interface Store {
   getState(): AppState;
   subscribe(listener: () => void): () => void;
-  /** Fetches a fresh snapshot (after lists changed through a call). */
-  refresh(): Promise<void>;
   close(): void;
 }
 
@@ -30,7 +28,7 @@ export function createStore(bridge: CausewayBridge): Store {
 
   const offs = eventNames.map((event) => bridge.on(event, (payload) => apply({ event, payload } as AppEvent)));
 
-  const refresh = async () => {
+  const loadSnapshot = async () => {
     const snapshot = await bridge.getSnapshot();
     state = reduce(state, { event: 'snapshot', payload: snapshot });
     const queued = pending ?? [];
@@ -38,7 +36,7 @@ export function createStore(bridge: CausewayBridge): Store {
     for (const e of queued) state = reduce(state, e);
     notify();
   };
-  refresh().catch((err: unknown) => {
+  loadSnapshot().catch((err: unknown) => {
     state = { ...state, loadError: err instanceof Error ? err.message : 'Causeway could not load its state.' };
     notify();
   });
@@ -49,7 +47,6 @@ export function createStore(bridge: CausewayBridge): Store {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    refresh,
     close: () => offs.forEach((off) => off()),
   };
 }
