@@ -28,6 +28,8 @@ let user: CliUser;
 let login = { username: 'alice', password: '' };
 let chromium: ChromiumUser;
 const openedUrls: string[] = [];
+/** Runs after the CLI asked for the browser and before the user acts (a forger, in one test). */
+let beforeBrowser: (url: string) => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
   patchedOpenvpn();
@@ -49,7 +51,7 @@ beforeAll(async () => {
     helperNetns: lab.netns.client,
     openUrl: (url) => {
       openedUrls.push(url);
-      void chromium.open(url);
+      void beforeBrowser(url).then(() => chromium.open(url));
     },
     env: { CAUSEWAY_SECRET_STORE: 'memory', CAUSEWAY_SIGNIN_TIMEOUT_SEC: '20' },
   });
@@ -57,6 +59,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterEach(async () => {
+  beforeBrowser = async () => undefined;
   await user?.stopAll();
   await chromium?.settled();
 });
@@ -107,6 +110,25 @@ describe('causeway connect on an AWS SAML (auth-federate) profile', () => {
     await expect(
       fetch('http://127.0.0.1:35001/', { method: 'POST', body: new URLSearchParams({ SAMLResponse: 'Zm9yZ2Vk' }) }),
     ).rejects.toThrow(/fetch failed/);
+  });
+
+  it('a forged post to the ACS while a login is pending is turned away; the real login completes', async () => {
+    signInAs('alice');
+    const forged: number[] = [];
+    beforeBrowser = async () => {
+      // Another local program posts an assertion of its own choosing (answering no request of ours).
+      const xml = '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_forged"/>';
+      const res = await fetch('http://127.0.0.1:35001/', {
+        method: 'POST',
+        body: new URLSearchParams({ SAMLResponse: Buffer.from(xml).toString('base64') }),
+      });
+      forged.push(res.status);
+    };
+    const run = user.connect(PROFILE);
+    await run.waitForPhase('connected', 90_000);
+    expect(forged).toEqual([403]);
+    await lab.ping(endpoint.info.tunnelAddress);
+    expect(await run.stop()).toBe(0);
   });
 
   it('shows the endpoint’s denial (client connect handler) as the reason; no tunnel', async () => {
