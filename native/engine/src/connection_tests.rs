@@ -465,12 +465,20 @@ fn garbage_and_mutated_packets_do_not_disturb_a_session() {
             "forged data reached the TUN"
         );
     }
+    let mut drop_logs = 0;
     while let Some(e) = sim.client.poll_event() {
         assert!(
             !matches!(e, ConnEvent::Closed(_)),
             "garbage closed the session: {e:?}"
         );
+        drop_logs += usize::from(
+            matches!(&e, ConnEvent::Log(_, t) if t.starts_with("dropped control packet")),
+        );
     }
+    assert!(
+        drop_logs <= 10,
+        "drops are logged sparingly, got {drop_logs}"
+    );
     // Still working both ways.
     let mut out = Vec::new();
     assert!(sim.client.encrypt_tun(&ip_packet(4), &mut out, now));

@@ -31,15 +31,34 @@ impl Connection {
         let plain = match wrap.unwrap(pkt) {
             Ok(p) => p,
             Err(e) => {
-                self.log(LogLevel::Debug, format!("dropped control packet: {e}"));
+                self.note_dropped(&e.to_string());
                 return None;
             }
         };
         if let Err(e) = self.handle_control(&plain, now) {
-            self.log(LogLevel::Debug, format!("dropped control packet: {e}"));
+            self.note_dropped(&e);
         }
         self.flush(now);
         None
+    }
+
+    /// Logs dropped control packets sparingly: a flood of forged packets must not turn into a
+    /// flood of events.
+    fn note_dropped(&mut self, why: &str) {
+        self.dropped += 1;
+        if self.dropped >= self.next_drop_log {
+            // The first few, then one line per thousand.
+            self.next_drop_log = if self.dropped < 5 {
+                self.dropped + 1
+            } else {
+                self.dropped + 1000
+            };
+            let n = self.dropped;
+            self.log(
+                LogLevel::Debug,
+                format!("dropped control packet ({n} so far): {why}"),
+            );
+        }
     }
 
     pub(super) fn handle_control(&mut self, plain: &[u8], now: Instant) -> Result<(), String> {

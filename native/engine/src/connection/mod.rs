@@ -143,6 +143,9 @@ pub struct Connection {
     closed: bool,
     /// AUTH_PENDING timeout announced by the server, for the INFO events that follow.
     pending_timeout: Option<u32>,
+    /// Control packets dropped so far (for rate-limited logging).
+    dropped: u64,
+    next_drop_log: u64,
     scratch: Vec<u8>,
     pub rx_bytes: u64,
     pub tx_bytes: u64,
@@ -208,6 +211,8 @@ impl Connection {
             events: VecDeque::new(),
             closed: false,
             pending_timeout: None,
+            dropped: 0,
+            next_drop_log: 1,
             scratch: Vec::with_capacity(2048),
             rx_bytes: 0,
             tx_bytes: 0,
