@@ -1109,3 +1109,16 @@ fn static_challenge_is_asked_again_on_reconnect() {
     assert!(ping(&lab, 2));
     run.stop();
 }
+
+#[test]
+fn ipv6_transport_udp_and_tcp() {
+    for proto in ["udp", "tcp"] {
+        roundtrip(
+            proto,
+            &format!("proto {proto}6\nlocal fd00:250::1"),
+            |lab, c| {
+                c["remotes"] = json!([{"host": lab.server_ip6, "port": 1194, "proto": proto}]);
+            },
+        );
+    }
+}

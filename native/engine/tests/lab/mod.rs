@@ -43,6 +43,8 @@ pub struct Lab {
     pub client_ns: String,
     pub server_ns: String,
     pub server_ip: String,
+    /// The server's address on the link's IPv6 side.
+    pub server_ip6: &'static str,
     pub dir: PathBuf,
     server: Option<Child>,
 }
@@ -62,6 +64,7 @@ impl Lab {
             client_ns: client_ns.clone(),
             server_ns: server_ns.clone(),
             server_ip: format!("10.250.{subnet}.1"),
+            server_ip6: "fd00:250::1",
             dir,
             server: None,
         };
@@ -97,6 +100,35 @@ impl Lab {
                 &format!("10.250.{subnet}.1/24"),
                 "dev",
                 &vs,
+            ],
+        );
+        // IPv6 on the link too (for IPv6 transport tests); nodad so it is usable at once.
+        run(
+            "ip",
+            &[
+                "-n",
+                &client_ns,
+                "-6",
+                "addr",
+                "add",
+                "fd00:250::2/64",
+                "dev",
+                &vc,
+                "nodad",
+            ],
+        );
+        run(
+            "ip",
+            &[
+                "-n",
+                &server_ns,
+                "-6",
+                "addr",
+                "add",
+                "fd00:250::1/64",
+                "dev",
+                &vs,
+                "nodad",
             ],
         );
         for (ns, dev) in [(&client_ns, &vc), (&server_ns, &vs)] {
