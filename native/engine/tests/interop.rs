@@ -1122,3 +1122,81 @@ fn ipv6_transport_udp_and_tcp() {
         );
     }
 }
+
+#[test]
+fn long_push_reply_with_continuation_and_echo() {
+    root_only!();
+    let mut lab = Lab::new();
+    // ~100 routes make the server split its PUSH_REPLY (1024-byte bundles, push-continuation).
+    let mut extra: String = (0..100)
+        .map(|i| {
+            format!(
+                "push \"route 10.{}.{}.0 255.255.255.0\"\n",
+                100 + i / 50,
+                i % 50
+            )
+        })
+        .collect();
+    extra.push_str("push \"echo Welcome to the lab\"\n");
+    lab.start_server("udp", &extra);
+    let run = Running::start(&lab, base_config(&lab, "udp"));
+    let ev = run.wait_for("pushed settings", Duration::from_secs(20), |e| {
+        matches!(e, Event::Pushed(_))
+    });
+    let Event::Pushed(settings) = ev else {
+        unreachable!()
+    };
+    assert_eq!(settings.routes.len(), 100, "{:?}", settings.routes);
+    assert!(settings.routes.contains(&"10.101.49.0/24".to_string()));
+    run.wait_for("echo", Duration::from_secs(5), |e| {
+        *e == Event::Echo("Welcome to the lab".into())
+    });
+    assert!(
+        lab.server_log().contains("push-continuation 2"),
+        "the reply was not split"
+    );
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(5));
+    assert!(ping(&lab, 2));
+    run.stop();
+}
+
+#[test]
+fn web_auth_pending_then_connected() {
+    root_only!();
+    let mut lab = Lab::new();
+    let auth = lab.path("webauth.sh");
+    // Deferred auth: announce WEB_AUTH, then "the user logs in" two seconds later.
+    std::fs::write(
+        &auth,
+        "#!/bin/sh\nprintf '60\\nwebauth\\nWEB_AUTH::https://sso.example.test/login?s=1\\n' > \"$auth_pending_file\"\n(sleep 2; echo 1 > \"$auth_control_file\") >/dev/null 2>&1 &\nexit 2\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&auth)
+        .status()
+        .unwrap();
+    let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
+    lab.start_server("tcp", &extra);
+    let mut cfg = base_config(&lab, "tcp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "carol", "password": "pw"});
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_for("AUTH_PENDING", Duration::from_secs(20), |e| {
+        matches!(e, Event::AuthPending { .. })
+    });
+    assert_eq!(
+        ev,
+        Event::AuthPending {
+            method: causeway_engine::PendingMethod::WebAuth,
+            payload: "https://sso.example.test/login?s=1".into(),
+            echo: false,
+            timeout_sec: 60
+        }
+    );
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(ping(&lab, 2));
+    run.stop();
+}
