@@ -1200,3 +1200,46 @@ fn web_auth_pending_then_connected() {
     assert!(ping(&lab, 2));
     run.stop();
 }
+
+#[test]
+fn auth_failed_temp_backs_off_and_retries() {
+    root_only!();
+    let mut lab = Lab::new();
+    let auth = lab.path("temp.sh");
+    let marker = lab.path("tried-once");
+    // First attempt: AUTH_FAILED,TEMP with a 3 s backoff; later attempts succeed.
+    std::fs::write(
+        &auth,
+        format!(
+            "#!/bin/sh\nif [ ! -e {m} ]; then touch {m}; printf 'TEMP[backoff 3]: server busy' > \"$auth_failed_reason_file\"; exit 1; fi\nexit 0\n",
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&auth)
+        .status()
+        .unwrap();
+    let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
+    lab.start_server("udp", &extra);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": "dave", "password": "pw"});
+    let started = Instant::now();
+    let run = Running::start(&lab, cfg);
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(30));
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the backoff was honoured"
+    );
+    assert!(run.count_phase(SessionPhase::Reconnecting) >= 1);
+    assert!(
+        run.count_log("retrying in 3 s") >= 1,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    run.stop();
+}
