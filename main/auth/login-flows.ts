@@ -8,6 +8,7 @@ import type { LoginContext, LoginFlows } from '../connection/login-flows.js';
 import { AwsSamlFlow, type AwsSamlStatus } from './aws-saml.js';
 import { checkOpenableUrl, type BrowserOpener } from './browser.js';
 import { OidcLogin, type DeviceCodePrompt, type OidcDeps, type OidcStatus } from './oidc.js';
+import { webAuthUrl } from './pending-auth.js';
 
 /** Things the user must see that are not connection states (the device code above all). */
 export type LoginNotice =
@@ -89,7 +90,7 @@ export function createLoginFlows(options: LoginFlowOptions): LoginFlows {
     },
 
     async openAuthUrl(ctx, url, timeoutSec) {
-      const target = checkOpenableUrl(url);
+      const target = checkOpenableUrl(webAuthUrl(url));
       await options.opener.open(target.href);
       ctx.log(`waiting for the browser sign-in at ${target.host} (the server waits ${timeoutSec} s)`);
       notify({ kind: 'waiting-for-browser', profileId: ctx.profile.id, host: target.host, timeoutSec });

@@ -92,10 +92,6 @@ export class OidcLogin {
     return { hadToken: true, revoked };
   }
 
-  async hasRefreshToken(profileId: string): Promise<boolean> {
-    return (await this.loadRefreshToken(profileId)) !== null;
-  }
-
   private async discover(settings: OidcSettings): Promise<oidc.Configuration> {
     const issuer = new URL(settings.issuer);
     try {
