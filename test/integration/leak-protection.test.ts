@@ -8,13 +8,18 @@ import { Lab, LabProcess, sleep, type HelperClient, type LabServer } from '../pe
 const CLIENT_V6 = 'fd99::2';
 const SERVER_V6 = 'fd99::1';
 
-/** Captures IP/IPv6 packets leaving the client through its veth, except the tunnel's own. */
+/**
+ * Captures IP/IPv6 packets leaving the client through its veth, except the tunnel's own and
+ * IPv6 neighbour discovery: like ARP (which is not IP and not captured either), it only finds
+ * the next hop on the link for packets that are allowed, and the kernel refreshes it on its own.
+ */
 class Capture {
   private constructor(private readonly proc: LabProcess) {}
 
   static async start(lab: Lab, server: LabServer): Promise<Capture> {
     const tunnel = `udp and host ${lab.netns.serverAddress} and port ${server.info.port}`;
-    const filter = `(ip or ip6) and not (${tunnel})`;
+    const neighbourDiscovery = 'icmp6 and (icmp6[icmp6type] == icmp6-neighborsolicit or icmp6[icmp6type] == icmp6-neighboradvert)';
+    const filter = `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`;
     const child = spawn('ip', ['netns', 'exec', lab.netns.client, 'tcpdump', '-i', lab.netns.clientDevice, '-Q', 'out', '-n', '-l', '-U', filter], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -130,17 +135,37 @@ describe('leak protection in the namespace lab', () => {
       leaked = await capture.stop();
     } finally {
       await server.restart();
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 15_000);
     }
     expect(leaked).toEqual([]);
 
     // The capture would have seen those probes: after the session ends they go out again.
-    helper.disconnect(session);
-    await helper.waitForPhase(session, 'disconnected', 15_000);
     expect(await helperTables(lab)).toEqual([]);
     const after = await Capture.start(lab, server);
     expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(true);
     expect(await pingWorks(lab, SERVER_V6)).toBe(true);
     expect((await after.stop()).length).toBeGreaterThan(0);
+  });
+
+  it('still reaches a VPN server over IPv6 through the IPv6 block and the kill switch', async () => {
+    // The same kind of server, listening on the LAN's IPv6 address.
+    const v6server = await lab.startServer({
+      proto: 'udp',
+      push: ['redirect-gateway def1'],
+      extra: ['proto udp6', `local ${SERVER_V6}`],
+    });
+    const config = lab.engineConfig(v6server, {}, { blockIpv6: true, killSwitch: true });
+    config.remotes = [{ host: SERVER_V6, port: v6server.info.port, proto: 'udp' }];
+    const session = 'v6-endpoint';
+    helper.connect(session, config);
+    await helper.waitForPhase(session, 'connected', 20_000);
+    expect(await pingWorks(lab, v6server.info.tunnelAddress)).toBe(true);
+    expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(false); // everything else stays blocked
+    helper.disconnect(session);
+    await helper.waitForPhase(session, 'disconnected', 10_000);
+    await v6server.stop();
+    expect(await helperTables(lab)).toEqual([]);
   });
 
   it('leaves no firewall table behind a helper that was killed, once a new helper starts', async () => {

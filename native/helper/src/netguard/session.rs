@@ -72,17 +72,17 @@ impl SessionGuards {
         pushed: &PushedSettings,
         server: SocketAddr,
     ) -> Result<(), String> {
-        if self.kill_switch_wanted {
-            for t in &self.transports {
-                let e = Endpoint {
-                    addr: server.ip(),
-                    port: server.port(),
-                    transport: *t,
-                };
-                if !self.endpoints.contains(&e) {
-                    self.endpoints.push(e);
-                }
+        for t in &self.transports {
+            let e = Endpoint {
+                addr: server.ip(),
+                port: server.port(),
+                transport: *t,
+            };
+            if !self.endpoints.contains(&e) {
+                self.endpoints.push(e);
             }
+        }
+        if self.kill_switch_wanted {
             match &self.kill {
                 Some(k) => k.update(&self.endpoints, Some(device))?,
                 None => {
@@ -99,7 +99,7 @@ impl SessionGuards {
             pushed.ipv6.is_some(),
         ) {
             // Re-enabled for the current device name (a reconfiguration may bring a new one).
-            let block = Ipv6Block::enable(device)
+            let block = Ipv6Block::enable(device, &self.endpoints)
                 .map_err(|e| format!("cannot block IPv6 outside the tunnel: {e}"))?;
             self.ipv6 = Some(block);
         } else if let Some(old) = self.ipv6.take() {

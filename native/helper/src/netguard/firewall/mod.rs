@@ -32,6 +32,7 @@ enum Contribution {
     },
     Ipv6Block {
         tunnel: String,
+        endpoints: Vec<Endpoint>,
     },
 }
 
@@ -51,9 +52,10 @@ impl Registry {
                     p.tunnels.extend(tunnel.iter().cloned());
                     p.endpoints.extend(endpoints.iter().copied());
                 }
-                Contribution::Ipv6Block { tunnel } => {
+                Contribution::Ipv6Block { tunnel, endpoints } => {
                     p.block_ipv6 = true;
                     p.tunnels.insert(tunnel.clone());
+                    p.endpoints.extend(endpoints.iter().copied());
                 }
             }
         }
@@ -180,19 +182,20 @@ pub fn ipv6_block_needed(
     block_ipv6_setting && redirect_gateway && !tunnel_has_ipv6
 }
 
-/// The IPv6 leak block of one session: all IPv6 except loopback (and tunnels) is rejected
-/// while it exists.
+/// The IPv6 leak block of one session: all IPv6 except loopback, the tunnels and the VPN
+/// server (which may itself be reached over IPv6) is rejected while it exists.
 #[derive(Debug)]
 pub struct Ipv6Block {
     id: Option<u64>,
 }
 
 impl Ipv6Block {
-    pub fn enable(tunnel: &str) -> Result<Ipv6Block, String> {
+    pub fn enable(tunnel: &str, endpoints: &[Endpoint]) -> Result<Ipv6Block, String> {
         check_tunnel(tunnel)?;
         Ok(Ipv6Block {
             id: Some(add(Contribution::Ipv6Block {
                 tunnel: tunnel.to_owned(),
+                endpoints: endpoints.to_vec(),
             })?),
         })
     }
@@ -276,6 +279,7 @@ mod tests {
             1,
             Contribution::Ipv6Block {
                 tunnel: "cw1".into(),
+                endpoints: vec![e(1195)],
             },
         );
         reg.guards.insert(
@@ -291,7 +295,7 @@ mod tests {
             p.tunnels.iter().map(String::as_str).collect::<Vec<_>>(),
             ["cw1", "cw2"]
         );
-        assert_eq!(p.endpoints.len(), 2);
+        assert_eq!(p.endpoints.len(), 3);
         assert!(Registry::default().policy().is_empty());
     }
 

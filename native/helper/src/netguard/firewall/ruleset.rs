@@ -2,7 +2,8 @@
 //! text generation, so every rule is unit-tested; `nft` checks the syntax at apply time.
 //!
 //! One `inet` table owned by this helper process holds three base chains (output, input,
-//! forward). Accepts come first (loopback, the tunnels, the VPN servers, DHCP), then the
+//! forward). Accepts come first (loopback, the tunnels, the VPN servers, IPv6 neighbour
+//! discovery, DHCP), then the
 //! IPv6 block, then the kill switch's catch-all. Locally generated packets are *rejected*
 //! (the application gets an immediate error instead of a hang, and nothing reaches the wire);
 //! incoming and forwarded ones are dropped.
@@ -95,17 +96,27 @@ pub fn render_table(table: &str, p: &Policy) -> String {
         let _ = writeln!(forward, "\t\toifname {t} accept");
         let _ = writeln!(forward, "\t\tiifname {t} accept");
     }
+    // The VPN servers stay reachable through both blocks (an IPv6 server through the IPv6
+    // block too).
+    for e in &p.endpoints {
+        let (fam, proto) = (family(&e.addr), transport(e.transport));
+        let _ = writeln!(
+            out,
+            "\t\t{fam} daddr {} {proto} dport {} accept",
+            e.addr, e.port
+        );
+        // Everything from the server, ICMP included (path MTU discovery needs it).
+        let _ = writeln!(input, "\t\t{fam} saddr {} accept", e.addr);
+    }
+    // IPv6 neighbour discovery on the link (hop limit 255: it cannot have been routed), and
+    // incoming router advertisements: without them an IPv6 server's gateway cannot be found
+    // and addresses expire. Nothing is solicited: a neighbour solicitation only ever goes out
+    // for traffic that is itself allowed.
+    out.push_str(
+        "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
+    );
+    input.push_str("\t\ticmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } ip6 hoplimit 255 accept\n");
     if p.kill_switch {
-        for e in &p.endpoints {
-            let (fam, proto) = (family(&e.addr), transport(e.transport));
-            let _ = writeln!(
-                out,
-                "\t\t{fam} daddr {} {proto} dport {} accept",
-                e.addr, e.port
-            );
-            // Everything from the server, ICMP included (path MTU discovery needs it).
-            let _ = writeln!(input, "\t\t{fam} saddr {} accept", e.addr);
-        }
         // Keep the machine's DHCP lease while the tunnel is down.
         out.push_str("\t\tudp sport 68 udp dport 67 accept\n");
         input.push_str("\t\tudp sport 67 udp dport 68 accept\n");
@@ -164,6 +175,7 @@ mod tests {
                 "oifname \"lo\" accept",
                 "oifname { \"cw0\" } accept",
                 "ip daddr 192.0.2.10 udp dport 1194 accept",
+                "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
                 "udp sport 68 udp dport 67 accept",
                 "reject with icmpx type admin-prohibited"
             ]
@@ -174,14 +186,26 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_block_alone_rejects_only_ipv6_and_ignores_endpoints() {
+    fn ipv6_block_alone_rejects_only_ipv6_and_keeps_the_server_and_the_link_working() {
         let t = render_table("causeway_1", &policy(false, true));
         let out = rules_of(&t, "output");
         assert_eq!(
             out.last(),
             Some(&"meta nfproto ipv6 reject with icmpv6 type admin-prohibited")
         );
-        assert!(!t.contains("192.0.2.10"), "{t}");
+        assert!(
+            out.contains(&"ip daddr 192.0.2.10 udp dport 1194 accept"),
+            "{t}"
+        );
+        assert!(
+            out.iter()
+                .any(|r| r.starts_with("icmpv6 type { nd-neighbor-solicit")),
+            "{t}"
+        );
+        assert!(
+            !t.contains("udp sport 68"),
+            "DHCP is the kill switch's business: {t}"
+        );
         assert!(
             !out.iter().any(|r| r.starts_with("reject with icmpx")),
             "{t}"
