@@ -237,10 +237,9 @@ fn retransmits_reset_with_backoff_then_times_out() {
     sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
     assert_eq!(
         sim.closed(),
-        Some(&CloseReason::HandshakeTimeout {
-            got_server_reset: false,
-            got_server_tls: false
-        })
+        Some(&CloseReason::HandshakeTimeout(
+            crate::connection::HandshakeStage::NoAnswer
+        ))
     );
     // Sent at 0, 2, 6, 14, 30 s within the 60 s hand-window (timeout doubles).
     assert_eq!(sim.client_packets.len(), 5);

@@ -195,6 +195,7 @@ impl Prepared {
             wrap: self.wrap.factory(),
             tls_crypt_v2: matches!(self.wrap, WrapKeys::CryptV2(_)),
             wrap_key: self.wrap.key2(),
+            client_cert: cfg.cert.is_some(),
             username,
             password,
             framing: if cfg.aws_framing {

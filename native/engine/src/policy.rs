@@ -3,7 +3,7 @@
 
 use crate::api::EngineError;
 use crate::config::{EngineConfig, ErrorCode};
-use crate::connection::CloseReason;
+use crate::connection::{CloseReason, HandshakeStage};
 use std::time::Duration;
 
 /// How an attempt ended, from the policy's point of view.
@@ -44,25 +44,21 @@ impl Outcome {
                 // by retrying.
                 _ => Outcome::Terminal(e),
             },
-            // A 2.6 server that cannot agree on a TLS version sends its alert and forgets the
-            // session at once, so the alert rarely reaches us: it answered our reset, then went
-            // silent after our ClientHello (TLS 1.2/1.3 only).
-            CloseReason::HandshakeTimeout { got_server_reset: true, got_server_tls: false } => {
-                Outcome::Terminal(EngineError::new(
+            CloseReason::HandshakeTimeout(stage) => match stage {
+                HandshakeStage::NoAnswer => Outcome::Unreachable(EngineError::new(ErrorCode::ServerUnreachable, "no answer from the server")),
+                HandshakeStage::ResetOnly => Outcome::Terminal(EngineError::new(
                     ErrorCode::TlsVersionRefused,
                     "the server answered but refused our TLS 1.2/1.3 handshake; it most likely allows only TLS 1.1 or older",
-                ))
-            }
-            CloseReason::HandshakeTimeout { got_server_reset, .. } => {
-                Outcome::Unreachable(EngineError::new(
+                )),
+                HandshakeStage::TlsStarted { client_cert: true } => Outcome::Terminal(EngineError::new(
+                    ErrorCode::ClientCertRejected,
+                    "the server ended the TLS handshake after receiving our client certificate; it most likely does not accept it (another CA, revoked or expired)",
+                )),
+                HandshakeStage::TlsStarted { client_cert: false } => Outcome::Unreachable(EngineError::new(
                     ErrorCode::ServerUnreachable,
-                    if got_server_reset {
-                        "the server answered but the TLS handshake did not complete in time"
-                    } else {
-                        "no answer from the server"
-                    },
-                ))
-            }
+                    "the server answered but the TLS handshake did not complete in time",
+                )),
+            },
             CloseReason::AuthFailedTemp { backoff_sec } => Outcome::Dropped {
                 backoff: backoff_sec.map(|s| Duration::from_secs(s.into())),
             },
@@ -218,6 +214,23 @@ mod tests {
             Outcome::from_close(CloseReason::PingTimeout, true),
             Outcome::Dropped { .. }
         ));
+        let code = |stage| match Outcome::from_close(CloseReason::HandshakeTimeout(stage), false) {
+            Outcome::Terminal(e) | Outcome::Unreachable(e) => e.code,
+            Outcome::Dropped { .. } => panic!("a handshake timeout is never a mere drop"),
+        };
+        assert_eq!(code(HandshakeStage::NoAnswer), ErrorCode::ServerUnreachable);
+        assert_eq!(
+            code(HandshakeStage::ResetOnly),
+            ErrorCode::TlsVersionRefused
+        );
+        assert_eq!(
+            code(HandshakeStage::TlsStarted { client_cert: true }),
+            ErrorCode::ClientCertRejected
+        );
+        assert_eq!(
+            code(HandshakeStage::TlsStarted { client_cert: false }),
+            ErrorCode::ServerUnreachable
+        );
         let tls = || EngineError::new(ErrorCode::TlsFailed, "bad record");
         assert!(matches!(
             Outcome::from_close(CloseReason::Error(tls()), true),

@@ -1243,3 +1243,24 @@ fn auth_failed_temp_backs_off_and_retries() {
     );
     run.stop();
 }
+
+#[test]
+fn client_certificate_from_another_ca_is_client_cert_rejected() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.issue_client_cert_from_other_ca("stranger");
+    lab.start_server("udp", "");
+    let mut cfg = base_config(&lab, "udp");
+    cfg["cert"] = lab.read("stranger.crt").into();
+    cfg["key"] = lab.read("stranger.key").into();
+    cfg["handshakeWindowSec"] = 10.into();
+    let run = Running::start(&lab, cfg);
+    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(60));
+    run.finish();
+    match ev {
+        Event::Phase { error: Some(e), .. } => {
+            assert_eq!(e.code, ErrorCode::ClientCertRejected, "{e:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -40,6 +40,8 @@ pub struct ConnParams {
     pub tls: Arc<rustls::ClientConfig>,
     pub wrap: Box<dyn Fn(u32) -> Wrap + Send + Sync>,
     pub tls_crypt_v2: bool,
+    /// The profile has a client certificate (for diagnosing a silent handshake failure).
+    pub client_cert: bool,
     /// The connection's tls-auth / tls-crypt / tls-crypt-v2 (Kc) key2, mixed into the dynamic
     /// tls-crypt key (wire-protocol §2.6).
     pub wrap_key: Option<crate::keys::Key2>,
@@ -62,6 +64,19 @@ pub struct ConnParams {
     pub udp: bool,
 }
 
+/// How far the first handshake got when hand-window ran out. A stock server that rejects our
+/// TLS version or our client certificate sends its alert and forgets the session at once, so
+/// the alert rarely reaches us; the stage is the best evidence of what went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeStage {
+    /// Not even the server's hard reset arrived.
+    NoAnswer,
+    /// The server answered our reset but sent no TLS bytes after our ClientHello.
+    ResetOnly,
+    /// TLS started but the server never sent its key exchange; `client_cert` = we presented one.
+    TlsStarted { client_cert: bool },
+}
+
 /// Why a connection ended; the session layer maps it to a reconnect or a terminal failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseReason {
@@ -75,10 +90,7 @@ pub enum CloseReason {
     ServerExit,
     PingTimeout,
     /// The server did not answer or the handshake did not finish within hand-window.
-    HandshakeTimeout {
-        got_server_reset: bool,
-        got_server_tls: bool,
-    },
+    HandshakeTimeout(HandshakeStage),
     PushTimeout,
     /// The session time limit the server announced (`session-timeout`) was reached.
     SessionExpired,
@@ -411,12 +423,16 @@ impl Connection {
             && now >= self.started + self.p.hand_window
             && self.push_deadline.is_none()
         {
-            let got_server_reset = self.remote_sid.is_some();
-            let got_server_tls = self.keys[0].got_tls;
-            self.close(CloseReason::HandshakeTimeout {
-                got_server_reset,
-                got_server_tls,
-            });
+            let stage = if self.remote_sid.is_none() {
+                HandshakeStage::NoAnswer
+            } else if !self.keys[0].got_tls {
+                HandshakeStage::ResetOnly
+            } else {
+                HandshakeStage::TlsStarted {
+                    client_cert: self.p.client_cert,
+                }
+            };
+            self.close(CloseReason::HandshakeTimeout(stage));
             return;
         }
         if let Some(d) = self.push_deadline {

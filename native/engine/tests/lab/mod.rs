@@ -284,6 +284,46 @@ impl Lab {
         ]);
     }
 
+    /// A client certificate signed by the untrusted "Other CA".
+    pub fn issue_client_cert_from_other_ca(&self, name: &str) {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        self.openssl(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "other-ca.crt",
+            "-CAkey",
+            "other-ca.key",
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+        ]);
+    }
+
     fn issue(&self, name: &str, subj: &str, ext: &str, kind: &str) {
         let key = format!("{name}.key");
         let csr = format!("{name}.csr");
