@@ -7,6 +7,7 @@ import { createDispatcher } from '../../app/ipc/handlers';
 import type { ImportVerdict } from '../../app/ipc/types';
 import { safeOpener } from '../auth/browser';
 import { createLoginFlows } from '../auth/login-flows';
+import { locateHelper } from '../helper/locate';
 import { configDir } from '../profiles/paths';
 import { openCore, type Core } from '../core';
 import { desktopCore } from './desktop-core';
@@ -84,6 +85,18 @@ async function start(): Promise<void> {
     // Chromium's network stack so system proxies and corporate trust stores apply.
     loginFlows: createLoginFlows({ opener: { open: service.openLoginUrl }, fetch: (url, init) => net.fetch(url, init) }),
     resourcesPath: app.isPackaged ? process.resourcesPath : null,
+    // From a checkout (`npm start`) the repository is the app path, not two folders above this
+    // bundle as locateHelper assumes; looked up when connecting, so a missing build fails that
+    // connection with locateHelper's message instead of the app's start.
+    ...(app.isPackaged
+      ? {}
+      : {
+          helper: {
+            get helperPath() {
+              return locateHelper({ repoRoot: appRoot });
+            },
+          },
+        }),
     clientName: 'causeway-app',
   });
   service.attach(desktopCore(core));
