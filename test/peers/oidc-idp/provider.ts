@@ -11,8 +11,6 @@ export const TEST_CLIENT_ID = 'causeway-desktop';
 
 export interface TestOidcProvider {
   issuer: string;
-  /** The public signing keys (what an openvpn verify script checks tokens against). */
-  jwks: { keys: Record<string, unknown>[] };
   close(): Promise<void>;
 }
 
@@ -20,10 +18,9 @@ export async function startOidcProvider(options: { tokenTtlSec?: number } = {}):
   const server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = `test-${randomBytes(4).toString('hex')}`;
   const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
-  const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
 
   const provider = new Provider(issuer, {
     clients: [
@@ -74,7 +71,6 @@ export async function startOidcProvider(options: { tokenTtlSec?: number } = {}):
   server.on('request', provider.callback());
   return {
     issuer,
-    jwks: { keys: [publicJwk] },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
