@@ -77,17 +77,35 @@ describe('engine errors against stock openvpn 2.6', () => {
     expectCode(await expectFailure(config), 'server-cert-rejected', /does not match verify-x509-name/);
   });
 
-  it('refuses a server that only speaks TLS 1.1 or lower', async () => {
-    const old = await lab.startServer({ proto: 'udp', tlsVersionMin: '1.0', tlsVersionMax: '1.1' });
-    try {
-      // A short handshake window: the engine concludes when it runs out (see the report on
-      // the server's protocol_version alert).
-      const config = lab.engineConfig(old, {}, { handshakeWindowSec: 5 });
-      expectCode(await expectFailure(config), 'tls-version-refused', /TLS 1\.1 or older/);
-    } finally {
-      await old.stop();
-    }
-  });
+  // Known engine bug (see the helper engineer's report): over TCP the server closes the
+  // connection when the TLS versions do not meet, and the engine reports `server-unreachable`
+  // after its retries instead of `tls-version-refused`. `it.fails` keeps the suite green while
+  // the bug exists and turns red once it is fixed: then make these plain `it`.
+  for (const proto of ['udp', 'tcp'] as const) {
+    const known = proto === 'tcp' ? it.fails : it;
+
+    known(`refuses a server that only speaks TLS 1.1 or lower (${proto})`, async () => {
+      const old = await lab.startServer({ proto, tlsVersionMin: '1.0', tlsVersionMax: '1.1' });
+      try {
+        // A short handshake window: the server never sends its alert (it drops the client
+        // instance first), so the engine concludes when the window runs out.
+        const config = lab.engineConfig(old, {}, { handshakeWindowSec: 5 });
+        expectCode(await expectFailure(config), 'tls-version-refused', /TLS 1\.1 or older/);
+      } finally {
+        await old.stop();
+      }
+    });
+
+    known(`fails with tls-version-refused when the profile demands TLS 1.3 and the server stops at 1.2 (${proto})`, async () => {
+      const tls12 = await lab.startServer({ proto, tlsVersionMax: '1.2' });
+      try {
+        const config = lab.engineConfig(tls12, { tlsVersionMin: '1.3' }, { handshakeWindowSec: 5 });
+        expectCode(await expectFailure(config), 'tls-version-refused', /TLS/);
+      } finally {
+        await tls12.stop();
+      }
+    });
+  }
 
   it('reports a wrong password as auth-failed', async () => {
     const config = lab.engineConfig(tcp, {}, {});
