@@ -1,12 +1,16 @@
 // main.ts end to end against a recording stand-in for the 'electron' module (the Electron binary
 // cannot be installed here): startup builds the real core (memory secrets, a temporary config
-// folder), the window and its IPC answer the renderer's calls, File > Import Profile… imports a
-// file with references beside it, the tray follows, and Quit disconnects before leaving.
+// folder), connect-on-startup runs and its failure is notified, the window and its IPC answer the
+// renderer's calls, File > Import Profile… imports a file with references beside it, the tray
+// follows, and Quit disconnects before leaving.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { importOvpnFile } from '../profiles/importer';
+import { ProfileStore } from '../profiles/store';
+import { MemoryStore } from '../secrets/memory-store';
 
 interface MenuItem {
   label?: string;
@@ -98,6 +102,12 @@ vi.mock('electron', () => {
 });
 
 const home = mkdtempSync(join(tmpdir(), 'causeway-main-'));
+
+function writeProfile(dir: string, name: string, extra: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `client\ndev tun\nremote vpn.example.com 1194 udp\nauth-user-pass\nca ca.crt\n${extra}`);
+  return path;
+}
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe('the Electron main process', () => {
@@ -105,6 +115,18 @@ describe('the Electron main process', () => {
     vi.stubEnv('XDG_CONFIG_HOME', join(home, 'config'));
     vi.stubEnv('XDG_STATE_HOME', join(home, 'state'));
     vi.stubEnv('CAUSEWAY_SECRET_STORE', 'memory');
+    // No helper can be started here: connecting fails the way a missing helper does.
+    vi.stubEnv('CAUSEWAY_HELPER', join(home, 'no-such-helper'));
+
+    // A CA the admin's profiles reference, and a profile the user chose to connect at startup.
+    const dir = join(home, 'from-admin');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-out', join(dir, 'ca.crt'), '-subj', '/CN=Test CA', '-days', '30'], { stdio: 'ignore' });
+    const appDir = join(home, 'config', 'Causeway');
+    const store = new ProfileStore(join(appDir, 'profiles'), new MemoryStore());
+    const startup = await importOvpnFile(store, writeProfile(dir, 'startup.ovpn', ''), {});
+    writeFileSync(join(appDir, 'desktop-settings.json'), JSON.stringify({ connectOnStartup: startup.profile!.id, startMinimized: true, notifications: true }));
+
     await import('./main');
     await vi.waitFor(() => expect(e.appMenu).not.toBeNull());
 
@@ -115,22 +137,21 @@ describe('the Electron main process', () => {
     // The renderer's first call, from our own top frame.
     const sender = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
     const snapshot = await e.ipc.get('causeway:call:getSnapshot')!(sender);
-    expect(snapshot).toMatchObject({ ok: true, value: { profiles: [], environment: { secretBackend: 'memory', secretsPersistent: false } } });
+    expect(snapshot).toMatchObject({ ok: true, value: { profiles: [{ name: 'startup' }], environment: { secretBackend: 'memory', secretsPersistent: false } } });
+
+    // Connect on startup was tried, and its failure told through a desktop notification.
+    await vi.waitFor(() => expect(e.notifications.map((n) => n.title)).toContain('startup: connection failed'));
 
     // File > Import Profile…: a profile whose CA is a file next to it.
-    const dir = join(home, 'from-admin');
-    execFileSync('mkdir', ['-p', dir]);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-out', join(dir, 'ca.crt'), '-subj', '/CN=Test CA', '-days', '30'], { stdio: 'ignore' });
-    writeFileSync(join(dir, 'office.ovpn'), 'client\ndev tun\nremote vpn.example.com 1194 udp\nauth-user-pass\nca ca.crt\nup /bin/true\n');
-    e.openDialogPath = join(dir, 'office.ovpn');
+    e.openDialogPath = writeProfile(dir, 'office.ovpn', 'up /bin/true\n');
     const file = e.appMenu!.find((m) => m.label === 'File')!.submenu!;
     file.find((m) => m.label === 'Import Profile…')!.click!();
     await vi.waitFor(() => expect(e.messages).toHaveLength(1));
     expect(e.messages[0]).toMatchObject({ message: 'Imported “office”', detail: expect.stringContaining('• up:') });
     const pushed = win.webContents.send.mock.calls.filter(([c]) => c === 'causeway:event:snapshot').at(-1)![1] as { profiles: { name: string }[] };
-    expect(pushed.profiles.map((p) => p.name)).toEqual(['office']);
+    expect(pushed.profiles.map((p) => p.name).sort()).toEqual(['office', 'startup']);
     const tray = e.trayMenus.at(-1)!.map((i) => i.label).filter(Boolean);
-    expect(tray).toEqual(['Connect office', 'Open Causeway', 'Quit']);
+    expect(tray).toEqual(expect.arrayContaining(['Connect office', 'Connect startup', 'Open Causeway', 'Quit']));
 
     // Quit waits for the core to disconnect, then really quits.
     const event = { preventDefault: vi.fn() };

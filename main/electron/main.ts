@@ -35,6 +35,19 @@ function verdictText(v: ImportVerdict): string {
   return [removed.length ? 'For your safety, Causeway removed:' : 'The profile is ready.', ...removed, ...v.warnings.map((w) => `• ${w}`)].join('\n');
 }
 
+/**
+ * The helper built in this checkout, when the app runs from one and CAUSEWAY_HELPER does not name
+ * another; otherwise undefined, and the core's own lookup (with its error message) applies.
+ */
+function checkoutHelper(appRoot: string): string | undefined {
+  if (process.env.CAUSEWAY_HELPER) return undefined;
+  try {
+    return locateHelper({ repoRoot: appRoot });
+  } catch {
+    return undefined;
+  }
+}
+
 async function start(): Promise<void> {
   let window: BrowserWindow | null = null;
   let core: Core | null = null;
@@ -86,17 +99,8 @@ async function start(): Promise<void> {
     loginFlows: createLoginFlows({ opener: { open: service.openLoginUrl }, fetch: (url, init) => net.fetch(url, init) }),
     resourcesPath: app.isPackaged ? process.resourcesPath : null,
     // From a checkout (`npm start`) the repository is the app path, not two folders above this
-    // bundle as locateHelper assumes; looked up when connecting, so a missing build fails that
-    // connection with locateHelper's message instead of the app's start.
-    ...(app.isPackaged
-      ? {}
-      : {
-          helper: {
-            get helperPath() {
-              return locateHelper({ repoRoot: appRoot });
-            },
-          },
-        }),
+    // bundle as locateHelper's default assumes.
+    ...(app.isPackaged ? {} : { helper: { helperPath: checkoutHelper(appRoot) } }),
     clientName: 'causeway-app',
   });
   service.attach(desktopCore(core));
