@@ -237,7 +237,7 @@ fn retransmits_reset_with_backoff_then_times_out() {
     sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
     assert_eq!(
         sim.closed(),
-        Some(&CloseReason::HandshakeTimeout(
+        Some(&CloseReason::HandshakeFailed(
             crate::connection::HandshakeStage::NoAnswer
         ))
     );

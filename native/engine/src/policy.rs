@@ -44,19 +44,23 @@ impl Outcome {
                 // by retrying.
                 _ => Outcome::Terminal(e),
             },
-            CloseReason::HandshakeTimeout(stage) => match stage {
+            CloseReason::HandshakeFailed(stage) => match stage {
                 HandshakeStage::NoAnswer => Outcome::Unreachable(EngineError::new(ErrorCode::ServerUnreachable, "no answer from the server")),
                 HandshakeStage::ResetOnly => Outcome::Terminal(EngineError::new(
                     ErrorCode::TlsVersionRefused,
-                    "the server answered but refused our TLS 1.2/1.3 handshake; it most likely allows only TLS 1.1 or older",
+                    "the server answered but refused our TLS handshake; it most likely allows only TLS 1.1 or older, or none of the TLS versions this profile allows",
                 )),
-                HandshakeStage::TlsStarted { client_cert: true } => Outcome::Terminal(EngineError::new(
+                HandshakeStage::TlsStarted { client_cert: true, cert_requested: true } => Outcome::Terminal(EngineError::new(
                     ErrorCode::ClientCertRejected,
                     "the server ended the TLS handshake after receiving our client certificate; it most likely does not accept it (another CA, revoked or expired)",
                 )),
-                HandshakeStage::TlsStarted { client_cert: false } => Outcome::Unreachable(EngineError::new(
+                HandshakeStage::TlsStarted { client_cert: false, cert_requested: true } => Outcome::Terminal(EngineError::new(
+                    ErrorCode::ClientCertRejected,
+                    "the server requires a client certificate and this profile has none",
+                )),
+                HandshakeStage::TlsStarted { cert_requested: false, .. } => Outcome::Unreachable(EngineError::new(
                     ErrorCode::ServerUnreachable,
-                    "the server answered but the TLS handshake did not complete in time",
+                    "the server answered but the TLS handshake did not complete",
                 )),
             },
             CloseReason::AuthFailedTemp { backoff_sec } => Outcome::Dropped {
@@ -214,7 +218,7 @@ mod tests {
             Outcome::from_close(CloseReason::PingTimeout, true),
             Outcome::Dropped { .. }
         ));
-        let code = |stage| match Outcome::from_close(CloseReason::HandshakeTimeout(stage), false) {
+        let code = |stage| match Outcome::from_close(CloseReason::HandshakeFailed(stage), false) {
             Outcome::Terminal(e) | Outcome::Unreachable(e) => e.code,
             Outcome::Dropped { .. } => panic!("a handshake timeout is never a mere drop"),
         };
@@ -223,14 +227,16 @@ mod tests {
             code(HandshakeStage::ResetOnly),
             ErrorCode::TlsVersionRefused
         );
+        let tls_started = |client_cert, cert_requested| HandshakeStage::TlsStarted {
+            client_cert,
+            cert_requested,
+        };
+        assert_eq!(code(tls_started(true, true)), ErrorCode::ClientCertRejected);
         assert_eq!(
-            code(HandshakeStage::TlsStarted { client_cert: true }),
+            code(tls_started(false, true)),
             ErrorCode::ClientCertRejected
         );
-        assert_eq!(
-            code(HandshakeStage::TlsStarted { client_cert: false }),
-            ErrorCode::ServerUnreachable
-        );
+        assert_eq!(code(tls_started(true, false)), ErrorCode::ServerUnreachable);
         let tls = || EngineError::new(ErrorCode::TlsFailed, "bad record");
         assert!(matches!(
             Outcome::from_close(CloseReason::Error(tls()), true),

@@ -493,14 +493,22 @@ impl<N: NetworkSetup> Ctx<N> {
                     .await
                 }
                 crate::driver::Step::LinkError(e) => {
-                    let code = ErrorCode::ServerUnreachable;
-                    return Ok((
-                        CloseReason::Error(EngineError::new(
-                            code,
-                            format!("connection to {addr} lost: {e}"),
-                        )),
-                        established,
-                    ));
+                    // A server that rejects our handshake may just close the TCP connection;
+                    // how far the handshake got says more than the socket error.
+                    let stage = driver.conn.handshake_stage();
+                    if !established && stage != crate::connection::HandshakeStage::NoAnswer {
+                        self.log(
+                            LogLevel::Info,
+                            format!("the server closed the connection during the handshake: {e}"),
+                        )
+                        .await;
+                        return Ok((CloseReason::HandshakeFailed(stage), false));
+                    }
+                    let lost = EngineError::new(
+                        ErrorCode::ServerUnreachable,
+                        format!("connection to {addr} lost: {e}"),
+                    );
+                    return Ok((CloseReason::Error(lost), established));
                 }
                 crate::driver::Step::TunError(e) => {
                     return Err(Stop::Failed(EngineError::new(

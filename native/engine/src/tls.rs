@@ -378,3 +378,45 @@ pub fn map_tls_error(e: &rustls::Error) -> EngineError {
 pub fn dummy_server_name() -> ServerName<'static> {
     ServerName::try_from("openvpn-server").expect("valid DNS name")
 }
+
+/// Wraps the client-certificate resolver to record whether the server asked for a client
+/// certificate at all: a stock server that rejects (or misses) our certificate drops the
+/// handshake without a word, and this is the evidence for a specific error.
+#[derive(Debug)]
+struct RecordingResolver {
+    inner: Arc<dyn rustls::client::ResolvesClientCert>,
+    requested: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl rustls::client::ResolvesClientCert for RecordingResolver {
+    fn resolve(
+        &self,
+        hints: &[&[u8]],
+        schemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.requested
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.resolve(hints, schemes)
+    }
+
+    fn has_certs(&self) -> bool {
+        self.inner.has_certs()
+    }
+}
+
+/// A per-TLS-session copy of `config` whose flag turns true when the server requests a client
+/// certificate.
+pub fn with_cert_request_flag(
+    config: &Arc<rustls::ClientConfig>,
+) -> (
+    Arc<rustls::ClientConfig>,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut c = (**config).clone();
+    c.client_auth_cert_resolver = Arc::new(RecordingResolver {
+        inner: config.client_auth_cert_resolver.clone(),
+        requested: requested.clone(),
+    });
+    (Arc::new(c), requested)
+}

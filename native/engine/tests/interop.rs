@@ -1264,3 +1264,37 @@ fn client_certificate_from_another_ca_is_client_cert_rejected() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn tls_version_refused_over_tcp_and_when_the_profile_demands_tls13() {
+    root_only!();
+    for (server, profile_min) in [
+        (
+            "tls-version-min 1.0\ntls-version-max 1.1\ntls-cipher DEFAULT:@SECLEVEL=0",
+            "1.2",
+        ),
+        ("tls-version-max 1.2", "1.3"),
+    ] {
+        let e = expect_failure("tcp", Some(server), |_, c| {
+            c["tlsVersionMin"] = profile_min.into();
+            c["handshakeWindowSec"] = 8.into();
+        });
+        assert_eq!(e.code, ErrorCode::TlsVersionRefused, "{server}: {e:?}");
+    }
+}
+
+#[test]
+fn missing_client_certificate_is_client_cert_rejected() {
+    root_only!();
+    for proto in ["udp", "tcp"] {
+        let e = expect_failure(proto, Some(""), |_, c| {
+            c["cert"] = Value::Null;
+            c["key"] = Value::Null;
+            c["authUserPass"] = true.into();
+            c["credentials"] = json!({"username": "x", "password": "y"});
+            c["handshakeWindowSec"] = 8.into();
+        });
+        assert_eq!(e.code, ErrorCode::ClientCertRejected, "{proto}: {e:?}");
+        assert!(e.message.contains("has none"), "{e:?}");
+    }
+}

@@ -20,6 +20,8 @@ pub(super) struct KeyState {
     pub(super) peer_reset_seen: bool,
     /// Any TLS bytes from the server (a ServerHello or an alert) arrived.
     pub(super) got_tls: bool,
+    /// The server asked for a client certificate in this TLS session.
+    pub(super) cert_requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub(super) km2_sent: bool,
     pub(super) server_km2: Option<ServerKm2>,
     pub(super) data: Option<DataKeys>,
@@ -39,7 +41,8 @@ impl KeyState {
         rand: &dyn Fn(&mut [u8]),
         now: Instant,
     ) -> Result<Self, EngineError> {
-        let conn = rustls::ClientConnection::new(tls.clone(), crate::tls::dummy_server_name())
+        let (tls, cert_requested) = crate::tls::with_cert_request_flag(tls);
+        let conn = rustls::ClientConnection::new(tls, crate::tls::dummy_server_name())
             .map_err(|e| crate::tls::map_tls_error(&e))?;
         // A KM2 can carry a 128 KiB password (AWS SAML); rustls would otherwise cap the
         // buffered plaintext at 64 KiB and silently accept only part of the write.
@@ -63,6 +66,7 @@ impl KeyState {
             source,
             peer_reset_seen: false,
             got_tls: false,
+            cert_requested,
             km2_sent: false,
             server_km2: None,
             data: None,

@@ -64,7 +64,7 @@ pub struct ConnParams {
     pub udp: bool,
 }
 
-/// How far the first handshake got when hand-window ran out. A stock server that rejects our
+/// How far the first handshake got when it failed (hand-window ran out or the link dropped). A stock server that rejects our
 /// TLS version or our client certificate sends its alert and forgets the session at once, so
 /// the alert rarely reaches us; the stage is the best evidence of what went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +73,12 @@ pub enum HandshakeStage {
     NoAnswer,
     /// The server answered our reset but sent no TLS bytes after our ClientHello.
     ResetOnly,
-    /// TLS started but the server never sent its key exchange; `client_cert` = we presented one.
-    TlsStarted { client_cert: bool },
+    /// TLS started but the server never sent its key exchange. `client_cert`: the profile has
+    /// one; `cert_requested`: the server asked for one.
+    TlsStarted {
+        client_cert: bool,
+        cert_requested: bool,
+    },
 }
 
 /// Why a connection ended; the session layer maps it to a reconnect or a terminal failure.
@@ -89,8 +93,8 @@ pub enum CloseReason {
     Halt(String),
     ServerExit,
     PingTimeout,
-    /// The server did not answer or the handshake did not finish within hand-window.
-    HandshakeTimeout(HandshakeStage),
+    /// The server did not answer, or dropped us, before the first key exchange finished.
+    HandshakeFailed(HandshakeStage),
     PushTimeout,
     /// The session time limit the server announced (`session-timeout`) was reached.
     SessionExpired,
@@ -233,6 +237,22 @@ impl Connection {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// How far the first handshake got (meaningful while not established).
+    pub fn handshake_stage(&self) -> HandshakeStage {
+        if self.remote_sid.is_none() {
+            HandshakeStage::NoAnswer
+        } else if !self.keys[0].got_tls {
+            HandshakeStage::ResetOnly
+        } else {
+            HandshakeStage::TlsStarted {
+                client_cert: self.p.client_cert,
+                cert_requested: self.keys[0]
+                    .cert_requested
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            }
+        }
     }
 
     pub fn is_established(&self) -> bool {
@@ -423,16 +443,8 @@ impl Connection {
             && now >= self.started + self.p.hand_window
             && self.push_deadline.is_none()
         {
-            let stage = if self.remote_sid.is_none() {
-                HandshakeStage::NoAnswer
-            } else if !self.keys[0].got_tls {
-                HandshakeStage::ResetOnly
-            } else {
-                HandshakeStage::TlsStarted {
-                    client_cert: self.p.client_cert,
-                }
-            };
-            self.close(CloseReason::HandshakeTimeout(stage));
+            let stage = self.handshake_stage();
+            self.close(CloseReason::HandshakeFailed(stage));
             return;
         }
         if let Some(d) = self.push_deadline {
