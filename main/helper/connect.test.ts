@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServiceSocket, connectHelper, type HelperConnection } from './connect.js';
-import { helperCandidates, locateHelper } from './locate.js';
+import { findRepoRoot, helperCandidates, locateHelper } from './locate.js';
 import { sampleEngineConfig } from '../../app/helper-protocol/fixtures.js';
 import type { HelperMessage } from '../../app/helper-protocol/messages.js';
 
@@ -154,6 +154,13 @@ describe('the service socket', () => {
 });
 
 describe('locateHelper', () => {
+  it('finds the repository from any depth below it', () => {
+    const root = join(import.meta.dirname, '..', '..');
+    expect(findRepoRoot(import.meta.dirname)).toBe(root);
+    expect(findRepoRoot(join(root, 'dist', 'main', 'electron'))).toBe(root);
+    expect(findRepoRoot('/')).toBeNull();
+  });
+
   it('prefers CAUSEWAY_HELPER and refuses it when it is not executable', () => {
     expect(locateHelper({ env: { CAUSEWAY_HELPER: fakeHelper } })).toBe(fakeHelper);
     expect(() => locateHelper({ env: { CAUSEWAY_HELPER: '/nonexistent/helper' } })).toThrow(/not an executable file/);

@@ -3,7 +3,7 @@
 //   2. next to the packaged app: <resourcesPath>/bin/causeway-helper (electron-builder extraResources)
 //      and the system install location /usr/lib/causeway/causeway-helper
 //   3. the repository build: native/target/release/causeway-helper
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export interface LocateOptions {
@@ -15,10 +15,16 @@ export interface LocateOptions {
   repoRoot?: string;
 }
 
-function defaultRepoRoot(): string {
-  // main/helper/locate.ts in the source tree, dist/cli/causeway.cjs when bundled: both two levels
-  // down. __filename exists in the CommonJS bundles and under vitest (no import.meta: the bundles are CJS).
-  return resolve(dirname(__filename), '..', '..');
+/**
+ * The repository this code runs from: the nearest folder above it holding native/Cargo.toml.
+ * (main/helper/locate.ts in the source tree, dist/cli/causeway.cjs or dist/main/electron/main.cjs
+ * when bundled: the depth differs.) __filename exists in the CommonJS bundles and under vitest.
+ */
+export function findRepoRoot(from = dirname(__filename)): string | null {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'native', 'Cargo.toml'))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 function isExecutableFile(path: string): boolean {
@@ -39,7 +45,8 @@ export function helperCandidates(options: LocateOptions = {}): string[] {
   if (env.CAUSEWAY_HELPER) candidates.push(env.CAUSEWAY_HELPER);
   if (options.resourcesPath) candidates.push(join(options.resourcesPath, 'bin', exe));
   if ((options.platform ?? process.platform) === 'linux') candidates.push('/usr/lib/causeway/causeway-helper');
-  candidates.push(join(options.repoRoot ?? defaultRepoRoot(), 'native', 'target', 'release', exe));
+  const repoRoot = options.repoRoot ?? findRepoRoot();
+  if (repoRoot) candidates.push(join(repoRoot, 'native', 'target', 'release', exe));
   return candidates;
 }
 
