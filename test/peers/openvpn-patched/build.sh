@@ -5,7 +5,7 @@
 # over about 1.6 KB, so a SAML response (9-128 KB) can only reach a server built this way.
 #
 # The binary is cached under <repo>/.cache/openvpn-patched/<source version>-<patch hash>/ and
-# reused while neither changes. Prints the binary's path on its last line of output.
+# reused while the patch is unchanged. Prints the binary's path on its last line of output.
 # Needs root the first time (deb-src list, apt-get source, -dev packages).
 set -euo pipefail
 
@@ -13,6 +13,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 patch="$here/raise-limits.patch"
 patch_id=$(sha256sum "$patch" | cut -c1-12)
+
+# A binary built from this patch is reused without asking apt anything (another job may be
+# updating the package lists right now). Delete .cache/openvpn-patched to rebuild after a Debian
+# openvpn update.
+for cached in "$repo"/.cache/openvpn-patched/*-"$patch_id"/openvpn; do
+  if [ -x "$cached" ]; then
+    echo "$cached"
+    exit 0
+  fi
+done
 
 # Debian's deb-src entries, kept in our own file so nothing else in /etc/apt changes.
 sources=/etc/apt/sources.list.d/causeway-deb-src.sources
