@@ -4,12 +4,14 @@
 // What the user sees: "Waiting for you to log in in your browser" with a way to reopen the page,
 // then Connected and the endpoint's login banner. Needs root (namespaces, TUN).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../app/ipc/handlers';
 import { createLoginFlows } from '../../main/auth/login-flows';
+import { AWS_ACS_PORT } from '../../main/auth/saml-acs';
 import { openCore, type Core } from '../../main/core';
 import { desktopCore } from '../../main/electron/desktop-core';
 import { DesktopService } from '../../main/electron/desktop-service';
@@ -89,6 +91,19 @@ describe('AWS SAML sign-in in the desktop app', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  /**
+   * Other suites sign in through the same fixed AWS port; wait until none holds it (the app would
+   * rightly refuse to start its listener on a busy port).
+   */
+  async function acsPortFree(): Promise<void> {
+    const free = () =>
+      new Promise<boolean>((resolve) => {
+        const probe = createServer().once('error', () => resolve(false));
+        probe.listen(AWS_ACS_PORT, '127.0.0.1', () => probe.close(() => resolve(true)));
+      });
+    await expect.poll(free, { timeout: 60_000, interval: 500 }).toBe(true);
+  }
+
   it('imports the AWS export and connects through the browser sign-in', async () => {
     const file = join(work, 'Example Corp.ovpn');
     writeFileSync(file, endpoint.profileText());
@@ -99,6 +114,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     const card = ui.page.getByRole('article', { name: 'Example Corp' });
     await shows(card, 'Single sign-on in your browser (AWS)');
 
+    await acsPortFree();
     await card.getByRole('button', { name: 'Connect Example Corp' }).click();
     await shows(card.getByRole('status'), 'Waiting for you to log in in your browser', 30_000);
     expect(user.opened).toHaveLength(1);
