@@ -1,6 +1,7 @@
 // Two network namespaces joined by a veth pair: the server side and the client side.
 // Names carry the test process's pid and a counter so parallel runs never clash; the
 // addresses are the same in every pair because each pair lives in its own namespaces.
+import { statSync } from 'node:fs';
 import { run } from './exec.js';
 
 export interface NetnsPair {
@@ -18,7 +19,10 @@ export interface NetnsPair {
 let counter = 0;
 let sweptStale = false;
 
-const LAB_NETNS = /^cw-lab-(\d+)x\d+-[sc]$/;
+/** Namespace names carry our PID namespace and pid: `cw-lab-<pidns inode>-<pid>x<n>-<s|c>`. */
+const LAB_NETNS = /^cw-lab-(\d+)-(\d+)x\d+-[sc]$/;
+/** Pids only mean something inside their PID namespace (a CI container may share /run/netns). */
+const pidNamespace = statSync('/proc/self/ns/pid').ino;
 
 function processExists(pid: number): boolean {
   try {
@@ -38,8 +42,8 @@ async function sweepStaleNamespaces(): Promise<void> {
   const list = await run('ip', ['netns', 'list'], { check: false });
   for (const line of list.stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const owner = LAB_NETNS.exec(name)?.[1];
-    if (!owner || processExists(Number(owner))) continue;
+    const [, ns, owner] = LAB_NETNS.exec(name) ?? [];
+    if (!owner || Number(ns) !== pidNamespace || processExists(Number(owner))) continue;
     const pids = await run('ip', ['netns', 'pids', name], { check: false });
     for (const pid of pids.stdout.split('\n').filter(Boolean).map(Number)) {
       try {
@@ -59,8 +63,8 @@ export async function createNetnsPair(): Promise<NetnsPair> {
   }
   const tag = `${process.pid}x${counter++}`;
   const pair: NetnsPair = {
-    server: `cw-lab-${tag}-s`,
-    client: `cw-lab-${tag}-c`,
+    server: `cw-lab-${pidNamespace}-${tag}-s`,
+    client: `cw-lab-${pidNamespace}-${tag}-c`,
     serverAddress: '10.99.0.1',
     serverAddress2: '10.99.0.3',
     clientAddress: '10.99.0.2',
