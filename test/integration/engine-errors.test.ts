@@ -77,14 +77,8 @@ describe('engine errors against stock openvpn 2.6', () => {
     expectCode(await expectFailure(config), 'server-cert-rejected', /does not match verify-x509-name/);
   });
 
-  // Known engine bug (see the helper engineer's report): over TCP the server closes the
-  // connection when the TLS versions do not meet, and the engine reports `server-unreachable`
-  // after its retries instead of `tls-version-refused`. `it.fails` keeps the suite green while
-  // the bug exists and turns red once it is fixed: then make these plain `it`.
   for (const proto of ['udp', 'tcp'] as const) {
-    const known = proto === 'tcp' ? it.fails : it;
-
-    known(`refuses a server that only speaks TLS 1.1 or lower (${proto})`, async () => {
+    it(`refuses a server that only speaks TLS 1.1 or lower (${proto})`, async () => {
       const old = await lab.startServer({ proto, tlsVersionMin: '1.0', tlsVersionMax: '1.1' });
       try {
         // A short handshake window: the server never sends its alert (it drops the client
@@ -96,7 +90,7 @@ describe('engine errors against stock openvpn 2.6', () => {
       }
     });
 
-    known(`fails with tls-version-refused when the profile demands TLS 1.3 and the server stops at 1.2 (${proto})`, async () => {
+    it(`fails with tls-version-refused when the profile demands TLS 1.3 and the server stops at 1.2 (${proto})`, async () => {
       const tls12 = await lab.startServer({ proto, tlsVersionMax: '1.2' });
       try {
         const config = lab.engineConfig(tls12, { tlsVersionMin: '1.3' }, { handshakeWindowSec: 5 });
@@ -107,11 +101,10 @@ describe('engine errors against stock openvpn 2.6', () => {
     });
   }
 
-  // Known engine bug (see the helper engineer's report): a server that rejects the client's
-  // certificate just drops the handshake; the engine retries and reports `server-unreachable`,
-  // though the server answered. Make these plain `it` once the engine says what happened.
+  // The server drops a handshake that lacks the certificate it requires without an alert;
+  // the engine must still say the handshake failed rather than that the server is unreachable.
   for (const proto of ['udp', 'tcp'] as const) {
-    it.fails(`says the TLS handshake failed when the server requires a certificate the profile lacks (${proto})`, async () => {
+    it(`says the TLS handshake failed when the server requires a certificate the profile lacks (${proto})`, async () => {
       const strict = await lab.startServer({ proto, clientAuth: 'cert' });
       try {
         const config = lab.engineConfig(strict, {}, {

@@ -40,6 +40,10 @@ struct Creds {
     token: Option<(Secret, Option<String>)>,
     /// A CRV1 answer is used once: if that attempt fails, the session fails.
     one_shot: bool,
+    /// The credentials a CRV1 answer stands in for. They come back as soon as the answer has
+    /// been sent, so a later fallback (say, a refused auth-token) never replays the answer —
+    /// for AWS SAML that would resend a single-use assertion instead of starting a new login.
+    before_answer: Option<(Option<String>, Option<Secret>)>,
 }
 
 struct Ctx<N: NetworkSetup> {
@@ -302,6 +306,10 @@ impl<N: NetworkSetup> Ctx<N> {
             }
             pinned = None;
             let one_shot = std::mem::take(&mut creds.one_shot) && !established;
+            if let Some((username, password)) = creds.before_answer.take() {
+                creds.username = username;
+                creds.password = password;
+            }
             match reason {
                 CloseReason::Local => return Stop::Disconnected,
                 CloseReason::Crv1(c) => {
@@ -315,6 +323,7 @@ impl<N: NetworkSetup> Ctx<N> {
                     let Some((_, _, response)) = self.wait_credentials().await else {
                         return Stop::Disconnected;
                     };
+                    creds.before_answer = Some((creds.username.take(), creds.password.take()));
                     creds.username = Some(c.username.clone());
                     creds.password = Some(Secret::from_text(&ctrl_msg::crv1_password(
                         &c.state_id,

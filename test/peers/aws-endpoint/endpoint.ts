@@ -2,7 +2,7 @@
 // ../openvpn-patched/build.sh, cached between runs) in the server namespace, configured for
 // management-client-auth on a unix socket (reachable from the test's namespace), certificate-less
 // clients and auth-gen-token, plus the controller that plays AWS's SAML logic.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Lab } from '../lab/index.js';
 import { describeServer, serverConfig, type ServerInfo } from '../lab/openvpn-server.js';
@@ -12,11 +12,22 @@ import { rmSync, writeFileSync } from 'node:fs';
 
 const BUILD_SCRIPT = join(import.meta.dirname, '..', 'openvpn-patched', 'build.sh');
 
-/** Path of the patched openvpn (builds it on first use; minutes, then cached). */
+let patchedPath: string | null = null;
+
+/**
+ * Path of the patched openvpn (builds it on first use; minutes, then cached). The script runs
+ * once per process; its stderr is kept so a failed build says why.
+ */
 export function patchedOpenvpn(): string {
-  const out = execFileSync('bash', [BUILD_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
-  const path = out.trim().split('\n').pop() ?? '';
-  if (!path.endsWith('/openvpn')) throw new Error(`openvpn-patched/build.sh printed no binary path: ${out.slice(-300)}`);
+  if (patchedPath) return patchedPath;
+  const r = spawnSync('bash', [BUILD_SCRIPT], { encoding: 'utf8', timeout: 20 * 60_000 });
+  const path = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !path.endsWith('/openvpn')) {
+    throw new Error(
+      `openvpn-patched/build.sh failed (status ${r.status}, ${r.error?.message ?? 'no spawn error'}): ${(r.stderr ?? '').slice(-1500)}`,
+    );
+  }
+  patchedPath = path;
   return path;
 }
 
