@@ -5,7 +5,8 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../peers/sso-common/chromium';
 import type { Dispatcher, EventSink } from '../../../app/ipc/handlers';
 import { eventChannel } from '../../../app/ipc/schema';
 import type { PageGlobals } from './page-bridge';
@@ -13,16 +14,6 @@ import { serveRenderer, type StaticServer } from './static-server';
 
 export const rendererRoot = join(process.cwd(), 'dist/renderer');
 export const screenshotDir = join(process.cwd(), 'test-results/screenshots');
-
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 export interface Ui {
   page: Page;
@@ -65,7 +56,7 @@ export async function openUi(dispatcher: Dispatcher, opts: { colorScheme?: 'ligh
   try {
     server = await serveRenderer(rendererRoot);
     const origin = server.origin;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 900, height: 860 }, colorScheme: opts.colorScheme ?? 'light', reducedMotion: 'reduce' });
     const page = await context.newPage();
     const errors: string[] = [];
