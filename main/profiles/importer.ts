@@ -1,12 +1,13 @@
 // Importing a .ovpn file from disk: read it (a regular file of sane size), check it against the
 // import policy with references read from its own folder, and store it unless this is a dry run.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { checkProfile, type Profile, type ProfileIssue, type ProfileSettings, type ProfileVerdict } from '../../app/profile/index.js';
 import { MAX_PROFILE_BYTES } from '../../app/profile/decode.js';
 import { readProfilePkcs12 } from './pkcs12.js';
 import { folderReader } from './reference-reader.js';
 import { ProfileStoreError, type ProfileStore } from './store.js';
+import { readFd } from './read-fd.js';
 
 export interface ImportOutcome {
   ok: boolean;
@@ -49,14 +50,7 @@ function readProfileFile(path: string): Uint8Array {
         `the file is ${(st.size / 1024 / 1024).toFixed(1)} MiB; profiles larger than ${MAX_PROFILE_BYTES / 1024 / 1024} MiB are not imported`,
       );
     }
-    const buf = Buffer.alloc(st.size);
-    let read = 0;
-    while (read < st.size) {
-      const n = readSync(fd, buf, read, st.size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return buf.subarray(0, read);
+    return readFd(fd, st.size);
   } finally {
     closeSync(fd);
   }

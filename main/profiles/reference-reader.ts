@@ -3,9 +3,10 @@
 // folder (`../`, absolute paths elsewhere), symbolic links that point out of it, anything that
 // is not a regular file (devices, FIFOs, directories), and files over MAX_REFERENCE_BYTES.
 // It returns bytes: PKCS#12 files are binary; app/profile checks that PEM files are text.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ProfileError, type ReadReference } from '../../app/profile/index.js';
+import { readFd } from './read-fd.js';
 
 /** Certificates and keys are a few KB; CA bundles rarely exceed 300 KB. */
 export const MAX_REFERENCE_BYTES = 1024 * 1024;
@@ -52,14 +53,7 @@ export function folderReader(profilePath: string, maxBytes = MAX_REFERENCE_BYTES
       if (st.size > maxBytes) {
         throw new ProfileError(`the file "${ref}" is ${st.size} bytes; referenced files larger than ${maxBytes} bytes are refused`);
       }
-      const buf = Buffer.alloc(st.size);
-      let read = 0;
-      while (read < st.size) {
-        const n = readSync(fd, buf, read, st.size - read, read);
-        if (n === 0) break;
-        read += n;
-      }
-      return buf.subarray(0, read);
+      return readFd(fd, st.size);
     } finally {
       closeSync(fd);
     }
