@@ -49,7 +49,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_stdio() -> ExitCode {
+/// What both modes do first: build the runtime, then undo whatever a crashed helper left behind
+/// (routes, addresses, DNS, firewall) before taking any new session.
+fn prepare() -> Option<(tokio::runtime::Runtime, PathBuf)> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -57,11 +59,18 @@ fn run_stdio() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             log::error(&format!("cannot start the runtime: {e}"));
-            return ExitCode::FAILURE;
+            return None;
         }
     };
     let state_dir = PathBuf::from(linux::state::DEFAULT_DIR);
     recover_after_crash(&state_dir);
+    Some((runtime, state_dir))
+}
+
+fn run_stdio() -> ExitCode {
+    let Some((runtime, state_dir)) = prepare() else {
+        return ExitCode::FAILURE;
+    };
     let ctx = Context {
         uid: None,
         state_dir,
@@ -87,18 +96,9 @@ fn run_service(args: &[&str]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log::error(&format!("cannot start the runtime: {e}"));
-            return ExitCode::FAILURE;
-        }
+    let Some((runtime, state_dir)) = prepare() else {
+        return ExitCode::FAILURE;
     };
-    let state_dir = PathBuf::from(linux::state::DEFAULT_DIR);
-    recover_after_crash(&state_dir);
     match runtime.block_on(service::run(opts, state_dir, termination())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
