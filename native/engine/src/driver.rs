@@ -51,6 +51,11 @@ impl<'a> Driver<'a> {
         }
     }
 
+    /// The session is established (see `Link::handshake_done`).
+    pub fn handshake_done(&mut self) {
+        self.link.handshake_done();
+    }
+
     /// Sends everything the core queued.
     pub async fn flush_out(&mut self) -> std::io::Result<()> {
         while let Some(pkt) = self.conn.poll_transmit() {

@@ -27,6 +27,7 @@ pub mod policy;
 pub mod prf;
 pub mod push;
 pub mod reliable;
+mod remote_addr;
 pub mod replay;
 pub mod secret;
 mod session;

@@ -10,6 +10,7 @@ use crate::connection::{CloseReason, ConnEvent, Connection};
 use crate::ctrl_msg;
 use crate::params::Prepared;
 use crate::policy::{Outcome, RetryPolicy};
+use crate::remote_addr::{AddressMemory, Dial};
 use crate::secret::Secret;
 use crate::transport::Link;
 use crate::tun_io::TunIo;
@@ -229,9 +230,11 @@ impl<N: NetworkSetup> Ctx<N> {
         let mut policy = RetryPolicy::new(&self.cfg, remotes.len());
         // The CRV1 leg must go to the very address that issued the challenge.
         let mut pinned: Option<SocketAddr> = None;
+        let mut addresses = AddressMemory::default();
         let mut first = true;
         loop {
-            let remote = remotes[policy.remote_index()].clone();
+            let index = policy.remote_index();
+            let remote = remotes[index].clone();
             if !first {
                 self.emit(phase(SessionPhase::Reconnecting, None, None))
                     .await;
@@ -253,9 +256,22 @@ impl<N: NetworkSetup> Ctx<N> {
                 }
             }
             first = false;
-            let addr = match pinned {
-                Some(a) => a,
-                None => {
+            let dial = match pinned {
+                Some(a) => Dial::Remembered(a),
+                None => addresses.plan(index),
+            };
+            let addr = match dial {
+                Dial::Remembered(a) => {
+                    if pinned.is_none() {
+                        self.log(
+                            LogLevel::Info,
+                            format!("reusing {} for {} (resolved earlier)", a.ip(), remote.host),
+                        )
+                        .await;
+                    }
+                    a
+                }
+                Dial::Resolve { fallback } => {
                     self.emit(phase(SessionPhase::Resolving, None, None)).await;
                     let resolved = {
                         let host = remote.clone();
@@ -265,9 +281,17 @@ impl<N: NetworkSetup> Ctx<N> {
                     let Some(resolved) = resolved else {
                         return Stop::Disconnected;
                     };
-                    match resolved {
-                        Ok(a) => a,
-                        Err(e) => {
+                    match (resolved, fallback) {
+                        (Ok(a), _) => a,
+                        (Err(e), Some(a)) => {
+                            self.log(
+                                LogLevel::Warn,
+                                format!("{}; trying {} again", e.message, a.ip()),
+                            )
+                            .await;
+                            a
+                        }
+                        (Err(e), None) => {
                             self.log(LogLevel::Warn, e.message.clone()).await;
                             if let Some(stop) = policy.failed(Outcome::Unreachable(e)) {
                                 return Stop::Failed(stop);
@@ -304,6 +328,7 @@ impl<N: NetworkSetup> Ctx<N> {
             if established {
                 policy.connected();
             }
+            addresses.attempted(index, addr, established);
             pinned = None;
             let one_shot = std::mem::take(&mut creds.one_shot) && !established;
             if let Some((username, password)) = creds.before_answer.take() {
@@ -452,6 +477,7 @@ impl<N: NetworkSetup> Ctx<N> {
                     }
                     ConnEvent::Established(settings) => {
                         established = true;
+                        driver.handshake_done();
                         if let Err(e) = self.configure(&settings, addr).await {
                             driver.conn.disconnect(Instant::now());
                             let _ = driver.flush_out().await;

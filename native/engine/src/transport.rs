@@ -59,7 +59,33 @@ pub enum Link {
         stream: TcpStream,
         frames: Deframer,
         wbuf: Vec<u8>,
+        /// Acknowledge every segment at once (until `handshake_done`), see `quick_ack`.
+        quick_acks: bool,
     },
+}
+
+/// Asks the kernel to acknowledge received data at once instead of delaying the ACK. During
+/// the handshake the server (Nagle on, as openvpn is by default) holds each small write until
+/// our ACK of the previous one; a delayed ACK stalls it ~40 ms each time. The kernel clears
+/// the flag by itself, so it is set again after every read. Best effort: failing costs latency.
+fn quick_ack(stream: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        // SAFETY: a valid socket fd and a c_int option value of the size passed.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
 }
 
 impl Link {
@@ -85,11 +111,14 @@ impl Link {
                     .map_err(|_| {
                         io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out")
                     })??;
+                // Our own small control packets go out at once, not after the server's ACK.
                 stream.set_nodelay(true)?;
+                quick_ack(&stream);
                 Ok(Link::Tcp {
                     stream,
                     frames: Deframer::new(),
                     wbuf: Vec::new(),
+                    quick_acks: true,
                 })
             }
         }
@@ -99,12 +128,20 @@ impl Link {
     pub async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Link::Udp(s) => s.recv(buf).await,
-            Link::Tcp { stream, frames, .. } => loop {
+            Link::Tcp {
+                stream,
+                frames,
+                quick_acks,
+                ..
+            } => loop {
                 if let Some(n) = frames.take(buf) {
                     return Ok(n);
                 }
                 let mut chunk = [0u8; 16384];
                 let n = stream.read(&mut chunk).await?;
+                if *quick_acks {
+                    quick_ack(stream);
+                }
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionReset,
@@ -113,6 +150,14 @@ impl Link {
                 }
                 frames.extend(&chunk[..n]);
             },
+        }
+    }
+
+    /// The session is up: back to the kernel's normal (delayed) ACKs, which save packets
+    /// during bulk transfer.
+    pub fn handshake_done(&mut self) {
+        if let Link::Tcp { quick_acks, .. } = self {
+            *quick_acks = false;
         }
     }
 

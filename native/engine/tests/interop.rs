@@ -7,6 +7,7 @@ mod lab;
 use causeway_engine::{Command, EngineConfig, ErrorCode, Event, SessionPhase};
 use lab::{Lab, TestNet};
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,6 +42,12 @@ struct Running {
 
 impl Running {
     fn start(lab: &Lab, cfg: Value) -> Running {
+        Running::start_with_resolver(lab, cfg, None)
+    }
+
+    /// Like `start`, with the engine's name lookups going to the resolver in `resolv_conf`
+    /// (through a private mount namespace of the engine's thread).
+    fn start_with_resolver(lab: &Lab, cfg: Value, resolv_conf: Option<PathBuf>) -> Running {
         let cfg: EngineConfig = serde_json::from_value(cfg).expect("valid config");
         let (ctx, crx) = mpsc::channel(8);
         let (etx, mut erx) = mpsc::channel(256);
@@ -68,6 +75,9 @@ impl Running {
                 std::sync::atomic::Ordering::SeqCst,
             );
             enter();
+            if let Some(conf) = resolv_conf {
+                lab::use_resolver(&conf);
+            }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -1171,4 +1181,128 @@ fn missing_client_certificate_is_client_cert_rejected() {
         assert_eq!(e.code, ErrorCode::ClientCertRejected, "{proto}: {e:?}");
         assert!(e.message.contains("has none"), "{e:?}");
     }
+}
+
+/// The profile's remote as a name only the lab's DNS server knows, and a resolv.conf for it.
+const LAB_ZONE: &str = "vpn.causeway.test";
+
+fn lab_resolver(lab: &Lab) -> PathBuf {
+    let conf = lab.path("resolv.conf");
+    std::fs::write(
+        &conf,
+        "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    )
+    .unwrap();
+    conf
+}
+
+#[test]
+fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "explicit-exit-notify 1");
+    let mut dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp"}]);
+    let run = Running::start_with_resolver(&lab, cfg, Some(lab_resolver(&lab)));
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(
+        dns.queries().iter().any(|q| q == LAB_ZONE),
+        "{:?}",
+        dns.queries()
+    );
+    // Like a session whose DNS points into the dead tunnel: no resolver from now on.
+    dns.stop();
+    lab.stop_server();
+    lab.start_server("udp", "explicit-exit-notify 1");
+    let end = Instant::now() + Duration::from_secs(30);
+    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        run.count_phase(SessionPhase::Connected),
+        2,
+        "{:#?}",
+        run.events.lock().unwrap()
+    );
+    let reused = run.events.lock().unwrap().iter().any(|e| {
+        matches!(e, Event::Log { text, .. } if text.starts_with(&format!("reusing {}", lab.server_ip)))
+    });
+    assert!(reused, "the reconnect did not reuse the resolved address");
+    assert!(ping(&lab, 3));
+    run.stop();
+}
+
+#[test]
+fn remote_random_hostname_queries_a_random_label() {
+    root_only!();
+    let mut lab = Lab::new();
+    lab.start_server("udp", "");
+    let dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
+    let mut cfg = base_config(&lab, "udp");
+    cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp"}]);
+    cfg["remoteRandomHostname"] = json!(true);
+    let run = Running::start_with_resolver(&lab, cfg, Some(lab_resolver(&lab)));
+    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    assert!(ping(&lab, 3));
+    let queries = dns.queries();
+    let suffix = format!(".{LAB_ZONE}");
+    let random: Vec<&String> = queries
+        .iter()
+        .filter(|q| {
+            q.strip_suffix(&suffix).is_some_and(|label| {
+                label.len() == 12 && label.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        })
+        .collect();
+    assert!(!random.is_empty(), "no random-label query in {queries:?}");
+    assert!(
+        !queries.iter().any(|q| q == LAB_ZONE),
+        "the bare name was queried: {queries:?}"
+    );
+    run.stop();
+}
+
+/// Time from the Connecting phase to Connected for one fresh session (polled every ms).
+fn connect_time(lab: &Lab, proto: &str) -> Duration {
+    let run = Running::start(lab, base_config(lab, proto));
+    let seen = |phase: SessionPhase| run.count_phase(phase) > 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    while !seen(SessionPhase::Connecting) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let start = Instant::now();
+    while !seen(SessionPhase::Connected) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let took = start.elapsed();
+    assert!(
+        seen(SessionPhase::Connected),
+        "{proto} session did not connect"
+    );
+    run.stop();
+    took
+}
+
+fn median_connect_time(proto: &str, runs: usize) -> Duration {
+    let mut lab = Lab::new();
+    lab.start_server(proto, "");
+    let mut times: Vec<Duration> = (0..runs).map(|_| connect_time(&lab, proto)).collect();
+    times.sort();
+    eprintln!("{proto} connect times: {times:?}");
+    times[runs / 2]
+}
+
+/// Over TCP the server's small handshake writes must not wait for our delayed ACK (two
+/// ~40 ms stalls per handshake without TCP_QUICKACK): TCP connects about as fast as UDP.
+#[test]
+fn tcp_handshake_is_not_stalled_by_delayed_acks() {
+    root_only!();
+    let udp = median_connect_time("udp", 5);
+    let tcp = median_connect_time("tcp", 5);
+    eprintln!("median connect time: udp {udp:?}, tcp {tcp:?}");
+    assert!(
+        tcp < udp + Duration::from_millis(40),
+        "TCP connect {tcp:?} vs UDP {udp:?}"
+    );
 }

@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod dns;
+
 pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
@@ -436,10 +438,53 @@ impl Lab {
     /// Moves the calling thread into the client namespace: sockets and TUN devices it creates
     /// from now on live there.
     pub fn enter_client_ns(&self) {
-        let f = fs::File::open(format!("/var/run/netns/{}", self.client_ns)).unwrap();
-        let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        enter_ns(&self.client_ns);
     }
+}
+
+/// Moves the calling thread into the named network namespace.
+pub fn enter_ns(ns: &str) {
+    let f = fs::File::open(format!("/var/run/netns/{ns}")).unwrap();
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+}
+
+/// Gives the calling thread (and threads it spawns later) a private mount namespace in which
+/// `/etc/resolv.conf` is `resolv_conf`, so its name lookups go to a test resolver while the
+/// rest of the machine keeps its own. Mounts are made private first so nothing propagates out.
+pub fn use_resolver(resolv_conf: &Path) {
+    use std::ffi::CString;
+    let last = std::io::Error::last_os_error;
+    assert_eq!(
+        unsafe { libc::unshare(libc::CLONE_NEWNS) },
+        0,
+        "unshare: {}",
+        last()
+    );
+    let root = CString::new("/").unwrap();
+    let none = CString::new("none").unwrap();
+    let rc = unsafe {
+        libc::mount(
+            none.as_ptr(),
+            root.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "make / private: {}", last());
+    let src = CString::new(path_str(resolv_conf)).unwrap();
+    let dst = CString::new("/etc/resolv.conf").unwrap();
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "bind-mount resolv.conf: {}", last());
 }
 
 impl Drop for Lab {
