@@ -50,7 +50,21 @@ describe('dispatcher validation', () => {
     expect(seen.at(-1)).toEqual(['importProfile', [bytes, 'Work']]);
   });
 
+  const oidc = { issuer: 'https://login.example.com/realms/staff', clientId: 'causeway', scopes: 'openid email', usernameClaim: 'email', token: 'id_token' };
+
+  it('passes OIDC settings, and null to remove them', async () => {
+    expect(await dispatcher.dispatch('setProfileOidc', ['work', oidc])).toEqual({ ok: true, value: undefined });
+    expect(seen.at(-1)).toEqual(['setProfileOidc', ['work', oidc]]);
+    expect(await dispatcher.dispatch('setProfileOidc', ['work', null])).toEqual({ ok: true, value: undefined });
+    expect(seen.at(-1)).toEqual(['setProfileOidc', ['work', null]]);
+  });
+
   it.each([
+    ['OIDC settings with an unknown field', 'setProfileOidc', ['work', { ...oidc, clientSecret: 'x' }], 'invalid-request'],
+    ['OIDC settings without a client id', 'setProfileOidc', ['work', { ...oidc, clientId: '' }], 'invalid-request'],
+    ['OIDC settings missing a field', 'setProfileOidc', ['work', { issuer: oidc.issuer, clientId: 'c' }], 'invalid-request'],
+    ['an over-long OIDC issuer', 'setProfileOidc', ['work', { ...oidc, issuer: `https://x.example/${'a'.repeat(2100)}` }], 'invalid-request'],
+    ['an unknown OIDC token kind', 'setProfileOidc', ['work', { ...oidc, token: 'refresh_token' }], 'invalid-request'],
     ['unknown call', 'readFile', ['/etc/shadow'], 'unknown-call'],
     ['wrong arity', 'connect', [], 'invalid-request'],
     ['extra argument', 'connect', ['a', 'b'], 'invalid-request'],

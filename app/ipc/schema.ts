@@ -13,12 +13,13 @@ import type {
   ConnectionView,
   ImportVerdict,
   LogLine,
+  OidcSettingsInput,
   ProfileDetails,
   PromptRequest,
   Settings,
   TrafficStats,
 } from './types';
-import { boolean, bytes, nullable, object, string, tuple, variant, type Infer, type Validator } from './validate';
+import { boolean, bytes, literal, nullable, object, string, tuple, variant, type Infer, type Validator } from './validate';
 
 /** Largest .ovpn the app accepts (real profiles are a few KiB; inline blocks keep them small). */
 export const MAX_PROFILE_BYTES = 4 * 1024 * 1024;
@@ -31,6 +32,15 @@ const secret = string({ min: 0, max: 4096 });
 const promptAnswer = variant('kind', {
   password: { username: string({ max: 512 }), password: secret, response: nullable(secret), remember: boolean },
   response: { response: secret },
+});
+
+/** What the user typed; main checks it further (https issuer, claim syntax) with the importer's rules. */
+const oidcSettings: Validator<OidcSettingsInput> = object({
+  issuer: string({ min: 1, max: 2048 }),
+  clientId: string({ min: 1, max: 512 }),
+  scopes: string({ max: 1024 }),
+  usernameClaim: string({ max: 200 }),
+  token: literal('id_token', 'access_token'),
 });
 
 const settingsPatch = object({
@@ -63,6 +73,8 @@ export const calls = {
   reopenLogin: call<void>()(tuple(id)),
   ackBanner: call<void>()(tuple(id)),
   forgetPassword: call<void>()(tuple(id)),
+  /** Sets (or, with null, removes) the profile's single sign-on settings; returns the new details. */
+  setProfileOidc: call<ProfileDetails>()(tuple(id, nullable(oidcSettings))),
   getSettings: call<Settings>()(tuple()),
   setSettings: call<Settings>()(tuple(settingsPatch)),
   listCerts: call<CertSummary[]>()(tuple()),

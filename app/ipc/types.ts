@@ -54,6 +54,34 @@ export interface ProfileDetails extends ProfileSummary {
   certificate: CertSummary | null;
   /** Whether a password for this profile is saved in the system keyring. */
   passwordSaved: boolean;
+  /** The profile's single sign-on (OpenID Connect) settings, or null when it has none. */
+  oidc: OidcView | null;
+}
+
+/** Which token is sent to the VPN server as the password. */
+export type OidcTokenKind = 'id_token' | 'access_token';
+
+/** A profile's OpenID Connect settings as main stored them (validated and completed). */
+export interface OidcView {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+  /** The token claim whose value is sent as the VPN username. */
+  usernameClaim: string;
+  token: OidcTokenKind;
+}
+
+/**
+ * OpenID Connect settings as the user typed them (setProfileOidc). Main validates and completes
+ * them: empty scopes mean the defaults, an empty username claim means "sub".
+ */
+export interface OidcSettingsInput {
+  issuer: string;
+  clientId: string;
+  /** Space- or comma-separated. */
+  scopes: string;
+  usernameClaim: string;
+  token: OidcTokenKind;
 }
 
 export type ImportVerdict =

@@ -58,6 +58,10 @@ function scriptedCore() {
         profiles.delete(id);
         return p;
       },
+      replace(p) {
+        profiles.set(p.id, p);
+        return p;
+      },
     },
     importProfile: vi.fn(async () => ({
       ok: true,
@@ -136,6 +140,32 @@ describe('desktop service', () => {
       },
     });
     expect(t.last('snapshot')).toBeDefined();
+  });
+
+  it('stores validated single sign-on settings, forgets the old refresh token, and removes them', async () => {
+    await t.secrets.set('profile/work/oidc-refresh-token', 'old-token');
+    const out = await t.dispatcher.dispatch('setProfileOidc', ['work', { issuer: 'http://127.0.0.1:8080/realms/lab', clientId: 'causeway', scopes: 'email, profile', usernameClaim: '', token: 'id_token' }]);
+    const stored = { issuer: 'http://127.0.0.1:8080/realms/lab', clientId: 'causeway', scopes: ['openid', 'email', 'profile'], usernameClaim: 'sub', token: 'id_token' };
+    expect(out).toMatchObject({ ok: true, value: { id: 'work', oidc: stored } });
+    expect(t.core.profiles.resolve('work').oidc).toEqual(stored);
+    expect(await t.secrets.get('profile/work/oidc-refresh-token')).toBeNull();
+    expect(t.last('snapshot')).toBeDefined();
+    expect(await t.dispatcher.dispatch('setProfileOidc', ['work', null])).toMatchObject({ ok: true, value: { oidc: null } });
+    expect(t.core.profiles.resolve('work').oidc).toBeNull();
+  });
+
+  it('refuses an issuer that is not https, in words for the form', async () => {
+    const out = await t.dispatcher.dispatch('setProfileOidc', ['work', { issuer: 'http://login.example.com', clientId: 'causeway', scopes: '', usernameClaim: '', token: 'id_token' }]);
+    expect(out).toEqual({ ok: false, error: { code: 'invalid-oidc', message: 'The OIDC issuer must be an https URL (http is allowed only on this computer).' } });
+    const blank = await t.dispatcher.dispatch('setProfileOidc', ['work', { issuer: '  ', clientId: 'causeway', scopes: '', usernameClaim: '', token: 'id_token' }]);
+    expect(blank).toEqual({ ok: false, error: { code: 'invalid-oidc', message: 'OIDC needs an issuer URL.' } });
+    expect(t.core.profiles.resolve('work').oidc).toBeUndefined();
+  });
+
+  it('leaves single sign-on alone while the profile is connected', async () => {
+    t.state('work', { phase: 'resolving' });
+    const out = await t.dispatcher.dispatch('setProfileOidc', ['work', null]);
+    expect(out).toMatchObject({ ok: false, error: { code: 'connected' } });
   });
 
   it('follows a connection in words the renderer shows, and tells the shell', async () => {

@@ -4,10 +4,23 @@
 // same service in plain Node with the renderer in Chromium.
 import type { CausewayService, EventSink } from '../../app/ipc/handlers';
 import { UserFacingError } from '../../app/ipc/handlers';
-import type { AppSnapshot, Banner, CertSummary, ConnectionView, ImportVerdict, LogLine, LogLevel, ProfileDetails, Settings, TrafficStats } from '../../app/ipc/types';
+import type {
+  AppSnapshot,
+  Banner,
+  CertSummary,
+  ConnectionView,
+  ImportVerdict,
+  LogLine,
+  LogLevel,
+  OidcSettingsInput,
+  ProfileDetails,
+  Settings,
+  TrafficStats,
+} from '../../app/ipc/types';
 import { isActive } from '../../app/connection/state';
 import type { PushedSettings } from '../../app/helper-protocol/messages';
 import type { Profile, ProfileIssue } from '../../app/profile';
+import { OidcSettingsError, parseOidcSettings, refreshTokenAccount, type OidcSettings } from '../auth/oidc-settings';
 import type { ManagerEvent, SessionSnapshot } from '../connection/manager';
 import type { SecretStore } from '../secrets/secret-store';
 import { PromptBroker } from './prompt-broker';
@@ -21,6 +34,8 @@ export interface DesktopCore {
     resolve(idOrName: string): Profile;
     rename(idOrName: string, newName: string): Profile;
     remove(idOrName: string): Promise<Profile>;
+    /** Rewrites a stored profile (here: its single sign-on settings). */
+    replace(profile: Profile): Profile;
   };
   /** Imports profile text the user chose; file references cannot be resolved from bytes alone. */
   importProfile(bytes: Uint8Array, name: string): Promise<ImportOutcome>;
@@ -309,6 +324,17 @@ export class DesktopService {
     };
   }
 
+  /** Validates typed settings with the importer's rules (https issuer, claim syntax, defaults). */
+  private oidcSettings(input: OidcSettingsInput): OidcSettings {
+    try {
+      return parseOidcSettings(input);
+    } catch (err) {
+      if (!(err instanceof OidcSettingsError)) throw err;
+      // The shared messages name the CLI option too ("(--oidc-issuer)"); the form has labelled fields instead.
+      throw new UserFacingError('invalid-oidc', err.message.replace(/ \(--[a-z-]+\)/, ''));
+    }
+  }
+
   private certs(): DesktopCerts {
     const certs = this.c.certs;
     if (!certs) throw new UserFacingError('unavailable', 'Certificate management is not available in this build.');
@@ -351,7 +377,20 @@ export class DesktopService {
         remotes: p.remotes.map((r) => ({ host: r.host, port: r.port, proto: r.proto })),
         certificate,
         passwordSaved: (await this.c.secrets.get(this.c.passwordAccount(id))) !== null,
+        oidc: p.oidc ? { ...p.oidc, scopes: [...p.oidc.scopes] } : null,
       };
+    },
+    setProfileOidc: async (id, input) => {
+      const p = this.profile(id);
+      if (isActive(this.c.connections.get(id)?.state ?? { phase: 'idle' })) {
+        throw new UserFacingError('connected', `Disconnect “${p.name}” before changing its single sign-on.`);
+      }
+      const oidc = input ? this.oidcSettings(input) : null;
+      this.c.profiles.replace({ ...p, oidc });
+      // A refresh token belongs to the provider and client that issued it: sign in afresh after a change.
+      if (p.oidc?.issuer !== oidc?.issuer || p.oidc?.clientId !== oidc?.clientId) await this.c.secrets.delete(refreshTokenAccount(p.id));
+      await this.pushSnapshot();
+      return this.calls.getProfileDetails(id);
     },
     connect: async (id) => {
       this.profile(id);

@@ -295,6 +295,54 @@ describe('desktop app in Chromium over the real core', () => {
     await shows(c.getByRole('status'), 'Not connected', 20_000);
   });
 
+  it('sets up single sign-on in a profile’s details, stores it with the profile, and removes it', async () => {
+    const c = card(ui, 'Office Lab');
+    const id = core.profiles.resolve('Office Lab').id;
+    const storedOidc = () => (JSON.parse(readFileSync(join(work, 'config', 'profiles', `${id}.json`), 'utf8')) as { oidc?: unknown }).oidc;
+    await c.getByRole('button', { name: 'Details' }).click();
+    const form = c.getByRole('form', { name: 'Single sign-on (OpenID Connect)' });
+    await visible(form);
+
+    // A plain-http issuer elsewhere than this computer is refused, in words next to the fields.
+    await form.getByLabel('Issuer URL').fill('http://login.example.com/realms/staff');
+    await form.getByLabel('Client id').fill('causeway-desktop');
+    await form.getByRole('button', { name: 'Save single sign-on' }).click();
+    await shows(form.getByRole('alert'), 'The OIDC issuer must be an https URL (http is allowed only on this computer).');
+    expect(storedOidc()).toBeUndefined();
+
+    // Corrected from the keyboard: fix the issuer, tab to scopes and the claim, Enter saves.
+    await form.getByLabel('Issuer URL').fill('https://login.example.com/realms/staff');
+    await form.getByLabel('Scopes').focus();
+    await ui.page.keyboard.type('email offline_access');
+    await ui.page.keyboard.press('Tab');
+    await ui.page.keyboard.type('preferred_username');
+    await ui.page.keyboard.press('Enter');
+    await shows(form.getByRole('status'), 'Single sign-on saved.');
+    expect(await form.getByRole('alert').count()).toBe(0);
+    expect(storedOidc()).toEqual({
+      issuer: 'https://login.example.com/realms/staff',
+      clientId: 'causeway-desktop',
+      scopes: ['openid', 'email', 'offline_access'],
+      usernameClaim: 'preferred_username',
+      token: 'id_token',
+    });
+
+    // Opened again, the details read the stored profile.
+    await c.getByRole('button', { name: 'Hide details' }).click();
+    await c.getByRole('button', { name: 'Details' }).click();
+    await shows(c.locator('dl.details'), 'Single sign-onhttps://login.example.com/realms/staff (client causeway-desktop)');
+    expect(await form.getByLabel('Scopes').inputValue()).toBe('openid email offline_access');
+    await form.scrollIntoViewIfNeeded();
+    await ui.screenshot('13-single-sign-on');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
+
+    await form.getByRole('button', { name: 'Remove single sign-on' }).click();
+    await shows(form.getByRole('status'), 'Single sign-on removed.');
+    expect(storedOidc()).toBeNull();
+    await shows(c.locator('dl.details'), 'Single sign-onNot set up');
+    await c.getByRole('button', { name: 'Hide details' }).click();
+  });
+
   it('keeps the desktop settings the user chooses', async () => {
     await ui.page.getByRole('button', { name: 'Settings' }).click();
     await ui.page.getByLabel('Start minimized to the tray').check();

@@ -81,4 +81,5 @@ export const details: ProfileDetails = {
   ],
   certificate: null,
   passwordSaved: true,
+  oidc: null,
 };

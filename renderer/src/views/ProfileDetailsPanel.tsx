@@ -1,9 +1,10 @@
-// A profile's details, fetched when opened: servers, how it signs in, its certificate and whether
-// a password is saved.
+// A profile's details, fetched when opened: servers, how it signs in, its certificate, whether
+// a password is saved, and its single sign-on settings (editable).
 import { useEffect, useState } from 'react';
 import type { ProfileDetails } from '../../../app/ipc/types';
 import { useServices } from '../context';
 import { authWords, expiryWords } from '../format';
+import { OidcSettingsForm } from './OidcSettingsForm';
 
 export function ProfileDetailsPanel({ profileId }: { profileId: string }) {
   const { bridge, report } = useServices();
@@ -25,45 +26,50 @@ export function ProfileDetailsPanel({ profileId }: { profileId: string }) {
       .then(() => setVersion((v) => v + 1))
       .catch(report);
   return (
-    <dl className="details">
-      <dt>{details.remotes.length > 1 ? 'Servers' : 'Server'}</dt>
-      <dd>
-        {details.remotes.map((r) => (
-          <div key={`${r.host}:${r.port}:${r.proto}`}>
-            {r.host}:{r.port} ({r.proto.toUpperCase()})
-          </div>
-        ))}
-      </dd>
-      <dt>Sign-in</dt>
-      <dd>{authWords[details.authKind]}</dd>
-      <dt>Certificate</dt>
-      <dd>
-        {details.certificate ? (
-          <>
-            <div>{details.certificate.subject}</div>
-            <div className={details.certificate.expiry === 'valid' ? 'muted' : 'warn-text'}>
-              {expiryWords(details.certificate.expiry, details.certificate.notAfter)}
+    <div>
+      <dl className="details">
+        <dt>{details.remotes.length > 1 ? 'Servers' : 'Server'}</dt>
+        <dd>
+          {details.remotes.map((r) => (
+            <div key={`${r.host}:${r.port}:${r.proto}`}>
+              {r.host}:{r.port} ({r.proto.toUpperCase()})
             </div>
-          </>
-        ) : details.needsCertificate ? (
-          'Missing: attach one under Certificates'
-        ) : (
-          'Not used'
-        )}
-      </dd>
-      <dt>Saved password</dt>
-      <dd>
-        {details.passwordSaved ? (
-          <>
-            Saved in the system keyring{' '}
-            <button type="button" className="link" onClick={forget}>
-              Forget it
-            </button>
-          </>
-        ) : (
-          'None'
-        )}
-      </dd>
-    </dl>
+          ))}
+        </dd>
+        <dt>Sign-in</dt>
+        <dd>{authWords[details.authKind]}</dd>
+        <dt>Certificate</dt>
+        <dd>
+          {details.certificate ? (
+            <>
+              <div>{details.certificate.subject}</div>
+              <div className={details.certificate.expiry === 'valid' ? 'muted' : 'warn-text'}>
+                {expiryWords(details.certificate.expiry, details.certificate.notAfter)}
+              </div>
+            </>
+          ) : details.needsCertificate ? (
+            'Missing: attach one under Certificates'
+          ) : (
+            'Not used'
+          )}
+        </dd>
+        <dt>Saved password</dt>
+        <dd>
+          {details.passwordSaved ? (
+            <>
+              Saved in the system keyring{' '}
+              <button type="button" className="link" onClick={forget}>
+                Forget it
+              </button>
+            </>
+          ) : (
+            'None'
+          )}
+        </dd>
+        <dt>Single sign-on</dt>
+        <dd className="wrap">{details.oidc ? `${details.oidc.issuer} (client ${details.oidc.clientId})` : 'Not set up'}</dd>
+      </dl>
+      <OidcSettingsForm details={details} onSaved={setDetails} />
+    </div>
   );
 }
