@@ -35,6 +35,8 @@ export function sampleEngineConfig(overrides: Partial<EngineConfig> = {}): Engin
     routes: [],
     routesIpv6: [],
     redirectGateway: false,
+    excludedRoutes: [],
+    dns: { servers: [], searchDomains: [], routeDomains: [] },
     blockIpv6: false,
     killSwitch: false,
     guiVersion: 'causeway 0.1.0',

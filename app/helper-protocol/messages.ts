@@ -85,6 +85,10 @@ export interface EngineConfig {
   routes: string[];
   routesIpv6: string[];
   redirectGateway: boolean;
+  /** Routes that bypass the tunnel via the original default path (`route … net_gateway`), CIDR, IPv4 and IPv6. */
+  excludedRoutes: string[];
+  /** The profile's own DNS (`dhcp-option DNS/DOMAIN/…`, `dns …`); the helper adds it to what the server pushes. */
+  dns: DnsOptions;
   /** Leak protection (issue "Installable and leak-free"). */
   blockIpv6: boolean;
   killSwitch: boolean;
@@ -122,13 +126,21 @@ export type ErrorCode =
   | 'permission-denied'
   | 'internal';
 
+/** DNS servers and domains, from the profile or pushed by the server. */
+export interface DnsOptions {
+  servers: string[];
+  searchDomains: string[];
+  /** Split DNS: only these names go to `servers` ("." = all names). */
+  routeDomains: string[];
+}
+
 export interface PushedSettings {
   ipv4: { address: string; prefix: number; gateway: string | null } | null;
   ipv6: { address: string; prefix: number } | null;
   routes: string[];
   routesIpv6: string[];
   redirectGateway: boolean;
-  dns: { servers: string[]; searchDomains: string[]; routeDomains: string[] };
+  dns: DnsOptions;
   mtu: number;
   /** Device the helper created (e.g. "cw0"). */
   device: string;

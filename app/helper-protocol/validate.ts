@@ -107,6 +107,8 @@ const port = intRange(1, 65535);
 const session = nonEmptyStr;
 const errorInfo = object({ code: oneOf(...ERROR_CODES), message: str });
 
+const dnsOptions = object({ servers: arrayOf(str), searchDomains: arrayOf(str), routeDomains: arrayOf(str) });
+
 const engineConfig: Check = object({
   remotes: arrayOf(object({ host: nonEmptyStr, port, proto }), 1),
   remoteRandom: bool,
@@ -140,6 +142,8 @@ const engineConfig: Check = object({
   routes: arrayOf(str),
   routesIpv6: arrayOf(str),
   redirectGateway: bool,
+  excludedRoutes: arrayOf(str),
+  dns: dnsOptions,
   blockIpv6: bool,
   killSwitch: bool,
   guiVersion: str,
@@ -151,7 +155,7 @@ const pushedSettings: Check = object({
   routes: arrayOf(str),
   routesIpv6: arrayOf(str),
   redirectGateway: bool,
-  dns: object({ servers: arrayOf(str), searchDomains: arrayOf(str), routeDomains: arrayOf(str) }),
+  dns: dnsOptions,
   mtu: uint,
   device: str,
   peerId: nullable(uint),

@@ -102,6 +102,31 @@ ${pki.ca}</ca>
     });
   });
 
+  it("carries the profile's own DNS options and net_gateway exclusions", () => {
+    const { profile } = profileFrom(`client
+remote vpn.example.test 1194 udp
+auth-user-pass
+redirect-gateway def1
+route 192.168.0.0 255.255.255.0 net_gateway
+route 10.60.0.0 255.255.0.0
+dhcp-option DNS 10.8.0.53
+dhcp-option DNS6 fd00::53
+dhcp-option DOMAIN corp.example
+dhcp-option DOMAIN-ROUTE internal.example
+<ca>
+${pki.ca}</ca>
+`);
+    const config = buildEngineConfig(profile, { key: null, credentials: null }, options);
+    expect(config.excludedRoutes).toEqual(['192.168.0.0/24']);
+    expect(config.routes).toEqual(['10.60.0.0/16']);
+    expect(config.dns).toEqual({
+      servers: ['10.8.0.53', 'fd00::53'],
+      searchDomains: ['corp.example'],
+      routeDomains: ['internal.example'],
+    });
+    expect(() => parseClientMessage({ type: 'connect', session: 's', config })).not.toThrow();
+  });
+
   it('refuses a certificate profile whose key is missing, or that has no certificate, with a next step', () => {
     const { profile } = profileFrom(`client
 remote vpn.example.test 1194 udp

@@ -76,6 +76,12 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     // EngineConfig carries one switch: IPv4 default route (def1). IPv6-only redirection is
     // expressed by the helper's leak protection (blockIpv6) rather than a v6 default route.
     redirectGateway: profile.redirectGateway?.ipv4 ?? false,
+    excludedRoutes: [...profile.excludedRoutes],
+    dns: {
+      servers: [...profile.dns.servers],
+      searchDomains: [...profile.dns.searchDomains],
+      routeDomains: [...profile.dns.routeDomains],
+    },
     blockIpv6: profile.blockIpv6,
     killSwitch: options.killSwitch,
     guiVersion: options.guiVersion,

@@ -226,6 +226,10 @@ pub struct EngineConfig {
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    /// `route … net_gateway`: CIDRs kept off the tunnel (applied by the helper, not the engine).
+    pub excluded_routes: Vec<String>,
+    /// The profile's own DNS options (applied by the helper on top of the pushed ones).
+    pub dns: DnsSettings,
     pub block_ipv6: bool,
     pub kill_switch: bool,
 
@@ -353,7 +357,9 @@ pub(crate) mod tests_support {
         "compression": "compress-stub-v2", "keepalive": {"intervalSec": 10, "timeoutSec": 60},
         "renegSec": 3600, "renegBytes": null, "tunMtu": 1500,
         "routeNoPull": false, "routes": ["10.0.0.0/8"], "routesIpv6": [],
-        "redirectGateway": false, "blockIpv6": false, "killSwitch": false,
+        "redirectGateway": false, "excludedRoutes": ["192.168.1.0/24"],
+        "dns": {"servers": ["10.8.0.53"], "searchDomains": [], "routeDomains": []},
+        "blockIpv6": false, "killSwitch": false,
         "guiVersion": "causeway 0.1"
     }"#;
 }
@@ -379,6 +385,8 @@ mod tests {
             X509NameType::NamePrefix
         );
         assert_eq!(c.compression, Compression::CompressStubV2);
+        assert_eq!(c.excluded_routes, vec!["192.168.1.0/24"]);
+        assert_eq!(c.dns.servers, vec!["10.8.0.53"]);
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["tlsAuth"]["direction"], 1);
         assert_eq!(back["remoteCertTls"], "server");

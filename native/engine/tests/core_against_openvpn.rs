@@ -75,7 +75,8 @@ fn legacy_prf_data_channel_against_openvpn() {
         "remoteCertTls": "server", "verifyX509Name": null, "authUserPass": false, "staticChallenge": null,
         "credentials": null, "awsFraming": false, "compression": "none", "keepalive": null,
         "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "routeNoPull": false, "routes": [],
-        "routesIpv6": [], "redirectGateway": false, "blockIpv6": false, "killSwitch": false, "guiVersion": "t"
+        "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
+        "dns": {"servers": [], "searchDomains": [], "routeDomains": []}, "blockIpv6": false, "killSwitch": false, "guiVersion": "t"
     }))
     .unwrap();
     let prepared = Prepared::new(&cfg).unwrap();

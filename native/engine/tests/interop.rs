@@ -27,7 +27,8 @@ fn base_config(lab: &Lab, proto: &str) -> Value {
         "remoteCertTls": "server", "verifyX509Name": null,
         "authUserPass": false, "staticChallenge": null, "credentials": null, "awsFraming": false,
         "compression": "none", "keepalive": null, "renegSec": 0, "renegBytes": null, "tunMtu": 1500,
-        "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false,
+        "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
+        "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
         "blockIpv6": false, "killSwitch": false, "guiVersion": "causeway-engine-test"
     })
 }

@@ -58,6 +58,8 @@ export function engineConfigFor(
     routes: [],
     routesIpv6: [],
     redirectGateway: false,
+    excludedRoutes: [],
+    dns: { servers: [], searchDomains: [], routeDomains: [] },
     blockIpv6: false,
     killSwitch: false,
     guiVersion: 'causeway-lab 0.1.0',

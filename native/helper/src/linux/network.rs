@@ -7,24 +7,29 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use causeway_engine::config::DnsSettings;
 use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use super::netlink::{link_index, Netlink, Route};
 use super::state::{RouteRecord, StateFile};
 use super::tun;
+use crate::log;
 use crate::netguard::SessionGuards;
 
 /// The name of the session's current device, shared with the session so `status` and the
 /// `pushed` message can report it.
 pub type DeviceSlot = Arc<Mutex<Option<String>>>;
 
-/// Routing the profile itself asks for (`route`, `route-ipv6`, `redirect-gateway`), applied
-/// on top of whatever the server pushes.
+/// Routing and DNS the profile itself asks for (`route`, `route-ipv6`, `redirect-gateway`,
+/// `route … net_gateway`, `dhcp-option`/`dns`), applied on top of whatever the server pushes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileRouting {
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    /// Networks that keep using the path they had before the tunnel came up.
+    pub excluded_routes: Vec<String>,
+    pub dns: DnsSettings,
 }
 
 impl ProfileRouting {
@@ -33,24 +38,41 @@ impl ProfileRouting {
             routes: config.routes.clone(),
             routes_ipv6: config.routes_ipv6.clone(),
             redirect_gateway: config.redirect_gateway,
+            excluded_routes: config.excluded_routes.clone(),
+            dns: config.dns.clone(),
         }
     }
 
-    /// The settings the OS is configured with: the pushed ones plus the profile's routing.
+    /// The settings the OS is configured with: the pushed ones plus the profile's routing and
+    /// DNS. DNS entries accumulate as in OpenVPN, where the client's own `dhcp-option`s are read
+    /// before the pushed ones are appended: the profile's come first.
     fn apply_to(&self, pushed: &PushedSettings) -> PushedSettings {
         let mut effective = pushed.clone();
         for (mine, theirs) in [
             (&self.routes, &mut effective.routes),
             (&self.routes_ipv6, &mut effective.routes_ipv6),
         ] {
-            for route in mine {
-                if !theirs.contains(route) {
-                    theirs.push(route.clone());
-                }
-            }
+            append_missing(theirs, mine);
         }
         effective.redirect_gateway |= self.redirect_gateway;
+        for (mine, theirs) in [
+            (&self.dns.servers, &mut effective.dns.servers),
+            (&self.dns.search_domains, &mut effective.dns.search_domains),
+            (&self.dns.route_domains, &mut effective.dns.route_domains),
+        ] {
+            let pushed_entries = std::mem::replace(theirs, mine.clone());
+            append_missing(theirs, &pushed_entries);
+        }
         effective
+    }
+}
+
+/// Appends the entries of `extra` that `list` does not have yet, in order.
+fn append_missing(list: &mut Vec<String>, extra: &[String]) {
+    for entry in extra {
+        if !list.contains(entry) {
+            list.push(entry.clone());
+        }
     }
 }
 
@@ -123,7 +145,8 @@ impl LinuxNetwork {
                 .add_address(index, addr.into(), v6.prefix)
                 .map_err(|e| format!("cannot add {addr}/{} to {name}: {e}", v6.prefix))?;
         }
-        for route in planned_routes(pushed, server, index, &mut applied.netlink)? {
+        let excluded = &self.profile.excluded_routes;
+        for route in planned_routes(pushed, excluded, server, index, &mut applied.netlink)? {
             add_recorded(applied, &route)?;
         }
         self.guards
@@ -174,9 +197,12 @@ fn add_recorded(applied: &mut Applied, route: &Route) -> Result<(), String> {
 }
 
 /// The routes a session needs, in the order they must be added: the host route that keeps
-/// the server reachable outside the tunnel comes before the routes that would capture it.
+/// the server reachable outside the tunnel and the profile's excluded networks (both via the
+/// path the kernel uses before any tunnel route exists) come before the routes that would
+/// capture them.
 fn planned_routes(
     pushed: &PushedSettings,
+    excluded: &[String],
     server: SocketAddr,
     tun_index: u32,
     netlink: &mut Netlink,
@@ -214,12 +240,38 @@ fn planned_routes(
             gateway: original.gateway,
             oif: original.oif,
         });
+        routes.extend(excluded_routes(excluded, netlink)?);
         routes.push(via_tun(Ipv4Addr::new(0, 0, 0, 0).into(), 1));
         routes.push(via_tun(Ipv4Addr::new(128, 0, 0, 0).into(), 1));
+    }
+    if !pushed.redirect_gateway {
+        routes.extend(excluded_routes(excluded, netlink)?);
     }
     for cidr in pushed.routes.iter().chain(&pushed.routes_ipv6) {
         let (dst, prefix) = parse_cidr(cidr)?;
         routes.push(via_tun(dst, prefix));
+    }
+    Ok(routes)
+}
+
+/// `route … net_gateway`: each network through the device and next hop the kernel uses for it
+/// now, before the tunnel's routes exist. A network the host cannot reach at all (say, IPv6 on
+/// an IPv4-only LAN) cannot leak into the tunnel either, so it is skipped with a warning.
+fn excluded_routes(excluded: &[String], netlink: &mut Netlink) -> Result<Vec<Route>, String> {
+    let mut routes = Vec::new();
+    for cidr in excluded {
+        let (dst, prefix) = parse_cidr(cidr)?;
+        match netlink.lookup_route(dst) {
+            Ok(original) => routes.push(Route {
+                dst,
+                prefix,
+                gateway: original.gateway,
+                oif: original.oif,
+            }),
+            Err(e) => log::warn(&format!(
+                "excluded route {dst}/{prefix} skipped: no route to it outside the tunnel ({e})"
+            )),
+        }
     }
     Ok(routes)
 }
@@ -302,12 +354,38 @@ mod tests {
             routes: vec!["10.20.0.0/16".into(), "192.168.50.0/24".into()],
             routes_ipv6: vec!["fd00:50::/64".into()],
             redirect_gateway: true,
+            ..ProfileRouting::default()
         };
         let e = profile.apply_to(&pushed());
         assert_eq!(e.routes, vec!["10.20.0.0/16", "192.168.50.0/24"]);
         assert_eq!(e.routes_ipv6, vec!["fd00:50::/64"]);
         assert!(e.redirect_gateway);
         assert_eq!(ProfileRouting::default().apply_to(&pushed()), pushed());
+    }
+
+    #[test]
+    fn profile_dns_comes_first_and_accumulates_with_the_pushed_dns() {
+        let mut from_server = pushed();
+        from_server.dns = DnsSettings {
+            servers: vec!["10.8.0.1".into(), "10.8.0.53".into()],
+            search_domains: vec!["corp.example".into()],
+            route_domains: vec![],
+        };
+        let profile = ProfileRouting {
+            dns: DnsSettings {
+                servers: vec!["10.8.0.53".into(), "fd00::53".into()],
+                search_domains: vec![],
+                route_domains: vec!["intranet.example".into()],
+            },
+            excluded_routes: vec!["192.168.1.0/24".into()],
+            ..ProfileRouting::default()
+        };
+        let e = profile.apply_to(&from_server);
+        assert_eq!(e.dns.servers, vec!["10.8.0.53", "fd00::53", "10.8.0.1"]);
+        assert_eq!(e.dns.search_domains, vec!["corp.example"]);
+        assert_eq!(e.dns.route_domains, vec!["intranet.example"]);
+        // Exclusions are routes of their own, never tunnel routes.
+        assert_eq!(e.routes, from_server.routes);
     }
 
     #[test]
