@@ -114,18 +114,32 @@ function table(ours: ClientResult, stock: ClientResult): string {
 }
 
 const lab = await Lab.create();
-let iperfServer: LabProcess | null = null;
+const serverOptions = { proto: PROTO, tlsWrap: 'tls-crypt', dataCiphers: [CIPHER] } as const;
+
+/**
+ * Measures one client against a freshly started server with the same options, and its own iperf3
+ * server: a stock openvpn TCP server that has just served one client can break the next one's
+ * iperf3 control connection, so no client inherits the other's server state.
+ */
+async function againstFreshServer(measure: (lab: Lab, server: LabServer) => Promise<ClientResult>): Promise<ClientResult> {
+  const server = await lab.startServer({ ...serverOptions, dataCiphers: [...serverOptions.dataCiphers] });
+  const iperfServer = new LabProcess(spawn('ip', ['netns', 'exec', lab.netns.server, 'iperf3', '-s', '--forceflush'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'iperf3');
+  try {
+    await iperfServer.waitForLog('Server listening', 10_000);
+    return await measure(lab, server);
+  } finally {
+    await iperfServer.stop();
+    await server.stop();
+  }
+}
+
 try {
-  const server = await lab.startServer({ proto: PROTO, tlsWrap: 'tls-crypt', dataCiphers: [CIPHER] });
-  iperfServer = new LabProcess(spawn('ip', ['netns', 'exec', lab.netns.server, 'iperf3', '-s', '--forceflush'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'iperf3');
-  await iperfServer.waitForLog('Server listening', 10_000);
   console.log(`bench: ${PROTO}, ${CIPHER}, tls-crypt, iperf3 ${SECONDS} s each way, connect time median of ${CONNECT_RUNS}`);
-  const ours = await measureCauseway(lab, server);
-  const stock = await measureOpenvpn(lab, server);
+  const ours = await againstFreshServer(measureCauseway);
+  const stock = await againstFreshServer(measureOpenvpn);
   console.log(table(ours, stock));
   mkdirSync('test-results', { recursive: true });
   writeFileSync('test-results/bench.json', JSON.stringify({ proto: PROTO, cipher: CIPHER, seconds: SECONDS, causeway: ours, openvpn: stock }, null, 2));
 } finally {
-  await iperfServer?.stop();
   await lab.close();
 }
