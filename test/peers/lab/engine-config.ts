@@ -1,5 +1,6 @@
 // The EngineConfig a client needs for one of the lab's servers: what main would build from a
 // profile written for that server.
+import { sampleEngineConfig } from '../../../app/helper-protocol/fixtures.js';
 import type { DataCipher, EngineConfig } from '../../../app/helper-protocol/messages.js';
 import type { ServerInfo } from './openvpn-server.js';
 import type { Pki } from './pki.js';
@@ -25,44 +26,28 @@ export function engineConfigFor(
   const client = choices.clientCert === 'ec' ? pki.clientEc : pki.clientRsa;
   const compression: EngineConfig['compression'] =
     o.compress === 'stub' ? 'compress-stub' : o.compress === 'stub-v2' ? 'compress-stub-v2' : o.compress === 'lzo-no' ? 'comp-lzo-no' : 'none';
-  return {
+  // Everything not named here is the protocol's ordinary default (app/helper-protocol/fixtures.ts).
+  return sampleEngineConfig({
     remotes: [{ host: server.address, port: server.port, proto: o.proto }],
-    remoteRandom: false,
-    remoteRandomHostname: false,
+    // Short retries and handshake window: a test waits for failures, a user would not.
     connectRetry: { initialSec: 1, maxSec: 4 },
     connectRetryMax: 3,
     handshakeWindowSec: 20,
     ca: pki.ca,
-    extraCerts: null,
     cert: usesCert ? client.cert : null,
     key: usesCert ? client.key : null,
     tlsAuth: o.tlsWrap === 'tls-auth' ? { key: pki.tlsAuthKey, direction: 1 } : null,
     tlsCrypt: o.tlsWrap === 'tls-crypt' ? pki.tlsCryptKey : null,
     tlsCryptV2: o.tlsWrap === 'tls-crypt-v2' ? pki.tlsCryptV2Client : null,
-    authDigest: 'SHA1',
     tlsVersionMin: choices.tlsVersionMin ?? '1.2',
     tlsVersionMax: choices.tlsVersionMax ?? null,
     dataCiphers: choices.dataCiphers ?? ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305'],
-    remoteCertTls: 'server',
-    verifyX509Name: null,
     authUserPass: usesPassword,
-    staticChallenge: null,
     credentials: usesPassword ? credentials : null,
-    awsFraming: false,
     compression,
+    // The lab's servers set their own keepalive and push it.
     keepalive: null,
-    renegSec: 3600,
-    renegBytes: null,
-    tunMtu: 1500,
-    routeNoPull: false,
-    routes: [],
-    routesIpv6: [],
-    redirectGateway: false,
-    excludedRoutes: [],
-    dns: { servers: [], searchDomains: [], routeDomains: [] },
-    blockIpv6: false,
-    killSwitch: false,
     guiVersion: 'causeway-lab 0.1.0',
     ...overrides,
-  };
+  });
 }
