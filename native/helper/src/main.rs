@@ -4,15 +4,15 @@
 //! `--stdio` mode.
 
 mod codec;
-mod linux;
 mod log;
 // DNS, IPv6 leak block and kill switch (installable/leak-free work).
 mod netguard;
+mod platform;
 mod protocol;
+mod running_session;
 mod server;
 // `--service`: the socket server for installed systems (installable/leak-free work).
 mod service;
-mod session;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,7 +62,7 @@ fn prepare() -> Option<(tokio::runtime::Runtime, PathBuf)> {
             return None;
         }
     };
-    let state_dir = PathBuf::from(linux::state::DEFAULT_DIR);
+    let state_dir = PathBuf::from(platform::linux::state::DEFAULT_DIR);
     recover_after_crash(&state_dir);
     Some((runtime, state_dir))
 }
@@ -121,9 +121,9 @@ fn recover_after_crash(state_dir: &std::path::Path) {
     for problem in &guard.problems {
         log::warn(problem);
     }
-    match linux::netlink::Netlink::open() {
+    match platform::linux::netlink::Netlink::open() {
         Ok(mut nl) => {
-            let r = linux::state::recover(state_dir, &mut nl);
+            let r = platform::linux::state::recover(state_dir, &mut nl);
             if r.files > 0 {
                 log::info(&format!(
                     "cleaned up after a previous helper: {} session(s), {} route(s)",

@@ -12,17 +12,16 @@
 //! Every guard is an RAII value: `restore()` undoes it and reports errors; dropping it undoes
 //! it too (best effort), so a session task that panics or is aborted leaves nothing behind.
 
-pub mod dns;
-pub mod firewall;
-mod journal;
-mod owner;
-mod session;
-mod tools;
+pub mod dns_plan;
+pub mod journal;
+pub mod session_guards;
+pub mod tools;
 
 use std::path::Path;
 
+use crate::platform::linux::{dns, firewall};
+
 pub use journal::DEFAULT_DIR;
-pub use session::SessionGuards;
 
 /// What crash recovery undid, for one log line at start-up.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -6,8 +6,9 @@
 //! started. SIGTERM/SIGINT stop every session (undoing routes, DNS and firewall rules) before
 //! the process exits.
 
-mod peer;
 mod socket;
+
+use crate::platform::linux::peer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

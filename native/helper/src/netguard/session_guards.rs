@@ -8,9 +8,11 @@ use std::path::PathBuf;
 
 use causeway_engine::{EngineConfig, Proto, PushedSettings};
 
-use super::dns::{self, DnsGuard, DnsRequest, Link};
-use super::firewall::{ipv6_block_needed, Endpoint, Ipv6Block, KillSwitch, Transport};
 use super::journal::DEFAULT_DIR;
+use crate::platform::linux::dns::{self, DnsGuard, DnsRequest, Link};
+use crate::platform::linux::firewall::{
+    ipv6_block_needed, Endpoint, Ipv6Block, KillSwitch, Transport,
+};
 
 pub struct SessionGuards {
     journal_dir: PathBuf,

@@ -15,7 +15,8 @@ use std::sync::Mutex;
 use ruleset::{valid_ifname, Policy};
 pub use ruleset::{Endpoint, Transport};
 
-use super::{owner, tools, Recovery};
+use super::owner;
+use crate::netguard::{tools, Recovery};
 
 const TABLE_PREFIX: &str = "causeway_";
 

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::resolv_file::MARKER;
+use crate::platform::linux::dns::resolv_file::MARKER;
 
 /// The DNS part of a session's pushed settings (`dhcp-option DNS/DNS6/DOMAIN/DOMAIN-SEARCH/
 /// DOMAIN-ROUTE` and the 2.6 `dns` option, as the engine normalized them).

@@ -14,7 +14,7 @@ use super::netlink::{link_index, Netlink, Route};
 use super::state::{RouteRecord, StateFile};
 use super::tun;
 use crate::log;
-use crate::netguard::SessionGuards;
+use crate::netguard::session_guards::SessionGuards;
 
 /// The name of the session's current device, shared with the session so `status` and the
 /// `pushed` message can report it.

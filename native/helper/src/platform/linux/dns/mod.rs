@@ -6,8 +6,7 @@
 //! CAUSEWAY_DNS_BACKEND=resolved|resolvconf|file forces a backend (for administrators whose
 //! resolver setup the detection gets wrong, and for tests).
 
-mod plan;
-mod resolv_file;
+pub mod resolv_file;
 mod resolvconf;
 mod resolved;
 
@@ -15,10 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use plan::DnsRequest;
+pub use crate::netguard::dns_plan::DnsRequest;
 
-use super::journal::{self, JournalFile};
-use super::Recovery;
+use crate::netguard::dns_plan as plan;
+use crate::netguard::journal::{self, JournalFile};
+use crate::netguard::Recovery;
 use resolvconf::Resolvconf;
 use resolved::Resolved;
 

@@ -1,0 +1,3 @@
+//! What differs per operating system.
+
+pub mod linux;
