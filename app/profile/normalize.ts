@@ -9,7 +9,7 @@ import { ProfileError, type ProfileIssue } from './errors.js';
 import type { Directive } from './lexer.js';
 import type { AuthKind, ProfileSettings, Remote } from './model.js';
 import { certificates, privateKey } from './pem.js';
-import { NO_EFFECT, REFUSED, STRIPPED } from './policy.js';
+import { NO_EFFECT, REFUSED, STRIPPED } from './directive-policy.js';
 
 /**
  * Reads a file a directive refers to (`ca ca.crt`), relative to the profile's folder.

@@ -21,13 +21,13 @@ import { checkOpenableUrl } from '../auth/browser.js';
 import { webAuthUrl } from '../auth/pending-auth.js';
 import { certificateDetails, expiryWarning } from '../certs/certificate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
-import type { LoginContext, LoginFlows } from './login-flows.js';
+import type { LoginContext, LoginFlows } from './login-hooks.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
 import { askWithDeadline } from './ask.js';
-import { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
+import { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
 import { keyAccount, passwordAccount, Session, usernameAccount, type Credentials, type SessionSnapshot, type SessionStats } from './session.js';
 
-export { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
+export { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
 export { keyAccount, passwordAccount, usernameAccount, type SessionSnapshot, type SessionStats } from './session.js';
 
 /** The subset of ProfileStore the manager needs. */
