@@ -24,7 +24,7 @@ import { CertStore } from './certs/store.js';
 import { connectHelper, type HelperOptions } from './helper/connect.js';
 import { locateHelper } from './helper/locate.js';
 import { ConnectionManager, type ConnectionPolicy } from './connection/manager.js';
-import type { LoginFlows } from './connection/login-flows.js';
+import type { LoginFlows } from './connection/login-hooks.js';
 import type { Prompter } from './connection/prompter.js';
 import { Redactor } from './connection/redact.js';
 import { logDir as defaultLogDir, readProfileLog, SessionLog } from './connection/session-log.js';

@@ -6,7 +6,20 @@
 // meaning is the same. The client private key and any saved password are NOT part of this
 // model: they live in the SecretStore (accounts `profile/<id>/key` and `profile/<id>/password`);
 // `hasKey` / `auth.hasSavedPassword` only say that they exist.
-import type { DataCipher, Proto, Remote, VerifyX509Name } from '../helper-protocol/messages.js';
+import type {
+  AuthDigest,
+  Compression,
+  ConnectRetry,
+  DataCipher,
+  Keepalive,
+  Proto,
+  Remote,
+  RemoteCertTls,
+  StaticChallenge,
+  TlsAuth,
+  TlsVersion,
+  VerifyX509Name,
+} from '../helper-protocol/messages.js';
 
 export type { DataCipher, Proto, Remote, VerifyX509Name };
 
@@ -30,7 +43,7 @@ export interface ProfileAuth {
   /** `auth-user-pass` present: the server expects a username and password in key method 2. */
   userPass: boolean;
   /** `static-challenge "text" echo`. */
-  staticChallenge: { text: string; echo: boolean } | null;
+  staticChallenge: StaticChallenge | null;
   /** `auth-retry none|nointeract|interact` (default none). */
   retry: 'none' | 'nointeract' | 'interact';
   /** `auth-nocache`: do not keep the password in memory after use. */
@@ -54,12 +67,8 @@ export interface ProfileOidc {
   token: 'id_token' | 'access_token';
 }
 
-export interface TlsAuthKey {
-  /** OpenVPN Static key V1 text (PEM-like, 2048 bits). */
-  key: string;
-  /** `key-direction` / the tls-auth direction argument; null = bidirectional. */
-  direction: 0 | 1 | null;
-}
+/** OpenVPN Static key V1 text and `key-direction` / the tls-auth direction argument (null = bidirectional). */
+export type TlsAuthKey = TlsAuth;
 
 export interface RedirectGateway {
   /** Route all IPv4 through the tunnel (absent `!ipv4`). */
@@ -86,7 +95,7 @@ export interface ProfileSettings {
   remoteRandom: boolean;
   remoteRandomHostname: boolean;
   /** `connect-retry n [max]` (defaults 1 s / 300 s). */
-  connectRetry: { initialSec: number; maxSec: number };
+  connectRetry: ConnectRetry;
   /** `connect-retry-max n`; null = retry forever. */
   connectRetryMax: number | null;
   /** `hand-window` (default 60 s). */
@@ -106,15 +115,15 @@ export interface ProfileSettings {
   tlsCrypt: string | null;
   tlsCryptV2: string | null;
   /** `auth` digest for tls-auth HMAC (default SHA1). */
-  authDigest: 'SHA1' | 'SHA256' | 'SHA512';
+  authDigest: AuthDigest;
 
   // ---- TLS and data channel ----
-  tlsVersionMin: '1.2' | '1.3';
-  tlsVersionMax: '1.2' | '1.3' | null;
+  tlsVersionMin: TlsVersion;
+  tlsVersionMax: TlsVersion | null;
   /** AEAD ciphers the engine offers, in preference order (IV_CIPHERS). Never empty. */
   dataCiphers: DataCipher[];
   /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
-  remoteCertTls: 'server' | null;
+  remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;
 
   // ---- authentication ----
@@ -134,9 +143,9 @@ export interface ProfileSettings {
 
   // ---- timers, MTU, compression ----
   /** Wire framing for `comp-lzo`/`compress` profiles; Causeway never compresses. */
-  compression: 'none' | 'comp-lzo-no' | 'compress-stub' | 'compress-stub-v2';
+  compression: Compression;
   /** From `keepalive i t` or `ping i` + `ping-restart t`; null = whatever the server pushes. */
-  keepalive: { intervalSec: number; timeoutSec: number } | null;
+  keepalive: Keepalive | null;
   /** `reneg-sec` (default 3600; AWS exports 0 = never from the client side). */
   renegSec: number;
   renegBytes: number | null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../app/profile/model.js';
-import type { LoginContext } from '../connection/login-flows.js';
+import type { LoginContext } from '../connection/login-hooks.js';
 import { createLoginFlows, signInTimeoutMs } from './login-flows.js';
 
 function context(auth: Profile['auth']['kind'], extra: Partial<Profile> = {}): LoginContext & { lines: string[] } {

@@ -4,7 +4,7 @@
 //  - OIDC profiles: a token as the password, refreshed without a browser while possible (oidc.ts);
 //  - AUTH_PENDING WEB_AUTH / OPEN_URL: open the server's URL (only https or loopback http).
 // Every secret obtained here is registered with the session so its log can never show it.
-import type { LoginContext, LoginFlows } from '../connection/login-flows.js';
+import type { LoginContext, LoginFlows } from '../connection/login-hooks.js';
 import { AwsSamlFlow, type AwsSamlStatus } from './aws-saml.js';
 import { checkOpenableUrl, type BrowserOpener } from './browser.js';
 import { OidcLogin, type DeviceCodePrompt, type OidcDeps, type OidcStatus } from './oidc.js';

@@ -110,13 +110,6 @@ describe('ACS listener', () => {
     expect((err as AcsError).message).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use`));
   });
 
-  it('listens on 127.0.0.1:35001 by default, and a second listener there gets the clear error', async () => {
-    const acs = await startAcsListener();
-    listeners.push(acs);
-    expect(acs.url).toBe('http://127.0.0.1:35001/');
-    await expect(startAcsListener()).rejects.toMatchObject({ code: 'port-busy' });
-  });
-
   it('times out with a clear error and stops listening', async () => {
     const acs = await listen({ timeoutMs: 50 });
     await expect(acs.response).rejects.toMatchObject({ code: 'timeout', message: /No sign-in arrived/ });

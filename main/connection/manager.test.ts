@@ -12,7 +12,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import { connectHelper } from '../helper/connect.js';
 import { ConnectionManager, keyAccount, passwordAccount, usernameAccount, type ConnectionPolicy, type ManagerEvent } from './manager.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
-import type { LoginFlows } from './login-flows.js';
+import type { LoginFlows } from './login-hooks.js';
 import { readProfileLog } from './session-log.js';
 
 const fakeHelper = join(import.meta.dirname, '..', 'helper', 'testing', 'fake-helper.mjs');

@@ -21,13 +21,24 @@ import { checkOpenableUrl } from '../auth/browser.js';
 import { webAuthUrl } from '../auth/pending-auth.js';
 import { certificateDetails, expiryWarning } from '../certs/certificate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
-import type { LoginContext, LoginFlows } from './login-flows.js';
+import type { LoginContext, LoginFlows } from './login-hooks.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
 import { askWithDeadline } from './ask.js';
-import { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
-import { keyAccount, passwordAccount, Session, usernameAccount, type Credentials, type SessionSnapshot, type SessionStats } from './session.js';
+import { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
+import {
+  credentialsOf,
+  keyAccount,
+  noCredentials,
+  passwordAccount,
+  Session,
+  usernameAccount,
+  usernameOf,
+  type Credentials,
+  type SessionSnapshot,
+  type SessionStats,
+} from './session.js';
 
-export { DEFAULT_POLICY, type ConnectionPolicy } from './policy.js';
+export { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
 export { keyAccount, passwordAccount, usernameAccount, type SessionSnapshot, type SessionStats } from './session.js';
 
 /** The subset of ProfileStore the manager needs. */
@@ -115,13 +126,10 @@ export class ConnectionManager {
       this.sessions.set(profile.id, session);
     }
     session.profile = profile;
-    session.credentials = null;
-    session.toRemember = null;
+    session.credentials = noCredentials(usernameOf(session.credentials));
     session.savedRejected = false;
-    session.usingSaved = false;
     session.authRetries = 0;
     session.helperRetries = 0;
-    session.retryReason = null;
     session.banner = [];
     this.start(session);
     this.warnAboutCertificate(session);
@@ -255,8 +263,16 @@ export class ConnectionManager {
       throw new ProfileUnusableError('this profile signs in through the browser (AWS SAML), which is not available here');
     }
     if (!profile.auth.userPass || profile.auth.staticChallenge) return null;
-    session.credentials ??= await this.savedCredentials(session);
-    return session.credentials;
+    return this.currentOrSavedCredentials(session);
+  }
+
+  /** The credentials this session has, else the keyring's (which then become the session's). */
+  private async currentOrSavedCredentials(session: Session): Promise<Credentials | null> {
+    const current = credentialsOf(session.credentials);
+    if (current) return current;
+    const saved = await this.savedCredentials(session);
+    if (saved) session.credentials = { kind: 'saved', credentials: saved };
+    return saved;
   }
 
   private async savedCredentials(session: Session): Promise<Credentials | null> {
@@ -267,7 +283,6 @@ export class ConnectionManager {
     session.redactor.add(password);
     const username = session.profile.auth.username ?? (await this.options.secrets.get(usernameAccount(id)));
     if (username === null) return null;
-    session.usingSaved = true;
     return { username, password };
   }
 
@@ -398,10 +413,11 @@ export class ConnectionManager {
     session.stats = { ...session.stats, connectedSince: session.stats.connectedSince ?? this.now() };
     // helperRetries is not reset here: a helper that crashes after every connect must not loop.
     session.authRetries = 0;
-    session.retryReason = null;
-    if (session.profile.auth.noCache) session.credentials = null;
-    const remember = session.toRemember;
-    session.toRemember = null;
+    const state = session.credentials;
+    const remember = state.kind === 'typed' && state.remember ? state.credentials : null;
+    if (state.kind === 'typed') session.credentials = { ...state, remember: false };
+    if (state.kind === 'none') session.credentials = { ...state, refused: null };
+    if (session.profile.auth.noCache) session.credentials = noCredentials(usernameOf(state));
     if (remember && this.options.secrets.persistent) {
       const id = session.profile.id;
       void Promise.all([
@@ -428,15 +444,11 @@ export class ConnectionManager {
 
   /** auth-retry semantics. Returns true when another attempt was started. */
   private retryAuth(session: Session, message: string): boolean {
-    if (session.usingSaved && !session.savedRejected && session.profile.auth.kind !== 'aws-saml') {
+    if (session.credentials.kind === 'saved' && !session.savedRejected && session.profile.auth.kind !== 'aws-saml') {
       // A saved password went stale (changed elsewhere): ask once, whatever auth-retry says;
       // the user typing a new one is no retry storm.
       session.savedRejected = true;
-      session.usingSaved = false;
-      session.lastUsername = session.credentials?.username ?? session.lastUsername;
-      session.credentials = null;
-      session.toRemember = null;
-      session.retryReason = `The server rejected the saved password (${message}).`;
+      session.credentials = noCredentials(usernameOf(session.credentials), `The server rejected the saved password (${message}).`);
       this.note(session, 'the saved password was rejected; asking for it');
       void this.attempt(session);
       return true;
@@ -457,7 +469,7 @@ export class ConnectionManager {
     // login (main/auth refuses to open a second tab if that assertion is refused too).
     if (session.profile.auth.kind === 'aws-saml' && session.pushed === null) return false;
     session.authRetries++;
-    session.toRemember = null;
+    if (session.credentials.kind === 'typed') session.credentials = { ...session.credentials, remember: false };
     if (session.profile.auth.kind === 'aws-saml') {
       this.note(session, `the endpoint no longer accepts this session; signing in again (${session.authRetries}/${this.policy.authRetries})`);
       void this.attempt(session);
@@ -465,15 +477,13 @@ export class ConnectionManager {
     }
     if (mode === 'interact') {
       // Ask again; a saved password that was just rejected is not offered again.
-      session.lastUsername = session.credentials?.username ?? session.lastUsername;
-      session.credentials = null;
+      session.credentials = noCredentials(usernameOf(session.credentials), `The server rejected the credentials (${message}).`);
       session.savedRejected = true;
-      session.retryReason = `The server rejected the credentials (${message}).`;
       this.note(session, `authentication failed; asking again (${session.authRetries}/${this.policy.authRetries})`);
       void this.attempt(session);
       return true;
     }
-    if (!session.credentials) return false; // nothing to retry with
+    if (credentialsOf(session.credentials) === null) return false; // nothing to retry with
     this.note(session, `authentication failed; retrying the same credentials (${session.authRetries}/${this.policy.authRetries})`);
     const t = setTimeout(() => {
       session.timers.delete(t);
@@ -488,7 +498,7 @@ export class ConnectionManager {
     const p = session.profile;
     if (p.auth.kind === 'aws-saml' || p.auth.staticChallenge) return false;
     if (!p.auth.userPass) return true;
-    return session.credentials !== null && !p.auth.noCache;
+    return credentialsOf(session.credentials) !== null && !p.auth.noCache;
   }
 
   private async onNeedCredentials(session: Session, m: Extract<HelperMessage, { type: 'needCredentials' }>): Promise<void> {
@@ -524,34 +534,31 @@ export class ConnectionManager {
     }
 
     // password / static-challenge
-    const ready = m.kind === 'password' ? (session.credentials ?? (await this.savedCredentials(session))) : null;
-    if (ready && !session.retryReason) {
-      session.credentials = ready;
+    const refused = session.credentials.kind === 'none' ? session.credentials.refused : null;
+    const ready = m.kind === 'password' && refused === null ? await this.currentOrSavedCredentials(session) : null;
+    if (ready) {
       this.sendIfCurrent(session, channelSession, { type: 'credentials', session: channelSession, username: ready.username, password: ready.password, response: null });
       return;
     }
     // A static challenge needs a fresh one-time code every time, but not the password again when
     // this session already has it (reconnect) or the keyring does.
-    const known =
-      m.kind === 'static-challenge' && !session.retryReason ? (session.credentials ?? (await this.savedCredentials(session))) : null;
+    const known = m.kind === 'static-challenge' && refused === null ? await this.currentOrSavedCredentials(session) : null;
     const answer = await this.ask(session, {
       kind: 'credentials',
       ...this.promptBase(session),
-      username: known?.username ?? session.credentials?.username ?? session.lastUsername ?? m.username ?? session.profile.auth.username,
+      username: known?.username ?? usernameOf(session.credentials) ?? m.username ?? session.profile.auth.username,
       askPassword: known === null,
       challenge: m.kind === 'static-challenge' ? { text: m.challenge ?? '', echo: m.echo } : null,
       canRemember: this.options.secrets.persistent && !session.profile.auth.noCache,
-      retryReason: session.retryReason,
+      retryReason: refused,
     });
     if (answer?.kind !== 'credentials') return;
     const credentials = { username: known?.username ?? answer.username, password: known?.password ?? answer.password };
     session.redactor.add(credentials.password);
     session.redactor.add(answer.response);
-    session.credentials = credentials;
-    if (known === null) session.usingSaved = false; // typed just now
-    session.lastUsername = credentials.username;
-    session.retryReason = null;
-    session.toRemember = answer.remember ? credentials : null;
+    // Typed just now, or (static challenge) the password this session already had.
+    if (known === null) session.credentials = { kind: 'typed', credentials, remember: answer.remember };
+    else if (session.credentials.kind === 'typed' && answer.remember) session.credentials = { ...session.credentials, remember: true };
     this.sendIfCurrent(session, channelSession, {
       type: 'credentials',
       session: channelSession,

@@ -37,6 +37,34 @@ export interface Credentials {
   password: string;
 }
 
+/**
+ * Where a session's username and password stand: one state instead of separate flags, so that
+ * "typed but not to be remembered" or "refused but still offered" cannot be expressed.
+ */
+export type CredentialState =
+  /** Nothing to send: the keyring is tried, else the user is asked (`refused` says why again). */
+  | { kind: 'none'; username: string | null; refused: string | null }
+  /** From the keyring: if the server refuses them, the user is asked once, whatever auth-retry says. */
+  | { kind: 'saved'; credentials: Credentials }
+  /** Typed by the user; saved to the keyring when the server accepts them, if `remember`. */
+  | { kind: 'typed'; credentials: Credentials; remember: boolean };
+
+export const noCredentials = (username: string | null, refused: string | null = null): CredentialState => ({
+  kind: 'none',
+  username,
+  refused,
+});
+
+/** The credentials in use or being tried, if any. */
+export function credentialsOf(state: CredentialState): Credentials | null {
+  return state.kind === 'none' ? null : state.credentials;
+}
+
+/** The username to prefill when asking. */
+export function usernameOf(state: CredentialState): string | null {
+  return state.kind === 'none' ? state.username : state.credentials.username;
+}
+
 export class Session {
   state: ConnectionState = { phase: 'idle' };
   /** The helper's id for the current attempt (a new one per attempt). */
@@ -45,19 +73,12 @@ export class Session {
   stats: SessionStats = { rxBytes: 0, txBytes: 0, connectedSince: null };
   pushed: PushedSettings | null = null;
   banner: string[] = [];
-  /** Credentials that worked or are being tried; reused for reconnects unless auth-nocache. */
-  credentials: Credentials | null = null;
-  /** Credentials the user asked to remember, saved once the server accepts them. */
-  toRemember: Credentials | null = null;
-  /** Username of the last answer, prefilled when asking again. */
-  lastUsername: string | null = null;
-  /** The saved password was rejected: do not offer it again in this session. */
+  /** Reused for reconnects unless auth-nocache. */
+  credentials: CredentialState = noCredentials(null);
+  /** The keyring's password was refused: do not offer it again in this session. */
   savedRejected = false;
-  /** The credentials being tried came from the keyring, not from the user just now. */
-  usingSaved = false;
   authRetries = 0;
   helperRetries = 0;
-  retryReason: string | null = null;
   /** Aborted when the current attempt ends; cancels prompts and login flows. */
   abort = new AbortController();
   timers = new Set<NodeJS.Timeout>();

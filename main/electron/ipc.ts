@@ -4,7 +4,7 @@
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import type { Dispatcher, EventSink } from '../../app/ipc/handlers';
 import { callChannel, callNames, eventChannel } from '../../app/ipc/schema';
-import { isAppUrl } from './app-protocol';
+import { isAppUrl } from '../desktop/app-protocol';
 
 export function isTrustedSender(event: IpcMainInvokeEvent, win: BrowserWindow | null): boolean {
   if (!win || win.isDestroyed() || event.sender !== win.webContents) return false;

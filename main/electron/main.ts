@@ -10,15 +10,15 @@ import { createLoginFlows } from '../auth/login-flows';
 import { locateHelper } from '../helper/locate';
 import { configDir } from '../profiles/paths';
 import { openCore, type Core } from '../core';
-import { desktopCore } from './desktop-core';
-import { DesktopService } from './desktop-service';
+import { desktopCore } from '../desktop/desktop-core';
+import { DesktopService } from '../desktop/desktop-service';
 import { registerIpc, windowEventSink } from './ipc';
-import { notificationFor } from './notification-model';
+import { notificationFor } from '../desktop/notification-model';
 import { denyNavigationEverywhere, hardenSession, registerAppScheme } from './security';
-import { SettingsStore } from './settings-store';
+import { SettingsStore } from '../desktop/settings-store';
 import { TrayController } from './tray';
-import { trayModel } from './tray-model';
-import { profileSummary } from './views';
+import { trayModel } from '../desktop/tray-model';
+import { profileSummary } from '../desktop/views';
 import { createMainWindow, showWindow } from './window';
 
 /** How long a quit waits for sessions to disconnect before leaving anyway. */

@@ -3,7 +3,7 @@
 // which the Logs view's Copy button uses), no spellcheck downloads.
 import { app, session, protocol, type Session } from 'electron';
 import { readFile } from 'node:fs/promises';
-import { APP_SCHEME, isAppUrl, resolveAppFile } from './app-protocol';
+import { APP_SCHEME, isAppUrl, resolveAppFile } from '../desktop/app-protocol';
 
 /**
  * Must run before `ready`: app:// behaves like a secure, standard origin, so the renderer's ES

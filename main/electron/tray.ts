@@ -2,7 +2,7 @@
 // changes.
 import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
 import { join } from 'node:path';
-import type { TrayIconState, TrayModel } from './tray-model';
+import type { TrayIconState, TrayModel } from '../desktop/tray-model';
 
 export interface TrayActions {
   connect(profileId: string): void;

@@ -1,7 +1,7 @@
 // The one app window: sandboxed, isolated, no Node, loading only app://causeway/index.html.
 // Closing it hides it to the tray (the VPN keeps running); Quit in the tray really quits.
 import { BrowserWindow } from 'electron';
-import { APP_INDEX_URL } from './app-protocol';
+import { APP_INDEX_URL } from '../desktop/app-protocol';
 
 export interface WindowOptions {
   preload: string;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REFUSED, STRIPPED } from '../../app/profile/policy.js';
+import { REFUSED, STRIPPED } from '../../app/profile/directive-policy.js';
 import { runCli } from '../../main/cli/run.js';
 import { keepingSecretStore, type InspectableSecretStore } from './support/secrets.js';
 

@@ -1,4 +1,4 @@
-// Every kept directive and its handler (../policy.ts lists the stripped and refused ones).
+// Every kept directive and its handler (../directive-policy.ts lists the stripped and refused ones).
 import { authHandlers } from './auth.js';
 import type { Handler } from './handler.js';
 import { keyHandlers } from './keys.js';

@@ -2,7 +2,7 @@
 import { ProfileError } from '../errors.js';
 import type { Directive } from '../lexer.js';
 import { formatIpv4, isHostname, isIpv6, maskIpv4, netmaskToPrefix, parseIpv4, parseIpv6Cidr } from '../net.js';
-import type { Normalizer } from '../normalize.js';
+import type { Normalizer } from '../normalizer.js';
 import type { Handler } from './handler.js';
 
 /** "10.0.0.0" + "255.255.0.0" -> "10.0.0.0/16" (host bits cleared, with a warning). */

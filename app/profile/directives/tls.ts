@@ -3,11 +3,9 @@
 import { ProfileError } from '../errors.js';
 import type { Directive } from '../lexer.js';
 import type { DataCipher } from '../model.js';
-import type { Normalizer } from '../normalize.js';
+import type { Normalizer } from '../normalizer.js';
+import { SUPPORTED_CIPHERS } from '../ciphers.js';
 import type { Handler } from './handler.js';
-
-/** The AEAD ciphers the engine implements, in default preference order. */
-export const SUPPORTED_CIPHERS: readonly DataCipher[] = ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305'];
 
 function cipherName(n: Normalizer, dir: Directive, list: string): DataCipher[] {
   const names = list.split(':').map((c) => c.trim().replace(/^\?/, '').toUpperCase()).filter((c) => c !== '');

@@ -8,7 +8,7 @@ import { configDir, profilesDir } from '../../profiles/paths.js';
 import { ProfileStore } from '../../profiles/store.js';
 import { CertStore, type StoredCertificate } from '../../certs/store.js';
 import { CertificateError, daysLeft, expiryStatus, expiryWarning } from '../../certs/certificate.js';
-import { TerminalInput } from '../../connection/terminal.js';
+import { TerminalInput } from '../terminal.js';
 
 const usage = `usage: causeway cert <subcommand>
 

@@ -6,7 +6,7 @@ import { describeState, FAILURE_MESSAGES } from '../../../app/connection/message
 import type { FailureReason } from '../../../app/connection/state.js';
 import type { ManagerEvent } from '../../connection/manager.js';
 import type { PushedSettings } from '../../../app/helper-protocol/messages.js';
-import { TerminalInput, TerminalPrompter } from '../../connection/terminal.js';
+import { TerminalInput, TerminalPrompter } from '../terminal.js';
 import type { PromptAnswer, Prompter, PromptRequest } from '../../connection/prompter.js';
 import { controlDir, queryAll, serveControl } from '../../connection/control.js';
 import { isActive } from '../../../app/connection/state.js';

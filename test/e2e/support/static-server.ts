@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { resolveAppFile, APP_ORIGIN } from '../../../main/electron/app-protocol';
+import { resolveAppFile, APP_ORIGIN } from '../../../main/desktop/app-protocol';
 
 export interface StaticServer {
   origin: string;

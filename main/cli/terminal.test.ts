@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { TerminalInput, TerminalPrompter } from './terminal.js';
-import type { CredentialsPrompt } from './prompter.js';
+import type { CredentialsPrompt } from '../connection/prompter.js';
 
 function pipedInput(lines: string[]) {
   const input = new PassThrough() as unknown as NodeJS.ReadStream;

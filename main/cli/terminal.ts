@@ -2,7 +2,7 @@
 // passwords. On a TTY secrets are read in raw mode and never echoed; without a TTY (scripts,
 // tests) answers are read line by line from stdin, and nothing typed is ever written back.
 import { createInterface, type Interface } from 'node:readline';
-import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
+import type { PromptAnswer, Prompter, PromptRequest } from '../connection/prompter.js';
 
 export class TerminalInput {
   private lines: Interface | null = null;
