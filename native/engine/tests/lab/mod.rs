@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 
 pub mod dns;
 
-pub fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn run(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd)
         .args(args)
