@@ -47,3 +47,5 @@ pub use config::{
     VerifyX509Name,
 };
 pub use session::run_session;
+/// For the fuzz targets: the TCP link's deframer is a parser of untrusted bytes.
+pub use transport::Deframer;

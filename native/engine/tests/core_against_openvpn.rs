@@ -66,7 +66,7 @@ fn legacy_prf_data_channel_against_openvpn() {
         "remotes": [{"host": lab.server_ip, "port": 1194, "proto": "udp"}],
         "remoteRandom": false, "remoteRandomHostname": false,
         "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1, "handshakeWindowSec": 15,
-        "ca": lab.read("ca.crt"), "extraCerts": null, "cert": lab.read("client.crt"), "key": lab.read("client.key"),
+        "ca": lab.read("ca.crt"), "extraCerts": null, "cert": lab.read("client-ec.crt"), "key": lab.read("client-ec.key"),
         "tlsAuth": null, "tlsCrypt": lab.read("ta.key"), "tlsCryptV2": null, "authDigest": "SHA1",
         "tlsVersionMin": "1.2", "tlsVersionMax": null, "dataCiphers": ["AES-128-GCM"],
         "remoteCertTls": "server", "verifyX509Name": null, "authUserPass": false, "staticChallenge": null,
