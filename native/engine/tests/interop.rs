@@ -1,7 +1,9 @@
 //! Interop tests against a stock `openvpn` 2.6 server in network namespaces. They need root and
 //! are `#[ignore = "needs root"]`: `npm test` runs them with `--include-ignored` as root and
 //! counts them as skipped otherwise.
-//! Each test proves traffic flows through the tunnel by pinging the server's tunnel address.
+//! Only cases that need the engine's insides live here (its event stream and logs, its thread's
+//! CPU time, a private resolver); whatever a user reaches through the helper is tested once, in
+//! `test/integration/engine-*.test.ts`. Traffic is proven by pinging the server's tunnel address.
 
 mod lab;
 
