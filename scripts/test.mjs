@@ -3,13 +3,14 @@
 //  1. test prerequisites (Debian packages) are installed, idempotently
 //  2. static checks: generated protocol files current, TypeScript (strict), ESLint, rustfmt, clippy -D warnings
 //  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
-//  4. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
+//  4. fuzz: every cargo-fuzz target for a bounded time from its committed seeds
+//  5. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
 //
 // Suites that need root print a SKIP line when not run as root. With
 // CAUSEWAY_REQUIRE_ALL_SUITES=1 (set by .ci/run) a skipped suite, a skipped test or a suite
 // that ran no test fails the run. Pass suite names to run only those: `npm test -- unit native`.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const isRoot = process.getuid?.() === 0;
@@ -56,6 +57,49 @@ function vitestSuite(name, configArgs, env = {}) {
   return { status, ...counts };
 }
 
+/** Runs a command with inherited output, without blocking; resolves to its exit status. */
+function runAsync(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('error', () => resolve(1));
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * Every cargo-fuzz target of native/engine/fuzz runs for CAUSEWAY_FUZZ_SECONDS (default 20),
+ * two at a time (the machine has two cores), starting from its committed seeds; inputs it finds
+ * go to a scratch corpus under native/target, a crashing input to test-results/. cargo-fuzz
+ * comes from crates.io (scripts/install-fuzz.sh); libFuzzer needs nightly compiler features,
+ * which the stable compiler allows with RUSTC_BOOTSTRAP=1. No sanitizer: the parsers are safe
+ * Rust, so the run looks for panics and failed assertions, and gets more executions.
+ */
+async function fuzzSuite() {
+  const failedSetup = { status: 1, passed: 0, failed: 1, skipped: 0 };
+  if (run('bash', ['scripts/install-fuzz.sh']) !== 0) return failedSetup;
+  const env = { RUSTC_BOOTSTRAP: '1' };
+  const dir = 'native/engine/fuzz';
+  const flags = ['--fuzz-dir', dir, '--sanitizer', 'none', '--debug-assertions'];
+  if (run('cargo', ['fuzz', 'build', ...flags], env) !== 0) return failedSetup;
+  const seconds = process.env.CAUSEWAY_FUZZ_SECONDS ?? '20';
+  const targets = readdirSync(join(dir, 'fuzz_targets')).map((f) => f.replace(/\.rs$/, '')).sort();
+  mkdirSync(join(resultsDir, 'fuzz'), { recursive: true });
+  const failures = [];
+  const queue = [...targets];
+  const worker = async () => {
+    for (let t = queue.shift(); t; t = queue.shift()) {
+      const scratch = join('native', 'target', 'fuzz-corpus', t);
+      mkdirSync(scratch, { recursive: true });
+      const libfuzzer = [`-max_total_time=${seconds}`, '-timeout=10', `-artifact_prefix=${resultsDir}/fuzz/${t}-`];
+      const status = await runAsync('cargo', ['fuzz', 'run', ...flags, t, scratch, join(dir, 'seeds', t), '--', ...libfuzzer], env);
+      if (status !== 0) failures.push(t);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  for (const t of failures) console.error(`fuzz target ${t} failed (input saved under ${resultsDir}/fuzz/)`);
+  return { status: failures.length ? 1 : 0, passed: targets.length - failures.length, failed: failures.length, skipped: 0 };
+}
+
 const suites = [
   {
     name: 'static',
@@ -67,7 +111,7 @@ const suites = [
         ['npx', ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']],
         ['npx', ['eslint', '.', '--max-warnings=0']],
         ['cargo', ['fmt', '--manifest-path', 'native/Cargo.toml', '--all', '--check']],
-        ['cargo', ['clippy', '--manifest-path', 'native/Cargo.toml', '--all-targets', '--', '-D', 'warnings']],
+        ['cargo', ['clippy', '--manifest-path', 'native/Cargo.toml', '--workspace', '--all-targets', '--', '-D', 'warnings']],
       ];
       let failed = 0;
       for (const [cmd, args] of steps) {
@@ -81,7 +125,10 @@ const suites = [
   {
     name: 'native',
     run() {
-      const { status, out } = runCapture('cargo', ['test', '--manifest-path', 'native/Cargo.toml', '--workspace']);
+      // Root-only tests are `#[ignore = "needs root"]`: run them as root, count them as skipped
+      // otherwise (so CAUSEWAY_REQUIRE_ALL_SUITES=1 sees them). Nothing else is ignored.
+      const args = ['test', '--manifest-path', 'native/Cargo.toml', '--workspace'];
+      const { status, out } = runCapture('cargo', isRoot ? [...args, '--', '--include-ignored'] : args);
       const counts = { passed: 0, failed: 0, skipped: 0 };
       for (const m of out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
         counts.passed += Number(m[1]);
@@ -91,6 +138,7 @@ const suites = [
       return { status, ...counts };
     },
   },
+  { name: 'fuzz', run: fuzzSuite },
   {
     name: 'integration',
     needsRoot: true,
@@ -133,7 +181,7 @@ for (const suite of suites) {
     continue;
   }
   console.log(`\n=== ${suite.name} ===`);
-  const r = suite.run();
+  const r = await suite.run();
   rows.push({ name: suite.name, ...r, status: r.status === 0 ? 'ok' : 'FAILED' });
 }
 

@@ -5,7 +5,8 @@
 //!   `push`, `ctrl_msg`, `replay`, `reliable`, `tls`;
 //! - `connection`: the sans-IO core of one connection (packets, TUN packets and time in;
 //!   packets, decrypted TUN packets, timers and events out);
-//! - `policy` + `session`: the remote list, credentials and reconnects of a whole session;
+//! - `session`: a whole session as a sans-IO state machine (remote list, credentials,
+//!   re-auth, failover, backoff; `policy`, `remote_addr`) and the tokio loop that drives it;
 //! - `driver`, `transport`, `tun_io`: the tokio I/O for UDP, TCP and the TUN device.
 //!
 //! The helper uses `run_session` with its `NetworkSetup`; see `api`.
@@ -48,3 +49,5 @@ pub use config::{
     VerifyX509Name,
 };
 pub use session::run_session;
+/// For the fuzz targets: the TCP link's deframer is a parser of untrusted bytes.
+pub use transport::Deframer;

@@ -17,8 +17,14 @@ pub struct Deframer {
     pos: usize,
 }
 
+impl Default for Deframer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Deframer {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             buf: Vec::with_capacity(4 * MAX_PACKET),
             pos: 0,
@@ -26,7 +32,7 @@ impl Deframer {
     }
 
     /// Copies the next complete frame into `out`; returns its length.
-    fn take(&mut self, out: &mut [u8]) -> Option<usize> {
+    pub fn take(&mut self, out: &mut [u8]) -> Option<usize> {
         let avail = &self.buf[self.pos..];
         if avail.len() < 2 {
             return None;
@@ -44,7 +50,7 @@ impl Deframer {
         Some(len)
     }
 
-    fn extend(&mut self, data: &[u8]) {
+    pub fn extend(&mut self, data: &[u8]) {
         if self.pos > 0 && self.pos >= self.buf.len() / 2 {
             self.buf.drain(..self.pos);
             self.pos = 0;

@@ -1,6 +1,9 @@
-//! Interop tests against a stock `openvpn` 2.6 server in network namespaces (root only; they
-//! print a notice and pass vacuously without root, since `cargo test` also runs unprivileged).
-//! Each test proves traffic flows through the tunnel by pinging the server's tunnel address.
+//! Interop tests against a stock `openvpn` 2.6 server in network namespaces. They need root and
+//! are `#[ignore = "needs root"]`: `npm test` runs them with `--include-ignored` as root and
+//! counts them as skipped otherwise.
+//! Only cases that need the engine's insides live here (its event stream and logs, its thread's
+//! CPU time, a private resolver); whatever a user reaches through the helper is tested once, in
+//! `test/integration/engine-*.test.ts`. Traffic is proven by pinging the server's tunnel address.
 
 mod lab;
 
@@ -20,7 +23,7 @@ fn base_config(lab: &Lab, proto: &str) -> Value {
         "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1,
         "handshakeWindowSec": 15,
         "ca": lab.read("ca.crt"), "extraCerts": null,
-        "cert": lab.read("client.crt"), "key": lab.read("client.key"),
+        "cert": lab.read("client-ec.crt"), "key": lab.read("client-ec.key"),
         "tlsAuth": null, "tlsCrypt": null, "tlsCryptV2": null, "authDigest": "SHA1",
         "tlsVersionMin": "1.2", "tlsVersionMax": null,
         "dataCiphers": ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"],
@@ -115,6 +118,29 @@ impl Running {
         );
     }
 
+    /// Starts a session and waits until it is connected.
+    fn connected(lab: &Lab, cfg: Value) -> Running {
+        let run = Running::start(lab, cfg);
+        run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+        run
+    }
+
+    /// Waits until connected, proves traffic flows, disconnects.
+    fn connected_then_stop(self, lab: &Lab) {
+        self.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+        assert!(
+            ping(lab, 2),
+            "no traffic through the tunnel: {}",
+            self.dump()
+        );
+        self.stop();
+    }
+
+    /// Every event so far, for a failure message.
+    fn dump(&self) -> String {
+        format!("{:#?}", self.events.lock().unwrap())
+    }
+
     fn wait_phase(&self, phase: SessionPhase, timeout: Duration) -> Event {
         self.wait_for(
             &format!("{phase:?}"),
@@ -147,6 +173,16 @@ impl Drop for Running {
     }
 }
 
+/// A login with username and password only (no client certificate).
+fn password_config(lab: &Lab, proto: &str, username: &str, password: &str) -> Value {
+    let mut cfg = base_config(lab, proto);
+    cfg["cert"] = Value::Null;
+    cfg["key"] = Value::Null;
+    cfg["authUserPass"] = true.into();
+    cfg["credentials"] = json!({"username": username, "password": password});
+    cfg
+}
+
 fn ping(lab: &Lab, count: u32) -> bool {
     let out = lab::netns_exec(
         &lab.client_ns,
@@ -166,23 +202,18 @@ fn ping(lab: &Lab, count: u32) -> bool {
 
 /// Brings a tunnel up, pings through it, disconnects cleanly.
 fn roundtrip(proto: &str, server_extra: &str, tweak: impl FnOnce(&Lab, &mut Value)) {
-    if !lab::is_root() {
-        eprintln!("skipping: interop tests need root");
-        return;
-    }
     let mut lab = Lab::new();
     lab.start_server(proto, server_extra);
     let mut cfg = base_config(&lab, proto);
     tweak(&lab, &mut cfg);
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let run = Running::connected(&lab, cfg);
     assert!(
         ping(&lab, 3),
         "ping through the tunnel failed; server log:\n{}",
         lab.server_log()
     );
     let seen = format!("{:?}", run.events.lock().unwrap());
-    for secret in [lab.read("client.key"), lab.read("ta.key")] {
+    for secret in [lab.read("client-ec.key"), lab.read("ta.key")] {
         for line in secret
             .lines()
             .filter(|l| l.len() >= 32 && !l.starts_with('-'))
@@ -193,50 +224,8 @@ fn roundtrip(proto: &str, server_extra: &str, tweak: impl FnOnce(&Lab, &mut Valu
     run.stop();
 }
 
-/// Runs a session that must fail; returns the error.
-fn expect_failure(
-    proto: &str,
-    server_extra: Option<&str>,
-    tweak: impl FnOnce(&Lab, &mut Value),
-) -> causeway_engine::EngineError {
-    let mut lab = Lab::new();
-    if let Some(extra) = server_extra {
-        lab.start_server(proto, extra);
-    }
-    let mut cfg = base_config(&lab, proto);
-    tweak(&lab, &mut cfg);
-    let run = Running::start(&lab, cfg);
-    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(60));
-    run.finish();
-    match ev {
-        Event::Phase { error: Some(e), .. } => e,
-        other => panic!("failed without error: {other:?}"),
-    }
-}
-
-macro_rules! root_only {
-    () => {
-        if !lab::is_root() {
-            eprintln!("skipping: interop tests need root");
-            return;
-        }
-    };
-}
-
 #[test]
-fn udp_no_wrap_ec_cert_tls13_aes256() {
-    roundtrip("udp", "", |_, _| {});
-}
-
-#[test]
-fn tcp_no_wrap_rsa_cert_tls12() {
-    roundtrip("tcp", "tls-version-max 1.2", |lab, c| {
-        c["cert"] = lab.read("client-rsa.crt").into();
-        c["key"] = lab.read("client-rsa.key").into();
-    });
-}
-
-#[test]
+#[ignore = "needs root"]
 fn udp_tls_auth_sha256_key_direction_aes128() {
     roundtrip(
         "udp",
@@ -249,116 +238,14 @@ fn udp_tls_auth_sha256_key_direction_aes128() {
 }
 
 #[test]
-fn tcp_tls_auth_sha1_tls12_chacha() {
-    roundtrip(
-        "tcp",
-        "tls-auth TA 0\ntls-version-max 1.2\ndata-ciphers CHACHA20-POLY1305",
-        |lab, c| {
-            c["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1});
-        },
-    );
-}
-
-#[test]
-fn udp_tls_crypt_tls12_chacha() {
-    roundtrip(
-        "udp",
-        "tls-crypt TA\ntls-version-max 1.2\ndata-ciphers CHACHA20-POLY1305",
-        |lab, c| {
-            c["tlsCrypt"] = lab.read("ta.key").into();
-        },
-    );
-}
-
-#[test]
-fn tcp_tls_crypt_tls13() {
-    roundtrip("tcp", "tls-crypt TA", |lab, c| {
-        c["tlsCrypt"] = lab.read("ta.key").into();
-    });
-}
-
-#[test]
-fn udp_tls_crypt_v2() {
-    roundtrip("udp", "tls-crypt-v2 V2S", |lab, c| {
-        c["tlsCryptV2"] = lab.read("v2-client.key").into();
-    });
-}
-
-#[test]
-fn tcp_tls_crypt_v2_tls12() {
-    roundtrip("tcp", "tls-crypt-v2 V2S\ntls-version-max 1.2", |lab, c| {
-        c["tlsCryptV2"] = lab.read("v2-client.key").into();
-    });
-}
-
-#[test]
-fn udp_net30_and_compress_stub_v2() {
-    roundtrip(
-        "udp",
-        "topology net30\ncompress stub-v2\npush \"compress stub-v2\"",
-        |_, _| {},
-    );
-}
-
-#[test]
-fn udp_comp_lzo_no() {
-    roundtrip("udp", "comp-lzo no\npush \"comp-lzo no\"", |_, _| {});
-}
-
-#[test]
-fn wrong_ca_is_server_cert_rejected() {
-    root_only!();
-    let e = expect_failure("udp", Some(""), |lab, c| {
-        c["ca"] = lab.read("other-ca.crt").into()
-    });
-    assert_eq!(e.code, ErrorCode::ServerCertRejected, "{e:?}");
-    assert!(
-        e.message.contains("not signed by the profile's CA"),
-        "{e:?}"
-    );
-}
-
-#[test]
-fn verify_x509_name_mismatch() {
-    root_only!();
-    let e = expect_failure("udp", Some(""), |_, c| {
-        c["verifyX509Name"] = json!({"name": "other.test", "type": "name"})
-    });
-    assert_eq!(e.code, ErrorCode::ServerCertRejected, "{e:?}");
-    assert!(e.message.contains("server.test"), "{e:?}");
-}
-
-#[test]
+#[ignore = "needs root"]
 fn verify_x509_subject_and_prefix_match() {
-    roundtrip(
-        "udp",
-        "",
-        |_, c| {
-            c["verifyX509Name"] =
-                json!({"name": "C=US, O=Causeway, CN=server.test", "type": "subject"})
-        },
-    );
     roundtrip("udp", "", |_, c| {
-        c["verifyX509Name"] = json!({"name": "server.", "type": "name-prefix"})
+        c["verifyX509Name"] = json!({"name": "CN=server", "type": "subject"})
     });
-}
-
-#[test]
-fn old_tls_only_server_is_tls_version_refused() {
-    root_only!();
-    let e = expect_failure(
-        "udp",
-        Some("tls-version-min 1.0\ntls-version-max 1.1\ntls-cipher DEFAULT:@SECLEVEL=0"),
-        |_, c| c["handshakeWindowSec"] = 8.into(),
-    );
-    assert_eq!(e.code, ErrorCode::TlsVersionRefused, "{e:?}");
-}
-
-#[test]
-fn unreachable_server_fails_after_retries() {
-    root_only!();
-    let e = expect_failure("udp", None, |_, c| c["handshakeWindowSec"] = 5.into());
-    assert_eq!(e.code, ErrorCode::ServerUnreachable, "{e:?}");
+    roundtrip("udp", "", |_, c| {
+        c["verifyX509Name"] = json!({"name": "serv", "type": "name-prefix"})
+    });
 }
 
 impl Running {
@@ -425,8 +312,8 @@ fn ping_loss(lab: &Lab, secs: u32) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn server_initiated_renegotiation_loses_nothing() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 4");
     let run = Running::start(&lab, base_config(&lab, "udp"));
@@ -436,25 +323,20 @@ fn server_initiated_renegotiation_loses_nothing() {
     // 55 pings and a few handshakes: a busy-looping timer would burn the whole 11 s.
     let cpu = run.engine_cpu_seconds() - cpu_before;
     assert!(cpu < 3.0, "engine used {cpu:.1} CPU s while idle-ish");
-    assert!(
-        run.count_log("switched to data key") >= 2,
-        "{:#?}",
-        run.events.lock().unwrap()
-    );
+    assert!(run.count_log("switched to data key") >= 2, "{}", run.dump());
     assert_eq!(run.count_phase(SessionPhase::Reconnecting), 0);
     run.stop();
 }
 
 #[test]
+#[ignore = "needs root"]
 fn client_initiated_renegotiation_loses_nothing() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("tcp", "reneg-sec 0\ntls-crypt TA");
     let mut cfg = base_config(&lab, "tcp");
     cfg["renegSec"] = 4.into();
     cfg["tlsCrypt"] = lab.read("ta.key").into();
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let run = Running::connected(&lab, cfg);
     assert_eq!(ping_loss(&lab, 11), 0, "server log:\n{}", lab.server_log());
     assert!(run.count_log("starting renegotiation") >= 2);
     assert!(run.count_log("switched to data key") >= 2);
@@ -462,58 +344,19 @@ fn client_initiated_renegotiation_loses_nothing() {
     run.stop();
 }
 
-#[test]
-fn reconnects_after_server_restart() {
-    root_only!();
-    let mut lab = Lab::new();
-    lab.start_server("udp", "explicit-exit-notify 1");
-    let run = Running::start(&lab, base_config(&lab, "udp"));
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
-    lab.stop_server();
-    lab.start_server("udp", "explicit-exit-notify 1");
-    let end = Instant::now() + Duration::from_secs(30);
-    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        run.count_phase(SessionPhase::Connected),
-        2,
-        "{:#?}",
-        run.events.lock().unwrap()
-    );
-    assert!(run.count_phase(SessionPhase::Reconnecting) >= 1);
-    assert!(ping(&lab, 3));
-    run.stop();
-}
-
 fn password_server(lab: &Lab) -> String {
-    let script = lab.path("check.sh");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\nu=$(sed -n 1p \"$1\"); p=$(sed -n 2p \"$1\")\n[ \"$u\" = alice ] && [ \"$p\" = 'correct horse' ] && exit 0\nexit 1\n",
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("755")
-        .arg(&script)
-        .status()
-        .unwrap();
+    let script = lab.write_script("check.sh", "#!/bin/sh\nu=$(sed -n 1p \"$1\"); p=$(sed -n 2p \"$1\")\n[ \"$u\" = alice ] && [ \"$p\" = 'correct horse' ] && exit 0\nexit 1\n");
     format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file\nauth-gen-token 3600 120\nreneg-sec 4", script.display())
 }
 
 #[test]
+#[ignore = "needs root"]
 fn password_auth_with_auth_token_renegotiation() {
-    root_only!();
     let mut lab = Lab::new();
     let extra = password_server(&lab);
     lab.start_server("udp", &extra);
-    let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let cfg = password_config(&lab, "udp", "alice", "correct horse");
+    let run = Running::connected(&lab, cfg);
     // Renegotiations (every 4 s) must authenticate with the pushed auth-token.
     assert_eq!(ping_loss(&lab, 10), 0, "server log:\n{}", lab.server_log());
     assert!(run.count_log("switched to data key") >= 2);
@@ -526,32 +369,11 @@ fn password_auth_with_auth_token_renegotiation() {
     run.stop();
 }
 
-#[test]
-fn wrong_password_is_auth_failed() {
-    root_only!();
-    let mut lab = Lab::new();
-    let extra = password_server(&lab);
-    lab.start_server("tcp", &extra);
-    let mut cfg = base_config(&lab, "tcp");
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "alice", "password": "wrong"});
-    let run = Running::start(&lab, cfg);
-    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(30));
-    run.finish();
-    match ev {
-        Event::Phase { error: Some(e), .. } => assert_eq!(e.code, ErrorCode::AuthFailed, "{e:?}"),
-        other => panic!("{other:?}"),
-    }
-}
-
 /// A server whose auth script answers `alice`/`correct horse` with a CRV1 dynamic challenge
 /// (via auth_failed_reason_file), accepts the CRV1 answer `123456`, and accepts the static
 /// challenge form SCRV1 with response `654321`.
 fn challenge_server(lab: &Lab) -> String {
-    let script = lab.path("challenge.sh");
-    std::fs::write(
-        &script,
-        r#"#!/bin/sh
+    let script = lab.write_script("challenge.sh", r#"#!/bin/sh
 u=$(sed -n 1p "$1"); p=$(sed -n 2p "$1")
 case "$p" in
   "CRV1::state42::123456") [ "$u" = alice ] && exit 0; exit 1 ;;
@@ -561,28 +383,17 @@ if [ "$u" = alice ] && [ "$p" = 'correct horse' ]; then
   printf 'CRV1:R,E:state42:%s:Enter the code from your token' "$(printf alice | base64)" > "$auth_failed_reason_file"
 fi
 exit 1
-"#,
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("755")
-        .arg(&script)
-        .status()
-        .unwrap();
+"#);
     format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", script.display())
 }
 
 #[test]
+#[ignore = "needs root"]
 fn crv1_dynamic_challenge() {
-    root_only!();
     let mut lab = Lab::new();
     let extra = challenge_server(&lab);
     lab.start_server("udp", &extra);
-    let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
+    let cfg = password_config(&lab, "udp", "alice", "correct horse");
     let run = Running::start(&lab, cfg);
     let ev = run.wait_for("CRV1 prompt", Duration::from_secs(20), |e| {
         matches!(e, Event::NeedCredentials { .. })
@@ -603,47 +414,7 @@ fn crv1_dynamic_challenge() {
             response: Some("123456".into()),
         })
         .unwrap();
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
-    assert!(ping(&lab, 2));
-    run.stop();
-}
-
-#[test]
-fn static_challenge_scrv1() {
-    root_only!();
-    let mut lab = Lab::new();
-    let extra = challenge_server(&lab);
-    lab.start_server("tcp", &extra);
-    let mut cfg = base_config(&lab, "tcp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["staticChallenge"] = json!({"text": "Enter MFA code", "echo": true});
-    let run = Running::start(&lab, cfg);
-    let ev = run.wait_for("static challenge prompt", Duration::from_secs(10), |e| {
-        matches!(e, Event::NeedCredentials { .. })
-    });
-    assert!(
-        matches!(
-            ev,
-            Event::NeedCredentials {
-                kind: causeway_engine::CredentialKind::StaticChallenge,
-                echo: true,
-                ..
-            }
-        ),
-        "{ev:?}"
-    );
-    run.commands
-        .blocking_send(Command::Credentials {
-            username: Some("alice".into()),
-            password: Some("correct horse".into()),
-            response: Some("654321".into()),
-        })
-        .unwrap();
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
-    assert!(ping(&lab, 2));
-    run.stop();
+    run.connected_then_stop(&lab);
 }
 
 /// 128 KiB including the NUL terminator (the patched peer's USER_PASS_LEN is 1 << 17 with it).
@@ -651,8 +422,8 @@ fn static_challenge_scrv1() {
 /// overflow), so it authenticates by certificate and merely parses the password; the proof that
 /// the u32 framing carried it is that the server read the peer info, which comes after it.
 #[test]
+#[ignore = "needs root"]
 fn aws_framing_carries_a_128_kib_password() {
-    root_only!();
     let binary = lab::patched_openvpn();
     let mut lab = Lab::new();
     lab.start_server_binary(&binary, "udp", "");
@@ -673,92 +444,8 @@ fn aws_framing_carries_a_128_kib_password() {
 }
 
 #[test]
-fn ipv6_inside_the_tunnel() {
-    root_only!();
-    let mut lab = Lab::new();
-    lab.start_server("udp", "server-ipv6 fd00:cafe::/64");
-    let run = Running::start(&lab, base_config(&lab, "udp"));
-    let pushed = run.wait_for("pushed settings", Duration::from_secs(20), |e| {
-        matches!(e, Event::Pushed(_))
-    });
-    let Event::Pushed(settings) = pushed else {
-        unreachable!()
-    };
-    assert_eq!(
-        settings.ipv6.as_ref().map(|v| v.prefix),
-        Some(64),
-        "{settings:?}"
-    );
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(5));
-    let out = lab::netns_exec(
-        &lab.client_ns,
-        &[
-            "ping",
-            "-6",
-            "-c",
-            "3",
-            "-i",
-            "0.2",
-            "-W",
-            "2",
-            "fd00:cafe::1",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    run.stop();
-}
-
-#[test]
-fn fails_over_to_the_next_remote() {
-    root_only!();
-    let mut lab = Lab::new();
-    lab.start_server("udp", "");
-    let mut cfg = base_config(&lab, "udp");
-    // Nothing listens on 1195: the ICMP port-unreachable fails that remote quickly.
-    cfg["remotes"] = json!([
-        {"host": lab.server_ip, "port": 1195, "proto": "udp"},
-        {"host": lab.server_ip, "port": 1194, "proto": "udp"}
-    ]);
-    cfg["connectRetryMax"] = 2.into();
-    let run = Running::start(&lab, cfg);
-    let ev = run.wait_phase(SessionPhase::Connected, Duration::from_secs(30));
-    match ev {
-        Event::Phase {
-            remote: Some(r), ..
-        } => assert_eq!(r.port, 1194),
-        other => panic!("{other:?}"),
-    }
-    assert!(run.count_phase(SessionPhase::Reconnecting) >= 1);
-    assert!(ping(&lab, 2));
-    run.stop();
-}
-
-#[test]
-fn expired_server_certificate_is_rejected() {
-    root_only!();
-    let mut lab = Lab::new();
-    lab.issue_expired_server_cert();
-    let d = lab.dir.display().to_string();
-    lab.start_server("udp", &format!("cert {d}/expired.crt\nkey {d}/expired.key"));
-    let run = Running::start(&lab, base_config(&lab, "udp"));
-    let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(30));
-    run.finish();
-    match ev {
-        Event::Phase { error: Some(e), .. } => {
-            assert_eq!(e.code, ErrorCode::ServerCertRejected, "{e:?}");
-            assert!(e.message.contains("expired"), "{e:?}");
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
+#[ignore = "needs root"]
 fn auth_pending_cr_text_answered_with_cr_response() {
-    root_only!();
     let mut lab = Lab::new();
     let auth = lab.path("pending.sh");
     std::fs::write(&auth, "#!/bin/sh\nprintf '60\\ncrtext\\nCR_TEXT:E,R:Enter PIN\\n' > \"$auth_pending_file\"\nexit 2\n").unwrap();
@@ -781,11 +468,7 @@ fn auth_pending_cr_text_answered_with_cr_response() {
         cr.display()
     );
     lab.start_server("udp", &extra);
-    let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "bob", "password": "pw"});
+    let cfg = password_config(&lab, "udp", "bob", "pw");
     let run = Running::start(&lab, cfg);
     let ev = run.wait_for("AUTH_PENDING", Duration::from_secs(20), |e| {
         matches!(e, Event::AuthPending { .. })
@@ -802,14 +485,12 @@ fn auth_pending_cr_text_answered_with_cr_response() {
     run.commands
         .blocking_send(Command::CrResponse("4242".into()))
         .unwrap();
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
-    assert!(ping(&lab, 2));
-    run.stop();
+    run.connected_then_stop(&lab);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn disconnect_while_tcp_connect_hangs() {
-    root_only!();
     let lab = Lab::new();
     // The server silently drops SYNs: the TCP connect would hang for the whole hand-window.
     let out = lab::netns_exec(
@@ -842,14 +523,13 @@ fn pushed_dyn_tls_crypt(lab: &Lab) -> bool {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn tls_crypt_v2_renegotiation_under_dynamic_tls_crypt() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 2\ntls-crypt-v2 V2S");
     let mut cfg = base_config(&lab, "udp");
     cfg["tlsCryptV2"] = lab.read("v2-client.key").into();
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let run = Running::connected(&lab, cfg);
     assert_eq!(ping_loss(&lab, 7), 0, "server log:\n{}", lab.server_log());
     assert!(run.count_log("switched to data key") >= 2);
     assert!(pushed_dyn_tls_crypt(&lab));
@@ -857,21 +537,16 @@ fn tls_crypt_v2_renegotiation_under_dynamic_tls_crypt() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn rapid_renegotiation_wraps_key_ids_without_loss() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 1\ntls-auth TA 0");
     let mut cfg = base_config(&lab, "udp");
     cfg["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1});
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let run = Running::connected(&lab, cfg);
     assert_eq!(ping_loss(&lab, 12), 0, "server log:\n{}", lab.server_log());
     // Key ids run 1..7 and wrap to 1; more than 7 switches proves the wrap works.
-    assert!(
-        run.count_log("switched to data key") >= 8,
-        "{:#?}",
-        run.events.lock().unwrap()
-    );
+    assert!(run.count_log("switched to data key") >= 8, "{}", run.dump());
     assert!(
         pushed_dyn_tls_crypt(&lab),
         "renegotiations should run under dynamic tls-crypt"
@@ -881,14 +556,13 @@ fn rapid_renegotiation_wraps_key_ids_without_loss() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn reneg_bytes_triggers_client_renegotiation() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 0");
     let mut cfg = base_config(&lab, "udp");
     cfg["renegBytes"] = 200_000.into();
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let run = Running::connected(&lab, cfg);
     let out = lab::netns_exec(
         &lab.client_ns,
         &[
@@ -899,27 +573,22 @@ fn reneg_bytes_triggers_client_renegotiation() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(
         run.count_log("starting renegotiation") >= 1,
-        "{:#?}",
-        run.events.lock().unwrap()
+        "{}",
+        run.dump()
     );
     assert!(ping(&lab, 3));
     run.stop();
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stale_auth_token_falls_back_to_the_password_after_server_restart() {
-    root_only!();
     let mut lab = Lab::new();
     // auth-gen-token without a secret file: a restarted server rejects the old token.
     let extra = format!("{}\nexplicit-exit-notify 1", password_server(&lab));
     lab.start_server("udp", &extra);
-    let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
-    let run = Running::start(&lab, cfg);
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
+    let cfg = password_config(&lab, "udp", "alice", "correct horse");
+    let run = Running::connected(&lab, cfg);
     lab.stop_server();
     lab.start_server("udp", &extra);
     let end = Instant::now() + Duration::from_secs(40);
@@ -933,26 +602,18 @@ fn stale_auth_token_falls_back_to_the_password_after_server_restart() {
         run.events.lock().unwrap(),
         lab.server_log()
     );
-    assert!(
-        run.count_log("auth-token rejected") >= 1,
-        "{:#?}",
-        run.events.lock().unwrap()
-    );
+    assert!(run.count_log("auth-token rejected") >= 1, "{}", run.dump());
     assert!(ping(&lab, 2));
     run.stop();
 }
 
 #[test]
+#[ignore = "needs root"]
 fn static_challenge_is_asked_again_on_reconnect() {
-    root_only!();
     let mut lab = Lab::new();
     let extra = format!("{}\nexplicit-exit-notify 1", challenge_server(&lab));
     lab.start_server("udp", &extra);
-    let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "alice", "password": "correct horse"});
+    let mut cfg = password_config(&lab, "udp", "alice", "correct horse");
     cfg["staticChallenge"] = json!({"text": "Enter MFA code", "echo": false});
     let run = Running::start(&lab, cfg);
     let answer = || Command::Credentials {
@@ -996,6 +657,7 @@ fn static_challenge_is_asked_again_on_reconnect() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ipv6_transport_udp_and_tcp() {
     for proto in ["udp", "tcp"] {
         roundtrip(
@@ -1009,8 +671,8 @@ fn ipv6_transport_udp_and_tcp() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn long_push_reply_with_continuation_and_echo() {
-    root_only!();
     let mut lab = Lab::new();
     // ~100 routes make the server split its PUSH_REPLY (1024-byte bundles, push-continuation).
     let mut extra: String = (0..100)
@@ -1046,8 +708,8 @@ fn long_push_reply_with_continuation_and_echo() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn web_auth_pending_then_connected() {
-    root_only!();
     let mut lab = Lab::new();
     let auth = lab.path("webauth.sh");
     // Deferred auth: announce WEB_AUTH, then "the user logs in" two seconds later.
@@ -1063,11 +725,7 @@ fn web_auth_pending_then_connected() {
         .unwrap();
     let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
     lab.start_server("tcp", &extra);
-    let mut cfg = base_config(&lab, "tcp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "carol", "password": "pw"});
+    let cfg = password_config(&lab, "tcp", "carol", "pw");
     let run = Running::start(&lab, cfg);
     let ev = run.wait_for("AUTH_PENDING", Duration::from_secs(20), |e| {
         matches!(e, Event::AuthPending { .. })
@@ -1081,14 +739,12 @@ fn web_auth_pending_then_connected() {
             timeout_sec: 60
         }
     );
-    run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
-    assert!(ping(&lab, 2));
-    run.stop();
+    run.connected_then_stop(&lab);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn auth_failed_temp_backs_off_and_retries() {
-    root_only!();
     let mut lab = Lab::new();
     let auth = lab.path("temp.sh");
     let marker = lab.path("tried-once");
@@ -1108,11 +764,7 @@ fn auth_failed_temp_backs_off_and_retries() {
         .unwrap();
     let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
     lab.start_server("udp", &extra);
-    let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = Value::Null;
-    cfg["key"] = Value::Null;
-    cfg["authUserPass"] = true.into();
-    cfg["credentials"] = json!({"username": "dave", "password": "pw"});
+    let cfg = password_config(&lab, "udp", "dave", "pw");
     let started = Instant::now();
     let run = Running::start(&lab, cfg);
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(30));
@@ -1121,23 +773,18 @@ fn auth_failed_temp_backs_off_and_retries() {
         "the backoff was honoured"
     );
     assert!(run.count_phase(SessionPhase::Reconnecting) >= 1);
-    assert!(
-        run.count_log("retrying in 3 s") >= 1,
-        "{:#?}",
-        run.events.lock().unwrap()
-    );
+    assert!(run.count_log("retrying in 3 s") >= 1, "{}", run.dump());
     run.stop();
 }
 
 #[test]
+#[ignore = "needs root"]
 fn client_certificate_from_another_ca_is_client_cert_rejected() {
-    root_only!();
     let mut lab = Lab::new();
-    lab.issue_client_cert_from_other_ca("stranger");
     lab.start_server("udp", "");
     let mut cfg = base_config(&lab, "udp");
-    cfg["cert"] = lab.read("stranger.crt").into();
-    cfg["key"] = lab.read("stranger.key").into();
+    cfg["cert"] = lab.read("client-other-ca.crt").into();
+    cfg["key"] = lab.read("client-other-ca.key").into();
     cfg["handshakeWindowSec"] = 10.into();
     let run = Running::start(&lab, cfg);
     let ev = run.wait_phase(SessionPhase::Failed, Duration::from_secs(60));
@@ -1147,40 +794,6 @@ fn client_certificate_from_another_ca_is_client_cert_rejected() {
             assert_eq!(e.code, ErrorCode::ClientCertRejected, "{e:?}")
         }
         other => panic!("{other:?}"),
-    }
-}
-
-#[test]
-fn tls_version_refused_over_tcp_and_when_the_profile_demands_tls13() {
-    root_only!();
-    for (server, profile_min) in [
-        (
-            "tls-version-min 1.0\ntls-version-max 1.1\ntls-cipher DEFAULT:@SECLEVEL=0",
-            "1.2",
-        ),
-        ("tls-version-max 1.2", "1.3"),
-    ] {
-        let e = expect_failure("tcp", Some(server), |_, c| {
-            c["tlsVersionMin"] = profile_min.into();
-            c["handshakeWindowSec"] = 8.into();
-        });
-        assert_eq!(e.code, ErrorCode::TlsVersionRefused, "{server}: {e:?}");
-    }
-}
-
-#[test]
-fn missing_client_certificate_is_client_cert_rejected() {
-    root_only!();
-    for proto in ["udp", "tcp"] {
-        let e = expect_failure(proto, Some(""), |_, c| {
-            c["cert"] = Value::Null;
-            c["key"] = Value::Null;
-            c["authUserPass"] = true.into();
-            c["credentials"] = json!({"username": "x", "password": "y"});
-            c["handshakeWindowSec"] = 8.into();
-        });
-        assert_eq!(e.code, ErrorCode::ClientCertRejected, "{proto}: {e:?}");
-        assert!(e.message.contains("has none"), "{e:?}");
     }
 }
 
@@ -1198,8 +811,8 @@ fn lab_resolver(lab: &Lab) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("udp", "explicit-exit-notify 1");
     let mut dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
@@ -1223,8 +836,8 @@ fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
     assert_eq!(
         run.count_phase(SessionPhase::Connected),
         2,
-        "{:#?}",
-        run.events.lock().unwrap()
+        "{}",
+        run.dump()
     );
     let reused = run.events.lock().unwrap().iter().any(|e| {
         matches!(e, Event::Log { text, .. } if text.starts_with(&format!("reusing {}", lab.server_ip)))
@@ -1235,8 +848,8 @@ fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn remote_random_hostname_queries_a_random_label() {
-    root_only!();
     let mut lab = Lab::new();
     lab.start_server("udp", "");
     let dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);

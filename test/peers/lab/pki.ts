@@ -1,8 +1,10 @@
-// A throwaway PKI generated at test time with openssl and `openvpn --genkey`: nothing secret
-// is ever committed. Everything is returned as PEM text (what an EngineConfig carries) and
-// also lives as files in `dir` (what the openvpn server reads).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The lab's throwaway PKI, made by make-pki.sh (the one generator every cross-process test
+// uses, the Rust interop lab too): nothing secret is ever committed. Everything is returned as
+// PEM text (what an EngineConfig carries) and also lives as files in `dir` (what the openvpn
+// server reads).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from './exec.js';
 
 export interface CertAndKey {
@@ -34,109 +36,27 @@ export interface Pki {
   tlsCryptV2Client: string;
 }
 
-const EXTENSIONS = `
-[server_ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-
-[client_ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-`;
-
-function caConfig(dir: string): string {
-  return `
-[ca]
-default_ca = lab
-
-[lab]
-dir = ${dir}
-database = ${dir}/index.txt
-new_certs_dir = ${dir}
-serial = ${dir}/serial
-default_md = sha256
-policy = any
-unique_subject = no
-copy_extensions = none
-
-[any]
-commonName = supplied
-${EXTENSIONS}`;
-}
-
-const openssl = (...args: string[]) => run('openssl', args);
-
-async function makeCa(dir: string, name: string, cn: string): Promise<string> {
-  const certPath = join(dir, `${name}.crt`);
-  await openssl(
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, `${name}.key`), '-out', certPath, '-days', '3650', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  );
-  return certPath;
-}
-
-interface LeafSpec {
-  name: string;
-  cn: string;
-  keyAlg: 'rsa' | 'ec';
-  ext: 'server_ext' | 'client_ext';
-  /** openssl ca dates (YYYYMMDDHHMMSSZ); default: from yesterday for two years. */
-  startDate?: string;
-  endDate?: string;
-}
-
-async function makeLeaf(dir: string, spec: LeafSpec): Promise<CertAndKey> {
-  const keyPath = join(dir, `${spec.name}.key`);
-  const certPath = join(dir, `${spec.name}.crt`);
-  const csr = join(dir, `${spec.name}.csr`);
-  const keyArgs = spec.keyAlg === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-  await openssl('req', '-new', ...keyArgs, '-nodes', '-keyout', keyPath, '-out', csr, '-subj', `/CN=${spec.cn}`);
-  const day = 86_400_000;
-  const stamp = (t: number) => new Date(t).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
-  await openssl(
-    'ca', '-batch', '-notext', '-config', join(dir, 'ca.cnf'), '-cert', join(dir, 'ca.crt'), '-keyfile', join(dir, 'ca.key'),
-    '-in', csr, '-out', certPath, '-extensions', spec.ext,
-    '-startdate', spec.startDate ?? stamp(Date.now() - day), '-enddate', spec.endDate ?? stamp(Date.now() + 730 * day),
-  );
-  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
-}
+const MAKE_PKI = join(dirname(fileURLToPath(import.meta.url)), 'make-pki.sh');
 
 export async function createPki(dir: string): Promise<Pki> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, 'ca.cnf'), caConfig(dir));
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'serial'), '1000\n');
-  const caPath = await makeCa(dir, 'ca', 'Causeway Lab CA');
-  const otherCaPath = await makeCa(dir, 'other-ca', 'Causeway Other CA');
-  // One after another: `openssl ca` updates the shared serial and index files.
-  const server = await makeLeaf(dir, { name: 'server', cn: 'server', keyAlg: 'rsa', ext: 'server_ext' });
-  const expiredServer = await makeLeaf(dir, {
-    name: 'server-expired', cn: 'server', keyAlg: 'ec', ext: 'server_ext', startDate: '20200101000000Z', endDate: '20210101000000Z',
-  });
-  const clientRsa = await makeLeaf(dir, { name: 'client-rsa', cn: 'client-rsa', keyAlg: 'rsa', ext: 'client_ext' });
-  const clientEc = await makeLeaf(dir, { name: 'client-ec', cn: 'client-ec', keyAlg: 'ec', ext: 'client_ext' });
+  await run('bash', [MAKE_PKI, dir], { timeoutMs: 180_000 });
   const path = (f: string) => join(dir, f);
-  await run('openvpn', ['--genkey', 'secret', path('ta.key')]);
-  await run('openvpn', ['--genkey', 'tls-crypt', path('tc.key')]);
-  await run('openvpn', ['--genkey', 'tls-crypt-v2-server', path('v2-server.key')]);
-  await run('openvpn', ['--tls-crypt-v2', path('v2-server.key'), '--genkey', 'tls-crypt-v2-client', path('v2-client.key')]);
   const read = (f: string) => readFileSync(path(f), 'utf8');
+  const pair = (name: string): CertAndKey => ({
+    cert: read(`${name}.crt`),
+    key: read(`${name}.key`),
+    certPath: path(`${name}.crt`),
+    keyPath: path(`${name}.key`),
+  });
   return {
     dir,
     ca: read('ca.crt'),
-    caPath,
-    otherCa: readFileSync(otherCaPath, 'utf8'),
-    server,
-    expiredServer,
-    clientRsa,
-    clientEc,
+    caPath: path('ca.crt'),
+    otherCa: read('other-ca.crt'),
+    server: pair('server'),
+    expiredServer: pair('server-expired'),
+    clientRsa: pair('client-rsa'),
+    clientEc: pair('client-ec'),
     tlsAuthKey: read('ta.key'),
     tlsAuthPath: path('ta.key'),
     tlsCryptKey: read('tc.key'),

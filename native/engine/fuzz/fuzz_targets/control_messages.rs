@@ -1,20 +1,8 @@
 //! Plaintext control messages: PUSH_REPLY options, AUTH_FAILED/CRV1, INFO, AUTH_PENDING.
-#![no_main]
-use causeway_engine::config::DataCipher;
-use causeway_engine::{ctrl_msg, push};
-use libfuzzer_sys::fuzz_target;
+#![cfg_attr(target_os = "linux", no_main)]
 
-fuzz_target!(|data: &[u8]| {
-    let Some(text) = ctrl_msg::sanitize(data) else { return };
-    let _ = ctrl_msg::classify(text);
-    let _ = ctrl_msg::parse_crv1(text);
-    let _ = ctrl_msg::parse_info(text);
-    let _ = ctrl_msg::auth_pending_timeout(text);
-    let _ = ctrl_msg::temp_backoff(text);
-    let mut acc = push::PushAccumulator::default();
-    if let Some(lines) = acc.feed(text) {
-        if let Ok((opts, _)) = push::parse_options(&lines) {
-            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
-        }
-    }
-});
+#[cfg(target_os = "linux")]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| causeway_engine_fuzz::control_messages(data));
+
+#[cfg(not(target_os = "linux"))]
+fn main() {}

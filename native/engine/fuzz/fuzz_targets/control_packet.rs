@@ -1,11 +1,8 @@
 //! Unwrapped control packets and the early-negotiation TLVs of a server reset.
-#![no_main]
-use causeway_engine::wire;
-use libfuzzer_sys::fuzz_target;
+#![cfg_attr(target_os = "linux", no_main)]
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(p) = wire::parse_control(data) {
-        let _ = p.ack_ids().count();
-    }
-    let _ = wire::parse_early_negotiation(data);
-});
+#[cfg(target_os = "linux")]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| causeway_engine_fuzz::control_packet(data));
+
+#[cfg(not(target_os = "linux"))]
+fn main() {}

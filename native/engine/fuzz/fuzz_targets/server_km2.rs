@@ -1,8 +1,8 @@
 //! The server's key-method-2 message (stock and AWS length-prefixed forms).
-#![no_main]
-use causeway_engine::km2;
-use libfuzzer_sys::fuzz_target;
+#![cfg_attr(target_os = "linux", no_main)]
 
-fuzz_target!(|data: &[u8]| {
-    let _ = km2::parse_server(data);
-});
+#[cfg(target_os = "linux")]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| causeway_engine_fuzz::server_km2(data));
+
+#[cfg(not(target_os = "linux"))]
+fn main() {}

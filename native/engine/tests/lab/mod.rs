@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 
 pub mod dns;
 
-pub fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn run(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd)
         .args(args)
@@ -145,229 +141,33 @@ impl Lab {
         self.dir.join(name)
     }
 
+    /// Writes an executable script (a server's auth hook) into the lab directory.
+    pub fn write_script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path(name);
+        fs::write(&path, body).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
     pub fn read(&self, name: &str) -> String {
         fs::read_to_string(self.path(name)).unwrap()
     }
 
-    fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl")
-            .current_dir(&self.dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
+    /// The lab's PKI from the one generator every cross-process test uses (the TypeScript
+    /// lab's too): `test/peers/lab/make-pki.sh` lists the files.
     fn make_pki(&self) {
-        let d = &self.dir;
-        fs::write(d.join("server.ext"), "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment,keyAgreement\nextendedKeyUsage=serverAuth\n").unwrap();
-        fs::write(
-            d.join("client.ext"),
-            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
-        )
-        .unwrap();
-        self.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Causeway Test CA",
-        ]);
-        self.issue(
-            "server",
-            "/C=US/O=Causeway/CN=server.test",
-            "server.ext",
-            "ec",
-        );
-        self.issue("client", "/CN=client1", "client.ext", "ec");
-        self.issue("client-rsa", "/CN=client-rsa", "client.ext", "rsa");
-        // A second CA nobody trusts, for the wrong-CA case.
-        self.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "other-ca.key",
-            "-out",
-            "other-ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Other CA",
-        ]);
-        let out = Command::new("openvpn")
-            .args(["--genkey", "secret"])
-            .arg(d.join("ta.key"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let out = Command::new("openvpn")
-            .args(["--genkey", "tls-crypt-v2-server"])
-            .arg(d.join("v2-server.key"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let out = Command::new("openvpn")
-            .args(["--tls-crypt-v2"])
-            .arg(d.join("v2-server.key"))
-            .args(["--genkey", "tls-crypt-v2-client"])
-            .arg(d.join("v2-client.key"))
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/peers/lab/make-pki.sh");
+        let out = Command::new("bash")
+            .arg(script)
+            .arg(&self.dir)
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "make-pki.sh: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-
-    /// A server certificate from the lab CA that expired in 2020 (`openssl ca` can backdate).
-    pub fn issue_expired_server_cert(&self) {
-        let d = &self.dir;
-        fs::write(
-            d.join("ca.cnf"),
-            "[ca]\ndefault_ca=lab\n[lab]\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\ndefault_md=sha256\npolicy=any\n[any]\ncommonName=supplied\n",
-        )
-        .unwrap();
-        fs::write(d.join("index.txt"), "").unwrap();
-        fs::write(d.join("serial"), "1000\n").unwrap();
-        self.openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "expired.key",
-            "-out",
-            "expired.csr",
-            "-subj",
-            "/CN=server.test",
-        ]);
-        self.openssl(&[
-            "ca",
-            "-batch",
-            "-config",
-            "ca.cnf",
-            "-cert",
-            "ca.crt",
-            "-keyfile",
-            "ca.key",
-            "-in",
-            "expired.csr",
-            "-out",
-            "expired.crt",
-            "-startdate",
-            "20200101000000Z",
-            "-enddate",
-            "20200201000000Z",
-            "-extfile",
-            "server.ext",
-            "-notext",
-        ]);
-    }
-
-    /// A client certificate signed by the untrusted "Other CA".
-    pub fn issue_client_cert_from_other_ca(&self, name: &str) {
-        let (key, csr, crt) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.crt"),
-        );
-        self.openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={name}"),
-        ]);
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "other-ca.crt",
-            "-CAkey",
-            "other-ca.key",
-            "-CAcreateserial",
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-extfile",
-            "client.ext",
-        ]);
-    }
-
-    fn issue(&self, name: &str, subj: &str, ext: &str, kind: &str) {
-        let key = format!("{name}.key");
-        let csr = format!("{name}.csr");
-        let crt = format!("{name}.crt");
-        if kind == "rsa" {
-            self.openssl(&[
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
-                subj,
-            ]);
-        } else {
-            self.openssl(&[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-                "-subj",
-                subj,
-            ]);
-        }
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-extfile",
-            ext,
-        ]);
     }
 
     /// Starts `openvpn --server` in the server namespace with `extra` config lines and waits

@@ -1,0 +1,153 @@
+//! Property tests: every parser that reads bytes from the network (or from a profile) gets
+//! random and truncated input, must not panic, and must reject what is not valid: garbage does
+//! not authenticate, truncated packets do not parse, unframed key files are refused.
+
+use causeway_engine::config::{AuthDigest, Compression, DataCipher, KeyDirection};
+use causeway_engine::data::{self, DataKeys, Encapsulation};
+use causeway_engine::keys::{self, Key2};
+use causeway_engine::wrap::Wrap;
+use causeway_engine::{ctrl_msg, km2, push, wire};
+use proptest::prelude::*;
+
+fn key2() -> Key2 {
+    let mut k = [0u8; 256];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    Key2(k)
+}
+
+/// Two 32-byte randoms after the u32 lead and the method byte.
+const KM2_MIN: usize = 4 + 1 + 64;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn control_packet_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(p) = wire::parse_control(&bytes) {
+            prop_assert!(wire::is_control(p.opcode));
+            prop_assert!(p.ack_ids().count() <= wire::MAX_ACKS);
+        }
+        if let Some(b0) = bytes.first() {
+            if !wire::is_control(wire::opcode(*b0)) {
+                prop_assert!(wire::parse_control(&bytes).is_err(), "a data opcode parsed as control");
+            }
+        }
+        let _ = wire::parse_early_negotiation(&bytes);
+    }
+
+    #[test]
+    fn wraps_reject_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let k = key2();
+        for mut w in [
+            Wrap::tls_auth(&k, Some(KeyDirection::Inverse), AuthDigest::Sha1, 1),
+            Wrap::tls_auth(&k, None, AuthDigest::Sha512, 1),
+            Wrap::tls_crypt(&k, 1),
+            Wrap::tls_crypt_v2(&k, vec![1, 2, 3, 0, 5], 1),
+        ] {
+            prop_assert!(w.unwrap(&bytes).is_err(), "unauthenticated bytes were accepted");
+        }
+        if let Ok(plain) = Wrap::none().unwrap(&bytes) {
+            prop_assert_eq!(plain, bytes);
+        }
+    }
+
+    #[test]
+    fn truncated_valid_packets(cut in 0usize..80) {
+        let mut plain = Vec::new();
+        wire::write_control(&mut plain, wire::P_CONTROL_V1, 0, &[1; 8], &[1, 2], &[2; 8], Some(3), b"payload");
+        // What a server sends (key direction 0) and our client (direction 1) unwraps.
+        let client = || Wrap::tls_auth(&key2(), Some(KeyDirection::Inverse), AuthDigest::Sha256, 5);
+        let mut wrapped = Vec::new();
+        Wrap::tls_auth(&key2(), Some(KeyDirection::Normal), AuthDigest::Sha256, 5).wrap(&plain, false, &mut wrapped);
+        prop_assert_eq!(client().unwrap(&wrapped).ok(), Some(plain.clone()));
+        if cut < wrapped.len() {
+            prop_assert!(client().unwrap(&wrapped[..cut]).is_err());
+        }
+        // Header, acks, remote session id and packet id: 1 + 8 + 1 + 2*4 + 8 + 4 bytes.
+        if cut < 30 {
+            prop_assert!(wire::parse_control(&plain[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn server_key_method_2(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        for input in [bytes.clone(), [&[0u8, 0, 0, 0, 2][..], &bytes].concat()] {
+            if let Ok((_, used)) = km2::parse_server(&input) {
+                prop_assert!((KM2_MIN..=input.len()).contains(&used));
+            }
+            if input.len() < KM2_MIN + 2 {
+                prop_assert!(km2::parse_server(&input).is_err(), "a message too short to be KM2 parsed");
+            }
+        }
+    }
+
+    #[test]
+    fn push_reply_and_control_messages(text in "\\PC{0,300}") {
+        let mut acc = push::PushAccumulator::default();
+        if let Some(lines) = acc.feed(&text) {
+            let _ = push::parse_options(&lines);
+        }
+        let _ = push::tokenize(&text);
+        let _ = ctrl_msg::classify(&text);
+        if ctrl_msg::parse_crv1(&text).is_some() {
+            prop_assert!(text.starts_with("CRV1:"));
+        }
+        let _ = ctrl_msg::parse_info(&text);
+        let _ = ctrl_msg::auth_pending_timeout(&text);
+        let _ = ctrl_msg::temp_backoff(&text);
+        if let Some(clean) = ctrl_msg::sanitize(text.as_bytes()) {
+            let control = clean.chars().any(|c| (c as u32) < 0x20 || c == '\u{7f}');
+            prop_assert!(!control, "a control character passed sanitize");
+        }
+    }
+
+    #[test]
+    fn push_options_with_structure(name in prop::sample::select(vec!["ifconfig", "ifconfig-ipv6", "route", "route-ipv6", "peer-id", "dhcp-option", "dns", "compress", "comp-lzo", "topology", "route-gateway", "auth-token-user", "tun-mtu", "protocol-flags"]), args in proptest::collection::vec("[0-9a-zA-Z./:-]{0,20}", 0..5)) {
+        let line = format!("{name} {}", args.join(" "));
+        let parsed = push::parse_options(&[line]);
+        let first_is_ipv4 = args.first().is_some_and(|a| a.parse::<std::net::Ipv4Addr>().is_ok());
+        let needs_ipv4 = matches!(name, "ifconfig" | "route")
+            || (name == "route-gateway" && args.first().map(String::as_str) != Some("dhcp"));
+        if needs_ipv4 && !first_is_ipv4 {
+            prop_assert!(parsed.is_err(), "{name} without an IPv4 address was accepted");
+        }
+        if let Ok((opts, _)) = parsed {
+            let s = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
+            for r in &s.routes {
+                let (net, bits) = r.split_once('/').expect("CIDR");
+                prop_assert!(net.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32));
+            }
+        }
+    }
+
+    #[test]
+    fn data_packets(mut bytes in proptest::collection::vec(any::<u8>(), 0..200), comp in 0usize..4) {
+        let compression = [Compression::None, Compression::CompLzoNo, Compression::CompressStub, Compression::CompressStubV2][comp];
+        let mut keys = DataKeys::from_key2(DataCipher::Chacha20Poly1305, &[7u8; 256]);
+        if let Some((_, hdr)) = data::data_header(&bytes) {
+            prop_assert!(keys.open(&mut bytes, hdr).is_err(), "a forged data packet decrypted");
+        }
+        let enc = Encapsulation { peer_id: None, compression };
+        let len = bytes.len();
+        let _ = enc.unframe(&mut bytes, 0..len);
+    }
+
+    #[test]
+    fn key_files(text in "\\PC{0,400}") {
+        // Without its BEGIN/END lines nothing is a key.
+        if !text.contains("-----BEGIN") {
+            prop_assert!(keys::parse_static_key(&text).is_err());
+            prop_assert!(keys::parse_tls_crypt_v2_client_key(&text).is_err());
+        }
+        // A static key is 512 hex digits; 400 characters cannot hold one.
+        let framed = format!("-----BEGIN OpenVPN Static key V1-----\n{text}\n-----END OpenVPN Static key V1-----\n");
+        prop_assert!(keys::parse_static_key(&framed).is_err());
+        let framed = format!("-----BEGIN OpenVPN tls-crypt-v2 client key-----\n{text}\n-----END OpenVPN tls-crypt-v2 client key-----\n");
+        let base64ish = text.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_whitespace());
+        if !base64ish {
+            prop_assert!(keys::parse_tls_crypt_v2_client_key(&framed).is_err());
+        }
+    }
+}
