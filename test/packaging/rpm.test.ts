@@ -66,7 +66,8 @@ describe('the .rpm', () => {
     rpm('--root', scratch, '--initdb');
     rpm('--root', scratch, '--install', '--nodeps', '--noscripts', rpmFile);
     expect(rpm('--root', scratch, '-qa').trim()).toMatch(/^causeway-\d/);
-    expect(rpm('--root', scratch, '--verify', 'causeway')).toBe('');
+    // Files only: the scratch root has none of the dependencies, so rpm is told not to check them.
+    expect(rpm('--root', scratch, '--verify', '--nodeps', 'causeway')).toBe('');
     for (const c of contents) {
       const st = statSync(join(scratch, c.dst));
       expect(st.mode & 0o7777, c.dst).toBe(c.file_info.mode);

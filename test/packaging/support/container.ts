@@ -95,6 +95,9 @@ export class Container {
       `--directory=${rootfs}`,
       `--network-namespace-path=/run/netns/${options.netns}`,
       '--bind=/dev/net/tun',
+      // nspawn keeps CAP_NET_ADMIN only with its own private network options, not for a joined
+      // namespace; a real machine's services have it, and this network is the container's alone.
+      '--capability=CAP_NET_ADMIN',
       ...binds,
       // The test owns the container's resolv.conf: the DNS backend under test writes it.
       '--resolv-conf=off',
@@ -117,11 +120,16 @@ export class Container {
       if (initPid === null) await sleep(100);
     }
     const container = new Container(dir, rootfs, nspawn, initPid);
-    // 'running' or 'degraded' (some unit failed): either way the boot is over.
-    const state = container.run(['systemctl', 'is-system-running', '--wait'], { timeoutMs: 90_000 });
-    if (!['running', 'degraded'].includes(state.stdout.trim())) {
-      await container.close();
-      throw new Error(`the container's systemd did not finish booting (${state.stdout.trim()}):\n${nspawn.log}`);
+    // 'running' or 'degraded' (some unit failed): either way the boot is over. 'offline' until
+    // systemd's private socket is up (--wait only waits once it can ask).
+    let state = '';
+    while (!['running', 'degraded'].includes(state)) {
+      if (Date.now() > deadline + 60_000) {
+        await container.close();
+        throw new Error(`the container's systemd did not finish booting (${state}):\n${nspawn.log}`);
+      }
+      state = container.run(['systemctl', 'is-system-running', '--wait'], { timeoutMs: 60_000 }).stdout.trim();
+      if (state === 'offline') await sleep(200);
     }
     return container;
   }
