@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type LabServer } from '../peers/lab/index.js';
+import { JsonEvents, type CliEvent } from '../support/json-events.js';
 import { debianRoot, releasePackage } from './support/artifacts.js';
 import { Container } from './support/container.js';
 
@@ -16,12 +17,6 @@ const results = join(repo, 'test-results', 'packaging');
 const USER = 'alice';
 const UNIT = 'causeway-helper.service';
 const DNS = '10.8.1.53';
-
-interface Event {
-  event: string;
-  phase?: string;
-  [k: string]: unknown;
-}
 
 describe('the .deb on a booted Debian 12', () => {
   let lab: Lab;
@@ -80,7 +75,13 @@ describe('the .deb on a booted Debian 12', () => {
     save('service-properties.txt', [...show].map(([k, v]) => `${k}=${v}`).join('\n'));
     expect(show.get('NoNewPrivileges')).toBe('yes');
     expect(show.get('ProtectSystem')).toBe('strict');
+    // DevicePolicy=closed is loaded but not enforced under nspawn on the test machines: their
+    // cgroups are a v1/v2 hybrid, nspawn mounts the v1 `devices` hierarchy read-only in the
+    // container, so its systemd cannot write a unit's devices.deny (a unit without DeviceAllow
+    // still opens /dev/net/tun there). On a booted machine systemd enforces it; the unit stays as
+    // shipped. Recorded for the reader of test-results:
     expect(show.get('DevicePolicy')).toBe('closed');
+    save('devices-cgroup.txt', box.check(['sh', '-c', 'grep " /sys/fs/cgroup/devices " /proc/self/mountinfo || echo "no v1 devices hierarchy"']));
     const pid = show.get('MainPID')!;
     // What the kernel enforces on the running helper: only CAP_NET_ADMIN (bit 12), no new
     // privileges, a seccomp filter, and a read-only /usr in its own mount namespace.
@@ -107,26 +108,8 @@ describe('the .deb on a booted Debian 12', () => {
 
     const [cmd, ...args] = box.command(['causeway', 'connect', 'work', '--json-events'], { user: USER, env });
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const events: Event[] = [];
-    let stderr = '';
-    let buffered = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        events.push(JSON.parse(buffered.slice(0, nl)) as Event);
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const waitFor = async (match: (e: Event) => boolean, timeoutMs = 40_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!events.some(match)) {
-        if (Date.now() > deadline) throw new Error(`no such event; got ${JSON.stringify(events)}; stderr: ${stderr}`);
-        await sleep(100);
-      }
-    };
+    const run = new JsonEvents(child);
+    const waitFor = (match: (e: CliEvent) => boolean) => run.waitFor(match, 40_000);
     try {
       await waitFor((e) => e.event === 'prompt');
       child.stdin.write(`${lab.credentials.username}\n${lab.credentials.password}\nn\n`);
@@ -143,11 +126,11 @@ describe('the .deb on a booted Debian 12', () => {
       // Removing the package while the tunnel is up.
       const removed = box.check(['apt', 'remove', '-y', 'causeway'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
       save('apt-remove.log', removed);
-      const code = await Promise.race([exited, sleep(30_000).then(() => 'still running')]);
-      expect(code, stderr).not.toBe('still running');
+      const code = await Promise.race([run.exited, sleep(30_000).then(() => 'still running')]);
+      expect(code, run.stderr).not.toBe('still running');
     } finally {
       child.kill('SIGKILL');
-      save('cli-connect.log', `${events.map((e) => JSON.stringify(e)).join('\n')}\n${stderr}`);
+      save('cli-connect.log', `${run.events.map((e) => JSON.stringify(e)).join('\n')}\n${run.stderr}`);
     }
   });
 
