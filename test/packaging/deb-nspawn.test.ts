@@ -151,4 +151,19 @@ describe('the .deb on a booted Debian 12', () => {
     expect(box.run(['dpkg-query', '-W', 'causeway']).status).not.toBe(0);
     expect(box.check(['getent', 'group', 'causeway'])).toMatch(/^causeway:/);
   });
+
+  it('the tarball for other distributions installs the same service with install.sh; uninstall.sh takes it away', () => {
+    const tarball = releasePackage('tarball');
+    const dir = `/tmp/${tarball.replace(/\.tar\.gz$/, '')}`;
+    box.check(['tar', '-C', '/tmp', '-xzf', `/mnt/release/${tarball}`]);
+    save('tarball-install.log', box.check(['sh', `${dir}/install.sh`]));
+    expect(box.check(['systemctl', 'is-active', UNIT]).trim()).toBe('active');
+    expect(box.check(['causeway', 'list'], { user: USER, env: { CAUSEWAY_SECRET_STORE: 'memory' } })).toMatch(/work/);
+    save('tarball-uninstall.log', box.check(['sh', `${dir}/uninstall.sh`]));
+    expect(box.run(['systemctl', 'is-active', UNIT]).stdout.trim()).not.toBe('active');
+    for (const path of ['usr/bin/causeway', 'usr/lib/causeway', 'usr/lib/systemd/system/causeway-helper.service', 'var/lib/causeway']) {
+      expect(existsSync(join(box.rootfs, path)), path).toBe(false);
+    }
+    expect(state()).toEqual(before);
+  });
 });
