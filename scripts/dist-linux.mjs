@@ -30,8 +30,11 @@ function run(cmd, args, options = {}) {
   return r.stdout?.trim() ?? '';
 }
 
-run('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml', '-p', 'causeway-helper']);
-run(process.execPath, ['scripts/build.mjs']);
+// --prebuilt: the caller has just built both (scripts/test.mjs does before its suites).
+if (!process.argv.includes('--prebuilt')) {
+  run('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml', '-p', 'causeway-helper']);
+  run(process.execPath, ['scripts/build.mjs']);
+}
 writePackageScripts('service');
 const nfpm = run('bash', ['scripts/install-packaging-tools.sh'], { capture: true });
 

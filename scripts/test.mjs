@@ -110,7 +110,7 @@ const suites = [
     name: 'packaging',
     needsRoot: true,
     run() {
-      if (run(process.execPath, ['scripts/dist-linux.mjs']) !== 0) return { status: 1, passed: 0, failed: 1, skipped: 0 };
+      if (run(process.execPath, ['scripts/dist-linux.mjs', '--prebuilt']) !== 0) return { status: 1, passed: 0, failed: 1, skipped: 0 };
       return vitestSuite('packaging', ['--config', 'vitest.integration.config.ts'], { CAUSEWAY_SUITE_GLOB: 'test/packaging/**/*.test.ts' });
     },
   },
