@@ -18,6 +18,8 @@ fi
 bin="$cache/nfpm-$NFPM_VERSION/bin"
 
 if [ ! -x "$bin/nfpm" ]; then
+  # The Go toolchain's usual home when it is not on PATH (as under a service manager).
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="$PATH:/usr/local/go/bin"; fi
   if ! command -v go >/dev/null; then
     echo "install-packaging-tools: nfpm is built with Go, which is not installed (https://go.dev/doc/install)" >&2
     exit 1
