@@ -32,6 +32,7 @@ describe('openCore', () => {
       prompter,
       home,
       env: { PATH: process.env.PATH, CAUSEWAY_HELPER: fakeHelper },
+      helper: { wrap: [] }, // the stand-in needs no privileges (no pkexec for a developer who is not root)
       secrets: new MemoryStore(),
     });
     try {

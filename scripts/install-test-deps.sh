@@ -17,6 +17,9 @@ packages=(
   # whose systemd-resolved is unpacked privately), useradd, setpriv/unshare (never the
   # systemd-resolved package itself: it would take over the host's resolv.conf)
   systemd passwd util-linux
+  # packaging: a Debian 12 root booted under systemd-nspawn (scripts/debian-root.sh), rpm's
+  # own tools for the .rpm
+  systemd-container mmdebstrap rpm
 )
 
 missing=()

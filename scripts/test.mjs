@@ -5,6 +5,7 @@
 //  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
 //  4. fuzz: every cargo-fuzz target for a bounded time from its committed seeds
 //  5. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
+//  6. the Linux packages, built and installed on a booted Debian 12 (test/packaging)
 //
 // Suites that need root print a SKIP line when not run as root. With
 // CAUSEWAY_REQUIRE_ALL_SUITES=1 (set by .ci/run) a skipped suite, a skipped test or a suite
@@ -152,6 +153,16 @@ const suites = [
     needsRoot: true,
     run: () =>
       vitestSuite('e2e', ['--config', 'vitest.integration.config.ts'], { CAUSEWAY_SUITE_GLOB: 'test/e2e/**/*.test.ts' }),
+  },
+  // The causeway packages built (`npm run dist:linux`) and installed on a Debian 12 booted under
+  // systemd-nspawn (test/packaging; its root file system is cached outside the repository).
+  {
+    name: 'packaging',
+    needsRoot: true,
+    run() {
+      if (run(process.execPath, ['scripts/dist-linux.mjs', '--prebuilt']) !== 0) return { status: 1, passed: 0, failed: 1, skipped: 0 };
+      return vitestSuite('packaging', ['--config', 'vitest.integration.config.ts'], { CAUSEWAY_SUITE_GLOB: 'test/packaging/**/*.test.ts' });
+    },
   },
   // Last: no secret recorded in test-results/secrets.txt may appear in any output (test/README.md).
   {

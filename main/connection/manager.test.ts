@@ -100,6 +100,7 @@ function harness(
       connectHelper({
         helperPath: fakeHelper,
         socketPath: null,
+        wrap: [], // the stand-in needs no privileges (no pkexec for a developer who is not root)
         env: { ...process.env, FAKE_HELPER: opts.mode ?? 'normal', ...opts.env },
         onLog: (l) => helperLog.push(l),
       }),

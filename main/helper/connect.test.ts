@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkServiceSocket, connectHelper, type HelperConnection } from './connect.js';
+import { checkServiceSocket, connectHelper, privilegeWrap, type HelperConnection } from './connect.js';
 import { findRepoRoot, helperCandidates, locateHelper } from './locate.js';
 import { sampleEngineConfig } from '../../test/vectors/samples.js';
 import type { HelperMessage } from '../../app/helper-protocol/messages.js';
@@ -18,6 +18,7 @@ function start(mode = 'normal', extra: Parameters<typeof connectHelper>[0] = {})
   return connectHelper({
     helperPath: fakeHelper,
     socketPath: null,
+    uid: 0, // as root unless a test says otherwise: no pkexec around the stand-in
     env: { ...process.env, FAKE_HELPER: mode },
     handshakeTimeoutMs: 2_000,
     ...extra,
@@ -176,5 +177,31 @@ describe('locateHelper', () => {
     expect(() => locateHelper({ env: {}, platform: 'darwin', repoRoot: '/nonexistent' })).toThrow(
       /causeway-helper was not found \(looked in \/nonexistent\/native\/target\/release\/causeway-helper\)/,
     );
+  });
+});
+
+describe('without the service, as a user who is not root', () => {
+  // A stand-in pkexec on PATH that says it ran and then runs its arguments, as pkexec does once
+  // an administrator has authenticated.
+  const bin = mkdtempSync(join(tmpdir(), 'causeway-pkexec-'));
+  const pkexec = join(bin, 'pkexec');
+  writeFileSync(pkexec, '#!/bin/sh\necho "pkexec ran: $*" >&2\nexec "$@"\n', { mode: 0o755 });
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  it('starts the helper through pkexec by itself when no service socket exists', async () => {
+    const logs: string[] = [];
+    const c = await start('normal', { uid: 1000, socketPath: join(bin, 'no-such.sock'), env: { ...env, FAKE_HELPER: 'normal' }, onLog: (l) => logs.push(l) });
+    expect(c.via).toBe('stdio');
+    await expect.poll(() => logs).toContain(`pkexec ran: ${fakeHelper} --stdio`);
+  });
+
+  it('uses no wrapper as root, nor when pkexec is not installed; an explicit wrap wins', async () => {
+    expect(privilegeWrap(env, 0)).toEqual([]);
+    expect(privilegeWrap({ PATH: join(bin, 'empty') }, 1000)).toEqual([]);
+    expect(privilegeWrap(env, 1000)).toEqual([pkexec]);
+    const logs: string[] = [];
+    await start('normal', { uid: 1000, wrap: [], env: { ...env, FAKE_HELPER: 'normal' }, onLog: (l) => logs.push(l) });
+    expect(logs.join('\n')).not.toContain('pkexec ran');
   });
 });

@@ -3,12 +3,14 @@
 // - When the system service is installed (its socket exists), connect to it — but only if the
 //   socket is owned by root: anyone could otherwise plant a fake "helper" and collect the keys
 //   and passwords we send it.
-// - Otherwise spawn `causeway-helper --stdio` ourselves, optionally wrapped (`ip netns exec <ns>`
-//   in tests, `pkexec` for users without the service).
+// - Otherwise spawn `causeway-helper --stdio` ourselves, wrapped as asked (`ip netns exec <ns>`
+//   in tests, CAUSEWAY_HELPER_WRAP) or, for a user who is not root, through `pkexec` (the
+//   AppImage and source builds without the service: an administrator authenticates).
 // The returned connection reports every way it can end (exit, crash, EPIPE, bad frame) through
 // channel.onClose; a new connectHelper() call starts a fresh helper.
 import { spawn } from 'node:child_process';
-import { lstatSync } from 'node:fs';
+import { accessSync, constants, lstatSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { createConnection, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { PROTOCOL_VERSION } from '../../app/helper-protocol/messages.js';
@@ -20,8 +22,10 @@ export const SERVICE_SOCKET = '/run/causeway/helper.sock';
 export interface HelperOptions {
   /** The helper binary; default: locateHelper(). */
   helperPath?: string;
-  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'cw-client-1234']. */
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'cw-client-1234']; default: privilegeWrap(). */
   wrap?: string[];
+  /** The user we run as; default process.getuid(). */
+  uid?: number;
   env?: NodeJS.ProcessEnv;
   /** The service socket; default SERVICE_SOCKET when it exists; null never uses a socket. */
   socketPath?: string | null;
@@ -97,10 +101,35 @@ function openSocket(path: string): Promise<Unshaken> {
   });
 }
 
+/** `name`'s path on PATH, or null. */
+function onPath(name: string, path: string | undefined): string | null {
+  for (const dir of (path ?? '').split(delimiter).filter(Boolean)) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/**
+ * How a helper we spawn gets its privileges when nobody said: root needs nothing; anyone else
+ * (no service socket, e.g. the AppImage) goes through pkexec when it is installed. Without
+ * pkexec the helper starts unprivileged and fails with its own "permission denied".
+ */
+export function privilegeWrap(env: NodeJS.ProcessEnv, uid = process.getuid?.()): string[] {
+  if (uid === undefined || uid === 0) return [];
+  const pkexec = onPath('pkexec', env.PATH);
+  return pkexec ? [pkexec] : [];
+}
+
 function spawnHelper(options: HelperOptions): Unshaken {
-  const helperPath = options.helperPath ?? locateHelper({ env: options.env ?? process.env });
-  const [command, ...args] = [...(options.wrap ?? []), helperPath, '--stdio'];
-  const child = spawn(command!, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = options.env ?? process.env;
+  const helperPath = options.helperPath ?? locateHelper({ env });
+  const [command, ...args] = [...(options.wrap ?? privilegeWrap(env, options.uid ?? process.getuid?.())), helperPath, '--stdio'];
+  const child = spawn(command!, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const channel = new HelperChannel(child.stdout, child.stdin, { closeOnEnd: false });
   const lines = createInterface({ input: child.stderr });
   lines.on('line', (line) => options.onLog?.(line));

@@ -4,11 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { helperCandidates } from '../../main/helper/locate.js';
 import { SERVICE_SOCKET } from '../../main/helper/connect.js';
+import { writePackageScripts } from '../../scripts/linux-package-scripts.mjs';
 
 const root = join(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -94,14 +95,18 @@ describe('electron-builder.yml', () => {
       expect(files.get('/usr/lib/sysusers.d/causeway.conf')).toBe('resources/linux/causeway.sysusers.conf');
       expect(files.get('/usr/share/polkit-1/actions/org.causeway.helper.policy')).toBe('resources/linux/org.causeway.helper.policy');
       expect(files.get('/usr/bin/causeway')).toBe('resources/linux/causeway-cli.sh');
-      expect(pkg.afterInstall).toBe('resources/linux/after-install.sh');
-      expect(pkg.afterRemove).toBe('resources/linux/after-remove.sh');
-      expect(pkg.fpm).toContain('--before-remove=resources/linux/before-remove.sh');
+      // The scripts scripts/linux-package-scripts.mjs writes: the same service parts as the
+      // causeway packages (resources/linux/nfpm.yaml).
+      const scripts = writePackageScripts('desktop');
+      expect(join(root, pkg.afterInstall)).toBe(scripts['after-install']);
+      expect(join(root, pkg.afterRemove)).toBe(scripts['after-remove']);
+      expect(pkg.fpm).toContain(`--before-remove=${relative(root, scripts['before-remove'])}`);
       expect(pkg.depends).toEqual(expect.arrayContaining(['nftables', 'systemd']));
     }
   });
 
   it('has every packaged source file in place, executable where it must be', () => {
+    writePackageScripts('desktop');
     const sources = [
       ...config.extraResources.map((r) => r.from),
       ...config.linux.extraResources.map((r) => r.from),
@@ -113,9 +118,8 @@ describe('electron-builder.yml', () => {
     ];
     for (const src of sources) expect(existsSync(join(root, src)), `${src} is missing`).toBe(true);
     const executables = [
-      'resources/linux/after-install.sh',
-      'resources/linux/before-remove.sh',
-      'resources/linux/after-remove.sh',
+      config.deb.afterInstall,
+      config.deb.afterRemove,
       'resources/linux/causeway-cli.sh',
       'native/target/release/causeway-helper',
       join(config.directories.buildResources, config.pkg.scripts, 'preinstall'),

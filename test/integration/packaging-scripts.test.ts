@@ -1,4 +1,4 @@
-// The deb/rpm maintainer scripts, run for real against a throwaway root: a private mount
+// The desktop app's deb/rpm maintainer scripts (scripts/linux-package-scripts.mjs), run for real against a throwaway root: a private mount
 // namespace with overlays on /etc, /usr, /opt and /var (writes land in a temp dir and vanish
 // with the namespace) and a fresh /run. The package payload is laid out as fpm would install
 // it, users are created inside the overlay, and the real groupadd/usermod/systemd-sysusers/
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { packageScript } from '../../scripts/linux-package-scripts.mjs';
 
 const root = join(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -32,9 +33,9 @@ function fillMacros(text: string): string {
 
 const work = mkdtempSync(join(tmpdir(), 'causeway-pkg-'));
 const scripts: Record<string, string> = {};
-for (const name of ['after-install', 'before-remove', 'after-remove']) {
+for (const name of ['after-install', 'before-remove', 'after-remove'] as const) {
   scripts[name] = join(work, `${name}.sh`);
-  writeFileSync(scripts[name], fillMacros(read(`resources/linux/${name}.sh`)), { mode: 0o755 });
+  writeFileSync(scripts[name], fillMacros(packageScript('desktop', name)), { mode: 0o755 });
 }
 /** fpm's src=dst arguments: the files the package installs. */
 const payload = config.deb.fpm.filter((a) => !a.startsWith('--')).map((a) => a.split('=') as [string, string]);

@@ -7,7 +7,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { helperBinary, Lab, LabProcess, sleep, type LabServer } from '../peers/lab/index.js';
+import { helperBinary, Lab, LabProcess, type LabServer } from '../peers/lab/index.js';
+import { JsonEvents } from '../support/json-events.js';
 
 const repo = join(import.meta.dirname, '../..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -20,12 +21,6 @@ const sh = (cmd: string, args: string[]) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 };
-
-interface Event {
-  event: string;
-  phase?: string;
-  [k: string]: unknown;
-}
 
 describe('causeway connect as an ordinary user, through the service', () => {
   let lab: Lab;
@@ -104,27 +99,8 @@ describe('causeway connect as an ordinary user, through the service', () => {
   it('connects, carries traffic, and disconnects from another command', async () => {
     const [cmd, ...args] = inNamespace([process.execPath, cliPath, 'connect', 'work', '--json-events']);
     const child = spawn(cmd!, args, { env: userEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const events: Event[] = [];
-    let stderr = '';
-    let buffered = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        events.push(JSON.parse(buffered.slice(0, nl)) as Event);
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const waitFor = async (match: (e: Event) => boolean, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!events.some(match)) {
-        if (Date.now() > deadline) throw new Error(`no such event; got ${JSON.stringify(events)}; stderr: ${stderr}; service: ${service.log}`);
-        await sleep(100);
-      }
-      return events.find(match)!;
-    };
+    const run = new JsonEvents(child, () => `; service: ${service.log}`);
+    const waitFor = run.waitFor.bind(run);
     try {
       await waitFor((e) => e.event === 'prompt');
       child.stdin.write(`${lab.credentials.username}\n${lab.credentials.password}\nn\n`);
@@ -136,7 +112,7 @@ describe('causeway connect as an ordinary user, through the service', () => {
 
       const off = cli(['disconnect', 'work']);
       expect(off.stdout).toContain('disconnected');
-      expect(await exited).toBe(0);
+      expect(await run.exited).toBe(0);
       expect(await lab.clientDevices()).toEqual([]);
     } finally {
       child.kill('SIGTERM');

@@ -1,8 +1,6 @@
-#!/bin/bash
-# Causeway package post-removal: deb postrm ("remove", "purge", "upgrade", ...) and rpm
-# %postun (0 = erase, 1 = upgrade), given to electron-builder as deb/rpm afterRemove.
-# ${executable} is replaced by electron-builder. The `causeway` group is kept (a system group
-# may own files elsewhere; deleting groups on removal is not done by distributions).
+# The desktop app's half of the post-removal script: deb postrm ("remove", "purge", "upgrade",
+# ...) and rpm %postun (0 = erase, 1 = upgrade). ${executable} and ${sanitizedProductName} are
+# replaced by electron-builder.
 APP_DIR='/opt/${sanitizedProductName}'
 EXECUTABLE='${executable}'
 
@@ -19,11 +17,6 @@ case "$1" in
       fi
       rm -f "/etc/apparmor.d/$EXECUTABLE"
     fi
-    if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
     ;;
 esac
-# purge: the DNS journal and crash records go too (the service is stopped by now).
-if [ "$1" = purge ]; then
-  rm -rf /var/lib/causeway
-fi
-exit 0
+
