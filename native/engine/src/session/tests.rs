@@ -11,8 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 fn config() -> EngineConfig {
-    let mut c: EngineConfig =
-        serde_json::from_str(crate::config::tests_support::MINIMAL_CONFIG).unwrap();
+    let mut c: EngineConfig = crate::config::tests_support::vector_config("to-connect-password");
     c.connect_retry.initial_sec = 1;
     c.connect_retry.max_sec = 8;
     c
