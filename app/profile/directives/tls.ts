@@ -2,6 +2,7 @@
 // renegotiation, server verification.
 import { ProfileError } from '../errors.js';
 import type { Directive } from '../lexer.js';
+import type { TlsVersion } from '../../helper-protocol/messages.js';
 import type { DataCipher } from '../model.js';
 import type { Normalizer } from '../normalizer.js';
 import { SUPPORTED_CIPHERS } from '../ciphers.js';
@@ -27,23 +28,26 @@ function cipherName(n: Normalizer, dir: Directive, list: string): DataCipher[] {
   return supported;
 }
 
+/** A tls-version-min/max argument: 1.2 or 1.3; older versions, which the directive `verb`, are refused. */
+function tlsVersion(dir: Directive, v: string | undefined, verb: 'allows' | 'forces'): TlsVersion {
+  if (v === '1.2' || v === '1.3') return v;
+  if (v === '1.0' || v === '1.1') {
+    throw new ProfileError(`${dir.name} ${v} ${verb} TLS below 1.2, which is no longer secure; Causeway requires TLS 1.2 or newer`, dir.line, dir.name);
+  }
+  throw new ProfileError(`${dir.name}: "${v}" is not a TLS version`, dir.line, dir.name);
+}
+
 export const tlsHandlers: Record<string, Handler> = {
   'tls-version-min'(dir) {
     const [v, orHighest] = this.args(dir, 1, 2);
     if (orHighest !== undefined && orHighest !== 'or-highest') {
       throw new ProfileError(`tls-version-min: unknown option "${orHighest}"`, dir.line, dir.name);
     }
-    if (v === '1.2' || v === '1.3') this.d.tlsVersionMin = v;
-    else if (v === '1.0' || v === '1.1') {
-      throw new ProfileError(`tls-version-min ${v} allows TLS below 1.2, which is no longer secure; Causeway requires TLS 1.2 or newer`, dir.line, dir.name);
-    } else throw new ProfileError(`tls-version-min: "${v}" is not a TLS version`, dir.line, dir.name);
+    this.d.tlsVersionMin = tlsVersion(dir, v, 'allows');
   },
   'tls-version-max'(dir) {
     const [v] = this.args(dir, 1, 1);
-    if (v === '1.2' || v === '1.3') this.d.tlsVersionMax = v;
-    else if (v === '1.0' || v === '1.1') {
-      throw new ProfileError(`tls-version-max ${v} forces TLS below 1.2, which is no longer secure; Causeway requires TLS 1.2 or newer`, dir.line, dir.name);
-    } else throw new ProfileError(`tls-version-max: "${v}" is not a TLS version`, dir.line, dir.name);
+    this.d.tlsVersionMax = tlsVersion(dir, v, 'forces');
   },
   'tls-cipher'(dir) {
     const [list] = this.args(dir, 1, 1);
