@@ -119,6 +119,9 @@ impl std::fmt::Debug for Command {
 pub struct Tun {
     pub name: String,
     pub fd: std::os::fd::OwnedFd,
+    /// Linux: opened with IFF_VNET_HDR and offloads enabled (TUNSETOFFLOAD): every read and
+    /// write carries a virtio-net header and reads may be TSO/USO super-segments.
+    pub vnet_hdr: bool,
 }
 
 /// What the helper provides: the OS side of a session. The engine calls `configure` once the

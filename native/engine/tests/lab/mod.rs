@@ -608,6 +608,7 @@ impl NetworkSetup for TestNet {
         Ok(Tun {
             name: self.dev.clone(),
             fd,
+            vnet_hdr: false,
         })
     }
 

@@ -114,7 +114,8 @@ impl LinuxNetwork {
             .map_err(|e| format!("cannot record network state: {e}"))?;
         // From here on `applied` owns the record, so any failure below is undone by `undo`.
         let applied = self.applied.insert(Applied { netlink, state });
-        let (name, fd) = tun::create().map_err(|e| format!("cannot create TUN device: {e}"))?;
+        let tun::Created { name, fd, offloads } =
+            tun::create().map_err(|e| format!("cannot create TUN device: {e}"))?;
         applied.state.record.device = Some(name.clone());
         applied
             .state
@@ -151,7 +152,16 @@ impl LinuxNetwork {
         }
         self.guards
             .tunnel_configured(&name, index, pushed, server)?;
-        Ok(Tun { name, fd })
+        if !offloads {
+            log::warn(&format!(
+                "{name}: the kernel refused TUN offloads; one packet per read and write"
+            ));
+        }
+        Ok(Tun {
+            name,
+            fd,
+            vnet_hdr: true,
+        })
     }
 
     /// Removes what `apply` added (newest first) and retires the record. Routes through the
