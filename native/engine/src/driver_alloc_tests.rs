@@ -64,17 +64,16 @@ fn data_loop_allocates_nothing_per_packet() {
     rt.block_on(async {
         let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         peer.set_nonblocking(true).unwrap();
-        let mut link = Link::connect(peer.local_addr().unwrap(), Proto::Udp, Duration::from_secs(5))
-            .await
-            .unwrap();
+        let mut link = Link::connect(
+            peer.local_addr().unwrap(),
+            Proto::Udp,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
         let (kernel, tun_end) = UnixDatagram::pair().unwrap();
         kernel.set_nonblocking(true).unwrap();
-        let mut tun = TunIo::new(Tun {
-            name: "test".into(),
-            fd: tun_end.into(),
-            vnet_hdr: false,
-        })
-        .unwrap();
+        let mut tun = TunIo::new(Tun::bare_fd("test".into(), tun_end.into())).unwrap();
         let (_keep_open, mut commands) = tokio::sync::mpsc::channel(1);
         let mut driver = Driver::new(&mut client, &mut link);
         let mut buf = vec![0u8; 65536];
@@ -113,8 +112,14 @@ fn data_loop_allocates_nothing_per_packet() {
                     break;
                 }
             }
-            assert_eq!(up, BURST, "round {round}: every TUN packet reached the server");
-            assert_eq!(down_got, BURST, "round {round}: every server packet reached the TUN");
+            assert_eq!(
+                up, BURST,
+                "round {round}: every TUN packet reached the server"
+            );
+            assert_eq!(
+                down_got, BURST,
+                "round {round}: every server packet reached the TUN"
+            );
             if round > 0 {
                 counted += up + down_got;
             }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use crate::codec::{read_frame, write_frame, ReadError};
 use crate::log;
 use crate::protocol::{describe_parse_error, ClientMessage, HelperMessage, PROTOCOL_VERSION};
-use crate::session::Session;
+use crate::running_session::Session;
 use crate::Context;
 
 /// How long sessions get to say goodbye to their servers when the client goes away.

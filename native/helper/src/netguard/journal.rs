@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use super::owner::Owner;
 
-/// systemd's StateDirectory=causeway for the unit; created on demand otherwise.
-pub const DEFAULT_DIR: &str = "/var/lib/causeway/netguard";
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Entry<T> {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use zbus::blocking::{Connection, Proxy};
 
-use super::plan::DnsPlan;
+use crate::netguard::dns_plan::DnsPlan;
 
 const SERVICE: &str = "org.freedesktop.resolve1";
 const PATH: &str = "/org/freedesktop/resolve1";

@@ -1,26 +1,56 @@
-//! Leak protection with nftables: the IPv6 leak block and the kill switch.
+//! Leak protection, the part that is the same on every OS: the firewall policy (what the
+//! rules must allow and block) and the guards that make up a session's share of it, the IPv6
+//! leak block and the kill switch.
 //!
-//! All guards of this helper process share one `inet` table, `causeway_<pid>`: in nftables a
-//! drop in any base chain is final, so per-session tables with catch-all rules would block
-//! each other's tunnels. The table is re-rendered from the registry of live guards on every
-//! change and replaced atomically; it disappears with the last guard. Its name is its own
-//! crash record: a table whose pid is no longer a running helper is removed at start-up.
+//! All guards of this helper process share one rule set (an nftables table on Linux, a pf
+//! anchor on macOS): a drop in any of them would be final, so per-session rule sets with
+//! catch-all rules would block each other's tunnels. The rule set is rendered by the platform
+//! from the union of the live guards on every change and replaced atomically; it disappears
+//! with the last guard.
 
-mod ruleset;
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
-use ruleset::{valid_ifname, Policy};
-pub use ruleset::{Endpoint, Transport};
+use crate::platform::{Os, Platform};
 
-use super::{owner, tools, Recovery};
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
 
-const TABLE_PREFIX: &str = "causeway_";
+/// A VPN server the kill switch must still let the engine reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Endpoint {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub transport: Transport,
+}
 
-fn table_name() -> String {
-    format!("{TABLE_PREFIX}{}", std::process::id())
+/// What the table must do: the union over all sessions.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub tunnels: BTreeSet<String>,
+    pub endpoints: BTreeSet<Endpoint>,
+    pub block_ipv6: bool,
+    pub kill_switch: bool,
+}
+
+impl Policy {
+    pub fn is_empty(&self) -> bool {
+        !self.block_ipv6 && !self.kill_switch
+    }
+}
+
+/// Interface names go into quoted strings of firewall rules (nft, pf): only what Linux
+/// allows and nothing that could close the quote.
+pub fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// One guard's contribution to the table.
@@ -68,26 +98,13 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     guards: BTreeMap::new(),
 });
 
-fn nft() -> Result<PathBuf, String> {
-    tools::find("nft").ok_or_else(|| "nft (nftables) is not installed; it is needed for the kill switch and the IPv6 leak block".to_owned())
-}
-
-fn install(policy: &Policy) -> Result<(), String> {
-    tools::run(
-        &nft()?,
-        &["-f", "-"],
-        &ruleset::replace_script(&table_name(), policy),
-    )
-    .map(|_| ())
-}
-
-/// Applies `change` to the registry and installs the resulting table; on failure the registry
+/// Applies `change` to the registry and installs the resulting rules; on failure the registry
 /// is put back as it was, so it always describes what is installed.
 fn transact(change: impl FnOnce(&mut Registry) -> Option<u64>) -> Result<Option<u64>, String> {
     let mut reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     let before = reg.guards.clone();
     let id = change(&mut reg);
-    match install(&reg.policy()) {
+    match Os::install_firewall(&reg.policy()) {
         Ok(()) => Ok(id),
         Err(e) => {
             reg.guards = before;
@@ -215,47 +232,6 @@ impl Drop for Ipv6Block {
     }
 }
 
-/// The pids of helper tables in `nft list tables` output.
-fn helper_tables(listing: &str) -> Vec<u32> {
-    listing
-        .lines()
-        .filter_map(|l| {
-            l.trim()
-                .strip_prefix("table inet ")?
-                .strip_prefix(TABLE_PREFIX)?
-                .parse()
-                .ok()
-        })
-        .collect()
-}
-
-/// Removes tables of helpers that are no longer running, in this network namespace.
-pub fn recover_after_crash(recovery: &mut Recovery) {
-    let Ok(nft) = nft() else { return };
-    let listing = match tools::run(&nft, &["list", "tables"], "") {
-        Ok(l) => l,
-        Err(e) => {
-            recovery
-                .problems
-                .push(format!("cannot list nftables tables: {e}"));
-            return;
-        }
-    };
-    for pid in helper_tables(&listing) {
-        if pid == std::process::id() || owner::is_running_helper(pid) {
-            continue;
-        }
-        match tools::run(
-            &nft,
-            &["delete", "table", "inet", &format!("{TABLE_PREFIX}{pid}")],
-            "",
-        ) {
-            Ok(_) => recovery.firewall_tables_removed += 1,
-            Err(e) => recovery.problems.push(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,8 +284,10 @@ mod tests {
     }
 
     #[test]
-    fn crash_recovery_finds_only_helper_tables() {
-        let listing = "table inet filter\ntable inet causeway_123\ntable ip causeway_7\ntable inet causeway_x\ntable inet causeway_456\n";
-        assert_eq!(helper_tables(listing), [123, 456]);
+    fn interface_names_that_could_break_out_of_quotes_are_invalid() {
+        assert!(valid_ifname("cw0") && valid_ifname("tun-1.x"));
+        for bad in ["", "a\"b", "a b", "a;b", "abcdefghijklmnop", "a\nb"] {
+            assert!(!valid_ifname(bad), "{bad:?}");
+        }
     }
 }
