@@ -2,7 +2,7 @@
 //! between a UDP socket and a TUN stand-in (a datagram socketpair keeps packet boundaries like
 //! a TUN fd) for an established connection, under a counting global allocator.
 
-use crate::api::Tun;
+use crate::api::{Tun, TunDevice, TunFraming};
 use crate::config::Proto;
 use crate::connection_tests::{established_pair, ip_packet};
 use crate::driver::Driver;
@@ -52,6 +52,20 @@ const ROUNDS: usize = 20;
 
 #[test]
 fn data_loop_allocates_nothing_per_packet() {
+    data_loop_without_allocation(TunFraming::Bare);
+}
+
+/// The same through the offload path (virtio-net headers: split on read, GRO on write).
+#[test]
+fn offload_data_loop_allocates_nothing_per_packet() {
+    data_loop_without_allocation(TunFraming::VnetHdr);
+}
+
+fn data_loop_without_allocation(framing: TunFraming) {
+    let header: &[u8] = match framing {
+        TunFraming::VnetHdr => &[0u8; crate::offload::vnet::LEN],
+        _ => &[],
+    };
     let (mut client, mut server) = established_pair();
     // Everything the server will send, encrypted up front (the fake server allocates).
     let down: Vec<Vec<u8>> = (0..(ROUNDS + 1) * BURST)
@@ -73,15 +87,25 @@ fn data_loop_allocates_nothing_per_packet() {
         .unwrap();
         let (kernel, tun_end) = UnixDatagram::pair().unwrap();
         kernel.set_nonblocking(true).unwrap();
-        let mut tun = TunIo::new(Tun::bare_fd("test".into(), tun_end.into())).unwrap();
+        let mut tun = TunIo::new(Tun {
+            name: "test".into(),
+            device: TunDevice::Fd {
+                fd: tun_end.into(),
+                framing,
+            },
+        })
+        .unwrap();
+        let up_packets: Vec<Vec<u8>> = (0..BURST)
+            .map(|i| [header, &ip_packet(i as u8)].concat())
+            .collect();
         let (_keep_open, mut commands) = tokio::sync::mpsc::channel(1);
         let mut driver = Driver::new(&mut client, &mut link);
         let mut buf = vec![0u8; 65536];
         let mut client_addr = None;
         let mut counted = 0;
         for round in 0..=ROUNDS {
-            for i in 0..BURST {
-                kernel.send(&ip_packet(i as u8)).unwrap();
+            for p in &up_packets {
+                kernel.send(p).unwrap();
             }
             let (mut up, mut down_got) = (0, 0);
             let mut down_sent = false;

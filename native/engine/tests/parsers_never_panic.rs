@@ -107,3 +107,42 @@ proptest! {
         let _ = keys::parse_tls_crypt_v2_client_key(&framed);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// TUN offloads (the `vnet_offload` fuzz target's property): a TUN read of any shape is
+    /// split or refused, never a panic, and every segment is at most header + gso_size; GRO
+    /// takes any packets.
+    #[test]
+    fn tun_offload_split_and_coalesce(
+        gso_type in prop_oneof![Just(0u8), Just(1), Just(4), Just(5), Just(0x81), any::<u8>()],
+        flags in 0u8..4,
+        gso_size in 0u16..2000,
+        csum_start in 0u16..80,
+        csum_offset in prop_oneof![Just(6u16), Just(16), 0u16..40],
+        version in prop_oneof![Just(0x45u8), Just(0x60), any::<u8>()],
+        body in proptest::collection::vec(any::<u8>(), 0..4000),
+    ) {
+        use causeway_engine::offload::{gro::Coalescer, gso, vnet::VnetHdr};
+        let mut buf = vec![0u8; 10];
+        VnetHdr { flags, gso_type, hdr_len: 0, gso_size, csum_start, csum_offset }.write(&mut buf);
+        buf.push(version);
+        buf.extend_from_slice(&body);
+        let mut scratch = vec![0u8; 65535];
+        let mut segments = Vec::new();
+        if gso::split(&mut buf.clone(), &mut scratch, |p| segments.push(p.to_vec())).is_ok() && gso_type != 0 {
+            for s in &segments {
+                prop_assert!(s.len() <= 60 + 80 + usize::from(gso_size));
+            }
+        }
+        let mut c = Coalescer::new();
+        let mut written = 0usize;
+        let mut write = |b: &[u8]| -> Result<(), ()> { written += b.len(); Ok(()) };
+        for s in segments.iter().chain([&buf[10..].to_vec()]) {
+            c.push(s, &mut write).unwrap();
+        }
+        c.flush(&mut write).unwrap();
+        prop_assert!(written >= buf.len() - 10);
+    }
+}

@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(coalesce(&pkts).len(), 2);
         // A FIN, a SYN: alone.
         let fin = tcp_packet(false, 9000, TCP_ACK | 0x01, &[], b"x");
-        let out = coalesce(&[fin.clone()]);
+        let out = coalesce(std::slice::from_ref(&fin));
         assert_eq!(&out[0][vnet::LEN..], &fin[..]);
         assert_eq!(VnetHdr::parse(&out[0]).unwrap(), VnetHdr::default());
         // A bad checksum: alone, untouched.

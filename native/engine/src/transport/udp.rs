@@ -9,43 +9,41 @@ use tokio::net::UdpSocket;
 /// Packets moved per syscall at most (also the kernel's UDP GSO segment limit).
 pub(super) const BATCH: usize = 64;
 /// A receive slot takes one datagram, or one GRO super-datagram (up to 64 KiB).
-pub(super) const SLOT: usize = 65536;
+const SLOT: usize = 65536;
 /// Receive slots: enough to drain a socket burst in one call, few enough to stay small.
 const RX_SLOTS: usize = 16;
 /// Send slots start at this capacity (an MTU-sized packet plus overhead); they grow if needed.
 const TX_SLOT: usize = 2048;
 
 pub struct UdpLink {
-    pub(super) sock: UdpSocket,
-    pub(super) rx: Vec<Vec<u8>>,
+    sock: UdpSocket,
+    rx: Vec<Vec<u8>>,
     /// Per filled slot: (bytes, GRO segment size or 0).
-    pub(super) rx_lens: Vec<(usize, usize)>,
+    rx_lens: Vec<(usize, usize)>,
     /// Next slot to hand out and the offset within it.
     rx_next: (usize, usize),
-    pub(super) tx: Vec<Vec<u8>>,
-    pub(super) tx_queued: usize,
+    tx: Vec<Vec<u8>>,
+    tx_queued: usize,
     /// UDP GSO in use (cleared for good when the path refuses it).
-    pub(super) gso: bool,
+    #[cfg(target_os = "linux")]
+    gso: bool,
 }
 
 impl UdpLink {
     pub fn new(sock: UdpSocket) -> Self {
         #[cfg(target_os = "linux")]
-        let (gso, gro) = (
-            super::udp_linux::gso_supported(&sock),
-            super::udp_linux::enable_gro(&sock),
-        );
-        #[cfg(not(target_os = "linux"))]
-        let (gso, gro) = (false, false);
-        // Without GRO a datagram is at most one OpenVPN packet; the slots can stay small.
-        let slot = if gro { SLOT } else { super::MAX_PACKET };
+        let gso = super::udp_linux::gso_supported(&sock);
+        #[cfg(target_os = "linux")]
+        super::udp_linux::enable_gro(&sock);
         Self {
             sock,
-            rx: (0..RX_SLOTS).map(|_| vec![0u8; slot]).collect(),
+            // Zeroed and mostly never touched: only the pages datagrams fill become resident.
+            rx: (0..RX_SLOTS).map(|_| vec![0u8; SLOT]).collect(),
             rx_lens: Vec::with_capacity(RX_SLOTS),
             rx_next: (0, 0),
             tx: (0..BATCH).map(|_| Vec::with_capacity(TX_SLOT)).collect(),
             tx_queued: 0,
+            #[cfg(target_os = "linux")]
             gso,
         }
     }
@@ -62,18 +60,15 @@ impl UdpLink {
     pub fn try_recv_batch(&mut self) -> io::Result<bool> {
         self.rx_lens.clear();
         self.rx_next = (0, 0);
+        #[cfg(target_os = "linux")]
         let r = self.sock.try_io(tokio::io::Interest::READABLE, || {
-            #[cfg(target_os = "linux")]
-            {
-                super::udp_linux::recv_many(&self.sock, &mut self.rx, &mut self.rx_lens)
-            }
-            #[cfg(not(target_os = "linux"))]
-            {
-                let n = self.sock.try_recv(&mut self.rx[0])?;
-                self.rx_lens.push((n, 0));
-                Ok(())
-            }
+            super::udp_linux::recv_many(&self.sock, &mut self.rx, &mut self.rx_lens)
         });
+        #[cfg(not(target_os = "linux"))]
+        let r = self
+            .sock
+            .try_recv(&mut self.rx[0])
+            .map(|n| self.rx_lens.push((n, 0)));
         match r {
             Ok(()) => Ok(!self.rx_lens.is_empty()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
@@ -116,20 +111,16 @@ impl UdpLink {
         let mut sent = 0;
         while sent < self.tx_queued {
             self.sock.writable().await?;
+            #[cfg(target_os = "linux")]
             let r = self.sock.try_io(tokio::io::Interest::WRITABLE, || {
-                #[cfg(target_os = "linux")]
-                {
-                    super::udp_linux::send_many(
-                        &self.sock,
-                        &self.tx[sent..self.tx_queued],
-                        &mut self.gso,
-                    )
-                }
-                #[cfg(not(target_os = "linux"))]
-                {
-                    self.sock.try_send(&self.tx[sent]).map(|_| 1)
-                }
+                super::udp_linux::send_many(
+                    &self.sock,
+                    &self.tx[sent..self.tx_queued],
+                    &mut self.gso,
+                )
             });
+            #[cfg(not(target_os = "linux"))]
+            let r = self.sock.try_send(&self.tx[sent]).map(|_| 1);
             match r {
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

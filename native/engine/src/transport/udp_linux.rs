@@ -30,7 +30,8 @@ pub fn gso_supported(sock: &UdpSocket) -> bool {
 }
 
 /// Asks for UDP GRO (Linux 5.0+): back-to-back datagrams of one size may arrive as one.
-pub fn enable_gro(sock: &UdpSocket) -> bool {
+/// Best effort: a kernel without it delivers them one by one, which `recv_many` also takes.
+pub fn enable_gro(sock: &UdpSocket) {
     let one: libc::c_int = 1;
     // SAFETY: setsockopt with a c_int value of the size passed.
     unsafe {
@@ -40,7 +41,7 @@ pub fn enable_gro(sock: &UdpSocket) -> bool {
             libc::UDP_GRO,
             (&one as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        ) == 0
+        );
     }
 }
 
