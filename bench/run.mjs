@@ -1,5 +1,6 @@
-// `npm run bench`: builds the release helper, bundles bench/bench.ts with esbuild (the lab
-// is TypeScript) and runs it as root. Not part of `npm test`.
+// `npm run bench`: installs the bench's own tools (bench/install-bench-deps.sh: wg, perf,
+// wireguard-go), builds the release helper, bundles bench/bench.ts with esbuild (the lab is
+// TypeScript) and runs it as root. Not part of `npm test`.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -9,6 +10,10 @@ if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces and TUN devices)');
   process.exit(1);
 }
+const deps = spawnSync('bash', [join(root, 'bench/install-bench-deps.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+if (deps.status !== 0) process.exit(deps.status ?? 1);
+const wireguardGo = deps.stdout.trim().split('\n').at(-1);
+
 const cargo = spawnSync('cargo', ['build', '--release', '-p', 'causeway-helper', '--manifest-path', join(root, 'native/Cargo.toml')], {
   stdio: 'inherit',
 });
@@ -26,6 +31,10 @@ await build({
 });
 const run = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], {
   stdio: 'inherit',
-  env: { ...process.env, CAUSEWAY_HELPER_BIN: process.env.CAUSEWAY_HELPER_BIN ?? join(root, 'native/target/release/causeway-helper') },
+  env: {
+    ...process.env,
+    CAUSEWAY_HELPER_BIN: process.env.CAUSEWAY_HELPER_BIN ?? join(root, 'native/target/release/causeway-helper'),
+    CAUSEWAY_WIREGUARD_GO: wireguardGo,
+  },
 });
 process.exit(run.status ?? 1);

@@ -156,6 +156,9 @@ pub enum TunFraming {
     Bare,
     /// A 4-byte address family in network byte order (BSD/macOS utun).
     AfHeader,
+    /// A virtio-net header (Linux IFF_VNET_HDR with TUNSETOFFLOAD): reads may be TSO/USO
+    /// super-segments and writes may be GRO super-segments; see `offload`.
+    VnetHdr,
 }
 
 /// A packet device that is not a descriptor. `readable` completes when `try_recv` may have

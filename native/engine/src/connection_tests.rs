@@ -174,7 +174,15 @@ impl Sim {
     }
 }
 
-fn ip_packet(tag: u8) -> Vec<u8> {
+/// A client connection established with the fake server, for driving with real I/O.
+pub(crate) fn established_pair() -> (Connection, FakeServer) {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    assert!(sim.established());
+    (sim.client, sim.server)
+}
+
+pub(crate) fn ip_packet(tag: u8) -> Vec<u8> {
     let mut p = vec![0x45, 0, 0, 28];
     p.extend_from_slice(&[tag; 24]);
     p

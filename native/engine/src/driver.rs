@@ -3,13 +3,13 @@
 
 use crate::api::Command;
 use crate::connection::Connection;
-use crate::transport::{Link, MAX_PACKET};
+use crate::transport::Link;
 use crate::tun_io::TunIo;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Packets handled per wakeup before yielding back to the select loop.
-const BATCH: usize = 64;
+/// Link reads handled per wakeup before going back to the select loop.
+const BATCH: usize = 16;
 const STATS_INTERVAL: Duration = Duration::from_secs(2);
 
 pub enum Step {
@@ -22,9 +22,6 @@ pub enum Step {
 pub struct Driver<'a> {
     pub conn: &'a mut Connection,
     link: &'a mut Link,
-    rbuf: Vec<u8>,
-    sbuf: Vec<u8>,
-    tbuf: Vec<u8>,
     next_stats: Instant,
     last_stats: (u64, u64),
 }
@@ -41,9 +38,6 @@ impl<'a> Driver<'a> {
         Self {
             conn,
             link,
-            rbuf: vec![0u8; MAX_PACKET],
-            sbuf: Vec::with_capacity(MAX_PACKET),
-            tbuf: vec![0u8; MAX_PACKET],
             next_stats: Instant::now() + STATS_INTERVAL,
             last_stats: (0, 0),
         }
@@ -54,10 +48,10 @@ impl<'a> Driver<'a> {
         self.link.handshake_done();
     }
 
-    /// Sends everything the core queued.
+    /// Sends everything the core queued, and what the data path queued.
     pub async fn flush_out(&mut self) -> std::io::Result<()> {
         while let Some(pkt) = self.conn.poll_transmit() {
-            self.link.send(&pkt).await?;
+            self.link.queue(&pkt);
         }
         self.link.flush().await
     }
@@ -67,12 +61,57 @@ impl<'a> Driver<'a> {
         let end = tokio::time::Instant::now() + d;
         let _ = tokio::time::timeout_at(end, async {
             loop {
-                if self.link.recv(&mut self.rbuf).await.is_err() {
+                if self.link.recv_batch().await.is_err() {
                     return;
                 }
+                while self.link.next_packet().is_some() {}
             }
         })
         .await;
+    }
+
+    /// Decrypts every packet of the batch the link received and writes the IP packets to the
+    /// TUN device; reads on while more is already there, up to BATCH reads.
+    fn link_batch(&mut self, mut tun: Option<&mut TunIo>, now: Instant) -> Result<(), Step> {
+        for i in 0..BATCH {
+            if i > 0 {
+                match self.link.try_recv_batch() {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => return Err(Step::LinkError(e)),
+                }
+            }
+            while let Some(pkt) = self.link.next_packet() {
+                if let Some(range) = self.conn.handle_link(pkt, now) {
+                    if let Some(t) = tun.as_deref_mut() {
+                        t.write(&pkt[range]).map_err(Step::TunError)?;
+                    }
+                }
+            }
+        }
+        if let Some(t) = tun {
+            t.flush().map_err(Step::TunError)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the TUN device until it is empty (or the link queue is full) and encrypts every
+    /// packet into the link's send queue; the caller flushes it.
+    fn tun_batch(&mut self, tun: &mut TunIo, now: Instant) -> Result<(), Step> {
+        while !self.link.queue_full() {
+            let (conn, link) = (&mut *self.conn, &mut *self.link);
+            let more = tun
+                .read(|ip| {
+                    if conn.encrypt_tun(ip, link.reserve(), now) {
+                        link.commit();
+                    }
+                })
+                .map_err(Step::TunError)?;
+            if !more {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub async fn step(
@@ -86,59 +125,28 @@ impl<'a> Driver<'a> {
         if self.conn.is_closed() {
             return Step::Continue;
         }
-        let tun = tun.map(|t| &*t);
         let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
         let stats_at = tokio::time::Instant::from_std(self.next_stats);
         let wake = deadline.map_or(stats_at, |d| d.min(stats_at));
         tokio::select! {
-            r = self.link.recv(&mut self.rbuf) => {
-                let n = match r {
-                    Ok(n) => n,
-                    Err(e) => return Step::LinkError(e),
-                };
-                let now = Instant::now();
-                if let Some(range) = self.conn.handle_link(&mut self.rbuf[..n], now) {
-                    if let Some(t) = tun {
-                        if let Err(e) = t.write(&self.rbuf[range]) {
-                            return Step::TunError(e);
-                        }
-                    }
+            r = self.link.recv_batch() => {
+                if let Err(e) = r {
+                    return Step::LinkError(e);
                 }
-                // Drain whatever else already arrived without going back through select.
-                for _ in 0..BATCH {
-                    match self.link.try_recv(&mut self.rbuf) {
-                        Some(Ok(n)) => {
-                            if let Some(range) = self.conn.handle_link(&mut self.rbuf[..n], now) {
-                                if let Some(t) = tun {
-                                    if let Err(e) = t.write(&self.rbuf[range]) {
-                                        return Step::TunError(e);
-                                    }
-                                }
-                            }
-                        }
-                        Some(Err(e)) => return Step::LinkError(e),
-                        None => break,
-                    }
+                if let Err(step) = self.link_batch(tun, Instant::now()) {
+                    return step;
                 }
             }
-            ready = tun_ready(tun) => {
-                if let Err(e) = ready {
+            r = tun_ready(tun.as_deref()) => {
+                if let Err(e) = r {
                     return Step::TunError(e);
                 }
-                let Some(t) = tun else { return Step::Continue };
-                let now = Instant::now();
-                for _ in 0..BATCH {
-                    match t.try_recv(&mut self.tbuf) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            if self.conn.encrypt_tun(&self.tbuf[..n], &mut self.sbuf, now) {
-                                if let Err(e) = self.link.send(&self.sbuf).await {
-                                    return Step::LinkError(e);
-                                }
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        Err(e) => return Step::TunError(e),
+                if let Some(t) = tun {
+                    if let Err(step) = self.tun_batch(t, Instant::now()) {
+                        return step;
+                    }
+                    if let Err(e) = self.link.flush().await {
+                        return Step::LinkError(e);
                     }
                 }
             }

@@ -19,10 +19,13 @@ mod connection_tests;
 pub mod ctrl_msg;
 pub mod data;
 mod driver;
+#[cfg(all(test, unix))]
+mod driver_alloc_tests;
 #[cfg(test)]
 mod fake_server;
 pub mod keys;
 pub mod km2;
+pub mod offload;
 pub mod params;
 pub mod policy;
 pub mod prf;

@@ -1,11 +1,27 @@
 //! Reads and writes of IP packets on the session's TUN device: a non-blocking descriptor
-//! (Unix) or a packet queue the helper provides (see `api::TunDevice`).
+//! (Unix) or a packet queue the helper provides (see `api::TunDevice`). With virtio-net
+//! headers (`TunFraming::VnetHdr`, Linux offloads) a read may bring a TSO/USO super-segment,
+//! split here into tunnel-sized packets, and packets written are coalesced into
+//! super-segments first (GRO); see `offload`.
 
 use crate::api::{PacketQueue, Tun, TunDevice};
+use crate::offload::{gro::Coalescer, gso, vnet};
 use std::io;
+
+/// Largest read: a 64 KiB super-segment behind its virtio-net header.
+const READ_BUF: usize = vnet::LEN + 65535;
 
 pub struct TunIo {
     device: Device,
+    rbuf: Vec<u8>,
+    offload: Option<Offload>,
+}
+
+/// State for a TUN device with virtio-net headers.
+struct Offload {
+    /// One split segment at a time.
+    scratch: Vec<u8>,
+    gro: Coalescer,
 }
 
 enum Device {
@@ -16,12 +32,25 @@ enum Device {
 
 impl TunIo {
     pub fn new(tun: Tun) -> io::Result<Self> {
+        let mut offload = None;
         let device = match tun.device {
             #[cfg(unix)]
-            TunDevice::Fd { fd, framing } => Device::Fd(fd::TunFd::new(fd, framing)?),
+            TunDevice::Fd { fd, framing } => {
+                if framing == crate::api::TunFraming::VnetHdr {
+                    offload = Some(Offload {
+                        scratch: vec![0u8; 65535],
+                        gro: Coalescer::new(),
+                    });
+                }
+                Device::Fd(fd::TunFd::new(fd, framing)?)
+            }
             TunDevice::Queue(q) => Device::Queue(q),
         };
-        Ok(Self { device })
+        Ok(Self {
+            device,
+            rbuf: vec![0u8; READ_BUF],
+            offload,
+        })
     }
 
     /// Completes when `try_recv` may have a packet.
@@ -33,18 +62,60 @@ impl TunIo {
         }
     }
 
-    /// One non-blocking read of one IP packet; WouldBlock when there is none.
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        match &self.device {
+    /// One non-blocking read; `emit` gets each IP packet it brought. Ok(false) when the
+    /// device had nothing (readiness is then cleared). A super-segment the kernel should
+    /// never produce is dropped with its packets.
+    pub fn read(&mut self, emit: impl FnMut(&[u8])) -> io::Result<bool> {
+        let n = match self.device.try_recv(&mut self.rbuf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let buf = &mut self.rbuf[..n];
+        match &mut self.offload {
+            Some(o) => {
+                let _malformed_is_dropped = gso::split(buf, &mut o.scratch, emit);
+            }
+            None if !buf.is_empty() => {
+                let mut emit = emit;
+                emit(buf)
+            }
+            None => {}
+        }
+        Ok(true)
+    }
+
+    /// Writes one IP packet (with offloads: into the coalescer; `flush` ends the batch). A
+    /// full queue drops the packet (like a congested link would).
+    pub fn write(&mut self, pkt: &[u8]) -> io::Result<()> {
+        let device = &self.device;
+        match &mut self.offload {
+            None => device.send(pkt),
+            Some(o) => o.gro.push(pkt, &mut |b: &[u8]| device.send(b)),
+        }
+    }
+
+    /// Writes out a super-segment still being coalesced.
+    pub fn flush(&mut self) -> io::Result<()> {
+        let device = &self.device;
+        match &mut self.offload {
+            None => Ok(()),
+            Some(o) => o.gro.flush(&mut |b: &[u8]| device.send(b)),
+        }
+    }
+}
+
+impl Device {
+    fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
             #[cfg(unix)]
             Device::Fd(fd) => fd.try_recv(buf),
             Device::Queue(q) => q.try_recv(buf),
         }
     }
 
-    /// Writes one IP packet; a full queue drops the packet (like a congested link would).
-    pub fn write(&self, pkt: &[u8]) -> io::Result<()> {
-        match &self.device {
+    fn send(&self, pkt: &[u8]) -> io::Result<()> {
+        match self {
             #[cfg(unix)]
             Device::Fd(fd) => fd.write(pkt),
             Device::Queue(q) => q.send(pkt),
@@ -110,8 +181,11 @@ mod fd {
         pub fn write(&self, pkt: &[u8]) -> io::Result<()> {
             let raw = self.fd.get_ref().as_raw_fd();
             let n = match self.framing {
-                // SAFETY: pkt is valid for reads of pkt.len() bytes.
-                TunFraming::Bare => unsafe { libc::write(raw, pkt.as_ptr().cast(), pkt.len()) },
+                // SAFETY: pkt is valid for reads of pkt.len() bytes. (With a virtio-net header,
+                // `pkt` already starts with it.)
+                TunFraming::Bare | TunFraming::VnetHdr => unsafe {
+                    libc::write(raw, pkt.as_ptr().cast(), pkt.len())
+                },
                 TunFraming::AfHeader => {
                     let Some(header) = af_header(pkt) else {
                         return Ok(()); // not an IP packet: nothing the OS could route
@@ -143,7 +217,9 @@ mod fd {
         let raw = fd.as_raw_fd();
         let n = match framing {
             // SAFETY: buf is valid for writes of buf.len() bytes.
-            TunFraming::Bare => unsafe { libc::read(raw, buf.as_mut_ptr().cast(), buf.len()) },
+            TunFraming::Bare | TunFraming::VnetHdr => unsafe {
+                libc::read(raw, buf.as_mut_ptr().cast(), buf.len())
+            },
             TunFraming::AfHeader => {
                 let mut header = [0u8; 4];
                 let iov = [
@@ -244,18 +320,16 @@ mod tests {
         let q = Queue::default();
         q.incoming.lock().unwrap().push_back(vec![0x45, 1, 2]);
         let sent = q.sent.clone();
-        let tun = TunIo::new(Tun {
+        let mut tun = TunIo::new(Tun {
             name: "queue0".into(),
             device: TunDevice::Queue(Box::new(q)),
         })
         .unwrap();
         tun.readable().await.unwrap();
-        let mut buf = [0u8; 16];
-        assert_eq!(tun.try_recv(&mut buf).unwrap(), 3);
-        assert_eq!(
-            tun.try_recv(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        let mut got = Vec::new();
+        assert!(tun.read(|p| got.push(p.to_vec())).unwrap());
+        assert_eq!(got, vec![vec![0x45, 1, 2]]);
+        assert!(!tun.read(|_| panic!("empty queue")).unwrap());
         tun.write(&[0x60, 9]).unwrap();
         assert_eq!(*sent.lock().unwrap(), vec![vec![0x60, 9]]);
     }

@@ -151,3 +151,134 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn control_packet_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(p) = wire::parse_control(&bytes) {
+            prop_assert!(p.acks.len() <= 4 * wire::MAX_ACKS);
+        }
+        let _ = wire::parse_early_negotiation(&bytes);
+    }
+
+    #[test]
+    fn wraps_reject_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let k = key2();
+        for mut w in [
+            Wrap::none(),
+            Wrap::tls_auth(&k, Some(KeyDirection::Inverse), AuthDigest::Sha1, 1),
+            Wrap::tls_auth(&k, None, AuthDigest::Sha512, 1),
+            Wrap::tls_crypt(&k, 1),
+            Wrap::tls_crypt_v2(&k, vec![1, 2, 3, 0, 5], 1),
+        ] {
+            let _ = w.unwrap(&bytes);
+        }
+    }
+
+    #[test]
+    fn truncated_valid_packets(cut in 0usize..80) {
+        let mut plain = Vec::new();
+        wire::write_control(&mut plain, wire::P_CONTROL_V1, 0, &[1; 8], &[1, 2], &[2; 8], Some(3), b"payload");
+        let mut wrapped = Vec::new();
+        Wrap::tls_crypt(&key2(), 5).wrap(&plain, false, &mut wrapped);
+        let cut = cut.min(wrapped.len());
+        let _ = Wrap::tls_crypt(&key2(), 5).unwrap(&wrapped[..cut]);
+        let _ = wire::parse_control(&plain[..cut.min(plain.len())]);
+    }
+
+    #[test]
+    fn server_key_method_2(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok((_, used)) = km2::parse_server(&bytes) {
+            prop_assert!(used <= bytes.len());
+        }
+        let mut stock = vec![0, 0, 0, 0, 2];
+        stock.extend_from_slice(&bytes);
+        let _ = km2::parse_server(&stock);
+    }
+
+    #[test]
+    fn push_reply_and_control_messages(text in "\\PC{0,300}") {
+        let mut acc = push::PushAccumulator::default();
+        if let Some(lines) = acc.feed(&text) {
+            let _ = push::parse_options(&lines);
+        }
+        let _ = push::tokenize(&text);
+        let _ = ctrl_msg::classify(&text);
+        let _ = ctrl_msg::parse_crv1(&text);
+        let _ = ctrl_msg::parse_info(&text);
+        let _ = ctrl_msg::auth_pending_timeout(&text);
+        let _ = ctrl_msg::temp_backoff(&text);
+        let _ = ctrl_msg::sanitize(text.as_bytes());
+    }
+
+    #[test]
+    fn push_options_with_structure(name in prop::sample::select(vec!["ifconfig", "ifconfig-ipv6", "route", "route-ipv6", "peer-id", "dhcp-option", "dns", "compress", "comp-lzo", "topology", "route-gateway", "auth-token-user", "tun-mtu", "protocol-flags"]), args in proptest::collection::vec("[0-9a-zA-Z./:-]{0,20}", 0..5)) {
+        let line = format!("{name} {}", args.join(" "));
+        if let Ok((opts, _)) = push::parse_options(&[line]) {
+            let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
+        }
+    }
+
+    #[test]
+    fn data_packets(mut bytes in proptest::collection::vec(any::<u8>(), 0..200), comp in 0usize..4) {
+        let compression = [Compression::None, Compression::CompLzoNo, Compression::CompressStub, Compression::CompressStubV2][comp];
+        let mut keys = DataKeys::from_key2(DataCipher::Chacha20Poly1305, &[7u8; 256]);
+        if let Some((_, hdr)) = data::data_header(&bytes) {
+            let _ = keys.open(&mut bytes, hdr);
+        }
+        let enc = Encapsulation { peer_id: None, compression };
+        let len = bytes.len();
+        let _ = enc.unframe(&mut bytes, 0..len);
+    }
+
+    #[test]
+    fn key_files(text in "\\PC{0,400}") {
+        let _ = keys::parse_static_key(&text);
+        let _ = keys::parse_tls_crypt_v2_client_key(&text);
+        let framed = format!("-----BEGIN OpenVPN Static key V1-----\n{text}\n-----END OpenVPN Static key V1-----\n");
+        let _ = keys::parse_static_key(&framed);
+        let framed = format!("-----BEGIN OpenVPN tls-crypt-v2 client key-----\n{text}\n-----END OpenVPN tls-crypt-v2 client key-----\n");
+        let _ = keys::parse_tls_crypt_v2_client_key(&framed);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// TUN offloads (the `vnet_offload` fuzz target's property): a TUN read of any shape is
+    /// split or refused, never a panic, and every segment is at most header + gso_size; GRO
+    /// takes any packets.
+    #[test]
+    fn tun_offload_split_and_coalesce(
+        gso_type in prop_oneof![Just(0u8), Just(1), Just(4), Just(5), Just(0x81), any::<u8>()],
+        flags in 0u8..4,
+        gso_size in 0u16..2000,
+        csum_start in 0u16..80,
+        csum_offset in prop_oneof![Just(6u16), Just(16), 0u16..40],
+        version in prop_oneof![Just(0x45u8), Just(0x60), any::<u8>()],
+        body in proptest::collection::vec(any::<u8>(), 0..4000),
+    ) {
+        use causeway_engine::offload::{gro::Coalescer, gso, vnet::VnetHdr};
+        let mut buf = vec![0u8; 10];
+        VnetHdr { flags, gso_type, hdr_len: 0, gso_size, csum_start, csum_offset }.write(&mut buf);
+        buf.push(version);
+        buf.extend_from_slice(&body);
+        let mut scratch = vec![0u8; 65535];
+        let mut segments = Vec::new();
+        if gso::split(&mut buf.clone(), &mut scratch, |p| segments.push(p.to_vec())).is_ok() && gso_type != 0 {
+            for s in &segments {
+                prop_assert!(s.len() <= 60 + 80 + usize::from(gso_size));
+            }
+        }
+        let mut c = Coalescer::new();
+        let mut written = 0usize;
+        let mut write = |b: &[u8]| -> Result<(), ()> { written += b.len(); Ok(()) };
+        for s in segments.iter().chain([&buf[10..].to_vec()]) {
+            c.push(s, &mut write).unwrap();
+        }
+        c.flush(&mut write).unwrap();
+        prop_assert!(written >= buf.len() - 10);
+    }
+}

@@ -119,14 +119,12 @@ pub fn tcp_deframer(data: &[u8]) {
         return;
     };
     let mut deframer = Deframer::new();
-    // Room for the largest frame a u16 length can announce.
-    let mut out = vec![0u8; usize::from(u16::MAX)];
     let mut got: Vec<Vec<u8>> = Vec::new();
     let step = usize::from(cut) + 1;
     for segment in stream.chunks(step) {
         deframer.extend(segment);
-        while let Some(n) = deframer.take(&mut out) {
-            got.push(out[..n].to_vec());
+        while let Some(frame) = deframer.take() {
+            got.push(frame.to_vec());
         }
     }
     assert_eq!(got, frames_of(stream));

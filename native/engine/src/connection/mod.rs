@@ -393,11 +393,11 @@ impl Connection {
         if self.closed {
             return None;
         }
-        let mut t: Vec<Instant> = self
-            .keys
-            .iter()
-            .filter_map(|k| k.send.next_deadline())
-            .collect();
+        // The earliest of the deadlines below; no collection, as the driver asks every step.
+        let mut t = Earliest(None);
+        for d in self.keys.iter().filter_map(|k| k.send.next_deadline()) {
+            t.push(d);
+        }
         // Once the key exchange is done, the push deadline (possibly extended by AUTH_PENDING)
         // replaces the hand-window.
         if !self.established && self.push_deadline.is_none() {
@@ -432,7 +432,7 @@ impl Connection {
                 }
             }
         }
-        t.into_iter().min()
+        t.0
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -561,4 +561,13 @@ impl Connection {
     }
 
     // ---------------------------------------------------------------- outbound control
+}
+
+/// The earliest of the instants pushed into it.
+struct Earliest(Option<Instant>);
+
+impl Earliest {
+    fn push(&mut self, t: Instant) {
+        self.0 = Some(self.0.map_or(t, |e| e.min(t)));
+    }
 }

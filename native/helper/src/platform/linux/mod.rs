@@ -14,6 +14,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::Path;
 
+use causeway_engine::api::{TunDevice, TunFraming};
 use causeway_engine::Tun;
 
 use crate::netguard::dns_plan::DnsPlan;
@@ -54,11 +55,22 @@ impl Platform for Linux {
     }
 
     fn create_tun() -> io::Result<TunnelDevice> {
-        let (name, fd) = tun::create()?;
+        let tun::Created { name, fd, offloads } = tun::create()?;
         let index = netlink::link_index(&name)
             .ok_or_else(|| io::Error::other(format!("TUN device {name} vanished")))?;
+        if !offloads {
+            crate::log::warn(&format!(
+                "{name}: the kernel refused TUN offloads; one packet per read and write"
+            ));
+        }
         Ok(TunnelDevice {
-            tun: Tun::bare_fd(name.clone(), fd),
+            tun: Tun {
+                name: name.clone(),
+                device: TunDevice::Fd {
+                    fd,
+                    framing: TunFraming::VnetHdr,
+                },
+            },
             name,
             index,
         })

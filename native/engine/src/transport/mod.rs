@@ -1,0 +1,124 @@
+//! Link transports for the driver: a connected UDP socket (one OpenVPN packet per datagram,
+//! moved in batches) or a TCP stream with u16 length framing (wire-protocol §1.1). Both hand
+//! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
+//! many packets.
+
+mod tcp;
+mod udp;
+#[cfg(target_os = "linux")]
+mod udp_linux;
+
+use crate::config::Proto;
+use std::io;
+use std::net::SocketAddr;
+use tokio::net::{TcpStream, UdpSocket};
+
+pub use tcp::{Deframer, TcpLink};
+pub use udp::UdpLink;
+
+/// Largest OpenVPN packet we accept (u16 framing bound on TCP).
+pub const MAX_PACKET: usize = 65535;
+
+pub enum Link {
+    Udp(UdpLink),
+    Tcp(TcpLink),
+}
+
+impl Link {
+    pub async fn connect(
+        addr: SocketAddr,
+        proto: Proto,
+        timeout: std::time::Duration,
+    ) -> io::Result<Self> {
+        match proto {
+            Proto::Udp => {
+                let bind: SocketAddr = if addr.is_ipv4() {
+                    "0.0.0.0:0".parse().unwrap()
+                } else {
+                    "[::]:0".parse().unwrap()
+                };
+                let sock = UdpSocket::bind(bind).await?;
+                sock.connect(addr).await?;
+                Ok(Link::Udp(UdpLink::new(sock)))
+            }
+            Proto::Tcp => {
+                let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| {
+                        io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out")
+                    })??;
+                TcpLink::new(stream).map(Link::Tcp)
+            }
+        }
+    }
+
+    /// Waits until at least one packet has arrived; then `next_packet` hands them out.
+    pub async fn recv_batch(&mut self) -> io::Result<()> {
+        match self {
+            Link::Udp(u) => u.recv_batch().await,
+            Link::Tcp(t) => t.recv_batch().await,
+        }
+    }
+
+    /// Reads what is already there without waiting; false when nothing was.
+    pub fn try_recv_batch(&mut self) -> io::Result<bool> {
+        match self {
+            Link::Udp(u) => u.try_recv_batch(),
+            Link::Tcp(t) => t.try_recv_batch(),
+        }
+    }
+
+    /// The next received packet, in place (decrypted there by the caller).
+    pub fn next_packet(&mut self) -> Option<&mut [u8]> {
+        match self {
+            Link::Udp(u) => u.next_packet(),
+            Link::Tcp(t) => t.next_packet(),
+        }
+    }
+
+    /// The session is established (TCP: back to delayed ACKs, see `TcpLink`).
+    pub fn handshake_done(&mut self) {
+        if let Link::Tcp(t) = self {
+            t.handshake_done();
+        }
+    }
+
+    /// A buffer at the end of the send queue for one packet (cleared); `commit` queues it.
+    pub fn reserve(&mut self) -> &mut Vec<u8> {
+        match self {
+            Link::Udp(u) => u.reserve(),
+            Link::Tcp(t) => t.reserve(),
+        }
+    }
+
+    /// Queues the packet written into `reserve`'s buffer.
+    pub fn commit(&mut self) {
+        match self {
+            Link::Udp(u) => u.commit(),
+            Link::Tcp(t) => t.commit(),
+        }
+    }
+
+    /// Queues a copy of `pkt`.
+    pub fn queue(&mut self, pkt: &[u8]) {
+        let b = self.reserve();
+        b.extend_from_slice(pkt);
+        self.commit();
+    }
+
+    /// True when the send queue should be flushed before queueing more.
+    pub fn queue_full(&self) -> bool {
+        match self {
+            Link::Udp(u) => u.queue_full(),
+            Link::Tcp(t) => t.queue_full(),
+        }
+    }
+
+    /// Sends everything queued.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Link::Udp(u) => u.flush().await,
+            Link::Tcp(t) => t.flush().await,
+        }
+    }
+}
