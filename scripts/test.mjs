@@ -78,9 +78,11 @@ function runAsync(cmd, args, env = {}) {
 async function fuzzSuite() {
   const failedSetup = { status: 1, passed: 0, failed: 1, skipped: 0 };
   if (run('bash', ['scripts/install-fuzz.sh']) !== 0) return failedSetup;
-  const env = { RUSTC_BOOTSTRAP: '1' };
+  // Thin LTO (the release profile's, for the helper) would be redone for every target.
+  const env = { RUSTC_BOOTSTRAP: '1', CARGO_PROFILE_RELEASE_LTO: 'false' };
   const dir = 'native/engine/fuzz';
-  const flags = ['--fuzz-dir', dir, '--sanitizer', 'none', '--debug-assertions'];
+  // A target dir of its own: instrumented builds never share artifacts with the helper's.
+  const flags = ['--fuzz-dir', dir, '--target-dir', 'native/target/fuzz', '--sanitizer', 'none', '--debug-assertions'];
   if (run('cargo', ['fuzz', 'build', ...flags], env) !== 0) return failedSetup;
   const seconds = process.env.CAUSEWAY_FUZZ_SECONDS ?? '20';
   const targets = readdirSync(join(dir, 'fuzz_targets')).map((f) => f.replace(/\.rs$/, '')).sort();

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer, type ServerOptions } from '../peers/lab/index.js';
 import type { ClientChoices } from '../peers/lab/index.js';
+import type { EngineConfig } from '../../app/helper-protocol/messages.js';
 import { TRANSFER_BYTES, connectSession, disconnectSession, proveTraffic, serverHandshakes } from './engine-support.js';
 
 describe('engine features against stock openvpn 2.6', () => {
@@ -51,38 +52,49 @@ describe('engine features against stock openvpn 2.6', () => {
     await roundTrip('both', { proto: 'tcp', tlsWrap: 'tls-crypt', clientAuth: 'both' }, { clientCert: 'ec' });
   });
 
-  it('asks for a password when the profile has none, and connects with the answer', async () => {
-    const server = await lab.startServer({ proto: 'udp', tlsWrap: 'tls-crypt', clientAuth: 'both' });
-    try {
-      const session = 'prompt-password';
-      helper.connect(session, lab.engineConfig(server, {}, { credentials: null }));
-      const ask = await helper.waitFor((m) => m.type === 'needCredentials' && m.session === session, 20_000);
-      expect(ask).toMatchObject({ kind: 'password', echo: false });
-      helper.send({ type: 'credentials', session, ...lab.credentials, response: null });
-      await helper.waitForPhase(session, 'connected', 20_000);
-      await proveTraffic(lab, server);
-      await disconnectSession(lab, helper, session);
-    } finally {
-      await server.stop();
-    }
-  });
-
-  it('answers a static challenge (SCRV1) with password and one-time code', async () => {
-    const server = await lab.startServer({ proto: 'tcp', tlsWrap: 'tls-auth', clientAuth: 'password' });
-    try {
-      const session = 'static-challenge';
-      const config = lab.engineConfig(server, {}, { credentials: null, staticChallenge: { text: 'Enter your code', echo: true } });
-      helper.connect(session, config);
-      const ask = await helper.waitFor((m) => m.type === 'needCredentials' && m.session === session, 20_000);
-      expect(ask).toMatchObject({ kind: 'static-challenge', challenge: 'Enter your code', echo: true });
-      helper.send({ type: 'credentials', session, ...lab.credentials, response: lab.otp });
-      await helper.waitForPhase(session, 'connected', 20_000);
-      await proveTraffic(lab, server);
-      await disconnectSession(lab, helper, session);
-    } finally {
-      await server.stop();
-    }
-  });
+  // Questions the helper asks before it connects, each answered as the user would.
+  interface PromptCase {
+    name: string;
+    session: string;
+    server: ServerOptions;
+    overrides: Partial<EngineConfig>;
+    ask: Record<string, unknown>;
+    response: () => string | null;
+  }
+  const PROMPTS: PromptCase[] = [
+    {
+      name: 'asks for a password when the profile has none, and connects with the answer',
+      session: 'prompt-password',
+      server: { proto: 'udp', tlsWrap: 'tls-crypt', clientAuth: 'both' },
+      overrides: { credentials: null },
+      ask: { kind: 'password', echo: false },
+      response: () => null,
+    },
+    {
+      name: 'answers a static challenge (SCRV1) with password and one-time code',
+      session: 'static-challenge',
+      server: { proto: 'tcp', tlsWrap: 'tls-auth', clientAuth: 'password' },
+      overrides: { credentials: null, staticChallenge: { text: 'Enter your code', echo: true } },
+      ask: { kind: 'static-challenge', challenge: 'Enter your code', echo: true },
+      response: () => lab.otp,
+    },
+  ];
+  for (const c of PROMPTS) {
+    it(c.name, async () => {
+      const server = await lab.startServer(c.server);
+      try {
+        helper.connect(c.session, lab.engineConfig(server, {}, c.overrides));
+        const ask = await helper.waitFor((m) => m.type === 'needCredentials' && m.session === c.session, 20_000);
+        expect(ask).toMatchObject(c.ask);
+        helper.send({ type: 'credentials', session: c.session, ...lab.credentials, response: c.response() });
+        await helper.waitForPhase(c.session, 'connected', 20_000);
+        await proveTraffic(lab, server);
+        await disconnectSession(lab, helper, c.session);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
 
   it('works with topology net30 (the server is reached through a pushed host route)', async () => {
     const server = await lab.startServer({ proto: 'udp', topology: 'net30' });

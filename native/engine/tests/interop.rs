@@ -136,6 +136,14 @@ impl Running {
         self.stop();
     }
 
+    /// Waits (up to `timeout`) until `phase` has been reported `n` times.
+    fn wait_count(&self, phase: SessionPhase, n: usize, timeout: Duration) {
+        let end = Instant::now() + timeout;
+        while self.count_phase(phase) < n && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Every event so far, for a failure message.
     fn dump(&self) -> String {
         format!("{:#?}", self.events.lock().unwrap())
@@ -447,21 +455,11 @@ fn aws_framing_carries_a_128_kib_password() {
 #[ignore = "needs root"]
 fn auth_pending_cr_text_answered_with_cr_response() {
     let mut lab = Lab::new();
-    let auth = lab.path("pending.sh");
-    std::fs::write(&auth, "#!/bin/sh\nprintf '60\\ncrtext\\nCR_TEXT:E,R:Enter PIN\\n' > \"$auth_pending_file\"\nexit 2\n").unwrap();
-    let cr = lab.path("crresponse.sh");
-    std::fs::write(
-        &cr,
+    let auth = lab.write_script("pending.sh", "#!/bin/sh\nprintf '60\\ncrtext\\nCR_TEXT:E,R:Enter PIN\\n' > \"$auth_pending_file\"\nexit 2\n");
+    let cr = lab.write_script(
+        "crresponse.sh",
         "#!/bin/sh\nif [ \"$(cat \"$1\")\" = \"$(printf 4242 | base64)\" ]; then echo 1 > \"$auth_control_file\"; else echo 0 > \"$auth_control_file\"; fi\n",
-    )
-    .unwrap();
-    for f in [&auth, &cr] {
-        std::process::Command::new("chmod")
-            .arg("755")
-            .arg(f)
-            .status()
-            .unwrap();
-    }
+    );
     let extra = format!(
         "verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file\nclient-crresponse {}",
         auth.display(),
@@ -591,10 +589,7 @@ fn stale_auth_token_falls_back_to_the_password_after_server_restart() {
     let run = Running::connected(&lab, cfg);
     lab.stop_server();
     lab.start_server("udp", &extra);
-    let end = Instant::now() + Duration::from_secs(40);
-    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    run.wait_count(SessionPhase::Connected, 2, Duration::from_secs(40));
     assert_eq!(
         run.count_phase(SessionPhase::Connected),
         2,
@@ -647,10 +642,7 @@ fn static_challenge_is_asked_again_on_reconnect() {
         run.events.lock().unwrap()
     );
     run.commands.blocking_send(answer()).unwrap();
-    let end = Instant::now() + Duration::from_secs(20);
-    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    run.wait_count(SessionPhase::Connected, 2, Duration::from_secs(20));
     assert_eq!(run.count_phase(SessionPhase::Connected), 2);
     assert!(ping(&lab, 2));
     run.stop();
@@ -711,18 +703,11 @@ fn long_push_reply_with_continuation_and_echo() {
 #[ignore = "needs root"]
 fn web_auth_pending_then_connected() {
     let mut lab = Lab::new();
-    let auth = lab.path("webauth.sh");
     // Deferred auth: announce WEB_AUTH, then "the user logs in" two seconds later.
-    std::fs::write(
-        &auth,
+    let auth = lab.write_script(
+        "webauth.sh",
         "#!/bin/sh\nprintf '60\\nwebauth\\nWEB_AUTH::https://sso.example.test/login?s=1\\n' > \"$auth_pending_file\"\n(sleep 2; echo 1 > \"$auth_control_file\") >/dev/null 2>&1 &\nexit 2\n",
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("755")
-        .arg(&auth)
-        .status()
-        .unwrap();
+    );
     let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
     lab.start_server("tcp", &extra);
     let cfg = password_config(&lab, "tcp", "carol", "pw");
@@ -746,22 +731,15 @@ fn web_auth_pending_then_connected() {
 #[ignore = "needs root"]
 fn auth_failed_temp_backs_off_and_retries() {
     let mut lab = Lab::new();
-    let auth = lab.path("temp.sh");
     let marker = lab.path("tried-once");
     // First attempt: AUTH_FAILED,TEMP with a 3 s backoff; later attempts succeed.
-    std::fs::write(
-        &auth,
-        format!(
+    let auth = lab.write_script(
+        "temp.sh",
+        &format!(
             "#!/bin/sh\nif [ ! -e {m} ]; then touch {m}; printf 'TEMP[backoff 3]: server busy' > \"$auth_failed_reason_file\"; exit 1; fi\nexit 0\n",
             m = marker.display()
         ),
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("755")
-        .arg(&auth)
-        .status()
-        .unwrap();
+    );
     let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
     lab.start_server("udp", &extra);
     let cfg = password_config(&lab, "udp", "dave", "pw");
@@ -829,10 +807,7 @@ fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
     dns.stop();
     lab.stop_server();
     lab.start_server("udp", "explicit-exit-notify 1");
-    let end = Instant::now() + Duration::from_secs(30);
-    while run.count_phase(SessionPhase::Connected) < 2 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    run.wait_count(SessionPhase::Connected, 2, Duration::from_secs(30));
     assert_eq!(
         run.count_phase(SessionPhase::Connected),
         2,
