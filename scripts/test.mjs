@@ -3,7 +3,8 @@
 //  1. test prerequisites (Debian packages) are installed, idempotently
 //  2. static checks: generated protocol files current, TypeScript (strict), ESLint, rustfmt, clippy -D warnings
 //  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
-//  4. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
+//  4. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium); then
+//     checks over what they left: the host's AWS ACS port is free, no secret in any output
 //
 // Suites that need root print a SKIP line when not run as root. With
 // CAUSEWAY_REQUIRE_ALL_SUITES=1 (set by .ci/run) a skipped suite, a skipped test or a suite
@@ -95,15 +96,32 @@ const suites = [
     name: 'integration',
     needsRoot: true,
     run: () =>
-      vitestSuite('integration', ['--config', 'vitest.integration.config.ts', '--exclude', 'test/integration/secret-scan.test.ts'], {
-        CAUSEWAY_SUITE_GLOB: 'test/integration/**/*.test.ts',
-      }),
+      vitestSuite(
+        'integration',
+        [
+          '--config',
+          'vitest.integration.config.ts',
+          '--exclude',
+          'test/integration/secret-scan.test.ts',
+          '--exclude',
+          'test/integration/host-aws-port.test.ts',
+        ],
+        { CAUSEWAY_SUITE_GLOB: 'test/integration/**/*.test.ts' },
+      ),
   },
   {
     name: 'e2e',
     needsRoot: true,
     run: () =>
       vitestSuite('e2e', ['--config', 'vitest.integration.config.ts'], { CAUSEWAY_SUITE_GLOB: 'test/e2e/**/*.test.ts' }),
+  },
+  // After the suites: none left a listener on the host's 127.0.0.1:35001 (the AWS VPN Client's port).
+  {
+    name: 'host-ports',
+    run: () =>
+      vitestSuite('host-ports', ['--config', 'vitest.integration.config.ts'], {
+        CAUSEWAY_SUITE_GLOB: 'test/integration/host-aws-port.test.ts',
+      }),
   },
   // Last: no secret recorded in test-results/secrets.txt may appear in any output (test/README.md).
   {
