@@ -6,6 +6,7 @@
 //  4. fuzz: every cargo-fuzz target for a bounded time from its committed seeds
 //  5. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
 //  6. the Linux packages, built and installed on a booted Debian 12 (test/packaging)
+//  7. checks over what the suites left: the host's AWS ACS port is free, no secret in any output
 //
 // Suites that need root print a SKIP line when not run as root. With
 // CAUSEWAY_REQUIRE_ALL_SUITES=1 (set by .ci/run) a skipped suite, a skipped test or a suite
@@ -146,9 +147,18 @@ const suites = [
     name: 'integration',
     needsRoot: true,
     run: () =>
-      vitestSuite('integration', ['--config', 'vitest.integration.config.ts', '--exclude', 'test/integration/secret-scan.test.ts'], {
-        CAUSEWAY_SUITE_GLOB: 'test/integration/**/*.test.ts',
-      }),
+      vitestSuite(
+        'integration',
+        [
+          '--config',
+          'vitest.integration.config.ts',
+          '--exclude',
+          'test/integration/secret-scan.test.ts',
+          '--exclude',
+          'test/integration/host-aws-port.test.ts',
+        ],
+        { CAUSEWAY_SUITE_GLOB: 'test/integration/**/*.test.ts' },
+      ),
   },
   {
     name: 'e2e',
@@ -165,6 +175,14 @@ const suites = [
       if (run(process.execPath, ['scripts/dist-linux.mjs', '--prebuilt']) !== 0) return { status: 1, passed: 0, failed: 1, skipped: 0 };
       return vitestSuite('packaging', ['--config', 'vitest.integration.config.ts'], { CAUSEWAY_SUITE_GLOB: 'test/packaging/**/*.test.ts' });
     },
+  },
+  // After the suites: none left a listener on the host's 127.0.0.1:35001 (the AWS VPN Client's port).
+  {
+    name: 'host-ports',
+    run: () =>
+      vitestSuite('host-ports', ['--config', 'vitest.integration.config.ts'], {
+        CAUSEWAY_SUITE_GLOB: 'test/integration/host-aws-port.test.ts',
+      }),
   },
   // Last: no secret recorded in test-results/secrets.txt may appear in any output (test/README.md).
   {

@@ -2,9 +2,10 @@
 // real core, an AWS-like endpoint (patched openvpn that carries long SAML passwords) and a
 // SimpleSAMLphp identity provider. The user's browser is a second Chromium driven by the test.
 // What the user sees: "Waiting for you to log in in your browser" with a way to reopen the page,
-// then Connected and the endpoint's login banner. Needs root (namespaces, TUN).
+// then Connected and the endpoint's login banner. Needs root (namespaces, TUN). The app's ACS takes
+// the default 127.0.0.1:35001, the real AWS VPN Client's port, so this file runs in a network
+// namespace of its own (vitest.integration.config.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -22,6 +23,7 @@ import { helperBinary, Lab } from '../peers/lab';
 import { startSimpleSamlIdp, type SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp';
 import { chromiumUser, launchChromium, samlLogin, type ChromiumUser } from '../peers/sso-common/chromium';
 import { recordSecret } from '../peers/sso-common/record-secret';
+import { portPlacement } from '../support/host-netns';
 import { accessibilityViolations } from './support/a11y';
 import { openUi, type Ui } from './support/harness';
 import { hidden, shows, visible } from './support/ui-expect';
@@ -91,19 +93,6 @@ describe('AWS SAML sign-in in the desktop app', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  /**
-   * Other suites sign in through the same fixed AWS port; wait until none holds it (the app would
-   * rightly refuse to start its listener on a busy port).
-   */
-  async function acsPortFree(): Promise<void> {
-    const free = () =>
-      new Promise<boolean>((resolve) => {
-        const probe = createServer().once('error', () => resolve(false));
-        probe.listen(AWS_ACS_PORT, '127.0.0.1', () => probe.close(() => resolve(true)));
-      });
-    await expect.poll(free, { timeout: 60_000, interval: 500 }).toBe(true);
-  }
-
   it('imports the AWS export and connects through the browser sign-in', async () => {
     const file = join(work, 'Example Corp.ovpn');
     writeFileSync(file, endpoint.profileText());
@@ -114,10 +103,10 @@ describe('AWS SAML sign-in in the desktop app', () => {
     const card = ui.page.getByRole('article', { name: 'Example Corp' });
     await shows(card, 'Single sign-on in your browser (AWS)');
 
-    await acsPortFree();
     await card.getByRole('button', { name: 'Connect Example Corp' }).click();
     await shows(card.getByRole('status'), 'Waiting for you to log in in your browser', 30_000);
     expect(user.opened).toHaveLength(1);
+    expect(portPlacement(AWS_ACS_PORT)).toEqual({ ownNetns: true, own: [`127.0.0.1:${AWS_ACS_PORT}`], host: [] });
     expect(new URL(user.opened[0]!).origin).toBe(new URL(idp.ssoUrl).origin);
     await ui.page.getByRole('button', { name: 'Dismiss' }).click();
     await ui.screenshot('20-aws-waiting-for-browser');

@@ -1,7 +1,9 @@
 // The AWS-like endpoint and the SimpleSAMLphp IdP verified on their own, with Causeway's ACS
 // listener and CRV1 parser on the client side and the patched openvpn as the VPN client (it can
 // carry a long password, like AWS's own client). Proves the peers behave as AWS does before
-// Causeway's engine is put in front of them (sso-aws-saml.test.ts).
+// Causeway's engine is put in front of them (sso-aws-saml.test.ts). The ACS listens on the
+// default 127.0.0.1:35001, the real AWS VPN Client's port, so this file runs in a network namespace
+// of its own (vitest.integration.config.ts).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -14,6 +16,7 @@ import { LabProcess } from '../peers/lab/process.js';
 import { startSimpleSamlIdp, type SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp.js';
 import { chromiumUser, launchChromium, samlLogin } from '../peers/sso-common/chromium.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
+import { portPlacement } from '../support/host-netns.js';
 import { spawn } from 'node:child_process';
 
 const BANNER = ['Welcome to the Example Corp VPN.', 'Use of this system is monitored.'];
@@ -156,6 +159,7 @@ describe('AWS-like endpoint + SimpleSAMLphp (stand-in patched openvpn client)', 
   it('a wrong IdP password never produces an assertion', async () => {
     const c = await challenge();
     const acs = await startAcsListener({ timeoutMs: 10_000 });
+    expect(portPlacement(AWS_ACS_PORT)).toEqual({ ownNetns: true, own: [`127.0.0.1:${AWS_ACS_PORT}`], host: [] });
     let outcome: string | null = null;
     const userAgent = chromiumUser(browser, async (page) => void (outcome = await samlLogin(page, 'alice', 'not-the-password')));
     await userAgent.open(c.text);

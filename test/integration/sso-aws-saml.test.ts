@@ -3,17 +3,21 @@
 // the user) at the IdP URL from the CRV1 challenge, the user signs in at SimpleSAMLphp, the IdP
 // posts to Causeway's ACS on 127.0.0.1:35001, Causeway's engine (in the lab's client namespace)
 // carries the SAML response to the AWS-like endpoint, and the tunnel carries traffic.
+//
+// Port 35001 is the real AWS VPN Client's: this file, the CLI and Chromium it starts run in a
+// network namespace of their own (vitest.integration.config.ts), never on the host's port.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startAcsListener } from '../../main/auth/saml-acs.js';
+import { AWS_ACS_PORT, startAcsListener } from '../../main/auth/saml-acs.js';
 import { patchedOpenvpn, startAwsEndpoint, type AwsEndpoint } from '../peers/aws-endpoint/endpoint.js';
 import { Lab } from '../peers/lab/index.js';
 import { startSimpleSamlIdp, type SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp.js';
 import { chromiumUser, launchChromium, samlLogin, type ChromiumUser } from '../peers/sso-common/chromium.js';
 import { CliUser } from '../peers/sso-common/cli-user.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
+import { portPlacement } from '../support/host-netns.js';
 
 const BANNER = ['Welcome to the Example Corp VPN.', 'Use of this system is monitored.'];
 const DENIED = 'Your account is not allowed to use this VPN. Contact it-help@example.test.';
@@ -115,7 +119,10 @@ describe('causeway connect on an AWS SAML (auth-federate) profile', () => {
   it('a forged post to the ACS while a login is pending is turned away; the real login completes', async () => {
     signInAs('alice');
     const forged: number[] = [];
+    let placement: ReturnType<typeof portPlacement> | undefined;
     beforeBrowser = async () => {
+      // The CLI's ACS is up: on the default port, in this file's namespace, and not on the host's.
+      placement = portPlacement(AWS_ACS_PORT);
       // Another local program posts an assertion of its own choosing (answering no request of ours).
       const xml = '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_forged"/>';
       const res = await fetch('http://127.0.0.1:35001/', {
@@ -127,6 +134,7 @@ describe('causeway connect on an AWS SAML (auth-federate) profile', () => {
     const run = user.connect(PROFILE);
     await run.waitForPhase('connected', 90_000);
     expect(forged).toEqual([403]);
+    expect(placement).toEqual({ ownNetns: true, own: [`127.0.0.1:${AWS_ACS_PORT}`], host: [] });
     await lab.ping(endpoint.info.tunnelAddress);
     expect(await run.stop()).toBe(0);
   });
