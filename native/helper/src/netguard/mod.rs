@@ -17,6 +17,7 @@
 pub mod dns_plan;
 pub mod firewall;
 pub mod journal;
+pub mod journaled;
 pub mod owner;
 pub mod session_guards;
 pub mod tools;

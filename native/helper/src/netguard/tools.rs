@@ -20,6 +20,11 @@ pub fn find(name: &str) -> Option<PathBuf> {
 /// error carrying the tool's stderr (these tools never see secrets, so their output is safe
 /// to show).
 pub fn run(tool: &Path, args: &[&str], stdin: &str) -> Result<String, String> {
+    run_output(tool, args, stdin).map(|(stdout, _)| stdout)
+}
+
+/// Like [`run`], returning stderr too (where some tools, like pfctl, report what they did).
+pub fn run_output(tool: &Path, args: &[&str], stdin: &str) -> Result<(String, String), String> {
     let display = tool.display();
     let mut child = Command::new(tool)
         .args(args)
@@ -38,10 +43,10 @@ pub fn run(tool: &Path, args: &[&str], stdin: &str) -> Result<String, String> {
     let out = child
         .wait_with_output()
         .map_err(|e| format!("{display} failed: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), stderr))
     } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
         Err(format!(
             "{display} {} failed ({}): {}",
             args.join(" "),

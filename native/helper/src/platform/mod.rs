@@ -21,12 +21,18 @@ use crate::netguard::Recovery;
 pub mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::Linux as Os;
+// macOS: the pure parts (message encodings, rule text, dictionaries) build and are unit-tested
+// on every OS; only its syscall layer is cfg(target_os = "macos").
+#[cfg(any(target_os = "macos", test))]
+pub mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::MacOs as Os;
 #[cfg(unix)]
 pub mod unix;
 #[cfg(unix)]
 pub use unix::service::UnixService as Service;
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 compile_error!("causeway-helper has no platform implementation for this target OS");
 
 /// A route as the helper adds and removes it (in the main routing table).

@@ -12,6 +12,8 @@ use tokio::net::{UnixListener, UnixStream};
 
 #[cfg(target_os = "linux")]
 use crate::platform::linux::{peer, systemd};
+#[cfg(target_os = "macos")]
+use crate::platform::macos::peer;
 use crate::platform::{PeerIdentity, ServiceTransport};
 
 pub const MODE: u32 = 0o660;
@@ -51,6 +53,9 @@ impl ServiceTransport for UnixService {
     type Peer = UnixPeer;
     #[cfg(target_os = "linux")]
     const DEFAULT_PATH: &'static str = "/run/causeway/helper.sock";
+    /// macOS has no /run; resources/macos/org.causeway.helper.plist passes this path too.
+    #[cfg(target_os = "macos")]
+    const DEFAULT_PATH: &'static str = "/var/run/causeway/helper.sock";
 
     fn group_id(name: &str) -> Result<u32, String> {
         group_id(name)
@@ -73,7 +78,10 @@ impl ServiceTransport for UnixService {
         remove(path);
     }
 
+    /// systemd (Type=notify) is told; launchd has no readiness protocol (a daemon is
+    /// ready when it accepts on its socket), so on macOS there is nothing to send.
     fn notify_ready() {
+        #[cfg(target_os = "linux")]
         systemd::notify_ready();
     }
 }
@@ -102,7 +110,7 @@ fn group_id(name: &str) -> Result<u32, String> {
     }
     if result.is_null() {
         return Err(format!(
-            "group {name:?} does not exist; create it with systemd-sysusers (the package installs causeway.conf) or groupadd --system {name}"
+            "group {name:?} does not exist; create it with systemd-sysusers (the package installs causeway.conf) or groupadd --system {name} (on macOS: dseditgroup -o create {name})"
         ));
     }
     Ok(grp.gr_gid)

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::netguard::dns_plan::DnsPlan;
-use crate::netguard::journal::{self, JournalFile};
+use crate::netguard::journal;
+use crate::netguard::journaled::{JournaledChange, Undo};
 use crate::netguard::Recovery;
 use crate::platform::{DnsChange, Link};
 use resolvconf::Resolvconf;
@@ -46,15 +47,12 @@ const JOURNAL_KIND: &str = "dns";
 
 /// DNS settings in force for one tunnel; undone by `restore` or on drop.
 #[derive(Debug)]
-pub struct DnsGuard {
-    record: Option<DnsRecord>,
-    journal: Option<JournalFile>,
-}
+pub struct DnsGuard(JournaledChange<DnsRecord>);
 
 impl DnsChange for DnsGuard {
     /// Which mechanism carries the settings ("systemd-resolved", "resolvconf", "/etc/resolv.conf").
     fn backend(&self) -> &'static str {
-        match &self.record {
+        match self.0.record() {
             Some(DnsRecord::Resolved { .. }) => "systemd-resolved",
             Some(DnsRecord::Resolvconf { .. }) => "resolvconf",
             Some(DnsRecord::File { .. }) | None => "/etc/resolv.conf",
@@ -62,31 +60,13 @@ impl DnsChange for DnsGuard {
     }
 
     fn restore(mut self) -> Result<(), String> {
-        self.undo()
+        self.0.undo()
     }
 }
 
-impl DnsGuard {
-    fn undo(&mut self) -> Result<(), String> {
-        let Some(record) = self.record.take() else {
-            return Ok(());
-        };
-        let result = undo_record(&record);
-        // A failed undo stays journaled so the next helper start tries again.
-        if result.is_ok() {
-            if let Some(j) = self.journal.take() {
-                j.retire();
-            }
-        }
-        result
-    }
-}
-
-impl Drop for DnsGuard {
-    fn drop(&mut self) {
-        if let Err(e) = self.undo() {
-            crate::log::warn(&format!("cannot restore DNS: {e}"));
-        }
+impl Undo for DnsRecord {
+    fn undo(&self) -> Result<(), String> {
+        undo_record(self)
     }
 }
 
@@ -176,27 +156,12 @@ pub fn apply(journal_dir: &Path, link: &Link, plan: &DnsPlan) -> Result<DnsGuard
     journaled(journal_dir, record, || resolv_file::write(system, &text))
 }
 
-/// Journals `record`, then makes the change; a failed change is undone (it may have been
-/// partly made) and its journal entry retired.
 fn journaled(
     dir: &Path,
     record: DnsRecord,
     change: impl FnOnce() -> Result<(), String>,
 ) -> Result<DnsGuard, String> {
-    let journal = JournalFile::create(dir, JOURNAL_KIND, &record)
-        .map_err(|e| format!("cannot journal the DNS change in {}: {e}", dir.display()))?;
-    let mut guard = DnsGuard {
-        record: Some(record),
-        journal: Some(journal),
-    };
-    match change() {
-        Ok(()) => Ok(guard),
-        Err(e) => {
-            // Undo whatever part was made; if even that fails the entry stays for recovery.
-            let _ = guard.undo();
-            Err(e)
-        }
-    }
+    JournaledChange::make(dir, JOURNAL_KIND, "DNS", record, change).map(DnsGuard)
 }
 
 fn undo_record(record: &DnsRecord) -> Result<(), String> {
