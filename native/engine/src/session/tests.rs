@@ -522,5 +522,5 @@ fn remote_random_hostname_is_looked_up_under_a_fresh_label() {
     let mut cfg = config();
     cfg.remote_random_hostname = true;
     let h = Harness::new(cfg);
-    assert_eq!(h.lookups, vec!["010203040506.vpn.example.com".to_string()]);
+    assert_eq!(h.lookups, vec!["010203040506.vpn.example.test".to_string()]);
 }
