@@ -5,7 +5,9 @@
 // field without looking at the original text again. Field names match EngineConfig where the
 // meaning is the same. The client private key and any saved password are NOT part of this
 // model: they live in the SecretStore (accounts `profile/<id>/key` and `profile/<id>/password`);
-// `hasKey` / `auth.hasSavedPassword` only say that they exist.
+// `hasKey` / `auth.hasSavedPassword` only say that they exist. So do the tls-auth, tls-crypt and
+// tls-crypt-v2 keys (`profile/<id>/tls-auth|tls-crypt|tls-crypt-v2`): a tls-crypt-v2 client key
+// is a per-client credential, and either key lets a stranger past the server's HMAC firewall.
 import type { DataCipher, Proto, Remote, VerifyX509Name } from '../helper-protocol/messages.js';
 
 export type { DataCipher, Proto, Remote, VerifyX509Name };
@@ -54,9 +56,7 @@ export interface ProfileOidc {
   token: 'id_token' | 'access_token';
 }
 
-export interface TlsAuthKey {
-  /** OpenVPN Static key V1 text (PEM-like, 2048 bits). */
-  key: string;
+export interface TlsAuthSettings {
   /** `key-direction` / the tls-auth direction argument; null = bidirectional. */
   direction: 0 | 1 | null;
 }
@@ -102,9 +102,12 @@ export interface ProfileSettings {
   cert: string | null;
   /** The profile carried a client private key (stored in the SecretStore, never in this JSON). */
   hasKey: boolean;
-  tlsAuth: TlsAuthKey | null;
-  tlsCrypt: string | null;
-  tlsCryptV2: string | null;
+  /** `tls-auth` present (its key is a secret in the SecretStore). */
+  tlsAuth: TlsAuthSettings | null;
+  /** `tls-crypt` present (its key is a secret in the SecretStore). */
+  tlsCrypt: boolean;
+  /** `tls-crypt-v2` present (the client key is a secret in the SecretStore). */
+  tlsCryptV2: boolean;
   /** `auth` digest for tls-auth HMAC (default SHA1). */
   authDigest: 'SHA1' | 'SHA256' | 'SHA512';
 

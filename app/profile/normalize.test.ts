@@ -45,8 +45,11 @@ describe('checkProfile: keep', () => {
     expect(der(v.secrets.key!)).toBe(der(pki('client.key')));
     // The static key keeps its 256 bytes, in OpenVPN's 16 lines of 32 hex digits.
     const hex = (t: string) => t.replace(/^#.*$/gm, '').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    expect(hex(s.tlsAuth!.key)).toBe(hex(TA));
-    expect(s.tlsAuth!.key.split('\n').filter((l) => /^[0-9a-f]{32}$/.test(l))).toHaveLength(16);
+    // It is a secret: the settings only say it is there.
+    expect(s.tlsAuth).toEqual({ direction: null });
+    expect(JSON.stringify(s)).not.toContain('OpenVPN Static key');
+    expect(hex(v.secrets.tlsAuth!)).toBe(hex(TA));
+    expect(v.secrets.tlsAuth!.split('\n').filter((l) => /^[0-9a-f]{32}$/.test(l))).toHaveLength(16);
   });
 
   it('keeps the private key out of the settings and hands it over as a secret', () => {
@@ -89,7 +92,7 @@ describe('checkProfile: keep', () => {
     expect(v.errors).toEqual([]);
     const s = v.settings!;
     expect(s.tlsAuth!.direction).toBe(1);
-    expect(s.tlsAuth!.key).toContain('OpenVPN Static key V1');
+    expect(v.secrets.tlsAuth).toContain('OpenVPN Static key V1');
     expect(s.authDigest).toBe('SHA256');
     expect(s.dataCiphers).toEqual(['AES-256-GCM', 'CHACHA20-POLY1305']);
     expect(messages(v.warnings)).toMatch(/AES-256-CBC is not supported/);

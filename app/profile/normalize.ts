@@ -39,7 +39,14 @@ export interface NormalizeOptions {
 export interface ProfileSecrets {
   key: string | null;
   password: string | null;
+  /** OpenVPN Static key V1 texts of tls-auth and tls-crypt; the tls-crypt-v2 client key. */
+  tlsAuth: string | null;
+  tlsCrypt: string | null;
+  tlsCryptV2: string | null;
 }
+
+/** A verdict's secrets when the profile carries none (or is refused). */
+export const NO_SECRETS: ProfileSecrets = { key: null, password: null, tlsAuth: null, tlsCrypt: null, tlsCryptV2: null };
 
 export interface NormalizeResult {
   /** Null when the profile is refused (errors is then non-empty). */
@@ -285,9 +292,9 @@ export class Normalizer {
       extraCerts: d.extraCerts,
       cert: d.cert,
       hasKey: d.key !== null,
-      tlsAuth: d.tlsAuth ? { key: d.tlsAuth.key, direction: d.tlsAuth.direction ?? d.keyDirection } : null,
-      tlsCrypt: d.tlsCrypt,
-      tlsCryptV2: d.tlsCryptV2,
+      tlsAuth: d.tlsAuth ? { direction: d.tlsAuth.direction ?? d.keyDirection } : null,
+      tlsCrypt: d.tlsCrypt !== null,
+      tlsCryptV2: d.tlsCryptV2 !== null,
       authDigest,
       tlsVersionMin: d.tlsVersionMin,
       tlsVersionMax: d.tlsVersionMax,
@@ -334,7 +341,9 @@ export function normalize(directives: Directive[], options: NormalizeOptions = {
   const settings = n.finish();
   return {
     settings,
-    secrets: settings ? { key: n.d.key, password: n.d.password } : { key: null, password: null },
+    secrets: settings
+      ? { key: n.d.key, password: n.d.password, tlsAuth: n.d.tlsAuth?.key ?? null, tlsCrypt: n.d.tlsCrypt, tlsCryptV2: n.d.tlsCryptV2 }
+      : NO_SECRETS,
     warnings: n.warnings,
     errors: n.errors,
   };
