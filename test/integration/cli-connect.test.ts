@@ -133,6 +133,11 @@ class Connect {
     this.child.stdin!.write(`${line}\n`);
   }
 
+  /** Closes stdin, as a script that has given all its answers does. */
+  endInput(): void {
+    this.child.stdin!.end();
+  }
+
   phases(): string[] {
     return this.events.filter((e) => e.event === 'state').map((e) => e.phase as string);
   }
@@ -294,6 +299,16 @@ describe('causeway connect', () => {
     c.answer(lab.credentials.username);
     c.answer(lab.credentials.password);
     c.answer('n'); // do not remember
+    await c.waitForPhase('connected');
+    await lab.ping(servers.password.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('connects with the username and password piped before the prompt and stdin closed: "remember?" takes its default', async () => {
+    const c = connect('password');
+    c.answer(lab.credentials.username);
+    c.answer(lab.credentials.password);
+    c.endInput();
     await c.waitForPhase('connected');
     await lab.ping(servers.password.info.tunnelAddress);
     await disconnectAndCheck(c);

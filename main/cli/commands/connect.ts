@@ -59,6 +59,11 @@ banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C
 (or \`causeway disconnect\` from another terminal).
 
   --json-events  print one JSON object per line on stdout instead of text
+
+When stdin is not a terminal, answers are read one per line in the order the questions come:
+the secret file's passphrase (only without a keyring), username (unless known), password,
+static-challenge answer, "remember the password?"; end of input at a question with a default
+(remember: no; a known username) takes the default.
   --no-browser   print sign-in URLs instead of opening the browser
   --device-code  OIDC profiles: sign in on another device with a code (no browser here)
 
@@ -129,7 +134,7 @@ export const connectCommand: Command = {
       if (!values['no-browser']) await opener.open(url);
     };
     const passphraseIo: CliIO = json
-      ? { ...io, onPassphrasePrompt: ({ creating, path }) => emit({ event: 'prompt', kind: 'store-passphrase', creating, path }) }
+      ? { ...io, onPassphrasePrompt: ({ creating, path }) => emit({ event: 'prompt', kind: 'passphrase', purpose: 'secret-store', creating, path }) }
       : io;
     const core = await openCore({
       prompter,
