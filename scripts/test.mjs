@@ -1,7 +1,7 @@
 // `npm test`: every suite of the project, in order, with one summary at the end.
 //
 //  1. test prerequisites (Debian packages) are installed, idempotently
-//  2. static checks: TypeScript (strict), ESLint, rustfmt, clippy -D warnings
+//  2. static checks: generated protocol files current, TypeScript (strict), ESLint, rustfmt, clippy -D warnings
 //  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
 //  4. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
 //
@@ -61,6 +61,8 @@ const suites = [
     name: 'static',
     run() {
       const steps = [
+        // main's protocol types and validator are what the helper's Rust types generate
+        [process.execPath, ['scripts/gen-protocol.mjs', '--check']],
         ['npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
         ['npx', ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']],
         ['npx', ['eslint', '.', '--max-warnings=0']],

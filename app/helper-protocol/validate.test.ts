@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseClientMessage, parseHelperMessage, ProtocolError } from './validate.js';
-import { sampleEngineConfig, samplePushed } from './fixtures.js';
+import { sampleEngineConfig, samplePushed } from '../../test/vectors/samples.js';
 
 describe('parseClientMessage', () => {
   it('accepts every client message type', () => {
@@ -107,6 +107,35 @@ describe('shared vectors test/vectors/helper-protocol', () => {
       }
     });
     expect(wrong).toEqual([]);
+  });
+  it('rejects every valid vector with any one field left out, as the helper does', () => {
+    const fieldPaths = (value: unknown, prefix: string[]): string[][] =>
+      typeof value !== 'object' || value === null
+        ? []
+        : Object.entries(value).flatMap(([key, child]) => {
+            const path = [...prefix, key];
+            return Array.isArray(value) ? fieldPaths(child, path) : [path, ...fieldPaths(child, path)];
+          });
+    const without = (value: unknown, path: string[]): unknown => {
+      const copy = structuredClone(value) as Record<string, unknown>;
+      const parent = path.slice(0, -1).reduce<Record<string, unknown>>((node, key) => node[key] as Record<string, unknown>, copy);
+      delete parent[path.at(-1)!];
+      return copy;
+    };
+    let checked = 0;
+    const accepted = loadVectors('valid').flatMap(([name, v]) =>
+      fieldPaths(v.message, []).flatMap((path) => {
+        checked++;
+        try {
+          parse({ ...v, message: without(v.message, path) });
+          return [`${name} without ${path.join('.')}`];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    expect(accepted).toEqual([]);
+    expect(checked).toBeGreaterThan(300);
   });
   it('rejects every invalid vector', () => {
     expect(loadVectors('invalid').length).toBeGreaterThan(10);

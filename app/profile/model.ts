@@ -8,7 +8,20 @@
 // `hasKey` / `auth.hasSavedPassword` only say that they exist. So do the tls-auth, tls-crypt and
 // tls-crypt-v2 keys (`profile/<id>/tls-auth|tls-crypt|tls-crypt-v2`): a tls-crypt-v2 client key
 // is a per-client credential, and either key lets a stranger past the server's HMAC firewall.
-import type { DataCipher, Proto, Remote, VerifyX509Name } from '../helper-protocol/messages.js';
+import type {
+  AuthDigest,
+  Compression,
+  ConnectRetry,
+  DataCipher,
+  Keepalive,
+  Proto,
+  Remote,
+  RemoteCertTls,
+  StaticChallenge,
+  TlsAuth,
+  TlsVersion,
+  VerifyX509Name,
+} from '../helper-protocol/messages.js';
 
 export type { DataCipher, Proto, Remote, VerifyX509Name };
 
@@ -32,7 +45,7 @@ export interface ProfileAuth {
   /** `auth-user-pass` present: the server expects a username and password in key method 2. */
   userPass: boolean;
   /** `static-challenge "text" echo`. */
-  staticChallenge: { text: string; echo: boolean } | null;
+  staticChallenge: StaticChallenge | null;
   /** `auth-retry none|nointeract|interact` (default none). */
   retry: 'none' | 'nointeract' | 'interact';
   /** `auth-nocache`: do not keep the password in memory after use. */
@@ -58,7 +71,7 @@ export interface ProfileOidc {
 
 export interface TlsAuthSettings {
   /** `key-direction` / the tls-auth direction argument; null = bidirectional. */
-  direction: 0 | 1 | null;
+  direction: TlsAuth['direction'];
 }
 
 export interface RedirectGateway {
@@ -86,7 +99,7 @@ export interface ProfileSettings {
   remoteRandom: boolean;
   remoteRandomHostname: boolean;
   /** `connect-retry n [max]` (defaults 1 s / 300 s). */
-  connectRetry: { initialSec: number; maxSec: number };
+  connectRetry: ConnectRetry;
   /** `connect-retry-max n`; null = retry forever. */
   connectRetryMax: number | null;
   /** `hand-window` (default 60 s). */
@@ -109,15 +122,15 @@ export interface ProfileSettings {
   /** `tls-crypt-v2` present (the client key is a secret in the SecretStore). */
   tlsCryptV2: boolean;
   /** `auth` digest for tls-auth HMAC (default SHA1). */
-  authDigest: 'SHA1' | 'SHA256' | 'SHA512';
+  authDigest: AuthDigest;
 
   // ---- TLS and data channel ----
-  tlsVersionMin: '1.2' | '1.3';
-  tlsVersionMax: '1.2' | '1.3' | null;
+  tlsVersionMin: TlsVersion;
+  tlsVersionMax: TlsVersion | null;
   /** AEAD ciphers the engine offers, in preference order (IV_CIPHERS). Never empty. */
   dataCiphers: DataCipher[];
   /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
-  remoteCertTls: 'server' | null;
+  remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;
 
   // ---- authentication ----
@@ -137,9 +150,9 @@ export interface ProfileSettings {
 
   // ---- timers, MTU, compression ----
   /** Wire framing for `comp-lzo`/`compress` profiles; Causeway never compresses. */
-  compression: 'none' | 'comp-lzo-no' | 'compress-stub' | 'compress-stub-v2';
+  compression: Compression;
   /** From `keepalive i t` or `ping i` + `ping-restart t`; null = whatever the server pushes. */
-  keepalive: { intervalSec: number; timeoutSec: number } | null;
+  keepalive: Keepalive | null;
   /** `reneg-sec` (default 3600; AWS exports 0 = never from the client side). */
   renegSec: number;
   renegBytes: number | null;

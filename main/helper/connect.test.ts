@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServiceSocket, connectHelper, type HelperConnection } from './connect.js';
 import { findRepoRoot, helperCandidates, locateHelper } from './locate.js';
-import { sampleEngineConfig } from '../../app/helper-protocol/fixtures.js';
+import { sampleEngineConfig } from '../../test/vectors/samples.js';
 import type { HelperMessage } from '../../app/helper-protocol/messages.js';
 
 const fakeHelper = join(import.meta.dirname, 'testing', 'fake-helper.mjs');

@@ -1,24 +1,39 @@
-//! Serde mirrors of the engine-facing types in `app/helper-protocol/messages.ts`.
-//! Field names are camelCase and unknown fields are rejected, exactly like the TypeScript side.
+//! The engine's configuration and the protocol types it shares with the helper: the one
+//! definition of these shapes. `app/helper-protocol/generated/` (TypeScript types and validator)
+//! is generated from their JSON Schema (`npm run gen:protocol`), so the doc comments here are
+//! what main's developers read, and the `#[schemars(...)]` bounds are what main checks before
+//! sending. Field names are camelCase; unknown fields are rejected; a nullable field must be
+//! present (as `null`), never omitted.
 
-use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `deserialize_with` for every `Option` field: turns off serde's "a missing Option is None"
+/// default, so an omitted field is an error on both sides of the protocol.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     Udp,
     Tcp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remote {
+    #[schemars(length(min = 1))]
     pub host: String,
+    #[schemars(range(min = 1))]
     pub port: u16,
     pub proto: Proto,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum DataCipher {
     #[serde(rename = "AES-256-GCM")]
     Aes256Gcm,
@@ -53,7 +68,7 @@ impl DataCipher {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum X509NameType {
     Subject,
@@ -61,35 +76,67 @@ pub enum X509NameType {
     NamePrefix,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyX509Name {
+    #[schemars(length(min = 1))]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: X509NameType,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConnectRetry {
     pub initial_sec: u32,
     pub max_sec: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `key-direction` 0 or 1; on the wire a JSON number, like in an .ovpn file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyDirection {
-    #[serde(rename = "0")]
     Normal,
-    #[serde(rename = "1")]
     Inverse,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl Serialize for KeyDirection {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(match self {
+            KeyDirection::Normal => 0,
+            KeyDirection::Inverse => 1,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyDirection {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u8::deserialize(d)? {
+            0 => Ok(KeyDirection::Normal),
+            1 => Ok(KeyDirection::Inverse),
+            n => Err(serde::de::Error::custom(format!(
+                "key direction must be 0, 1 or null, got {n}"
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for KeyDirection {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KeyDirection".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "enum": [0, 1] })
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsAuth {
+    #[schemars(length(min = 1))]
     pub key: String,
     /// `key-direction`: 0, 1 or null (bidirectional).
-    #[serde(with = "key_direction")]
+    #[serde(deserialize_with = "nullable")]
     pub direction: Option<KeyDirection>,
 }
 
@@ -102,32 +149,7 @@ impl std::fmt::Debug for TlsAuth {
     }
 }
 
-/// `direction` is a JSON number (0 | 1 | null) on the TypeScript side.
-mod key_direction {
-    use super::KeyDirection;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<KeyDirection>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            None => s.serialize_none(),
-            Some(KeyDirection::Normal) => s.serialize_u8(0),
-            Some(KeyDirection::Inverse) => s.serialize_u8(1),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KeyDirection>, D::Error> {
-        match Option::<u8>::deserialize(d)? {
-            None => Ok(None),
-            Some(0) => Ok(Some(KeyDirection::Normal)),
-            Some(1) => Ok(Some(KeyDirection::Inverse)),
-            Some(n) => Err(serde::de::Error::custom(format!(
-                "key direction must be 0, 1 or null, got {n}"
-            ))),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum AuthDigest {
     #[serde(rename = "SHA1")]
     Sha1,
@@ -137,7 +159,9 @@ pub enum AuthDigest {
     Sha512,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum TlsVersion {
     #[serde(rename = "1.2")]
     V1_2,
@@ -145,14 +169,14 @@ pub enum TlsVersion {
     V1_3,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaticChallenge {
     pub text: String,
     pub echo: bool,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub username: String,
@@ -168,7 +192,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     None,
@@ -177,62 +201,105 @@ pub enum Compression {
     CompressStubV2,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Keepalive {
     pub interval_sec: u32,
     pub timeout_sec: u32,
 }
 
-/// A fully normalized engine configuration (see messages.ts for the meaning of each field).
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// A fully normalized engine configuration, built by main from a stored Profile
+/// (main/connection/engine-config.ts). Never profile text and never a file path.
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EngineConfig {
+    #[schemars(length(min = 1))]
     pub remotes: Vec<Remote>,
+    /// Shuffle the remote list once per connection (`remote-random`).
     pub remote_random: bool,
+    /// Prepend a random label to each hostname before resolving (`remote-random-hostname`).
     pub remote_random_hostname: bool,
+    /// `connect-retry` base and cap, seconds.
     pub connect_retry: ConnectRetry,
+    /// Give up after this many failed attempts over the whole list (`connect-retry-max`); null = never.
+    #[serde(deserialize_with = "nullable")]
     pub connect_retry_max: Option<u32>,
+    /// Time allowed for one TLS handshake (`hand-window`), seconds.
     pub handshake_window_sec: u32,
 
+    /// PEM: the CA bundle that must sign the server chain.
+    #[schemars(length(min = 1))]
     pub ca: String,
+    /// PEM: intermediates (`extra-certs`).
+    #[serde(deserialize_with = "nullable")]
     pub extra_certs: Option<String>,
+    /// PEM client certificate.
+    #[serde(deserialize_with = "nullable")]
     pub cert: Option<String>,
+    /// PEM private key of `cert` (a secret: it never leaves the helper).
+    #[serde(deserialize_with = "nullable")]
     pub key: Option<String>,
 
+    /// OpenVPN static key text and `key-direction`.
+    #[serde(deserialize_with = "nullable")]
     pub tls_auth: Option<TlsAuth>,
+    #[serde(deserialize_with = "nullable")]
     pub tls_crypt: Option<String>,
+    /// The client's tls-crypt-v2 key file text (client key + wrapped key).
+    #[serde(deserialize_with = "nullable")]
     pub tls_crypt_v2: Option<String>,
+    /// HMAC digest for tls-auth (`auth` directive); default SHA1.
     pub auth_digest: AuthDigest,
 
     pub tls_version_min: TlsVersion,
+    #[serde(deserialize_with = "nullable")]
     pub tls_version_max: Option<TlsVersion>,
+    /// Preference order, as sent in IV_CIPHERS.
+    #[schemars(length(min = 1))]
     pub data_ciphers: Vec<DataCipher>,
+    #[serde(deserialize_with = "nullable")]
     pub remote_cert_tls: Option<RemoteCertTls>,
+    #[serde(deserialize_with = "nullable")]
     pub verify_x509_name: Option<VerifyX509Name>,
 
+    /// Whether the server expects username/password in key method 2 (`auth-user-pass`).
     pub auth_user_pass: bool,
+    /// `static-challenge "text" echo`: the engine asks for the answer and sends SCRV1.
+    #[serde(deserialize_with = "nullable")]
     pub static_challenge: Option<StaticChallenge>,
+    /// Credentials known before connecting (saved password, or the AWS SAML first leg).
+    #[serde(deserialize_with = "nullable")]
     pub credentials: Option<Credentials>,
+    /// AWS Client VPN endpoint: enables the u32 credential framing for long passwords.
     pub aws_framing: bool,
 
+    /// Framing for `compress`/`comp-lzo no` servers; we never compress.
     pub compression: Compression,
+    #[serde(deserialize_with = "nullable")]
     pub keepalive: Option<Keepalive>,
     pub reneg_sec: u32,
+    #[serde(deserialize_with = "nullable")]
     pub reneg_bytes: Option<u64>,
+    #[schemars(range(min = 576, max = 65535))]
     pub tun_mtu: u32,
 
+    /// Ignore routes the server pushes (`route-nopull`).
     pub route_no_pull: bool,
+    /// Routes from the profile itself, CIDR form ("10.0.0.0/8").
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
-    /// `route … net_gateway`: CIDRs kept off the tunnel (applied by the helper, not the engine).
+    /// Routes that bypass the tunnel via the original default path (`route … net_gateway`),
+    /// CIDR, IPv4 and IPv6 (applied by the helper, not the engine).
     pub excluded_routes: Vec<String>,
-    /// The profile's own DNS options (applied by the helper on top of the pushed ones).
+    /// The profile's own DNS (`dhcp-option DNS/DOMAIN/…`, `dns …`); the helper adds it to what
+    /// the server pushes.
     pub dns: DnsSettings,
+    /// Leak protection: keep IPv6 out of the tunnel and answer it locally.
     pub block_ipv6: bool,
     pub kill_switch: bool,
 
+    /// IV_GUI_VER sent in peer info.
     pub gui_version: String,
 }
 
@@ -258,53 +325,65 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RemoteCertTls {
     Server,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ipv4Settings {
+    #[schemars(length(min = 1))]
     pub address: String,
+    #[schemars(range(max = 32))]
     pub prefix: u8,
+    #[serde(deserialize_with = "nullable")]
     pub gateway: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ipv6Settings {
+    #[schemars(length(min = 1))]
     pub address: String,
+    #[schemars(range(max = 128))]
     pub prefix: u8,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// DNS servers and domains, from the profile or pushed by the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DnsSettings {
     pub servers: Vec<String>,
     pub search_domains: Vec<String>,
+    /// Split DNS: only these names go to `servers` ("." = all names).
     pub route_domains: Vec<String>,
 }
 
-/// What the server pushed, normalized (messages.ts `PushedSettings` minus `device`,
+/// What the server pushed, normalized (the protocol's `PushedSettings` minus `device`,
 /// which the helper adds once it has created the TUN device).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PushedSettings {
+    #[serde(deserialize_with = "nullable")]
     pub ipv4: Option<Ipv4Settings>,
+    #[serde(deserialize_with = "nullable")]
     pub ipv6: Option<Ipv6Settings>,
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
     pub dns: DnsSettings,
     pub mtu: u32,
+    #[serde(deserialize_with = "nullable")]
     pub peer_id: Option<u32>,
     pub cipher: DataCipher,
+    /// Seconds until the server ends the session, when it says so (AWS session timeout).
+    #[serde(deserialize_with = "nullable")]
     pub session_timeout_sec: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SessionPhase {
     Resolving,
@@ -317,7 +396,7 @@ pub enum SessionPhase {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
     AuthFailed,
@@ -340,28 +419,24 @@ pub enum ErrorCode {
 
 #[cfg(test)]
 pub(crate) mod tests_support {
-    /// A complete, valid EngineConfig in the JSON form main sends.
-    pub const MINIMAL_CONFIG: &str = r#"{
-        "remotes": [{"host": "vpn.example.com", "port": 1194, "proto": "udp"}],
-        "remoteRandom": false, "remoteRandomHostname": false,
-        "connectRetry": {"initialSec": 1, "maxSec": 300}, "connectRetryMax": null,
-        "handshakeWindowSec": 60,
-        "ca": "", "extraCerts": null, "cert": null, "key": null,
-        "tlsAuth": {"key": "k", "direction": 1}, "tlsCrypt": null, "tlsCryptV2": null,
-        "authDigest": "SHA256",
-        "tlsVersionMin": "1.2", "tlsVersionMax": null,
-        "dataCiphers": ["AES-256-GCM", "CHACHA20-POLY1305"],
-        "remoteCertTls": "server", "verifyX509Name": {"name": "server", "type": "name-prefix"},
-        "authUserPass": true, "staticChallenge": null,
-        "credentials": {"username": "u", "password": "p"}, "awsFraming": false,
-        "compression": "compress-stub-v2", "keepalive": {"intervalSec": 10, "timeoutSec": 60},
-        "renegSec": 3600, "renegBytes": null, "tunMtu": 1500,
-        "routeNoPull": false, "routes": ["10.0.0.0/8"], "routesIpv6": [],
-        "redirectGateway": false, "excludedRoutes": ["192.168.1.0/24"],
-        "dns": {"servers": ["10.8.0.53"], "searchDomains": [], "routeDomains": []},
-        "blockIpv6": false, "killSwitch": false,
-        "guiVersion": "causeway 0.1"
-    }"#;
+    use super::EngineConfig;
+
+    /// The config of test/vectors/helper-protocol/valid/<name>.json: the shared vectors are the
+    /// only full sample configs (main's tests and the lab read the same files).
+    pub fn vector_config(name: &str) -> EngineConfig {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../test/vectors/helper-protocol/valid")
+            .join(format!("{name}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let vector: serde_json::Value = serde_json::from_str(&text).unwrap();
+        serde_json::from_value(vector["message"]["config"].clone()).unwrap()
+    }
+
+    /// A typical certificate-less configuration with every default.
+    pub fn typical_config() -> EngineConfig {
+        vector_config("to-connect-typical")
+    }
 }
 
 #[cfg(test)]
@@ -369,24 +444,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_typescript_shape() {
-        let c: EngineConfig = serde_json::from_str(tests_support::MINIMAL_CONFIG).unwrap();
-        assert_eq!(c.remotes[0].proto, Proto::Udp);
+    fn parses_the_wire_shape() {
+        let c = tests_support::vector_config("to-connect-full");
+        assert_eq!(c.remotes[1].proto, Proto::Tcp);
         assert_eq!(
             c.tls_auth.as_ref().unwrap().direction,
             Some(KeyDirection::Inverse)
         );
         assert_eq!(
             c.data_ciphers,
-            vec![DataCipher::Aes256Gcm, DataCipher::Chacha20Poly1305]
+            vec![
+                DataCipher::Aes256Gcm,
+                DataCipher::Aes128Gcm,
+                DataCipher::Chacha20Poly1305
+            ]
         );
         assert_eq!(
             c.verify_x509_name.as_ref().unwrap().kind,
-            X509NameType::NamePrefix
+            X509NameType::Name
         );
         assert_eq!(c.compression, Compression::CompressStubV2);
-        assert_eq!(c.excluded_routes, vec!["192.168.1.0/24"]);
-        assert_eq!(c.dns.servers, vec!["10.8.0.53"]);
+        assert_eq!(c.excluded_routes, vec!["192.168.1.0/24", "2001:db8:1::/48"]);
+        assert_eq!(c.dns.servers, vec!["10.8.0.1", "fd00::1"]);
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["tlsAuth"]["direction"], 1);
         assert_eq!(back["remoteCertTls"], "server");
@@ -394,20 +473,24 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields_and_bad_direction() {
-        let extra = tests_support::MINIMAL_CONFIG.replacen('{', r#"{"bogus": 1,"#, 1);
-        assert!(serde_json::from_str::<EngineConfig>(&extra)
+        let good = serde_json::to_value(tests_support::vector_config("to-connect-full")).unwrap();
+        let mut extra = good.clone();
+        extra["bogus"] = 1.into();
+        assert!(serde_json::from_value::<EngineConfig>(extra)
             .unwrap_err()
             .to_string()
             .contains("bogus"));
-        let bad = tests_support::MINIMAL_CONFIG.replace(r#""direction": 1"#, r#""direction": 2"#);
-        assert!(serde_json::from_str::<EngineConfig>(&bad).is_err());
+        let mut bad = good;
+        bad["tlsAuth"]["direction"] = 2.into();
+        assert!(serde_json::from_value::<EngineConfig>(bad).is_err());
     }
 
     #[test]
     fn debug_redacts_secrets() {
-        let c: EngineConfig = serde_json::from_str(tests_support::MINIMAL_CONFIG).unwrap();
+        let c = tests_support::vector_config("to-connect-full");
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains("\"p\""), "{dbg}");
+        assert!(!dbg.contains("correct horse"), "{dbg}");
+        assert!(!dbg.contains("not-a-real-key"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
     }
 }

@@ -26,8 +26,7 @@ struct Sim {
 }
 
 fn client_config(ca: &str) -> EngineConfig {
-    let mut cfg: EngineConfig =
-        serde_json::from_str(crate::config::tests_support::MINIMAL_CONFIG).unwrap();
+    let mut cfg = crate::config::tests_support::typical_config();
     cfg.ca = ca.to_string();
     cfg.tls_auth = None;
     cfg.verify_x509_name = None;

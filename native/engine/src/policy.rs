@@ -176,8 +176,7 @@ mod tests {
     }
 
     fn cfg(max: Option<u32>) -> EngineConfig {
-        let mut c: EngineConfig =
-            serde_json::from_str(crate::config::tests_support::MINIMAL_CONFIG).unwrap();
+        let mut c = crate::config::tests_support::typical_config();
         c.connect_retry_max = max;
         c.connect_retry.initial_sec = 1;
         c.connect_retry.max_sec = 8;

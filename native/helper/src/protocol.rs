@@ -1,17 +1,22 @@
-//! The main <-> helper protocol, version 1: a serde mirror of app/helper-protocol/messages.ts.
+//! The main <-> helper protocol, version 1: the one definition of its messages. Main's
+//! TypeScript types and validator (app/helper-protocol/generated/) are generated from the JSON
+//! Schema of these types (`npm run gen:protocol`; `schema::tests` fails while they are stale).
 //! Closed sets everywhere: unknown message types, unknown fields and unknown enum values are
-//! rejected. Nullable fields must be present (as in the TypeScript types), so they use
-//! `deserialize_with`, which turns off serde's "missing Option means None" default.
+//! rejected. Nullable fields must be present, so they use `deserialize_with = "nullable"`,
+//! which turns off serde's "missing Option means None" default.
+//!
+//! Framing (codec.rs): each message is a u32 big-endian byte length followed by that many
+//! bytes of UTF-8 JSON (one object). Secrets (keys, passwords, SAML responses, tokens) travel
+//! only in `connect.config`, `credentials` and `crResponse`, and are never echoed back in any
+//! helper message.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use causeway_engine::config::nullable;
 use causeway_engine::{EngineConfig, ErrorCode, Proto, PushedSettings, SessionPhase};
 
 pub const PROTOCOL_VERSION: u32 = 1;
-
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    Option::<T>::deserialize(d)
-}
 
 /// Session ids are chosen by the client and must be non-empty.
 fn session_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -30,7 +35,7 @@ fn nullable_session_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 }
 
 /// main -> helper.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMessage {
     Hello {
@@ -39,11 +44,14 @@ pub enum ClientMessage {
     },
     Connect {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         config: Box<EngineConfig>,
     },
+    /// password: username+password; static-challenge: also `response`; crv1: only `response`.
     Credentials {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         #[serde(deserialize_with = "nullable")]
         username: Option<String>,
@@ -54,11 +62,13 @@ pub enum ClientMessage {
     },
     CrResponse {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         response: String,
     },
     Disconnect {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
     },
     Status {},
@@ -85,23 +95,24 @@ impl std::fmt::Debug for ClientMessage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteWire {
     pub host: String,
     pub address: String,
+    #[schemars(range(min = 1))]
     pub port: u16,
     pub proto: Proto,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorWire {
     pub code: ErrorCode,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CredentialKindWire {
     Password,
@@ -109,7 +120,7 @@ pub enum CredentialKindWire {
     Crv1,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PendingMethodWire {
     Webauth,
@@ -117,7 +128,7 @@ pub enum PendingMethodWire {
     Crtext,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevelWire {
     Error,
@@ -145,6 +156,36 @@ impl Serialize for PushedWire {
     }
 }
 
+/// The engine's `PushedSettings` object with `device` added: the schema main validates.
+impl JsonSchema for PushedWire {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PushedSettings".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = PushedSettings::json_schema(generator);
+        if let Some(properties) = schema
+            .get_mut("properties")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            properties.insert(
+                "device".into(),
+                serde_json::json!({
+                    "description": "Device the helper created (e.g. \"cw0\").",
+                    "type": "string"
+                }),
+            );
+        }
+        if let Some(required) = schema
+            .get_mut("required")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            required.push("device".into());
+        }
+        schema
+    }
+}
+
 impl<'de> Deserialize<'de> for PushedWire {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut map = serde_json::Map::deserialize(d)?;
@@ -158,10 +199,11 @@ impl<'de> Deserialize<'de> for PushedWire {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionStatus {
     #[serde(deserialize_with = "session_id")]
+    #[schemars(length(min = 1))]
     pub session: String,
     pub phase: SessionPhase,
     #[serde(deserialize_with = "nullable")]
@@ -176,7 +218,7 @@ pub struct SessionStatus {
 }
 
 /// helper -> main.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -190,55 +232,68 @@ pub enum HelperMessage {
     },
     State {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         phase: SessionPhase,
+        /// The remote being tried or used: hostname as configured and resolved address.
         #[serde(deserialize_with = "nullable")]
         remote: Option<RemoteWire>,
+        /// Set when phase is 'failed' (or 'reconnecting' after an error).
         #[serde(deserialize_with = "nullable")]
         error: Option<ErrorWire>,
     },
     NeedCredentials {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         kind: CredentialKindWire,
+        /// Static challenge or CRV1 text shown to the user (for AWS SAML: the IdP URL).
         #[serde(deserialize_with = "nullable")]
         challenge: Option<String>,
         echo: bool,
+        /// Username to show/keep (CRV1 carries one).
         #[serde(deserialize_with = "nullable")]
         username: Option<String>,
     },
     AuthPending {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         method: PendingMethodWire,
+        /// URL for webauth/openurl; challenge text for crtext.
         payload: String,
         echo: bool,
         timeout_sec: u32,
     },
     Pushed {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         settings: PushedWire,
     },
     Echo {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         text: String,
     },
     Stats {
         #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1))]
         session: String,
         rx_bytes: u64,
         tx_bytes: u64,
     },
     Log {
         #[serde(deserialize_with = "nullable_session_id")]
+        #[schemars(length(min = 1))]
         session: Option<String>,
         level: LogLevelWire,
         text: String,
     },
     Error {
         #[serde(deserialize_with = "nullable_session_id")]
+        #[schemars(length(min = 1))]
         session: Option<String>,
         code: ErrorCode,
         message: String,
@@ -273,6 +328,63 @@ pub fn describe_parse_error(err: &serde_json::Error) -> String {
         }
     }
     format!("malformed message: {out}")
+}
+
+/// The protocol's JSON Schema, from which main's TypeScript side is generated.
+#[cfg(test)]
+mod schema {
+    use super::*;
+    use crate::codec::MAX_FRAME_BYTES;
+
+    const SCHEMA_PATH: &str = "../../app/helper-protocol/generated/protocol.schema.json";
+
+    /// schemars marks `Option` fields optional; the protocol's are all `nullable` (present,
+    /// maybe null), which `omitting_any_field_is_rejected` checks on the Rust side.
+    fn every_field_required(schema: &mut schemars::Schema) {
+        let names: Option<Vec<serde_json::Value>> = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+            .map(|properties| properties.keys().cloned().map(Into::into).collect());
+        if let Some(names) = names {
+            schema.insert("required".into(), names.into());
+        }
+    }
+
+    /// Both directions and every type they use, under `$defs`, with the protocol's constants.
+    fn protocol_schema() -> serde_json::Value {
+        let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+            .with_transform(schemars::transform::RecursiveTransform(
+                every_field_required,
+            ))
+            .into_generator();
+        generator.subschema_for::<ClientMessage>();
+        generator.subschema_for::<HelperMessage>();
+        let definitions = generator.take_definitions(true);
+        serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "Causeway helper protocol",
+            "description": "Generated from native/helper/src/protocol.rs and native/engine/src/config.rs by `npm run gen:protocol`. Do not edit.",
+            "x-constants": { "PROTOCOL_VERSION": PROTOCOL_VERSION, "MAX_FRAME_BYTES": MAX_FRAME_BYTES },
+            "$defs": definitions,
+        })
+    }
+
+    /// Fails while the committed schema differs from the Rust types; `npm run gen:protocol`
+    /// runs it with CAUSEWAY_WRITE_PROTOCOL_SCHEMA=1, which first rewrites the file.
+    #[test]
+    fn committed_schema_matches_the_rust_types() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SCHEMA_PATH);
+        let text = serde_json::to_string_pretty(&protocol_schema()).unwrap() + "\n";
+        if std::env::var_os("CAUSEWAY_WRITE_PROTOCOL_SCHEMA").is_some() {
+            std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} is stale: run `npm run gen:protocol` and commit the result",
+            path.display()
+        );
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +487,68 @@ mod tests {
         };
         assert_eq!(p.len(), 128 * 1024);
         assert!(serde_json::to_vec(&v["message"]).unwrap().len() < MAX_FRAME_BYTES);
+    }
+
+    /// Every field of every object in a message, as a path of keys (arrays: every element).
+    fn field_paths(
+        value: &serde_json::Value,
+        prefix: &mut Vec<String>,
+        out: &mut Vec<Vec<String>>,
+    ) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    prefix.push(key.clone());
+                    out.push(prefix.clone());
+                    field_paths(child, prefix, out);
+                    prefix.pop();
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    prefix.push(i.to_string());
+                    field_paths(child, prefix, out);
+                    prefix.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn without(value: &serde_json::Value, path: &[String]) -> serde_json::Value {
+        let mut copy = value.clone();
+        let (last, parents) = path.split_last().unwrap();
+        let mut node = &mut copy;
+        for key in parents {
+            node = match node {
+                serde_json::Value::Array(items) => &mut items[key.parse::<usize>().unwrap()],
+                other => &mut other[key.as_str()],
+            };
+        }
+        node.as_object_mut().unwrap().remove(last);
+        copy
+    }
+
+    /// The generated schema (and so main's validator) requires every field; the Rust side must
+    /// agree, so no `Option` field may fall back to serde's "missing means None".
+    #[test]
+    fn omitting_any_field_is_rejected() {
+        let mut checked = 0;
+        for (name, v) in vectors("valid") {
+            let mut paths = Vec::new();
+            field_paths(&v["message"], &mut Vec::new(), &mut paths);
+            for path in paths {
+                let mut vector = v.clone();
+                vector["message"] = without(&v["message"], &path);
+                assert!(
+                    round_trip(&vector).is_err(),
+                    "{name}: accepted without {}",
+                    path.join(".")
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 300, "only {checked} fields checked");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 // The EngineConfig a client needs for one of the lab's servers: what main would build from a
 // profile written for that server.
-import { sampleEngineConfig } from '../../../app/helper-protocol/fixtures.js';
+import { sampleEngineConfig } from '../../vectors/samples.js';
 import type { DataCipher, EngineConfig } from '../../../app/helper-protocol/messages.js';
 import type { ServerInfo } from './openvpn-server.js';
 import type { Pki } from './pki.js';
@@ -26,7 +26,7 @@ export function engineConfigFor(
   const client = choices.clientCert === 'ec' ? pki.clientEc : pki.clientRsa;
   const compression: EngineConfig['compression'] =
     o.compress === 'stub' ? 'compress-stub' : o.compress === 'stub-v2' ? 'compress-stub-v2' : o.compress === 'lzo-no' ? 'comp-lzo-no' : 'none';
-  // Everything not named here is the protocol's ordinary default (app/helper-protocol/fixtures.ts).
+  // Everything not named here is the protocol's typical sample (test/vectors/helper-protocol/valid/to-connect-typical.json).
   return sampleEngineConfig({
     remotes: [{ host: server.address, port: server.port, proto: o.proto }],
     // Short retries and handshake window: a test waits for failures, a user would not.
