@@ -110,6 +110,7 @@ export interface ProfileSettings {
   explicitExitNotify: number;
 
   // ---- keys and certificates (PEM text; the private key is a secret, see hasKey) ----
+  /** The CA certificates; "" for a server pinned by peer-fingerprint alone (a self-signed server). */
   ca: string;
   extraCerts: string | null;
   cert: string | null;
@@ -132,6 +133,18 @@ export interface ProfileSettings {
   /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
   remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;
+  // Stricter server checks (OpenVPN 2.6), enforced by the engine's certificate verifier. Optional
+  // so profiles stored before they existed still read; absent means not set.
+  /** `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate must have; with no CA they are the only trust. */
+  peerFingerprints?: string[];
+  /** `crl-verify` (inline or file): PEM revocation lists; a revoked or uncovered server certificate is refused. */
+  crl?: string | null;
+  /** `verify-hash`: fingerprints one of which the certificate that issued the server's must have. */
+  verifyHash?: { algorithm: 'SHA1' | 'SHA256'; fingerprints: string[] } | null;
+  /** `remote-cert-ku`: null = no check; [] = the key usage extension must be present; else one set of bits (OpenVPN order, 0x80 = digitalSignature) must be. */
+  remoteCertKu?: number[] | null;
+  /** `remote-cert-eku`: an extended key usage OID the server certificate must carry. */
+  remoteCertEku?: string | null;
 
   // ---- authentication ----
   auth: ProfileAuth;

@@ -202,8 +202,16 @@ export class Normalizer {
     const d = this.d;
     const missing = (name: string, present: boolean): boolean => !present && !this.failed.has(name);
     if (missing('remote', d.remotes.length > 0)) this.refuse(null, 'the profile names no server: add a `remote <host> [port] [proto]` line');
-    if (missing('ca', d.ca !== null) && !this.failed.has('pkcs12')) {
-      this.refuse(null, 'the profile has no CA certificate (<ca> or ca), so the server could not be verified');
+    // A server pinned by peer-fingerprint needs no CA (OpenVPN 2.6's self-signed setup).
+    const pinned = d.peerFingerprints.length > 0 || this.failed.has('peer-fingerprint');
+    if (missing('ca', d.ca !== null) && !this.failed.has('pkcs12') && !pinned) {
+      this.refuse(null, 'the profile has no CA certificate (<ca> or ca), so the server could not be verified (a self-signed server needs peer-fingerprint)');
+    }
+    if (d.remoteCertTls === null && d.verifyX509Name === null && !pinned && this.errors.length === 0) {
+      this.warn(
+        null,
+        'neither remote-cert-tls server nor verify-x509-name is set: any certificate the CA issued, another client\'s too, would be accepted as the server; ask for a profile with remote-cert-tls server',
+      );
     }
     if (d.cert !== null && missing('key', d.key !== null)) this.refuse(null, 'the profile has a client certificate but no private key (<key> or key)');
     if (d.key !== null && missing('cert', d.cert !== null)) this.refuse(null, 'the profile has a private key but no client certificate (<cert> or cert)');
@@ -288,7 +296,7 @@ export class Normalizer {
       handshakeWindowSec: d.handshakeWindowSec,
       connectTimeoutSec: d.connectTimeoutSec,
       explicitExitNotify: d.explicitExitNotify,
-      ca: d.ca!,
+      ca: d.ca ?? '',
       extraCerts: d.extraCerts,
       cert: d.cert,
       hasKey: d.key !== null,
@@ -301,6 +309,11 @@ export class Normalizer {
       dataCiphers: d.dataCiphers ?? [...SUPPORTED_CIPHERS],
       remoteCertTls: d.remoteCertTls,
       verifyX509Name: d.verifyX509Name,
+      peerFingerprints: d.peerFingerprints,
+      crl: d.crl,
+      verifyHash: d.verifyHash,
+      remoteCertKu: d.remoteCertKu,
+      remoteCertEku: d.remoteCertEku,
       auth: {
         kind: this.authKind(),
         userPass: d.userPass,

@@ -78,7 +78,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-const validBase = () => `client\nremote vpn.example.com 1194\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
+const validBase = () => `client\nremote vpn.example.com 1194\nremote-cert-tls server\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
 const routeLines = (n: number) => Array.from({ length: n }, (_, i) => `route 10.${(i >> 8) & 255}.${i & 255}.0 255.255.255.0\n`).join('');
 
 /**
@@ -185,7 +185,7 @@ describe.each(Object.entries(manifest))('causeway import %s', (file, expected) =
 });
 
 describe('every directive of the policy tables', () => {
-  const base = `client\nremote vpn.example.com\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
+  const base = `client\nremote vpn.example.com\nremote-cert-tls server\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
   let dir: string;
   beforeAll(() => {
     dir = join(home, 'directives');
@@ -197,7 +197,7 @@ describe('every directive of the policy tables', () => {
     writeFileSync(file, `${base}${name} /tmp/x\n`);
     const { code, json } = await importJson(file);
     expect(code).toBe(0);
-    expect(json.warnings).toEqual([{ line: 5 + pki('ca.crt').split('\n').length, directive: name, message: `${name} was removed: ${STRIPPED.get(name)}` }]);
+    expect(json.warnings).toEqual([{ line: 6 + pki('ca.crt').split('\n').length, directive: name, message: `${name} was removed: ${STRIPPED.get(name)}` }]);
   });
 
   it.each([...REFUSED.keys()])('%s refuses the profile with the reason', async (name) => {
@@ -205,6 +205,6 @@ describe('every directive of the policy tables', () => {
     writeFileSync(file, `${base}${name} x\n`);
     const { code, json } = await importJson(file);
     expect(code).toBe(1);
-    expect(json.errors).toContainEqual({ line: 5 + pki('ca.crt').split('\n').length, directive: name, message: `${name} ${REFUSED.get(name)}` });
+    expect(json.errors).toContainEqual({ line: 6 + pki('ca.crt').split('\n').length, directive: name, message: `${name} ${REFUSED.get(name)}` });
   });
 });

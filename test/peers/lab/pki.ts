@@ -3,6 +3,7 @@
 // also lives as files in `dir` (what the openvpn server reads).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { run } from './exec.js';
 
 export interface CertAndKey {
@@ -22,6 +23,12 @@ export interface Pki {
   server: CertAndKey;
   /** Same CA and CN, but its validity ended in 2021. */
   expiredServer: CertAndKey;
+  /** Same CA and CN, valid, but revoked in `crl`. */
+  revokedServer: CertAndKey;
+  /** The CA's revocation list (PEM), listing revokedServer. */
+  crl: string;
+  /** A self-signed server certificate (CN "selfsigned", serverAuth) that no CA issued. */
+  selfSignedServer: CertAndKey & { sha256: string };
   clientRsa: CertAndKey;
   clientEc: CertAndKey;
   /** `openvpn --genkey secret` (tls-auth). */
@@ -60,6 +67,8 @@ dir = ${dir}
 database = ${dir}/index.txt
 new_certs_dir = ${dir}
 serial = ${dir}/serial
+# A crlnumber makes openssl write v2 CRLs (what easy-rsa issues, and what the engine reads).
+crlnumber = ${dir}/crlnumber
 default_md = sha256
 policy = any
 unique_subject = no
@@ -71,6 +80,19 @@ ${EXTENSIONS}`;
 }
 
 const openssl = (...args: string[]) => run('openssl', args);
+
+/** A self-signed server certificate, as OpenVPN 2.6's peer-fingerprint setup uses. */
+async function makeSelfSigned(dir: string, name: string, cn: string): Promise<CertAndKey & { sha256: string }> {
+  const keyPath = join(dir, `${name}.key`);
+  const certPath = join(dir, `${name}.crt`);
+  await openssl(
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath,
+    '-days', '365', '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:FALSE',
+    '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=serverAuth',
+  );
+  const cert = readFileSync(certPath, 'utf8');
+  return { cert, key: readFileSync(keyPath, 'utf8'), certPath, keyPath, sha256: new X509Certificate(cert).fingerprint256 };
+}
 
 async function makeCa(dir: string, name: string, cn: string): Promise<string> {
   const certPath = join(dir, `${name}.crt`);
@@ -113,6 +135,7 @@ export async function createPki(dir: string): Promise<Pki> {
   writeFileSync(join(dir, 'ca.cnf'), caConfig(dir));
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '1000\n');
+  writeFileSync(join(dir, 'crlnumber'), '01\n');
   const caPath = await makeCa(dir, 'ca', 'Causeway Lab CA');
   const otherCaPath = await makeCa(dir, 'other-ca', 'Causeway Other CA');
   // One after another: `openssl ca` updates the shared serial and index files.
@@ -120,6 +143,11 @@ export async function createPki(dir: string): Promise<Pki> {
   const expiredServer = await makeLeaf(dir, {
     name: 'server-expired', cn: 'server', keyAlg: 'ec', ext: 'server_ext', startDate: '20200101000000Z', endDate: '20210101000000Z',
   });
+  const revokedServer = await makeLeaf(dir, { name: 'server-revoked', cn: 'server', keyAlg: 'ec', ext: 'server_ext' });
+  const caArgs = ['-config', join(dir, 'ca.cnf'), '-cert', join(dir, 'ca.crt'), '-keyfile', join(dir, 'ca.key')];
+  await openssl('ca', '-batch', ...caArgs, '-revoke', revokedServer.certPath);
+  await openssl('ca', '-batch', ...caArgs, '-gencrl', '-crldays', '30', '-out', join(dir, 'crl.pem'));
+  const selfSignedServer = await makeSelfSigned(dir, 'server-self-signed', 'selfsigned');
   const clientRsa = await makeLeaf(dir, { name: 'client-rsa', cn: 'client-rsa', keyAlg: 'rsa', ext: 'client_ext' });
   const clientEc = await makeLeaf(dir, { name: 'client-ec', cn: 'client-ec', keyAlg: 'ec', ext: 'client_ext' });
   const path = (f: string) => join(dir, f);
@@ -135,6 +163,9 @@ export async function createPki(dir: string): Promise<Pki> {
     otherCa: readFileSync(otherCaPath, 'utf8'),
     server,
     expiredServer,
+    revokedServer,
+    crl: read('crl.pem'),
+    selfSignedServer,
     clientRsa,
     clientEc,
     tlsAuthKey: read('ta.key'),
