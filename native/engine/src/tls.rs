@@ -700,7 +700,7 @@ mod pin_tests {
         key: KeyPair,
     }
 
-    fn ca(name: &str) -> Ca {
+    fn make_ca(name: &str) -> Ca {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name.push(DnType::CommonName, name);
@@ -776,7 +776,7 @@ mod pin_tests {
     fn peer_fingerprint_alone_trusts_a_self_signed_server_and_nothing_else() {
         let key = KeyPair::generate().unwrap();
         let self_signed = server_params(7).self_signed(&key).unwrap().der().clone();
-        let other = server(&ca("Other CA"), 8);
+        let other = server(&make_ca("Other CA"), 8);
         let v = verifier(
             Vec::new(),
             ServerPins {
@@ -794,7 +794,7 @@ mod pin_tests {
 
     #[test]
     fn peer_fingerprint_with_a_ca_needs_both() {
-        let ca = ca("CA");
+        let ca = make_ca("CA");
         let good = server(&ca, 2);
         let v = verifier(
             vec![ca.cert.der().clone()],
@@ -811,7 +811,7 @@ mod pin_tests {
 
     #[test]
     fn crl_verify_refuses_a_revoked_server_and_one_its_crl_does_not_cover() {
-        let ca = ca("CA");
+        let ca = make_ca("CA");
         let revoked = server(&ca, 42);
         let fine = server(&ca, 43);
         let v = verifier(
@@ -826,7 +826,7 @@ mod pin_tests {
             outcome(&v, &revoked).unwrap_err(),
             "server certificate has been revoked (crl-verify)"
         );
-        let other_ca = ca("Unrelated CA");
+        let other_ca = make_ca("Unrelated CA");
         let v2 = verifier(
             vec![ca.cert.der().clone()],
             ServerPins {
@@ -839,7 +839,7 @@ mod pin_tests {
 
     #[test]
     fn remote_cert_ku_and_eku() {
-        let ca = ca("CA");
+        let ca = make_ca("CA");
         let cert = server(&ca, 5); // digitalSignature + keyEncipherment = a0, serverAuth
         let with = |pins: ServerPins| outcome(&verifier(vec![ca.cert.der().clone()], pins), &cert);
         let ku = |v: Vec<u16>| ServerPins {
@@ -864,7 +864,7 @@ mod pin_tests {
 
     #[test]
     fn verify_hash_pins_the_issuing_ca() {
-        let ca = ca("CA");
+        let ca = make_ca("CA");
         let cert = server(&ca, 9);
         let pin = |alg: HashAlgorithm, der: &[u8]| ServerPins {
             issuer_hashes: vec![(alg, digest(alg, der))],
