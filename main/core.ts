@@ -17,7 +17,7 @@
 // by resolving its promise. Nothing here imports Electron.
 import { join } from 'node:path';
 import type { SecretStore } from './secrets/secret-store.js';
-import { openSecretStore } from './secrets/index.js';
+import { openSecretStore, type PassphraseSource } from './secrets/index.js';
 import { configDir, profilesDir } from './profiles/paths.js';
 import { ProfileStore } from './profiles/store.js';
 import { CertStore } from './certs/store.js';
@@ -41,8 +41,10 @@ export interface CoreOptions {
   configDir?: string;
   /** Per-profile log folder; default logDir() ($XDG_STATE_HOME/causeway/logs); null keeps logs in memory. */
   logDir?: string | null;
-  /** Defaults to openSecretStore(): the OS keyring, or memory with a reason. */
+  /** Defaults to openSecretStore(): the OS keyring, else the encrypted file store. */
   secrets?: SecretStore;
+  /** Asks for the file store's passphrase when no keyring answers (terminal, dialog). */
+  askPassphrase?: PassphraseSource;
   /** How to reach the helper: wrap (e.g. `ip netns exec ns`), helperPath, socketPath. */
   helper?: Omit<HelperOptions, 'onLog' | 'clientName'>;
   /** Electron's process.resourcesPath in a packaged app (to find the bundled helper). */
@@ -72,10 +74,12 @@ export interface Core {
 export async function openCore(options: CoreOptions): Promise<Core> {
   const env = options.env ?? process.env;
   const platformEnv = { env, ...(options.home ? { home: options.home } : {}) };
-  const secrets = options.secrets ?? (await openSecretStore({ env }));
+  const secrets = options.secrets ?? (await openSecretStore({ env, ...(options.home ? { home: options.home } : {}), askPassphrase: options.askPassphrase }));
   const config = options.configDir ?? configDir(platformEnv);
   const profiles = new ProfileStore(options.configDir ? join(config, 'profiles') : profilesDir(platformEnv), secrets);
   const certs = new CertStore(join(config, 'certificates'), secrets, profiles);
+  // Older profiles kept tls-auth/tls-crypt keys in their JSON; a failure leaves them readable there.
+  await profiles.moveLegacyKeys().catch(() => undefined);
   const logDir = options.logDir === undefined ? defaultLogDir(options.home ? { ...env, HOME: options.home } : env) : options.logDir;
   // Helper stderr: it promises never to log secrets; redact anyway in case of a bug.
   const helperLog = new SessionLog(new Redactor(), logDir ? join(logDir, '_helper.log') : null);

@@ -81,7 +81,6 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ),
   ['ignore-unknown-option', 'it would hide options this client does not understand; Causeway lists them instead'],
   ['pull-filter', 'it filters pushed options; Causeway applies its own policy to what the server pushes'],
-  ['tls-remote', 'it was removed in OpenVPN 2.4; use verify-x509-name'],
   ...['key-method', 'no-iv', 'compat-names', 'keysize', 'opt-verify', 'max-routes', 'comp-noadapt'].map(
     (d) => [d, 'it no longer exists in OpenVPN 2.6 and has no effect'] as const,
   ),
@@ -98,16 +97,15 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ['route-gateway', 'a fixed route gateway is not supported; the server pushes it'],
   ['auth-token-user', 'a preset auth-token user is not supported; the server sets it'],
   ['redirect-private', 'it is not supported; list the networks with route instead'],
-  ['peer-fingerprint', 'it is not supported; the server is verified against the profile CA'],
-  ['verify-hash', 'it is not supported; the server is verified against the profile CA'],
-  ['remote-cert-ku', 'it is not enforced separately; remote-cert-tls server checks the key usage'],
-  ['remote-cert-eku', 'it is not enforced separately; remote-cert-tls server checks the extended key usage'],
-  ['crl-verify', 'certificate revocation lists are not checked yet'],
   ['dhcp-pre-release', WINDOWS],
 ]);
 
 /** Directives that make Causeway refuse the whole profile, and why (follows "<name> "). */
 export const REFUSED: ReadonlyMap<string, string> = new Map([
+  [
+    'tls-remote',
+    'was removed in OpenVPN 2.4 and would leave the server name unchecked; replace it with verify-x509-name <name> name (the server certificate\'s common name) or verify-x509-name "<subject>" subject',
+  ],
   ['secret', 'uses static-key mode (no TLS, no forward secrecy), which is insecure and not supported'],
   ['no-replay', 'turns off replay protection, which would let an attacker replay packets'],
   ['tls-server', SERVER],

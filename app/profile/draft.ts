@@ -45,6 +45,11 @@ export class Draft {
   dataCiphers: DataCipher[] | null = null;
   remoteCertTls: 'server' | null = null;
   verifyX509Name: VerifyX509Name | null = null;
+  peerFingerprints: string[] = [];
+  crl: string | null = null;
+  verifyHash: { algorithm: 'SHA1' | 'SHA256'; fingerprints: string[] } | null = null;
+  remoteCertKu: number[] | null = null;
+  remoteCertEku: string | null = null;
   userPass = false;
   staticChallenge: { text: string; echo: boolean } | null = null;
   authRetry: 'none' | 'nointeract' | 'interact' = 'none';

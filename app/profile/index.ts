@@ -4,17 +4,17 @@ import { decodeProfile } from './decode.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
 import { parseDirectives, type Directive } from './lexer.js';
 import type { ProfileSettings } from './model.js';
-import { normalize, type NormalizeOptions, type ProfileSecrets } from './normalize.js';
+import { normalize, NO_SECRETS, type NormalizeOptions, type ProfileSecrets } from './normalize.js';
 
 export { ProfileError, type ProfileIssue } from './errors.js';
-export type { ReadReference, ReadPkcs12, Pkcs12Contents, ProfileSecrets } from './normalize.js';
+export { NO_SECRETS, type ReadReference, type ReadPkcs12, type Pkcs12Contents, type ProfileSecrets } from './normalize.js';
 export * from './model.js';
 
 export interface ProfileVerdict {
   /** True when the profile can be imported (warnings may still be present). */
   ok: boolean;
   settings: ProfileSettings | null;
-  /** Key and inline password: for the SecretStore only, never to be logged or shown. */
+  /** Key, inline password and static keys: for the SecretStore only, never to be logged or shown. */
   secrets: ProfileSecrets;
   warnings: ProfileIssue[];
   errors: ProfileIssue[];
@@ -32,7 +32,7 @@ export function checkProfile(input: Uint8Array | string, options: NormalizeOptio
     directives = parseOvpn(input);
   } catch (e) {
     if (!(e instanceof ProfileError)) throw e;
-    return { ok: false, settings: null, secrets: { key: null, password: null }, warnings: [], errors: [e.toIssue()] };
+    return { ok: false, settings: null, secrets: NO_SECRETS, warnings: [], errors: [e.toIssue()] };
   }
   const result = normalize(directives, options);
   return { ok: result.settings !== null, ...result };

@@ -5,7 +5,9 @@
 // field without looking at the original text again. Field names match EngineConfig where the
 // meaning is the same. The client private key and any saved password are NOT part of this
 // model: they live in the SecretStore (accounts `profile/<id>/key` and `profile/<id>/password`);
-// `hasKey` / `auth.hasSavedPassword` only say that they exist.
+// `hasKey` / `auth.hasSavedPassword` only say that they exist. So do the tls-auth, tls-crypt and
+// tls-crypt-v2 keys (`profile/<id>/tls-auth|tls-crypt|tls-crypt-v2`): a tls-crypt-v2 client key
+// is a per-client credential, and either key lets a stranger past the server's HMAC firewall.
 import type {
   AuthDigest,
   Compression,
@@ -67,8 +69,10 @@ export interface ProfileOidc {
   token: 'id_token' | 'access_token';
 }
 
-/** OpenVPN Static key V1 text and `key-direction` / the tls-auth direction argument (null = bidirectional). */
-export type TlsAuthKey = TlsAuth;
+export interface TlsAuthSettings {
+  /** `key-direction` / the tls-auth direction argument; null = bidirectional. */
+  direction: TlsAuth['direction'];
+}
 
 export interface RedirectGateway {
   /** Route all IPv4 through the tunnel (absent `!ipv4`). */
@@ -106,14 +110,18 @@ export interface ProfileSettings {
   explicitExitNotify: number;
 
   // ---- keys and certificates (PEM text; the private key is a secret, see hasKey) ----
+  /** The CA certificates; "" for a server pinned by peer-fingerprint alone (a self-signed server). */
   ca: string;
   extraCerts: string | null;
   cert: string | null;
   /** The profile carried a client private key (stored in the SecretStore, never in this JSON). */
   hasKey: boolean;
-  tlsAuth: TlsAuthKey | null;
-  tlsCrypt: string | null;
-  tlsCryptV2: string | null;
+  /** `tls-auth` present (its key is a secret in the SecretStore). */
+  tlsAuth: TlsAuthSettings | null;
+  /** `tls-crypt` present (its key is a secret in the SecretStore). */
+  tlsCrypt: boolean;
+  /** `tls-crypt-v2` present (the client key is a secret in the SecretStore). */
+  tlsCryptV2: boolean;
   /** `auth` digest for tls-auth HMAC (default SHA1). */
   authDigest: AuthDigest;
 
@@ -125,6 +133,18 @@ export interface ProfileSettings {
   /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
   remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;
+  // Stricter server checks (OpenVPN 2.6), enforced by the engine's certificate verifier. Optional
+  // so profiles stored before they existed still read; absent means not set.
+  /** `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate must have; with no CA they are the only trust. */
+  peerFingerprints?: string[];
+  /** `crl-verify` (inline or file): PEM revocation lists; a revoked or uncovered server certificate is refused. */
+  crl?: string | null;
+  /** `verify-hash`: fingerprints one of which the certificate that issued the server's must have. */
+  verifyHash?: { algorithm: 'SHA1' | 'SHA256'; fingerprints: string[] } | null;
+  /** `remote-cert-ku`: null = no check; [] = the key usage extension must be present; else one set of bits (OpenVPN order, 0x80 = digitalSignature) must be. */
+  remoteCertKu?: number[] | null;
+  /** `remote-cert-eku`: an extended key usage OID the server certificate must carry. */
+  remoteCertEku?: string | null;
 
   // ---- authentication ----
   auth: ProfileAuth;

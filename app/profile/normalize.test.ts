@@ -45,8 +45,11 @@ describe('checkProfile: keep', () => {
     expect(der(v.secrets.key!)).toBe(der(pki('client.key')));
     // The static key keeps its 256 bytes, in OpenVPN's 16 lines of 32 hex digits.
     const hex = (t: string) => t.replace(/^#.*$/gm, '').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    expect(hex(s.tlsAuth!.key)).toBe(hex(TA));
-    expect(s.tlsAuth!.key.split('\n').filter((l) => /^[0-9a-f]{32}$/.test(l))).toHaveLength(16);
+    // It is a secret: the settings only say it is there.
+    expect(s.tlsAuth).toEqual({ direction: null });
+    expect(JSON.stringify(s)).not.toContain('OpenVPN Static key');
+    expect(hex(v.secrets.tlsAuth!)).toBe(hex(TA));
+    expect(v.secrets.tlsAuth!.split('\n').filter((l) => /^[0-9a-f]{32}$/.test(l))).toHaveLength(16);
   });
 
   it('keeps the private key out of the settings and hands it over as a secret', () => {
@@ -89,7 +92,7 @@ describe('checkProfile: keep', () => {
     expect(v.errors).toEqual([]);
     const s = v.settings!;
     expect(s.tlsAuth!.direction).toBe(1);
-    expect(s.tlsAuth!.key).toContain('OpenVPN Static key V1');
+    expect(v.secrets.tlsAuth).toContain('OpenVPN Static key V1');
     expect(s.authDigest).toBe('SHA256');
     expect(s.dataCiphers).toEqual(['AES-256-GCM', 'CHACHA20-POLY1305']);
     expect(messages(v.warnings)).toMatch(/AES-256-CBC is not supported/);
@@ -163,7 +166,7 @@ describe('the AWS VPN Client directive allow-list (aws-client-vpn.md §2.9)', ()
     'ifconfig-ipv6 fd15:53b6:dead::2 fd15:53b6:dead::1',
     'route-ipv6 2000::/3',
   ])('%s is understood and kept', (line) => {
-    const v = check(`remote cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com 443\n${CA}auth-user-pass\n${line}\n`);
+    const v = check(`remote cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com 443\nremote-cert-tls server\n${CA}auth-user-pass\n${line}\n`);
     expect(v.errors).toEqual([]);
     expect(v.warnings).toEqual([]);
   });
@@ -221,10 +224,10 @@ describe('checkProfile: strip', () => {
     ['tls-verify /bin/true', /runs a program/],
     ['ipchange /bin/true', /runs a program/],
   ])('%s is removed with a warning', (line, why) => {
-    const v = check(`client\nremote h\n${CA}auth-user-pass\n${line}\n`);
+    const v = check(`client\nremote h\nremote-cert-tls server\n${CA}auth-user-pass\n${line}\n`);
     expect(v.ok).toBe(true);
     expect(v.warnings).toHaveLength(1);
-    expect(v.warnings[0]!.line).toBe(4 + CA.split('\n').length - 1);
+    expect(v.warnings[0]!.line).toBe(5 + CA.split('\n').length - 1);
     expect(v.warnings[0]!.message).toMatch(why);
   });
 
@@ -284,5 +287,45 @@ describe('checkProfile: refuse', () => {
   it('reports every refusal at once', () => {
     const v = check(`remote h\n${CA}cipher none\ntls-version-min 1.1\n`);
     expect(v.errors.map((e) => e.directive)).toEqual(['cipher', 'tls-version-min']);
+  });
+});
+
+describe('checkProfile: server verification is kept or refused, never dropped', () => {
+  const FP = 'AD:B0:95:D8:09:C8:36:45:12:9A:96:21:41:B8:E7:63:BF:C7:94:56:5D:CA:5A:12:33:6E:7C:D2:D7:6C:B8:B1';
+  it('keeps peer-fingerprint (inline list or line) and needs no CA with it', () => {
+    const v = check(`client\nremote h\nauth-user-pass\n<peer-fingerprint>\n# the server\n${FP}\n${FP.toLowerCase().replace(/:/g, '')}\n</peer-fingerprint>\n`);
+    expect(v.errors).toEqual([]);
+    expect(v.warnings).toEqual([]); // a pinned server needs no remote-cert-tls warning
+    expect(v.settings!.ca).toBe('');
+    expect(v.settings!.peerFingerprints).toEqual([FP, FP]);
+    expect(check(`client\nremote h\n${CA}peer-fingerprint ${FP}\nremote-cert-tls server\n`).settings!.peerFingerprints).toEqual([FP]);
+    expect(messages(check(`client\nremote h\npeer-fingerprint AB:CD\n`).errors)).toMatch(/not a SHA-256 fingerprint/);
+  });
+
+  it('keeps crl-verify inline and from a file, refuses the dir form and a file without a CRL', () => {
+    const crl = '-----BEGIN X509 CRL-----\nMIIBexample\n-----END X509 CRL-----\n';
+    const base = `client\nremote h\nremote-cert-tls server\n${CA}`;
+    expect(check(`${base}<crl-verify>\n${crl}</crl-verify>\n`).settings!.crl).toBe(crl);
+    expect(check(`${base}crl-verify crl.pem\n`, () => crl).settings!.crl).toBe(crl);
+    expect(messages(check(`${base}crl-verify /etc/crls dir\n`, () => crl).errors)).toMatch(/dir .* is not supported/);
+    expect(messages(check(`${base}crl-verify crl.pem\n`, () => 'nothing').errors)).toMatch(/no PEM certificate revocation list/);
+  });
+
+  it('keeps verify-hash, remote-cert-ku and remote-cert-eku (names become OIDs)', () => {
+    const sha1 = 'AB:'.repeat(19) + 'AB';
+    const s = check(`client\nremote h\nremote-cert-tls server\n${CA}verify-hash ${sha1}\nremote-cert-ku a0 88\nremote-cert-eku "TLS Web Server Authentication"\n`).settings!;
+    expect(s.verifyHash).toEqual({ algorithm: 'SHA1', fingerprints: [sha1] });
+    expect(s.remoteCertKu).toEqual([0xa0, 0x88]);
+    expect(s.remoteCertEku).toBe('1.3.6.1.5.5.7.3.1');
+    expect(check(`client\nremote h\n${CA}verify-hash ${FP} SHA256\n`).settings!.verifyHash).toEqual({ algorithm: 'SHA256', fingerprints: [FP] });
+    expect(messages(check(`client\nremote h\n${CA}remote-cert-eku madeUpUsage\n`).errors)).toMatch(/give its OID/);
+  });
+
+  it('refuses tls-remote with what to write instead, and warns when the server name is never checked', () => {
+    expect(messages(check(`client\nremote h\n${CA}tls-remote server\n`).errors)).toMatch(/tls-remote was removed in OpenVPN 2.4 .* verify-x509-name <name> name/);
+    const loose = check(`client\nremote h\nauth-user-pass\n${CA}`);
+    expect(loose.ok).toBe(true);
+    expect(messages(loose.warnings)).toMatch(/neither remote-cert-tls server nor verify-x509-name/);
+    expect(check(`client\nremote h\nauth-user-pass\nverify-x509-name server name\n${CA}`).warnings).toEqual([]);
   });
 });

@@ -40,7 +40,14 @@ export interface NormalizeOptions {
 export interface ProfileSecrets {
   key: string | null;
   password: string | null;
+  /** OpenVPN Static key V1 texts of tls-auth and tls-crypt; the tls-crypt-v2 client key. */
+  tlsAuth: string | null;
+  tlsCrypt: string | null;
+  tlsCryptV2: string | null;
 }
+
+/** A verdict's secrets when the profile carries none (or is refused). */
+export const NO_SECRETS: ProfileSecrets = { key: null, password: null, tlsAuth: null, tlsCrypt: null, tlsCryptV2: null };
 
 export interface NormalizeResult {
   /** Null when the profile is refused (errors is then non-empty). */
@@ -202,8 +209,16 @@ export class Normalizer {
     const d = this.d;
     const missing = (name: string, present: boolean): boolean => !present && !this.failed.has(name);
     if (missing('remote', d.remotes.length > 0)) this.refuse(null, 'the profile names no server: add a `remote <host> [port] [proto]` line');
-    if (missing('ca', d.ca !== null) && !this.failed.has('pkcs12')) {
-      this.refuse(null, 'the profile has no CA certificate (<ca> or ca), so the server could not be verified');
+    // A server pinned by peer-fingerprint needs no CA (OpenVPN 2.6's self-signed setup).
+    const pinned = d.peerFingerprints.length > 0 || this.failed.has('peer-fingerprint');
+    if (missing('ca', d.ca !== null) && !this.failed.has('pkcs12') && !pinned) {
+      this.refuse(null, 'the profile has no CA certificate (<ca> or ca), so the server could not be verified (a self-signed server needs peer-fingerprint)');
+    }
+    if (d.remoteCertTls === null && d.verifyX509Name === null && !pinned && this.errors.length === 0) {
+      this.warn(
+        null,
+        'neither remote-cert-tls server nor verify-x509-name is set: any certificate the CA issued, another client\'s too, would be accepted as the server; ask for a profile with remote-cert-tls server',
+      );
     }
     if (d.cert !== null && missing('key', d.key !== null)) this.refuse(null, 'the profile has a client certificate but no private key (<key> or key)');
     if (d.key !== null && missing('cert', d.cert !== null)) this.refuse(null, 'the profile has a private key but no client certificate (<cert> or cert)');
@@ -288,19 +303,24 @@ export class Normalizer {
       handshakeWindowSec: d.handshakeWindowSec,
       connectTimeoutSec: d.connectTimeoutSec,
       explicitExitNotify: d.explicitExitNotify,
-      ca: d.ca!,
+      ca: d.ca ?? '',
       extraCerts: d.extraCerts,
       cert: d.cert,
       hasKey: d.key !== null,
-      tlsAuth: d.tlsAuth ? { key: d.tlsAuth.key, direction: d.tlsAuth.direction ?? d.keyDirection } : null,
-      tlsCrypt: d.tlsCrypt,
-      tlsCryptV2: d.tlsCryptV2,
+      tlsAuth: d.tlsAuth ? { direction: d.tlsAuth.direction ?? d.keyDirection } : null,
+      tlsCrypt: d.tlsCrypt !== null,
+      tlsCryptV2: d.tlsCryptV2 !== null,
       authDigest,
       tlsVersionMin: d.tlsVersionMin,
       tlsVersionMax: d.tlsVersionMax,
       dataCiphers: d.dataCiphers ?? [...SUPPORTED_CIPHERS],
       remoteCertTls: d.remoteCertTls,
       verifyX509Name: d.verifyX509Name,
+      peerFingerprints: d.peerFingerprints,
+      crl: d.crl,
+      verifyHash: d.verifyHash,
+      remoteCertKu: d.remoteCertKu,
+      remoteCertEku: d.remoteCertEku,
       auth: {
         kind: this.authKind(),
         userPass: d.userPass,

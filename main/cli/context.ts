@@ -2,9 +2,11 @@
 // and the stores, opened the same way the desktop app opens them.
 import { homedir } from 'node:os';
 import type { SecretStore } from '../secrets/secret-store.js';
-import { openSecretStore } from '../secrets/index.js';
+import { openSecretStore, type PassphraseSource } from '../secrets/index.js';
 import { profilesDir } from '../profiles/paths.js';
 import { ProfileStore } from '../profiles/store.js';
+import { TerminalInput } from '../connection/terminal.js';
+import { MemoryStore } from '../secrets/memory-store.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -13,6 +15,8 @@ export interface CliIO {
   cwd: string;
   /** Tests inject a store here; by default openSecretStore() picks the OS keyring. */
   openSecrets?: () => Promise<SecretStore>;
+  /** Called before the file store's passphrase is asked (connect --json-events announces it). */
+  onPassphrasePrompt?: (request: { creating: boolean; path: string }) => void;
 }
 
 export interface Command {
@@ -33,15 +37,66 @@ export function homeOf(io: CliIO): string {
   return io.env.HOME || io.env.USERPROFILE || homedir();
 }
 
-export async function openProfileStore(io: CliIO): Promise<ProfileStore> {
-  let secrets: SecretStore;
+let terminal: TerminalInput | null = null;
+
+/**
+ * The one reader of this process's stdin: every question of a command (file store passphrase,
+ * key passphrase, credentials) takes its answer from it in order. Questions go to stderr.
+ */
+export function cliTerminal(io: CliIO): TerminalInput {
+  terminal ??= new TerminalInput(process.stdin, (t) => io.stderr(t));
+  return terminal;
+}
+
+/** Stops reading stdin so the process can exit (the dispatcher calls it after each command). */
+export function closeCliTerminal(): void {
+  terminal?.close();
+  terminal = null;
+}
+
+/** Asks for the file store's passphrase on the terminal (twice when creating it on a TTY). */
+export function terminalPassphrase(io: CliIO): PassphraseSource {
+  return async (request) => {
+    io.onPassphrasePrompt?.(request);
+    const t = cliTerminal(io);
+    if (!request.creating) return t.question(`Passphrase of Causeway's secret file ${request.path}: `, { secret: true });
+    t.say(`No keyring answers, so Causeway keeps secrets in the encrypted file ${request.path}. Choose its passphrase (asked again when a secret is needed):\n`);
+    const first = await t.question('New passphrase: ', { secret: true });
+    if (first === null || !process.stdin.isTTY) return first;
+    const again = await t.question('Repeat the passphrase: ', { secret: true });
+    if (again !== first) throw new CliError('the two passphrases differ; nothing was stored');
+    return first;
+  };
+}
+
+/** The secret store, opened the same way the desktop app opens it (or the test's). */
+export async function openSecrets(io: CliIO): Promise<SecretStore> {
   try {
-    secrets = io.openSecrets ? await io.openSecrets() : await openSecretStore({ env: io.env });
+    return io.openSecrets ? await io.openSecrets() : await openSecretStore({ env: io.env, home: homeOf(io), askPassphrase: terminalPassphrase(io) });
   } catch (e) {
     // e.g. CAUSEWAY_SECRET_STORE set to something unknown: the user's input, so exit 1.
     throw new CliError(`the secret store cannot be opened: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new ProfileStore(profilesDir({ env: io.env, home: homeOf(io) }), secrets);
+}
+
+/**
+ * The profile store. `dryRun` opens no secret store at all (nothing is read or written, no keyring
+ * is asked). Otherwise keys of profiles stored before they became secrets are moved first.
+ */
+export async function openProfileStore(io: CliIO, options: { dryRun?: boolean } = {}): Promise<ProfileStore> {
+  const dir = profilesDir({ env: io.env, home: homeOf(io) });
+  if (options.dryRun) {
+    // The memory store touches nothing outside this process and refuses what a real import would.
+    return new ProfileStore(dir, io.env.CAUSEWAY_SECRET_STORE === 'memory' ? new MemoryStore('CAUSEWAY_SECRET_STORE=memory: secrets are kept in memory for this process only') : null);
+  }
+  const store = new ProfileStore(dir, await openSecrets(io));
+  try {
+    await store.moveLegacyKeys();
+  } catch (e) {
+    // The keys stay readable where they were; say why they could not be moved yet.
+    io.stderr(`note: tls-auth/tls-crypt keys of older profiles stay in their profile files for now: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+  return store;
 }
 
 /** `--json` output: one JSON document and a newline. */

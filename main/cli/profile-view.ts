@@ -33,8 +33,8 @@ export function profileView(p: Profile) {
     extraCerts: certSummaries(extraCerts),
     cert: certSummaries(cert)[0] ?? null,
     tlsAuth: tlsAuth ? { present: true, direction: tlsAuth.direction } : null,
-    tlsCrypt: tlsCrypt !== null,
-    tlsCryptV2: tlsCryptV2 !== null,
+    tlsCrypt,
+    tlsCryptV2,
   };
 }
 

@@ -4,7 +4,7 @@
 import pkg from '../../package.json' with { type: 'json' };
 import { ProfileStoreError } from '../profiles/store.js';
 import { commands } from './commands/index.js';
-import { CliError, type CliIO } from './context.js';
+import { CliError, closeCliTerminal, type CliIO } from './context.js';
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
@@ -51,5 +51,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     }
     io.stderr(`causeway: unexpected error: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
+  } finally {
+    closeCliTerminal();
   }
 }

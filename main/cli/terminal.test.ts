@@ -29,7 +29,7 @@ describe('TerminalPrompter over piped stdin', () => {
     const { terminal, output } = pipedInput(['alice', 's3cret-pw', '654321', 'y']);
     const answer = await new TerminalPrompter(terminal).ask({ ...base, challenge: { text: 'Enter OTP', echo: false } }, new AbortController().signal);
     expect(answer).toEqual({ kind: 'credentials', username: 'alice', password: 's3cret-pw', response: '654321', remember: true });
-    expect(output()).toBe('Username: \nPassword: \nEnter OTP: \nRemember the password in the keyring? [y/N]: \n');
+    expect(output()).toBe('Username: \nPassword: \nEnter OTP: \nRemember the password? [y/N]: \n');
     terminal.close();
   });
 
@@ -47,6 +47,21 @@ describe('TerminalPrompter over piped stdin', () => {
       new AbortController().signal,
     );
     expect(challenge).toEqual({ kind: 'challenge', response: '9999' });
+  });
+
+  it('takes the default of an optional question when input ends there', async () => {
+    // A script gives the username and password and nothing for "remember?" (the default: no).
+    const { terminal, output } = pipedInput(['alice', 'pw-from-a-script']);
+    const answer = await new TerminalPrompter(terminal).ask(base, new AbortController().signal);
+    expect(answer).toEqual({ kind: 'credentials', username: 'alice', password: 'pw-from-a-script', response: null, remember: false });
+    expect(output()).toMatch(/Remember the password\? \[y\/N\]: $/);
+    // A prefilled username is a default too: an empty line keeps it.
+    const both = pipedInput(['', 'pw']);
+    expect(await new TerminalPrompter(both.terminal).ask({ ...base, username: 'bob', retryReason: 'Rejected.' }, new AbortController().signal)).toMatchObject({
+      username: 'bob',
+      password: 'pw',
+      remember: false,
+    });
   });
 
   it('returns null when input ends or the prompt is aborted', async () => {

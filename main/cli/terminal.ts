@@ -118,11 +118,13 @@ export class TerminalPrompter implements Prompter {
       return response === null ? null : { kind: 'challenge', response };
     }
     if (request.retryReason) this.terminal.say(`${request.retryReason} Try again.\n`);
+    // A question with a default is optional: end of input (a script that gave only the answers it
+    // needed) takes the default, an empty line too. Questions without one cancel at end of input.
     let username = request.username;
     if (username === null || request.retryReason) {
       const typed = await q(`Username${username ? ` [${username}]` : ''}: `, false);
-      if (typed === null) return null;
-      username = typed.trim() || username;
+      if (typed === null && (username === null || signal.aborted)) return null;
+      username = typed?.trim() || username;
       if (!username) return null;
     }
     let password = '';
@@ -138,9 +140,9 @@ export class TerminalPrompter implements Prompter {
     }
     let remember = false;
     if (request.canRemember && request.askPassword) {
-      const answer = await q('Remember the password in the keyring? [y/N]: ', false);
-      if (answer === null) return null;
-      remember = /^y(es)?$/i.test(answer.trim());
+      const answer = await q('Remember the password? [y/N]: ', false);
+      if (answer === null && signal.aborted) return null;
+      remember = answer !== null && /^y(es)?$/i.test(answer.trim());
     }
     return { kind: 'credentials', username, password, response, remember };
   }

@@ -6,6 +6,9 @@ import { createPki, type Pki } from '../../test/peers/lab/pki.js';
 import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
 import { parseClientMessage } from '../../app/helper-protocol/validate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
+import type { StaticKeys } from '../profiles/secret-accounts.js';
+
+const noStaticKeys: StaticKeys = { 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': null };
 
 let dir: string;
 let pki: Pki;
@@ -16,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A stored Profile made by the real importer from .ovpn text. */
-function profileFrom(text: string): { profile: Profile; key: string | null } {
+function profileFrom(text: string): { profile: Profile; key: string | null; staticKeys: StaticKeys } {
   const verdict = checkProfile(text);
   expect(verdict.errors).toEqual([]);
   const profile: Profile = {
@@ -27,14 +30,15 @@ function profileFrom(text: string): { profile: Profile; key: string | null } {
     source: { fileName: 'test.ovpn', importer: 'ovpn' },
     ...verdict.settings!,
   };
-  return { profile, key: verdict.secrets.key };
+  const { tlsAuth, tlsCrypt, tlsCryptV2 } = verdict.secrets;
+  return { profile, key: verdict.secrets.key, staticKeys: { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 } };
 }
 
 const options = { killSwitch: false, guiVersion: 'causeway 0.1.0' };
 
 describe('buildEngineConfig', () => {
   it('carries a certificate profile field by field, with the key from the keyring', () => {
-    const { profile, key } = profileFrom(`client
+    const { profile, key, staticKeys } = profileFrom(`client
 dev tun
 proto udp
 remote vpn1.example.test 1194
@@ -57,7 +61,7 @@ ${pki.clientEc.key}</key>
 ${pki.tlsCryptKey}</tls-crypt>
 `);
     expect(key).toContain('PRIVATE KEY');
-    const config = buildEngineConfig(profile, { key, credentials: null }, options);
+    const config = buildEngineConfig(profile, { key, credentials: null, staticKeys }, options);
     expect(config.remotes).toEqual([
       { host: 'vpn1.example.test', port: 1194, proto: 'udp' },
       { host: 'vpn2.example.test', port: 443, proto: 'tcp' },
@@ -67,7 +71,7 @@ ${pki.tlsCryptKey}</tls-crypt>
       ca: profile.ca,
       cert: profile.cert,
       key,
-      tlsCrypt: profile.tlsCrypt,
+      tlsCrypt: staticKeys['tls-crypt'],
       tlsAuth: null,
       dataCiphers: ['AES-128-GCM', 'CHACHA20-POLY1305'],
       remoteCertTls: 'server',
@@ -92,7 +96,7 @@ static-challenge "Enter your OTP" 1
 <ca>
 ${pki.ca}</ca>
 `);
-    const config = buildEngineConfig(profile, { key: null, credentials: { username: 'alice', password: 'pw' } }, options);
+    const config = buildEngineConfig(profile, { key: null, credentials: { username: 'alice', password: 'pw' }, staticKeys: noStaticKeys }, options);
     expect(config).toMatchObject({
       authUserPass: true,
       staticChallenge: { text: 'Enter your OTP', echo: true },
@@ -116,7 +120,7 @@ dhcp-option DOMAIN-ROUTE internal.example
 <ca>
 ${pki.ca}</ca>
 `);
-    const config = buildEngineConfig(profile, { key: null, credentials: null }, options);
+    const config = buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options);
     expect(config.excludedRoutes).toEqual(['192.168.0.0/24']);
     expect(config.routes).toEqual(['10.60.0.0/16']);
     expect(config.dns).toEqual({
@@ -137,12 +141,12 @@ ${pki.clientRsa.cert}</cert>
 <key>
 ${pki.clientRsa.key}</key>
 `);
-    expect(() => buildEngineConfig(profile, { key: null, credentials: null }, options)).toThrow(
+    expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(
       /private key of profile "Test" is not in the keyring/,
     );
     const noCert: Profile = { ...profile, cert: null, hasKey: false, auth: { ...profile.auth, kind: 'certificate' } };
-    expect(() => buildEngineConfig(noCert, { key: null, credentials: null }, options)).toThrow(ProfileUnusableError);
-    expect(() => buildEngineConfig(noCert, { key: null, credentials: null }, options)).toThrow(/causeway cert import/);
+    expect(() => buildEngineConfig(noCert, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(ProfileUnusableError);
+    expect(() => buildEngineConfig(noCert, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(/causeway cert import/);
   });
 
   it('refuses an AWS mutual-authentication profile exported without its client certificate', () => {
@@ -153,6 +157,24 @@ remote-random-hostname
 ${pki.ca}</ca>
 `);
     expect(profile).toMatchObject({ isAws: true, cert: null, auth: { kind: 'none' } });
-    expect(() => buildEngineConfig(profile, { key: null, credentials: null }, options)).toThrow(/needs a client certificate but has none; attach one/);
+    expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(/needs a client certificate but has none; attach one/);
+  });
+
+  it('takes the tls-crypt key from the secret store, never from the profile, and refuses when it is missing', () => {
+    const { profile, staticKeys } = profileFrom(`client
+remote vpn.example.test 1194 udp
+auth-user-pass
+<ca>
+${pki.ca}</ca>
+<tls-crypt>
+${pki.tlsCryptKey}</tls-crypt>
+`);
+    expect(profile.tlsCrypt).toBe(true);
+    expect(JSON.stringify(profile)).not.toContain('OpenVPN Static key');
+    const credentials = { username: 'alice', password: 'pw' };
+    expect(buildEngineConfig(profile, { key: null, credentials, staticKeys }, options).tlsCrypt).toContain('OpenVPN Static key V1');
+    expect(() => buildEngineConfig(profile, { key: null, credentials, staticKeys: noStaticKeys }, options)).toThrow(
+      /tls-crypt key of profile "Test" is not in the secret store/,
+    );
   });
 });

@@ -3,6 +3,7 @@
 // (the client key from the SecretStore, credentials known before connecting).
 import type { EngineConfig } from '../../app/helper-protocol/messages.js';
 import type { Profile } from '../../app/profile/model.js';
+import type { StaticKeys } from '../profiles/secret-accounts.js';
 
 export class ProfileUnusableError extends Error {
   override readonly name = 'ProfileUnusableError';
@@ -13,6 +14,8 @@ export interface EngineSecrets {
   key: string | null;
   /** Credentials to send without being asked (saved password, or a federated login's first leg). */
   credentials: { username: string; password: string } | null;
+  /** The profile's tls-auth / tls-crypt / tls-crypt-v2 keys (SecretStore `profile/<id>/<kind>`). */
+  staticKeys: StaticKeys;
 }
 
 export interface EngineOptions {
@@ -41,6 +44,15 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
       `the private key of profile "${profile.name}" is not in the keyring; import the profile or its certificate again`,
     );
   }
+  const staticKey = (kind: keyof StaticKeys, present: boolean): string | null => {
+    if (!present) return null;
+    const text = secrets.staticKeys[kind];
+    if (text === null) {
+      throw new ProfileUnusableError(`the ${kind} key of profile "${profile.name}" is not in the secret store; import the profile again`);
+    }
+    return text;
+  };
+  const tlsAuthKey = staticKey('tls-auth', profile.tlsAuth !== null);
   return {
     remotes: profile.remotes.map((r) => ({ host: r.host, port: r.port, proto: r.proto })),
     remoteRandom: profile.remoteRandom,
@@ -52,15 +64,20 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     extraCerts: profile.extraCerts,
     cert: profile.cert,
     key: profile.cert !== null ? secrets.key : null,
-    tlsAuth: profile.tlsAuth ? { key: profile.tlsAuth.key, direction: profile.tlsAuth.direction } : null,
-    tlsCrypt: profile.tlsCrypt,
-    tlsCryptV2: profile.tlsCryptV2,
+    tlsAuth: profile.tlsAuth && tlsAuthKey !== null ? { key: tlsAuthKey, direction: profile.tlsAuth.direction } : null,
+    tlsCrypt: staticKey('tls-crypt', profile.tlsCrypt),
+    tlsCryptV2: staticKey('tls-crypt-v2', profile.tlsCryptV2),
     authDigest: profile.authDigest,
     tlsVersionMin: profile.tlsVersionMin,
     tlsVersionMax: profile.tlsVersionMax,
     dataCiphers: [...profile.dataCiphers],
     remoteCertTls: profile.remoteCertTls,
     verifyX509Name: profile.verifyX509Name ? { ...profile.verifyX509Name } : null,
+    peerFingerprints: [...(profile.peerFingerprints ?? [])],
+    crl: profile.crl ?? null,
+    verifyHash: profile.verifyHash ? { algorithm: profile.verifyHash.algorithm, fingerprints: [...profile.verifyHash.fingerprints] } : null,
+    remoteCertKu: profile.remoteCertKu ? [...profile.remoteCertKu] : null,
+    remoteCertEku: profile.remoteCertEku ?? null,
     authUserPass: profile.auth.userPass || profile.auth.kind === 'aws-saml',
     staticChallenge: profile.auth.staticChallenge ? { ...profile.auth.staticChallenge } : null,
     credentials: secrets.credentials ? { ...secrets.credentials } : null,

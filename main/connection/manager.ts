@@ -25,6 +25,7 @@ import type { LoginContext, LoginFlows } from './login-hooks.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
 import { askWithDeadline } from './ask.js';
 import { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
+import { readStaticKeys, STATIC_KEY_KINDS } from '../profiles/secret-accounts.js';
 import {
   credentialsOf,
   keyAccount,
@@ -212,11 +213,13 @@ export class ConnectionManager {
         // The key is in the OS keyring, which this process cannot reach: say that, not "re-import".
         throw new ProfileUnusableError(`the private key is kept in the OS keyring, which is not available: ${this.options.secrets.reason}`);
       }
+      const staticKeys = await readStaticKeys(this.options.secrets, profile);
+      for (const kind of STATIC_KEY_KINDS) session.redactor.add(staticKeys[kind]);
       const credentials = await this.credentialsForConnect(session, signal);
       if (signal.aborted) return;
       const config = buildEngineConfig(
         profile,
-        { key, credentials },
+        { key, credentials, staticKeys },
         { killSwitch: this.options.killSwitch ?? false, guiVersion: this.options.guiVersion ?? 'causeway 0.1.0' },
       );
       let helper: HelperConnection;

@@ -7,10 +7,7 @@ import type { ConnectionState } from '../../app/connection/state.js';
 import { Redactor } from './redact.js';
 import { logFile, SessionLog } from './session-log.js';
 
-/** SecretStore accounts of a profile. */
-export const passwordAccount = (profileId: string) => `profile/${profileId}/password`;
-export const usernameAccount = (profileId: string) => `profile/${profileId}/username`;
-export const keyAccount = (profileId: string) => `profile/${profileId}/key`;
+export { keyAccount, passwordAccount, usernameAccount } from '../profiles/secret-accounts.js';
 
 export interface SessionStats {
   rxBytes: number;

@@ -2,17 +2,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkProfile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
+import { checkProfile, NO_SECRETS, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
 import { keepingSecretStore, type InspectableSecretStore } from '../../test/corpus/support/secrets.js';
 import { MemoryStore } from '../secrets/memory-store.js';
 import { keyAccount, ProfileStore, ProfileStoreError } from './store.js';
+import { readStaticKeys } from './secret-accounts.js';
 
 const pki = (f: string) => readFileSync(new URL(`../../test/corpus/pki/${f}`, import.meta.url), 'utf8');
 const withKey = checkProfile(`client\nremote vpn.example.com 1194\n<ca>\n${pki('ca.crt')}</ca>\n<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('client.key')}</key>\n`);
 const noKey = checkProfile(`client\nremote vpn.example.com 1194\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`);
 const settings = (v: typeof withKey): ProfileSettings => v.settings!;
 const src = { fileName: 'x.ovpn', importer: 'ovpn' as const };
-const none: ProfileSecrets = { key: null, password: null };
+const none: ProfileSecrets = NO_SECRETS;
 
 let dir: string;
 let secrets: InspectableSecretStore;
@@ -105,5 +106,46 @@ describe('ProfileStore', () => {
     store.rename('good', 'better');
     expect([readFileSync(damaged), readFileSync(wrongVersion)]).toEqual(before);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('keeps tls-crypt-v2 and tls-auth keys in the secret store only, and removes them with the profile', async () => {
+    const v2 = checkProfile(`client\nremote h\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n<tls-crypt-v2>\n${pki('tls-crypt-v2-client.key')}</tls-crypt-v2>\n`);
+    expect(v2.errors).toEqual([]);
+    const p = await store.add(settings(v2), v2.secrets, { name: 'v2', source: src });
+    const json = readFileSync(join(dir, `${p.id}.json`), 'utf8');
+    expect(json).not.toContain('OpenVPN tls-crypt-v2 client key');
+    expect(JSON.parse(json)).toMatchObject({ tlsCryptV2: true, tlsCrypt: false, tlsAuth: null });
+    expect(await readStaticKeys(secrets, p)).toEqual({ 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': v2.secrets.tlsCryptV2 });
+    await store.remove(p.id);
+    expect(secrets.entries.size).toBe(0);
+  });
+
+  it('moves the static keys of a profile stored before they were secrets, and rewrites its JSON', async () => {
+    const ta = checkProfile(`client\nremote h\nauth-user-pass\nkey-direction 1\n<ca>\n${pki('ca.crt')}</ca>\n<tls-auth>\n${pki('ta.key')}</tls-auth>\n`);
+    const p = await store.add(settings(ta), NO_SECRETS, { name: 'old', source: src });
+    // The shape written before this change: the key text in the JSON.
+    const file = join(dir, `${p.id}.json`);
+    writeFileSync(file, JSON.stringify({ ...p, tlsAuth: { key: ta.secrets.tlsAuth, direction: 1 } }));
+    const fresh = new ProfileStore(dir, secrets);
+    const read = fresh.resolve(p.id);
+    expect(read.tlsAuth).toEqual({ direction: 1 });
+    expect(await fresh.moveLegacyKeys()).toEqual([p.id]);
+    expect(readFileSync(file, 'utf8')).not.toContain('OpenVPN Static key');
+    expect(JSON.parse(readFileSync(file, 'utf8')).tlsAuth).toEqual({ direction: 1 });
+    expect((await readStaticKeys(secrets, read))['tls-auth']).toBe(ta.secrets.tlsAuth);
+    expect(await new ProfileStore(dir, secrets).moveLegacyKeys()).toEqual([]);
+  });
+
+  it('leaves an old profile\'s JSON alone when the secret store cannot keep keys, but still connects with them', async () => {
+    const ta = checkProfile(`client\nremote h\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n<tls-crypt>\n${pki('ta.key')}</tls-crypt>\n`);
+    const p = await store.add(settings(ta), NO_SECRETS, { name: 'old', source: src });
+    const file = join(dir, `${p.id}.json`);
+    const legacy = JSON.stringify({ ...p, tlsCrypt: ta.secrets.tlsCrypt });
+    writeFileSync(file, legacy);
+    const memory = new MemoryStore('no keyring');
+    const ephemeral = new ProfileStore(dir, memory);
+    expect(await ephemeral.moveLegacyKeys()).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe(legacy);
+    expect((await readStaticKeys(memory, ephemeral.resolve(p.id)))['tls-crypt']).toBe(ta.secrets.tlsCrypt);
   });
 });

@@ -4,14 +4,18 @@
 //   crash leaves the old file or the new one, never half of one.
 // - A file that cannot be read as a profile is reported by list() and skipped; the store
 //   never rewrites or deletes it (ids are random, so a new profile never lands on it).
-// - Private keys and saved passwords go to the SecretStore (`profile/<id>/key`,
-//   `profile/<id>/password`), never into the JSON. A store that cannot keep secrets
-//   (persistent=false) makes add() refuse a profile that carries one, with the reason.
+// - Private keys, saved passwords and tls-auth/tls-crypt/tls-crypt-v2 keys go to the SecretStore
+//   (secret-accounts.ts), never into the JSON. A store that cannot keep secrets (persistent=false)
+//   makes add() refuse a profile that carries one, with the reason.
+// - Profiles stored before the static keys became secrets still carry them in their JSON; they
+//   are read as before, and moveLegacyKeys() moves the keys into the SecretStore and rewrites them.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROFILE_SCHEMA_VERSION, type Profile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import { describeSecretStore } from '../secrets/index.js';
+import { keyAccount, passwordAccount, STATIC_KEY_KINDS, staticKeyAccount, type StaticKeyKind, type StaticKeys } from './secret-accounts.js';
 
 /** A user-facing failure of a store operation (bad name, unknown profile, secrets unavailable). */
 export class ProfileStoreError extends Error {
@@ -28,8 +32,27 @@ export interface ProfileList {
   damaged: DamagedProfile[];
 }
 
-export const keyAccount = (id: string): string => `profile/${id}/key`;
-export const passwordAccount = (id: string): string => `profile/${id}/password`;
+export { keyAccount, passwordAccount } from './secret-accounts.js';
+
+/**
+ * A stored profile in the shape written before the static keys became secrets: the key text in
+ * `tlsAuth.key`, `tlsCrypt` and `tlsCryptV2`. Returns the keys it carries (and strips them from
+ * `p`), or null for a current profile.
+ */
+function takeLegacyKeys(p: Record<string, unknown>): StaticKeys | null {
+  const tlsAuth = p.tlsAuth as { key?: unknown; direction?: unknown } | null | undefined;
+  const legacy = typeof tlsAuth?.key === 'string' || typeof p.tlsCrypt === 'string' || typeof p.tlsCryptV2 === 'string';
+  if (!legacy) return null;
+  const keys: StaticKeys = {
+    'tls-auth': typeof tlsAuth?.key === 'string' ? tlsAuth.key : null,
+    'tls-crypt': typeof p.tlsCrypt === 'string' ? p.tlsCrypt : null,
+    'tls-crypt-v2': typeof p.tlsCryptV2 === 'string' ? p.tlsCryptV2 : null,
+  };
+  if (tlsAuth) p.tlsAuth = { direction: tlsAuth.direction ?? null };
+  p.tlsCrypt = keys['tls-crypt'] !== null;
+  p.tlsCryptV2 = keys['tls-crypt-v2'] !== null;
+  return keys;
+}
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const MAX_NAME = 100;
@@ -57,9 +80,11 @@ function newId(name: string): string {
 }
 
 /** Minimal shape check of a stored profile: enough that callers can rely on the fields they use. */
-function asProfile(value: unknown, fileId: string): Profile {
+function asProfile(value: unknown, fileId: string, legacyKeys: Map<string, StaticKeys>): Profile {
   const p = value as Partial<Profile> | null;
   if (typeof p !== 'object' || p === null) throw new Error('not a JSON object');
+  const legacy = takeLegacyKeys(p as Record<string, unknown>);
+  if (legacy) legacyKeys.set(fileId, legacy);
   if (p.schemaVersion !== PROFILE_SCHEMA_VERSION) throw new Error(`unsupported schemaVersion ${JSON.stringify(p.schemaVersion)}`);
   if (p.id !== fileId) throw new Error('its id does not match its file name');
   if (typeof p.name !== 'string' || p.name.trim() === '') throw new Error('it has no name');
@@ -69,11 +94,20 @@ function asProfile(value: unknown, fileId: string): Profile {
 }
 
 export class ProfileStore {
+  /** Static keys of profiles read in the old shape (keys in the JSON), by id, until moved. */
+  private readonly legacyKeys = new Map<string, StaticKeys>();
+
   constructor(
     /** The profiles folder (see paths.ts profilesDir). Created on first write. */
     readonly dir: string,
-    private readonly secrets: SecretStore,
+    /** Null for a dry run: nothing may read or write a secret, no keyring is even asked. */
+    private readonly secretStore: SecretStore | null,
   ) {}
+
+  private get secrets(): SecretStore {
+    if (!this.secretStore) throw new ProfileStoreError('a dry run opens no secret store');
+    return this.secretStore;
+  }
 
   list(): ProfileList {
     let files: string[];
@@ -91,7 +125,7 @@ export class ProfileStore {
       const id = file.slice(0, -'.json'.length);
       try {
         if (!ID_PATTERN.test(id)) throw new Error('its file name is not a profile id');
-        profiles.push(asProfile(JSON.parse(readFileSync(join(this.dir, file), 'utf8')), id));
+        profiles.push(asProfile(JSON.parse(readFileSync(join(this.dir, file), 'utf8')), id, this.legacyKeys));
       } catch (e) {
         damaged.push({ file: join(this.dir, file), reason: e instanceof Error ? e.message : String(e) });
       }
@@ -137,10 +171,25 @@ export class ProfileStore {
     if (clash) throw new ProfileStoreError(`a profile named "${clash.name}" already exists (id ${clash.id})`);
   }
 
+  /** Which backend keeps this store's secrets (`causeway show`'s secretStore); null for a dry run. */
+  get secretBackend(): SecretStore['backend'] | null {
+    return this.secretStore?.backend ?? null;
+  }
+
+  /** Where the secrets are, in words (null for a dry run). */
+  get secretsWhere(): string | null {
+    return this.secretStore ? describeSecretStore(this.secretStore) : null;
+  }
+
   /** Refuses, with the reason, secrets this store would lose when the process exits. */
   assertCanKeep(secrets: ProfileSecrets): void {
-    const carried = [secrets.key !== null ? 'a private key' : null, secrets.password !== null ? 'a saved password' : null].filter(Boolean);
-    if (carried.length && !this.secrets.persistent) {
+    const carried = [
+      secrets.key !== null ? 'a private key' : null,
+      secrets.password !== null ? 'a saved password' : null,
+      secrets.tlsAuth !== null || secrets.tlsCrypt !== null || secrets.tlsCryptV2 !== null ? 'a tls-auth/tls-crypt key' : null,
+    ].filter(Boolean);
+    // A dry run opens no store: where no keyring answers, the encrypted file store keeps them.
+    if (carried.length && this.secretStore && !this.secretStore.persistent) {
       throw new ProfileStoreError(
         `this profile carries ${carried.join(' and ')}, which Causeway keeps only in a secret store, and none can keep it: ${this.secrets.reason ?? 'secrets would be lost when this program exits'}`,
       );
@@ -168,6 +217,12 @@ export class ProfileStore {
       if (secrets.password !== null) {
         await this.secrets.set(passwordAccount(profile.id), secrets.password);
         written.push(passwordAccount(profile.id));
+      }
+      for (const kind of STATIC_KEY_KINDS) {
+        const text = staticKeyOf(secrets, kind);
+        if (text === null) continue;
+        await this.secrets.set(staticKeyAccount(profile.id, kind), text);
+        written.push(staticKeyAccount(profile.id, kind));
       }
       this.write(profile);
     } catch (e) {
@@ -199,7 +254,33 @@ export class ProfileStore {
     rmSync(join(this.dir, `${profile.id}.json`));
     await this.secrets.delete(keyAccount(profile.id));
     await this.secrets.delete(passwordAccount(profile.id));
+    for (const kind of STATIC_KEY_KINDS) await this.secrets.delete(staticKeyAccount(profile.id, kind));
+    this.legacyKeys.delete(profile.id);
     return profile;
+  }
+
+  /**
+   * Moves the static keys of profiles stored in the old shape into the SecretStore and rewrites
+   * their JSON without them. A store that cannot keep secrets gets a copy for this process and the
+   * JSON is left as it is, so nothing is lost. Returns the ids of the profiles rewritten.
+   */
+  async moveLegacyKeys(): Promise<string[]> {
+    this.list();
+    const moved: string[] = [];
+    for (const [id, keys] of [...this.legacyKeys]) {
+      const profile = this.list().profiles.find((p) => p.id === id);
+      if (!profile) continue;
+      for (const kind of STATIC_KEY_KINDS) {
+        const text = keys[kind];
+        if (text !== null) await this.secrets.set(staticKeyAccount(id, kind), text);
+      }
+      if (!this.secrets.persistent) continue;
+      // Keys first, then the JSON: a failure in between leaves them in both places, never in neither.
+      this.write(profile);
+      this.legacyKeys.delete(id);
+      moved.push(id);
+    }
+    return moved;
   }
 
   /** The profile's private key, for building the engine config (never for display). */
@@ -240,6 +321,10 @@ export class ProfileStore {
     }
     syncDir(this.dir);
   }
+}
+
+function staticKeyOf(secrets: ProfileSecrets, kind: StaticKeyKind): string | null {
+  return kind === 'tls-auth' ? secrets.tlsAuth : kind === 'tls-crypt' ? secrets.tlsCrypt : secrets.tlsCryptV2;
 }
 
 /** Makes the rename durable. Not possible on Windows, where rename is already journaled. */

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { startTestKeyring, type TestKeyring } from '../../test/support/keyring.js';
 import { SecretServiceStore, probeSecretService } from './secret-service-store.js';
-import { openSecretStore } from './index.js';
+import { describeSecretStore, openSecretStore } from './index.js';
+import { FileSecretStore } from './file-store.js';
+import { existsSync } from 'node:fs';
 
 let keyring: TestKeyring;
 beforeAll(async () => {
@@ -52,28 +54,74 @@ describe('SecretServiceStore on gnome-keyring', () => {
 });
 
 describe('openSecretStore without a keyring', () => {
-  it('falls back to memory and says why when there is no session bus', async () => {
-    const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: '' };
+  it('falls back to the encrypted file store and says why when there is no session bus', async () => {
+    const env = { ...keyring.env, DBUS_SESSION_BUS_ADDRESS: '' };
     expect(await probeSecretService(env)).toMatch(/no D-Bus session bus/);
     const store = await openSecretStore({ env, platform: 'linux' });
-    expect(store.backend).toBe('memory');
-    expect(store.persistent).toBe(false);
-    expect(store.reason).toMatch(/no D-Bus session bus.*in memory/);
+    expect(store.backend).toBe('file');
+    expect(describeSecretStore(store)).toMatch(/encrypted file .* \(no D-Bus session bus/);
   });
 
-  it('falls back to memory when the bus address points nowhere', async () => {
-    const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/causeway-bus' };
+  it('falls back to the file store when the bus address points nowhere', async () => {
+    const env = { ...keyring.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/causeway-bus' };
     const store = await openSecretStore({ env, platform: 'linux' });
-    expect(store.persistent).toBe(false);
-    expect(store.reason).toMatch(/Secret Service is not available/);
+    expect(store.backend).toBe('file');
+    expect(describeSecretStore(store)).toMatch(/Secret Service is not available/);
   });
 
-  it('honours CAUSEWAY_SECRET_STORE=memory and rejects unknown values', async () => {
+  it('honours CAUSEWAY_SECRET_STORE=memory and =file even with a keyring', async () => {
     const store = await openSecretStore({ env: { ...keyring.env, CAUSEWAY_SECRET_STORE: 'memory' }, platform: 'linux' });
     expect(store.backend).toBe('memory');
     expect(store.reason).toMatch(/CAUSEWAY_SECRET_STORE=memory/);
-    await expect(openSecretStore({ env: { CAUSEWAY_SECRET_STORE: 'plaintext' } })).rejects.toThrow(
-      /must be "auto" or "memory"/,
-    );
+    expect((await openSecretStore({ env: { ...keyring.env, CAUSEWAY_SECRET_STORE: 'file' }, platform: 'linux' })).backend).toBe('file');
+  });
+});
+
+describe('a keyring that appears after the file store was used', () => {
+  const passphrase = 'file store passphrase';
+
+  it('moves every secret of the file into the keyring at once when the passphrase is at hand', async () => {
+    const noBus = { ...keyring.env, DBUS_SESSION_BUS_ADDRESS: '', CAUSEWAY_SECRET_PASSPHRASE: passphrase };
+    const file = await openSecretStore({ env: noBus, platform: 'linux' });
+    await file.set('profile/moved/key', 'key-kept-in-the-file');
+    await file.set('profile/moved/password', 'password-kept-in-the-file');
+    const path = FileSecretStore.defaultPath(keyring.env, keyring.env.HOME!);
+    expect(existsSync(path)).toBe(true);
+
+    const store = await openSecretStore({ env: { ...keyring.env, CAUSEWAY_SECRET_PASSPHRASE: passphrase }, platform: 'linux' });
+    expect(store.backend).toBe('secret-service');
+    expect(existsSync(path)).toBe(false);
+    const direct = new SecretServiceStore(keyring.env);
+    expect(await direct.get('profile/moved/key')).toBe('key-kept-in-the-file');
+    expect(await direct.get('profile/moved/password')).toBe('password-kept-in-the-file');
+    await direct.delete('profile/moved/key');
+    await direct.delete('profile/moved/password');
+  });
+
+  it('otherwise moves each secret the first time it is read, asking for the passphrase once', async () => {
+    const noBus = { ...keyring.env, DBUS_SESSION_BUS_ADDRESS: '', CAUSEWAY_SECRET_PASSPHRASE: passphrase };
+    const file = await openSecretStore({ env: noBus, platform: 'linux' });
+    await file.set('profile/lazy/key', 'lazy-key-in-file');
+    await file.set('profile/lazy/password', 'lazy-password-in-file');
+    let asked = 0;
+    const store = await openSecretStore({
+      env: keyring.env,
+      platform: 'linux',
+      askPassphrase: async () => {
+        asked++;
+        return passphrase;
+      },
+    });
+    expect(asked).toBe(0); // opening asks nothing
+    expect(await store.get('profile/lazy/key')).toBe('lazy-key-in-file');
+    expect(await new SecretServiceStore(keyring.env).get('profile/lazy/key')).toBe('lazy-key-in-file');
+    const path = FileSecretStore.defaultPath(keyring.env, keyring.env.HOME!);
+    expect(new FileSecretStore(path, async () => null).accounts()).toEqual(['profile/lazy/password']);
+    // A new value goes to the keyring and the stale one leaves the file without a passphrase.
+    await store.set('profile/lazy/password', 'replaced-in-keyring');
+    expect(existsSync(path)).toBe(false);
+    expect(asked).toBe(1);
+    await store.delete('profile/lazy/key');
+    await store.delete('profile/lazy/password');
   });
 });

@@ -2,12 +2,12 @@
 // run through bin/causeway.cjs by node, with a temporary HOME/XDG_CONFIG_HOME and a real
 // gnome-keyring on a private D-Bus (test/support/keyring.ts) where private keys must land.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
 
 const corpus = dirname(fileURLToPath(import.meta.url));
@@ -59,7 +59,7 @@ function user(store: 'keyring' | 'memory') {
   return { home, env, run, profilesDir: join(home, 'cfg', 'Causeway', 'profiles') };
 }
 
-describe('causeway (the bundled CLI)', () => {
+describe('causeway (the bundled CLI)', { timeout: 60_000 }, () => {
   it('prints help and version, and exits 1 on unknown commands', () => {
     const u = user('memory');
     expect(u.run('--version').stdout).toMatch(/^causeway \d+\.\d+\.\d+\n$/);
@@ -71,7 +71,7 @@ describe('causeway (the bundled CLI)', () => {
     expect(u.run().code).toBe(1);
     const badStore = spawnSync(process.execPath, [bin, 'list'], { env: { ...u.env, CAUSEWAY_SECRET_STORE: 'vault' }, encoding: 'utf8' });
     expect(badStore.status).toBe(1);
-    expect(badStore.stderr).toMatch(/secret store cannot be opened: CAUSEWAY_SECRET_STORE must be "auto" or "memory"/);
+    expect(badStore.stderr).toMatch(/secret store cannot be opened: CAUSEWAY_SECRET_STORE must be "auto", "file" or "memory"/);
     const badFlag = u.run('list', '--bogus');
     expect(badFlag.code).toBe(1);
     expect(badFlag.stderr).toMatch(/Unknown option '--bogus'/);
@@ -119,7 +119,7 @@ describe('causeway (the bundled CLI)', () => {
     const u = user('memory');
     const r = u.run('import', 'real-world/pivpn.ovpn');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/carries a private key, .* none can keep it: CAUSEWAY_SECRET_STORE=memory/);
+    expect(r.stderr).toMatch(/carries a private key.* none can keep it: CAUSEWAY_SECRET_STORE=memory/);
     expect(u.run('list', '--json').json().profiles).toEqual([]);
     // Profiles without a private key are fine in the memory store.
     expect(u.run('import', 'real-world/aws-saml.ovpn').code).toBe(0);
@@ -153,6 +153,109 @@ describe('causeway (the bundled CLI)', () => {
     expect(list.stderr).toMatch(/half-written-0a0b0c.json is damaged and was skipped .* left as it is/);
     expect(u.run('import', 'real-world/aws-directory-mfa.ovpn').code).toBe(0);
     expect(readFileSync(damaged, 'utf8')).toBe('{"schemaVersion":1,"id":"half-wri');
+  });
+});
+
+describe('causeway on a machine without any keyring, as an ordinary user', { timeout: 60_000 }, () => {
+  // No session bus, no Secret Service: the encrypted file store. The commands run as `nobody`,
+  // so the file store's ownership and permission checks are those an ordinary user meets.
+  const NOBODY = 65534;
+  const passphrase = 'file store passphrase for the CLI test';
+
+  function plainUser(extraEnv: NodeJS.ProcessEnv = {}) {
+    const home = mkdtempSync(join(tmpdir(), 'cw-nokeyring-'));
+    chownSync(home, NOBODY, NOBODY);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, ...extraEnv };
+    const run = (args: string[], input?: string) => {
+      const r = spawnSync(process.execPath, [bin, ...args], { env, cwd: corpus, encoding: 'utf8', timeout: 60_000, uid: NOBODY, gid: NOBODY, input: input ?? '' });
+      const out = `${r.stdout}${r.stderr}`;
+      expect(out).not.toContain('PRIVATE KEY');
+      expect(out).not.toContain(keyBody);
+      expect(out).not.toContain(passphrase);
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+    };
+    const secretsFile = join(home, '.local', 'share', 'causeway', 'secrets', 'secrets.json');
+    return { home, env, run, secretsFile, profilesDir: join(home, '.config', 'Causeway', 'profiles') };
+  }
+
+  let cleanup: string[] = [];
+  afterEach(() => {
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+    cleanup = [];
+  });
+  beforeAll(() => {
+    // `nobody` must reach the bundled CLI.
+    chmodSync(work, 0o755);
+    mkdirSync(join(repo, 'test-results'), { recursive: true });
+    appendFileSync(join(repo, 'test-results', 'secrets.txt'), `${passphrase}\n`);
+  });
+
+  it('imports a profile with a key and a tls-crypt key into the encrypted file, announced at import and in show', () => {
+    const u = plainUser({ CAUSEWAY_SECRET_PASSPHRASE: passphrase });
+    cleanup.push(u.home);
+    const imported = u.run(['import', 'real-world/pivpn.ovpn', '--json']);
+    expect(imported.code).toBe(0);
+    expect(imported.json()).toMatchObject({ ok: true, secretStore: 'file', profile: { hasKey: true, tlsCrypt: true } });
+    const id = imported.json().profile.id as string;
+    const stored = readFileSync(join(u.profilesDir, `${id}.json`), 'utf8');
+    expect(stored).not.toContain('PRIVATE KEY');
+    expect(stored).not.toContain('OpenVPN Static key');
+    const st = statSync(u.secretsFile);
+    expect([st.uid, st.mode & 0o777, statSync(dirname(u.secretsFile)).mode & 0o777]).toEqual([NOBODY, 0o600, 0o700]);
+    const onDisk = readFileSync(u.secretsFile, 'utf8');
+    expect(onDisk).not.toContain(keyBody);
+    expect(onDisk).not.toContain('Static key');
+
+    const text = u.run(['import', 'real-world/opnsense-export.ovpn']);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toMatch(/note: secrets are kept in the encrypted file .*secrets\.json \(no D-Bus session bus/);
+    expect(u.run(['show', id, '--json']).json()).toMatchObject({ id, secretStore: 'file' });
+    expect(u.run(['show', id]).stdout).toMatch(/secrets: +kept in the encrypted file/);
+  });
+
+  it('reads the passphrase from a non-terminal stdin, and refuses a wrong one without losing anything', () => {
+    const u = plainUser();
+    cleanup.push(u.home);
+    const first = u.run(['import', 'real-world/pivpn.ovpn', '--name', 'Pi'], `${passphrase}\n`);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/Choose its passphrase/);
+    const wrong = u.run(['import', 'real-world/opnsense-export.ovpn', '--name', 'Other'], 'not the passphrase\n');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/wrong passphrase for Causeway's secret file/);
+    const none = u.run(['import', 'real-world/opnsense-export.ovpn', '--name', 'Other']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no passphrase was given/);
+    expect(u.run(['list', '--json']).json().profiles.map((p: { name: string }) => p.name)).toEqual(['Pi']);
+  });
+
+  it('--dry-run of a keyed profile never touches a secret store', () => {
+    // A secret-tool that records being run, first on the PATH, and a bus address: dry runs must not ask it.
+    const u = plainUser({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
+    cleanup.push(u.home);
+    const fakeBin = join(u.home, 'bin');
+    mkdirSync(fakeBin);
+    writeFileSync(join(fakeBin, 'secret-tool'), `#!/bin/sh\necho "$@" >> ${join(u.home, 'secret-tool-was-run')}\nexit 1\n`, { mode: 0o755 });
+    chownSync(fakeBin, NOBODY, NOBODY);
+    u.env.PATH = `${fakeBin}:${process.env.PATH}`;
+    const dry = u.run(['import', 'real-world/pivpn.ovpn', '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    expect(dry.json()).toMatchObject({ ok: true, secretStore: null, profile: { id: '', hasKey: true } });
+    expect(existsSync(join(u.home, 'secret-tool-was-run'))).toBe(false);
+    expect(existsSync(u.secretsFile)).toBe(false);
+  });
+
+  it('moves the tls-auth key of a profile stored by an older version out of its JSON', () => {
+    const u = plainUser({ CAUSEWAY_SECRET_PASSPHRASE: passphrase });
+    cleanup.push(u.home);
+    const id = u.run(['import', 'real-world/router-asus-merlin.ovpn', '--json']).json().profile.id as string;
+    const file = join(u.profilesDir, `${id}.json`);
+    const current = JSON.parse(readFileSync(file, 'utf8'));
+    const taKey = readFileSync(join(corpus, 'pki', 'ta.key'), 'utf8');
+    writeFileSync(file, JSON.stringify({ ...current, tlsAuth: { key: taKey, direction: current.tlsAuth.direction } }));
+    expect(u.run(['list']).code).toBe(0);
+    const rewritten = readFileSync(file, 'utf8');
+    expect(rewritten).not.toContain('OpenVPN Static key');
+    expect(JSON.parse(rewritten).tlsAuth).toEqual({ direction: current.tlsAuth.direction });
   });
 });
 

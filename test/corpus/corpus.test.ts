@@ -1,7 +1,8 @@
 // Every profile of the corpus goes through `causeway import --json` (the command itself, with
 // a temporary XDG_CONFIG_HOME) and must get the verdict manifest.json records: imported or
 // refused, the sign-in kind, which directives were stripped with a warning, and each reason
-// for a refusal. Hostile inputs too large or too odd to commit are generated here.
+// for a refusal. Hostile inputs too large or too odd to commit are generated here. It runs as on
+// a machine with no keyring at all: no session bus, so secrets go to the encrypted file store.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REFUSED, STRIPPED } from '../../app/profile/directive-policy.js';
 import { runCli } from '../../main/cli/run.js';
-import { keepingSecretStore, type InspectableSecretStore } from './support/secrets.js';
+import { FileSecretStore } from '../../main/secrets/file-store.js';
 
 const corpus = dirname(fileURLToPath(import.meta.url));
 const pki = (f: string) => readFileSync(join(corpus, 'pki', f), 'utf8');
@@ -27,29 +28,30 @@ const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8'))
 
 interface ImportJson {
   ok: boolean;
+  secretStore: string | null;
   profile: { id: string; auth: { kind: string }; isAws: boolean; hasKey: boolean } | null;
   warnings: { line: number | null; directive: string | null; message: string }[];
   errors: { line: number | null; directive: string | null; message: string }[];
 }
 
+const PASSPHRASE = 'corpus file-store passphrase';
 let home: string;
-let secrets: InspectableSecretStore;
+let secrets: FileSecretStore;
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'cw-corpus-'));
-  secrets = keepingSecretStore();
+  secrets = new FileSecretStore(FileSecretStore.defaultPath({}, home), async () => PASSPHRASE);
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-/** Runs `causeway <args>` in-process with the test's config folder and a keyring-like store. */
+/** Runs `causeway <args>` in-process with the test's config folder and no keyring anywhere. */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
-    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), ...env },
+    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), DBUS_SESSION_BUS_ADDRESS: '', CAUSEWAY_SECRET_PASSPHRASE: PASSPHRASE, ...env },
     cwd: corpus,
-    openSecrets: async () => secrets,
   });
   return { code, stdout, stderr };
 }
@@ -76,7 +78,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-const validBase = () => `client\nremote vpn.example.com 1194\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
+const validBase = () => `client\nremote vpn.example.com 1194\nremote-cert-tls server\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
 const routeLines = (n: number) => Array.from({ length: n }, (_, i) => `route 10.${(i >> 8) & 255}.${i & 255}.0 255.255.255.0\n`).join('');
 
 /**
@@ -165,7 +167,9 @@ describe.each(Object.entries(manifest))('causeway import %s', (file, expected) =
       expect(json.profile!.isAws).toBe(expected.aws);
       const stored = readFileSync(join(home, 'config', 'Causeway', 'profiles', `${json.profile!.id}.json`), 'utf8');
       expect(stored).not.toContain('PRIVATE KEY');
-      if (json.profile!.hasKey) expect(secrets.entries.get(`profile/${json.profile!.id}/key`)).toContain('PRIVATE KEY');
+      expect(stored).not.toMatch(/OpenVPN (Static key|tls-crypt-v2 client key)/);
+      expect(json.secretStore).toBe('file');
+      if (json.profile!.hasKey) expect(await secrets.get(`profile/${json.profile!.id}/key`)).toContain('PRIVATE KEY');
     } else {
       expect(code).toBe(1);
       expect(json.ok).toBe(false);
@@ -181,7 +185,7 @@ describe.each(Object.entries(manifest))('causeway import %s', (file, expected) =
 });
 
 describe('every directive of the policy tables', () => {
-  const base = `client\nremote vpn.example.com\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
+  const base = `client\nremote vpn.example.com\nremote-cert-tls server\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n`;
   let dir: string;
   beforeAll(() => {
     dir = join(home, 'directives');
@@ -193,7 +197,7 @@ describe('every directive of the policy tables', () => {
     writeFileSync(file, `${base}${name} /tmp/x\n`);
     const { code, json } = await importJson(file);
     expect(code).toBe(0);
-    expect(json.warnings).toEqual([{ line: 5 + pki('ca.crt').split('\n').length, directive: name, message: `${name} was removed: ${STRIPPED.get(name)}` }]);
+    expect(json.warnings).toEqual([{ line: 6 + pki('ca.crt').split('\n').length, directive: name, message: `${name} was removed: ${STRIPPED.get(name)}` }]);
   });
 
   it.each([...REFUSED.keys()])('%s refuses the profile with the reason', async (name) => {
@@ -201,6 +205,6 @@ describe('every directive of the policy tables', () => {
     writeFileSync(file, `${base}${name} x\n`);
     const { code, json } = await importJson(file);
     expect(code).toBe(1);
-    expect(json.errors).toContainEqual({ line: 5 + pki('ca.crt').split('\n').length, directive: name, message: `${name} ${REFUSED.get(name)}` });
+    expect(json.errors).toContainEqual({ line: 6 + pki('ca.crt').split('\n').length, directive: name, message: `${name} ${REFUSED.get(name)}` });
   });
 });

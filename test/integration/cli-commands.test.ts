@@ -185,7 +185,7 @@ describe('causeway connect on a terminal', () => {
     await exited;
     appendFileSync(join(results, 'tty-screen.log'), screen);
     expect(screen).toContain('alice-on-tty');
-    expect(screen).toMatch(/Remember the password in the keyring\? \[y\/N\]: n\r?\n/); // typed answers are echoed
+    expect(screen).toMatch(/Remember the password\? \[y\/N\]: n\r?\n/); // typed answers are echoed
     expect(screen).not.toContain(secret);
   });
 });

@@ -133,6 +133,11 @@ class Connect {
     this.child.stdin!.write(`${line}\n`);
   }
 
+  /** Closes stdin, as a script that has given all its answers does. */
+  endInput(): void {
+    this.child.stdin!.end();
+  }
+
   phases(): string[] {
     return this.events.filter((e) => e.event === 'state').map((e) => e.phase as string);
   }
@@ -297,6 +302,44 @@ describe('causeway connect', () => {
     await c.waitForPhase('connected');
     await lab.ping(servers.password.info.tunnelAddress);
     await disconnectAndCheck(c);
+  });
+
+  it('connects with the username and password piped before the prompt and stdin closed: "remember?" takes its default', async () => {
+    const c = connect('password');
+    c.answer(lab.credentials.username);
+    c.answer(lab.credentials.password);
+    c.endInput();
+    await c.waitForPhase('connected');
+    await lab.ping(servers.password.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('imports and connects a profile that pins a self-signed server by peer-fingerprint (no CA); a revoked server is refused', async () => {
+    const selfSigned = await lab.startServer({ proto: 'udp', serverCert: 'self-signed' });
+    const revoked = await lab.startServer({ proto: 'udp', serverCert: 'revoked' });
+    try {
+      const client = `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>`;
+      const pinned = ['client', 'dev tun', 'proto udp', `remote ${selfSigned.info.address} ${selfSigned.info.port}`, 'connect-retry 1 5', client,
+        `<peer-fingerprint>\n${lab.pki.selfSignedServer.sha256}\n</peer-fingerprint>`, ''].join('\n');
+      writeFileSync(join(home, 'pinned.ovpn'), pinned);
+      const imported = await cli(['import', join(home, 'pinned.ovpn'), '--name', 'pinned']);
+      expect(imported.code).toBe(0);
+      const c = connect('pinned');
+      await c.waitForPhase('connected');
+      await lab.ping(selfSigned.info.tunnelAddress);
+      await disconnectAndCheck(c);
+
+      writeFileSync(join(home, 'revoked.ovpn'), profileText(revoked, `${client}\n<crl-verify>\n${lab.pki.crl}</crl-verify>`));
+      expect((await cli(['import', join(home, 'revoked.ovpn'), '--name', 'revoked'])).code).toBe(0);
+      const r = connect('revoked');
+      const failed = await r.waitForPhase('failed', 30_000);
+      expect(failed).toMatchObject({ state: { reason: 'server-certificate-rejected' } });
+      expect(JSON.stringify(failed)).toMatch(/revoked/);
+      expect(await r.exited).toBe(4);
+    } finally {
+      await selfSigned.stop();
+      await revoked.stop();
+    }
   });
 
   it('fails a wrong password as bad credentials in under five seconds, without retrying', async () => {

@@ -51,7 +51,7 @@ export interface EngineConfig {
   connectRetryMax: number | null;
   /** Time allowed for one TLS handshake (`hand-window`), seconds. */
   handshakeWindowSec: number;
-  /** PEM: the CA bundle that must sign the server chain. */
+  /** PEM: the CA bundle that must sign the server chain; "" only with `peerFingerprints`. */
   ca: string;
   /** PEM: intermediates (`extra-certs`). */
   extraCerts: string | null;
@@ -72,6 +72,22 @@ export interface EngineConfig {
   dataCiphers: DataCipher[];
   remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;
+  /**
+   * `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate
+   * must have. With an empty `ca` they are the only trust (a self-signed server, OpenVPN 2.6).
+   */
+  peerFingerprints: string[];
+  /** `crl-verify`: PEM CRLs; the server certificate must be covered by its issuer's and not revoked. */
+  crl: string | null;
+  /** `verify-hash`: fingerprints one of which the certificate that issued the server's must have. */
+  verifyHash: VerifyHash | null;
+  /**
+   * `remote-cert-ku`: [] = the key usage extension must be present; else the bits of one value
+   * (OpenVPN's order, 0x80 = digitalSignature) must be set.
+   */
+  remoteCertKu: number[] | null;
+  /** `remote-cert-eku`: an extended key usage OID the server certificate must carry. */
+  remoteCertEku: string | null;
   /** Whether the server expects username/password in key method 2 (`auth-user-pass`). */
   authUserPass: boolean;
   /** `static-challenge "text" echo`: the engine asks for the answer and sends SCRV1. */
@@ -144,6 +160,14 @@ export interface VerifyX509Name {
 }
 
 export type X509NameType = 'subject' | 'name' | 'name-prefix';
+
+/** `verify-hash`: the algorithm and the accepted fingerprints ("AB:CD:…"). */
+export interface VerifyHash {
+  algorithm: HashAlgorithm;
+  fingerprints: string[];
+}
+
+export type HashAlgorithm = 'SHA1' | 'SHA256';
 
 export interface StaticChallenge {
   text: string;

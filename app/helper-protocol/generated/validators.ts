@@ -13,6 +13,8 @@ export const DataCipher: Check = oneOf('AES-256-GCM', 'AES-128-GCM', 'CHACHA20-P
 export const RemoteCertTls: Check = oneOf('server');
 export const X509NameType: Check = oneOf('subject', 'name', 'name-prefix');
 export const VerifyX509Name: Check = object({ name: str(1), type: X509NameType });
+export const HashAlgorithm: Check = oneOf('SHA1', 'SHA256');
+export const VerifyHash: Check = object({ algorithm: HashAlgorithm, fingerprints: arrayOf(str(), 1) });
 export const StaticChallenge: Check = object({ text: str(), echo: bool });
 export const Credentials: Check = object({ username: str(), password: str() });
 export const Compression: Check = oneOf('none', 'comp-lzo-no', 'compress-stub', 'compress-stub-v2');
@@ -25,7 +27,7 @@ export const EngineConfig: Check = object({
   connectRetry: ConnectRetry,
   connectRetryMax: nullable(int(0, 4294967295)),
   handshakeWindowSec: int(0, 4294967295),
-  ca: str(1),
+  ca: str(),
   extraCerts: nullable(str()),
   cert: nullable(str()),
   key: nullable(str()),
@@ -38,6 +40,11 @@ export const EngineConfig: Check = object({
   dataCiphers: arrayOf(DataCipher, 1),
   remoteCertTls: nullable(RemoteCertTls),
   verifyX509Name: nullable(VerifyX509Name),
+  peerFingerprints: arrayOf(str()),
+  crl: nullable(str()),
+  verifyHash: nullable(VerifyHash),
+  remoteCertKu: nullable(arrayOf(int(0, 65535))),
+  remoteCertEku: nullable(str()),
   authUserPass: bool,
   staticChallenge: nullable(StaticChallenge),
   credentials: nullable(Credentials),

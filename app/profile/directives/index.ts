@@ -7,11 +7,13 @@ import { peerInfoHandlers } from './peer-info.js';
 import { timerHandlers } from './timers.js';
 import { tlsHandlers } from './tls.js';
 import { transportHandlers } from './transport.js';
+import { verifyHandlers } from './verify.js';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...transportHandlers,
   ...keyHandlers,
   ...tlsHandlers,
+  ...verifyHandlers,
   ...authHandlers,
   ...timerHandlers,
   ...networkHandlers,

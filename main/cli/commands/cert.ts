@@ -2,13 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCommandArgs } from '../parse-args.js';
-import { CliError, homeOf, printJson, type CliIO, type Command } from '../context.js';
-import { openSecretStore } from '../../secrets/index.js';
+import { CliError, cliTerminal, homeOf, openSecrets, printJson, type CliIO, type Command } from '../context.js';
 import { configDir, profilesDir } from '../../profiles/paths.js';
 import { ProfileStore } from '../../profiles/store.js';
 import { CertStore, type StoredCertificate } from '../../certs/store.js';
 import { CertificateError, daysLeft, expiryStatus, expiryWarning } from '../../certs/certificate.js';
-import { TerminalInput } from '../terminal.js';
 
 const usage = `usage: causeway cert <subcommand>
 
@@ -26,7 +24,7 @@ const usage = `usage: causeway cert <subcommand>
 <cert> is a certificate id or name; <profile> a profile id or name.`;
 
 async function openStores(io: CliIO) {
-  const secrets = io.openSecrets ? await io.openSecrets() : await openSecretStore({ env: io.env });
+  const secrets = await openSecrets(io);
   const platformEnv = { env: io.env, home: homeOf(io) };
   const profiles = new ProfileStore(profilesDir(platformEnv), secrets);
   return { profiles, certs: new CertStore(join(configDir(platformEnv), 'certificates'), secrets, profiles) };
@@ -48,15 +46,10 @@ function view(c: StoredCertificate) {
 const PEM_CERT = /-----BEGIN CERTIFICATE-----/;
 const PEM_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]+?-----END (?:[A-Z]+ )?PRIVATE KEY-----/;
 
-async function askSecret(question: string): Promise<string> {
-  const terminal = new TerminalInput(process.stdin, (t) => process.stderr.write(t));
-  try {
-    const answer = await terminal.question(question, { secret: true });
-    if (answer === null) throw new CliError('no answer given');
-    return answer;
-  } finally {
-    terminal.close();
-  }
+async function askSecret(io: CliIO, question: string): Promise<string> {
+  const answer = await cliTerminal(io).question(question, { secret: true });
+  if (answer === null) throw new CliError('no answer given');
+  return answer;
 }
 
 async function importCert(args: string[], io: CliIO): Promise<number> {
@@ -81,10 +74,10 @@ async function importCert(args: string[], io: CliIO): Promise<number> {
     const keyText = values.key ? read(values.key).toString('utf8') : (PEM_KEY.exec(text)?.[0] ?? null);
     if (keyText === null) throw new CliError('this PEM file has no private key; give it with --key key.pem');
     const encrypted = /ENCRYPTED/.test(keyText);
-    const passphrase = encrypted ? await askSecret('Passphrase of the private key: ') : undefined;
+    const passphrase = encrypted ? await askSecret(io, 'Passphrase of the private key: ') : undefined;
     stored = await certs.importPem(text, keyText, { passphrase, name: values.name });
   } else {
-    const password = await askSecret('Password of the PKCS#12 file: ');
+    const password = await askSecret(io, 'Password of the PKCS#12 file: ');
     stored = await certs.importPkcs12(bytes, password, values.name);
   }
   const warnings: string[] = [];

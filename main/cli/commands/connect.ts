@@ -1,12 +1,12 @@
 // causeway connect <profile> [--json-events] [--no-browser]
 import { parseCommandArgs } from '../parse-args.js';
-import { CliError, homeOf, type CliIO, type Command } from '../context.js';
+import { CliError, cliTerminal, homeOf, terminalPassphrase, type CliIO, type Command } from '../context.js';
 import { openCore } from '../../core.js';
 import { describeState, FAILURE_MESSAGES } from '../../../app/connection/messages.js';
 import type { FailureReason } from '../../../app/connection/state.js';
 import type { ManagerEvent } from '../../connection/manager.js';
 import type { PushedSettings } from '../../../app/helper-protocol/messages.js';
-import { TerminalInput, TerminalPrompter } from '../terminal.js';
+import { TerminalPrompter } from '../terminal.js';
 import type { PromptAnswer, Prompter, PromptRequest } from '../../connection/prompter.js';
 import { controlDir, queryAll, serveControl } from '../../connection/control.js';
 import { isActive } from '../../../app/connection/state.js';
@@ -59,6 +59,11 @@ banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C
 (or \`causeway disconnect\` from another terminal).
 
   --json-events  print one JSON object per line on stdout instead of text
+
+When stdin is not a terminal, answers are read one per line in the order the questions come:
+the secret file's passphrase (only without a keyring), username (unless known), password,
+static-challenge answer, "remember the password?"; end of input at a question with a default
+(remember: no; a known username) takes the default.
   --no-browser   print sign-in URLs instead of opening the browser
   --device-code  OIDC profiles: sign in on another device with a code (no browser here)
 
@@ -119,7 +124,7 @@ export const connectCommand: Command = {
     const emit = (e: object) => io.stdout(`${JSON.stringify(e)}\n`);
     const say = (text: string) => (json ? undefined : io.stdout(`${text}\n`));
     // Questions go to stderr so stdout stays machine-readable with --json-events.
-    const terminal = new TerminalInput(process.stdin, (t) => io.stderr(t));
+    const terminal = cliTerminal(io);
     const terminalPrompter = new TerminalPrompter(terminal);
     const prompter = json ? announcingPrompter(terminalPrompter, emit) : terminalPrompter;
     const opener = safeOpener(systemBrowserOpener(process.platform, io.env));
@@ -128,8 +133,12 @@ export const connectCommand: Command = {
       else io.stdout(`${values['no-browser'] ? 'Sign in at' : 'Opening your browser to sign in:'} ${url}\n`);
       if (!values['no-browser']) await opener.open(url);
     };
+    const passphraseIo: CliIO = json
+      ? { ...io, onPassphrasePrompt: ({ creating, path }) => emit({ event: 'prompt', kind: 'passphrase', purpose: 'secret-store', creating, path }) }
+      : io;
     const core = await openCore({
       prompter,
+      askPassphrase: terminalPassphrase(passphraseIo),
       env: io.env,
       home: homeOf(io),
       clientName: 'causeway-cli',

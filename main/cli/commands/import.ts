@@ -4,6 +4,7 @@ import { migrateAwsVpnClient, AwsMigrationError } from '../../profiles/aws-vpn-c
 import { importOvpnFile, type ImportOutcome } from '../../profiles/importer.js';
 import { awsVpnClientDir } from '../../profiles/paths.js';
 import { resolve } from 'node:path';
+import type { ProfileStore } from '../../profiles/store.js';
 import { CliError, homeOf, openProfileStore, printJson, type CliIO, type Command } from '../context.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { OidcSettingsError, parseOidcSettings, type OidcSettings } from '../../auth/oidc-settings.js';
@@ -40,16 +41,17 @@ function oidcFromArgs(values: Record<string, string | boolean | undefined>): Oid
   }
 }
 
-function outcomeJson(o: ImportOutcome) {
-  return { ok: o.ok, profile: o.profile ? profileView(o.profile) : null, warnings: o.warnings, errors: o.errors };
+function outcomeJson(o: ImportOutcome, store: ProfileStore) {
+  return { ok: o.ok, profile: o.profile ? profileView(o.profile) : null, secretStore: store.secretBackend, warnings: o.warnings, errors: o.errors };
 }
 
-function report(io: CliIO, label: string, o: ImportOutcome, dryRun: boolean, json: boolean): void {
+function report(io: CliIO, store: ProfileStore, label: string, o: ImportOutcome, dryRun: boolean, json: boolean): void {
   if (!json) {
     for (const w of o.warnings) io.stderr(`${formatIssue('warning', w)}\n`);
     if (o.ok && o.profile) {
       io.stdout(dryRun ? `${label} can be imported (dry run, nothing stored):\n` : `Imported ${label}:\n`);
       io.stdout(describeProfile(o.profile));
+      if (!dryRun && store.secretBackend === 'file') io.stderr(`note: secrets are kept in ${store.secretsWhere}\n`);
     }
   }
   if (!o.ok) {
@@ -59,7 +61,7 @@ function report(io: CliIO, label: string, o: ImportOutcome, dryRun: boolean, jso
 }
 
 async function fromAwsVpnClient(io: CliIO, dryRun: boolean, json: boolean): Promise<number> {
-  const store = await openProfileStore(io);
+  const store = await openProfileStore(io, { dryRun });
   const dir = awsVpnClientDir({ env: io.env, home: homeOf(io) });
   let items;
   try {
@@ -72,13 +74,13 @@ async function fromAwsVpnClient(io: CliIO, dryRun: boolean, json: boolean): Prom
   if (json) {
     printJson(io, {
       ok,
-      results: items.map((i) => ({ name: i.name, status: i.status, reason: i.reason, ...(i.outcome ? outcomeJson(i.outcome) : { profile: null, warnings: [], errors: [] }) })),
+      results: items.map((i) => ({ name: i.name, status: i.status, reason: i.reason, ...(i.outcome ? outcomeJson(i.outcome, store) : { profile: null, warnings: [], errors: [] }) })),
     });
   }
   for (const i of items) {
     if (i.status === 'skipped') {
       if (!json) io.stdout(`Skipped "${i.name}": ${i.reason}\n`);
-    } else report(io, `AWS VPN Client profile "${i.name}"`, i.outcome!, dryRun, json);
+    } else report(io, store, `AWS VPN Client profile "${i.name}"`, i.outcome!, dryRun, json);
   }
   if (!json) io.stdout(`${items.filter((i) => i.status === 'imported').length} of ${items.length} AWS VPN Client profiles ${dryRun ? 'can be' : 'were'} imported.\n`);
   return ok ? 0 : 1;
@@ -111,15 +113,15 @@ export const importCommand: Command = {
     }
     if (positionals.length !== 1) throw new CliError(`import needs exactly one profile file\n${usage}`);
     const file = resolve(io.cwd, positionals[0]!);
-    const store = await openProfileStore(io);
+    const store = await openProfileStore(io, { dryRun });
     const oidc = oidcFromArgs(values);
     const outcome = await importOvpnFile(store, file, {
       ...(values.name !== undefined ? { name: values.name } : {}),
       dryRun,
       ...(oidc ? { adjust: (settings) => ({ ...settings, oidc }) } : {}),
     });
-    if (json) printJson(io, outcomeJson(outcome));
-    report(io, `"${positionals[0]}"`, outcome, dryRun, json);
+    if (json) printJson(io, outcomeJson(outcome, store));
+    report(io, store, `"${positionals[0]}"`, outcome, dryRun, json);
     return outcome.ok ? 0 : 1;
   },
 };

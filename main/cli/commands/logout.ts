@@ -1,7 +1,6 @@
 // causeway logout <profile>
 import { parseCommandArgs } from '../parse-args.js';
-import { CliError, homeOf, printJson, type Command } from '../context.js';
-import { openSecretStore } from '../../secrets/index.js';
+import { CliError, homeOf, openSecrets, printJson, type Command } from '../context.js';
 import { profilesDir } from '../../profiles/paths.js';
 import { ProfileStore } from '../../profiles/store.js';
 import { OidcLogin } from '../../auth/oidc.js';
@@ -21,7 +20,7 @@ export const logoutCommand: Command = {
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, usage);
     if (positionals.length !== 1) throw new CliError(`give exactly one profile\n${usage}`);
-    const secrets = io.openSecrets ? await io.openSecrets() : await openSecretStore({ env: io.env });
+    const secrets = await openSecrets(io);
     const profile = new ProfileStore(profilesDir({ env: io.env, home: homeOf(io) }), secrets).resolve(positionals[0]!);
     const oidc = await new OidcLogin({ secrets, opener: safeOpener(systemBrowserOpener()) }).logout(profile.id, profile.oidc ?? null);
     const forgotPassword = (await secrets.get(passwordAccount(profile.id))) !== null;

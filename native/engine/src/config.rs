@@ -76,6 +76,23 @@ pub enum X509NameType {
     NamePrefix,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum HashAlgorithm {
+    #[serde(rename = "SHA1")]
+    Sha1,
+    #[serde(rename = "SHA256")]
+    Sha256,
+}
+
+/// `verify-hash`: the algorithm and the accepted fingerprints ("AB:CD:…").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyHash {
+    pub algorithm: HashAlgorithm,
+    #[schemars(length(min = 1))]
+    pub fingerprints: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyX509Name {
@@ -227,8 +244,7 @@ pub struct EngineConfig {
     /// Time allowed for one TLS handshake (`hand-window`), seconds.
     pub handshake_window_sec: u32,
 
-    /// PEM: the CA bundle that must sign the server chain.
-    #[schemars(length(min = 1))]
+    /// PEM: the CA bundle that must sign the server chain; "" only with `peerFingerprints`.
     pub ca: String,
     /// PEM: intermediates (`extra-certs`).
     #[serde(deserialize_with = "nullable")]
@@ -261,6 +277,22 @@ pub struct EngineConfig {
     pub remote_cert_tls: Option<RemoteCertTls>,
     #[serde(deserialize_with = "nullable")]
     pub verify_x509_name: Option<VerifyX509Name>,
+    /// `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate
+    /// must have. With an empty `ca` they are the only trust (a self-signed server, OpenVPN 2.6).
+    pub peer_fingerprints: Vec<String>,
+    /// `crl-verify`: PEM CRLs; the server certificate must be covered by its issuer's and not revoked.
+    #[serde(deserialize_with = "nullable")]
+    pub crl: Option<String>,
+    /// `verify-hash`: fingerprints one of which the certificate that issued the server's must have.
+    #[serde(deserialize_with = "nullable")]
+    pub verify_hash: Option<VerifyHash>,
+    /// `remote-cert-ku`: [] = the key usage extension must be present; else the bits of one value
+    /// (OpenVPN's order, 0x80 = digitalSignature) must be set.
+    #[serde(deserialize_with = "nullable")]
+    pub remote_cert_ku: Option<Vec<u16>>,
+    /// `remote-cert-eku`: an extended key usage OID the server certificate must carry.
+    #[serde(deserialize_with = "nullable")]
+    pub remote_cert_eku: Option<String>,
 
     /// Whether the server expects username/password in key method 2 (`auth-user-pass`).
     pub auth_user_pass: bool,

@@ -7,6 +7,7 @@ const backendWords: Record<string, string> = {
   keychain: 'the macOS Keychain',
   wincred: 'Windows Credential Manager',
   'safe-storage': 'encrypted app storage',
+  file: 'a passphrase-encrypted file (no keyring answered)',
   memory: 'memory only',
 };
 

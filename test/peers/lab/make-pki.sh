@@ -6,6 +6,9 @@
 #   other-ca.crt/.key      a CA that signed nothing the server uses
 #   server.crt/.key        CN "server", EKU serverAuth, RSA 2048
 #   server-expired.crt/.key same CA and CN, valid only in 2020
+#   server-revoked.crt/.key same CA and CN, valid, revoked in crl.pem
+#   crl.pem                the CA's revocation list (v2: a crlnumber makes openssl write v2)
+#   server-self-signed     CN "selfsigned", serverAuth, issued by no CA (peer-fingerprint setups)
 #   client-rsa, client-ec  client certificates (EKU clientAuth) from the lab CA
 #   client-other-ca        a client certificate from other-ca
 #   ta.key, tc.key         tls-auth and tls-crypt keys
@@ -26,6 +29,7 @@ dir = .
 database = index.txt
 new_certs_dir = .
 serial = serial
+crlnumber = crlnumber
 default_md = sha256
 policy = any
 unique_subject = no
@@ -50,6 +54,7 @@ authorityKeyIdentifier = keyid
 CNF
 : >index.txt
 echo 1000 >serial
+echo 01 >crlnumber
 
 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
 q() { openssl "$@" 2>/dev/null; }
@@ -74,6 +79,12 @@ ca ca 'Causeway Lab CA'
 ca other-ca 'Causeway Other CA'
 leaf server server rsa server_ext ca
 leaf server-expired server ec server_ext ca 20200101000000Z 20210101000000Z
+leaf server-revoked server ec server_ext ca
+q ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -revoke server-revoked.crt
+q ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -gencrl -crldays 30 -out crl.pem
+q req -x509 "${ec[@]}" -nodes -keyout server-self-signed.key -out server-self-signed.crt -days 365 \
+  -subj /CN=selfsigned -addext basicConstraints=critical,CA:FALSE \
+  -addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=serverAuth
 leaf client-rsa client-rsa rsa client_ext ca
 leaf client-ec client-ec ec client_ext ca
 leaf client-other-ca client-other-ca ec client_ext other-ca

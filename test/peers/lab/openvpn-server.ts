@@ -28,6 +28,8 @@ export interface ServerOptions {
   renegSec?: number;
   /** Serve the certificate whose validity ended in 2021. */
   expiredCert?: boolean;
+  /** Serve the lab CA's revoked certificate, or the self-signed one no CA issued. */
+  serverCert?: 'revoked' | 'self-signed';
   keepalive?: { interval: number; timeout: number };
   /** Extra lines pushed to clients, e.g. `route 10.123.0.0 255.255.0.0`. */
   push?: string[];
@@ -75,7 +77,13 @@ export function describeServer(address: string, slot: ServerSlot, options: Serve
 /** The server's config file text. */
 export function serverConfig(info: ServerInfo, pki: Pki, dir: string): string {
   const o = info.options;
-  const cert = o.expiredCert ? pki.expiredServer : pki.server;
+  const cert = o.expiredCert
+    ? pki.expiredServer
+    : o.serverCert === 'revoked'
+      ? pki.revokedServer
+      : o.serverCert === 'self-signed'
+        ? pki.selfSignedServer
+        : pki.server;
   const lines = [
     `# causeway lab server ${info.name}`,
     'dev tun',

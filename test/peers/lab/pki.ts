@@ -2,6 +2,7 @@
 // uses, the Rust interop lab too): nothing secret is ever committed. Everything is returned as
 // PEM text (what an EngineConfig carries) and also lives as files in `dir` (what the openvpn
 // server reads).
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,12 @@ export interface Pki {
   server: CertAndKey;
   /** Same CA and CN, but its validity ended in 2021. */
   expiredServer: CertAndKey;
+  /** Same CA and CN, valid, but revoked in `crl`. */
+  revokedServer: CertAndKey;
+  /** The CA's revocation list (PEM), listing revokedServer. */
+  crl: string;
+  /** A self-signed server certificate (CN "selfsigned", serverAuth) that no CA issued. */
+  selfSignedServer: CertAndKey & { sha256: string };
   clientRsa: CertAndKey;
   clientEc: CertAndKey;
   /** `openvpn --genkey secret` (tls-auth). */
@@ -55,6 +62,9 @@ export async function createPki(dir: string): Promise<Pki> {
     otherCa: read('other-ca.crt'),
     server: pair('server'),
     expiredServer: pair('server-expired'),
+    revokedServer: pair('server-revoked'),
+    crl: read('crl.pem'),
+    selfSignedServer: { ...pair('server-self-signed'), sha256: new X509Certificate(read('server-self-signed.crt')).fingerprint256 },
     clientRsa: pair('client-rsa'),
     clientEc: pair('client-ec'),
     tlsAuthKey: read('ta.key'),
