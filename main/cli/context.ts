@@ -5,7 +5,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import { openSecretStore, type PassphraseSource } from '../secrets/index.js';
 import { profilesDir } from '../profiles/paths.js';
 import { ProfileStore } from '../profiles/store.js';
-import { TerminalInput } from '../connection/terminal.js';
+import { TerminalInput } from './terminal.js';
 import { MemoryStore } from '../secrets/memory-store.js';
 
 export interface CliIO {

@@ -3,7 +3,7 @@
 // pins its server must not silently accept any server its CA signed.
 import { ProfileError } from '../errors.js';
 import type { Directive } from '../lexer.js';
-import type { Normalizer } from '../normalize.js';
+import type { Normalizer } from '../normalizer.js';
 import type { Handler } from './handler.js';
 
 /** Extended key usage names OpenSSL (and so OpenVPN) accepts, by OID. */
