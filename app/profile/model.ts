@@ -7,6 +7,7 @@
 // model: they live in the SecretStore (accounts `profile/<id>/key` and `profile/<id>/password`);
 // `hasKey` / `auth.hasSavedPassword` only say that they exist.
 import type {
+  AddressFamily,
   AuthDigest,
   Compression,
   ConnectRetry,
@@ -21,7 +22,7 @@ import type {
   VerifyX509Name,
 } from '../helper-protocol/messages.js';
 
-export type { DataCipher, Proto, Remote, VerifyX509Name };
+export type { AddressFamily, DataCipher, Proto, Remote, VerifyX509Name };
 
 /** Bumped when the persisted JSON shape changes incompatibly. */
 export const PROFILE_SCHEMA_VERSION = 1;
