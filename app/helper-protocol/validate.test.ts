@@ -24,7 +24,7 @@ describe('parseClientMessage', () => {
     expect(() => parseClientMessage({ type: 'disconnect', session: '' })).toThrow(/disconnect.session/);
     expect(() => parseClientMessage([])).toThrow(ProtocolError);
     expect(() => parseClientMessage(null)).toThrow(ProtocolError);
-    const bad = sampleEngineConfig({ remotes: [{ host: 'h', port: 70000, proto: 'udp' }] });
+    const bad = sampleEngineConfig({ remotes: [{ host: 'h', port: 70000, proto: 'udp', family: 'any' }] });
     expect(() => parseClientMessage({ type: 'connect', session: 's', config: bad })).toThrow(
       /connect\.config\.remotes\[0\]\.port/,
     );

@@ -1,28 +1,34 @@
 // The normalizer's working state while it walks a profile's directives.
-import type { DataCipher, Proto, ProfileSettings, VerifyX509Name } from './model.js';
+import type { AddressFamily, DataCipher, Proto, ProfileSettings, VerifyX509Name } from './model.js';
+
+/** What a `proto` argument says: the transport and the address families it may use. */
+export interface Transport {
+  proto: Proto;
+  family: AddressFamily;
+}
 
 /** Port and proto defaults of the <connection> block being applied. */
 export interface BlockDefaults {
   port: number | null;
-  proto: Proto | null;
+  proto: Transport | null;
 }
 
 export interface RemoteDraft {
   host: string;
   port: number | null;
-  proto: Proto | null;
+  proto: Transport | null;
   line: number;
   /** Came from a <connection> block; then its defaults: */
   inBlock: boolean;
   blockPort: number | null;
-  blockProto: Proto | null;
+  blockProto: Transport | null;
 }
 
 /** Mutable state while walking the directives. */
 export class Draft {
   remotes: RemoteDraft[] = [];
   defaultPort = 1194;
-  defaultProto: Proto = 'udp';
+  defaultProto: Transport = { proto: 'udp', family: 'any' };
   remoteRandom = false;
   remoteRandomHostname = false;
   connectRetry = { initialSec: 1, maxSec: 300 };

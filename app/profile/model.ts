@@ -9,6 +9,7 @@
 // tls-crypt-v2 keys (`profile/<id>/tls-auth|tls-crypt|tls-crypt-v2`): a tls-crypt-v2 client key
 // is a per-client credential, and either key lets a stranger past the server's HMAC firewall.
 import type {
+  AddressFamily,
   AuthDigest,
   Compression,
   ConnectRetry,
@@ -23,7 +24,7 @@ import type {
   VerifyX509Name,
 } from '../helper-protocol/messages.js';
 
-export type { DataCipher, Proto, Remote, VerifyX509Name };
+export type { AddressFamily, DataCipher, Proto, Remote, VerifyX509Name };
 
 /** Bumped when the persisted JSON shape changes incompatibly. */
 export const PROFILE_SCHEMA_VERSION = 1;

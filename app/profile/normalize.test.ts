@@ -24,7 +24,7 @@ describe('checkProfile: keep', () => {
     expect(v.errors).toEqual([]);
     expect(v.warnings).toEqual([]);
     const s = v.settings!;
-    expect(s.remotes).toEqual([{ host: 'cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com', port: 443, proto: 'tcp' }]);
+    expect(s.remotes).toEqual([{ host: 'cvpn-endpoint-0123456789abcdef0.prod.clientvpn.us-east-1.amazonaws.com', port: 443, proto: 'tcp', family: 'any' }]);
     expect(s.isAws).toBe(true);
     expect(s.aws).toEqual({ endpointId: 'cvpn-endpoint-0123456789abcdef0', region: 'us-east-1' });
     expect(s.auth).toMatchObject({ kind: 'aws-saml', userPass: true, retry: 'interact' });
@@ -59,15 +59,25 @@ describe('checkProfile: keep', () => {
     expect(v.settings!.hasKey).toBe(true);
     expect(JSON.stringify(v.settings)).not.toContain('PRIVATE KEY');
     expect(v.secrets.key).toContain('-----BEGIN PRIVATE KEY-----');
-    expect(v.settings!.remotes).toEqual([{ host: '192.0.2.1', port: 1194, proto: 'udp' }]);
+    expect(v.settings!.remotes).toEqual([{ host: '192.0.2.1', port: 1194, proto: 'udp', family: 'any' }]);
   });
 
   it('applies proto/port defaults', () => {
     const v = check(`client\nremote a.example.com\nremote b.example.com 1194 udp\nproto tcp-client\nport 8443\n${CA}`);
     expect(v.settings!.remotes).toEqual([
-      { host: 'a.example.com', port: 8443, proto: 'tcp' },
-      { host: 'b.example.com', port: 1194, proto: 'udp' },
+      { host: 'a.example.com', port: 8443, proto: 'tcp', family: 'any' },
+      { host: 'b.example.com', port: 1194, proto: 'udp', family: 'any' },
     ]);
+  });
+
+  it('carries the address family a proto names (udp6/tcp4-client) and refuses a literal it excludes', () => {
+    const v = check(`client\nproto udp6\nremote a.example.com\nremote 192.0.2.1 443 tcp4-client\n${CA}`);
+    expect(v.settings!.remotes).toEqual([
+      { host: 'a.example.com', port: 1194, proto: 'udp', family: 'ipv6' },
+      { host: '192.0.2.1', port: 443, proto: 'tcp', family: 'ipv4' },
+    ]);
+    const bad = check(`client\nproto tcp6\nremote 192.0.2.1\n${CA}`);
+    expect(bad.errors.map((e) => e.message)).toEqual(['remote 192.0.2.1 is not an IPv6 address, but its proto allows only IPv6']);
   });
 
   it('uses <connection> blocks, and then ignores remote lines outside them (as OpenVPN)', () => {
@@ -76,8 +86,8 @@ describe('checkProfile: keep', () => {
         `<connection>\nremote c.example.com\nport 443\n</connection>\n<connection>\nremote d.example.com 53 udp\n</connection>\n${CA}`,
     );
     expect(v.settings!.remotes).toEqual([
-      { host: 'c.example.com', port: 443, proto: 'tcp' },
-      { host: 'd.example.com', port: 53, proto: 'udp' },
+      { host: 'c.example.com', port: 443, proto: 'tcp', family: 'any' },
+      { host: 'd.example.com', port: 53, proto: 'udp', family: 'any' },
     ]);
     expect(v.warnings).toContainEqual(expect.objectContaining({ line: 4, directive: 'remote', message: expect.stringMatching(/ignored when the profile has <connection> blocks/) }));
   });

@@ -9,6 +9,7 @@ import { Draft, type BlockDefaults } from './draft.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
 import type { Directive } from './lexer.js';
 import type { AuthKind, ProfileSettings, Remote } from './model.js';
+import { isIpv6, parseIpv4 } from './net.js';
 import { certificates, privateKey } from './pem.js';
 import { NO_EFFECT, REFUSED, STRIPPED } from './directive-policy.js';
 
@@ -261,11 +262,15 @@ export class Normalizer {
       }
       used = d.remotes.filter((r) => r.inBlock);
     }
-    return used.map((r) => ({
-      host: r.host,
-      port: r.port ?? r.blockPort ?? d.defaultPort,
-      proto: r.proto ?? r.blockProto ?? d.defaultProto,
-    }));
+    return used.map((r) => {
+      const { proto, family } = r.proto ?? r.blockProto ?? d.defaultProto;
+      const literal = parseIpv4(r.host) !== null ? 'ipv4' : isIpv6(r.host) ? 'ipv6' : null;
+      if (literal !== null && family !== 'any' && literal !== family) {
+        const want = family === 'ipv4' ? 'IPv4' : 'IPv6';
+        this.errors.push({ line: r.line, directive: 'remote', message: `remote ${r.host} is not an ${want} address, but its proto allows only ${want}` });
+      }
+      return { host: r.host, port: r.port ?? r.blockPort ?? d.defaultPort, proto, family };
+    });
   }
 
   private authKind(): AuthKind {

@@ -63,8 +63,8 @@ ${pki.tlsCryptKey}</tls-crypt>
     expect(key).toContain('PRIVATE KEY');
     const config = buildEngineConfig(profile, { key, credentials: null, staticKeys }, options);
     expect(config.remotes).toEqual([
-      { host: 'vpn1.example.test', port: 1194, proto: 'udp' },
-      { host: 'vpn2.example.test', port: 443, proto: 'tcp' },
+      { host: 'vpn1.example.test', port: 1194, proto: 'udp', family: 'any' },
+      { host: 'vpn2.example.test', port: 443, proto: 'tcp', family: 'any' },
     ]);
     expect(config).toMatchObject({
       remoteRandom: true,

@@ -54,7 +54,7 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
   };
   const tlsAuthKey = staticKey('tls-auth', profile.tlsAuth !== null);
   return {
-    remotes: profile.remotes.map((r) => ({ host: r.host, port: r.port, proto: r.proto })),
+    remotes: profile.remotes.map((r) => ({ host: r.host, port: r.port, proto: r.proto, family: r.family })),
     remoteRandom: profile.remoteRandom,
     remoteRandomHostname: profile.remoteRandomHostname,
     connectRetry: { ...profile.connectRetry },

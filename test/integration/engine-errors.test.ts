@@ -41,7 +41,7 @@ describe('engine errors against stock openvpn 2.6', () => {
 
   it('reports an unreachable server (TCP, connection refused) after the retry policy', async () => {
     const config = lab.engineConfig(tcp, {}, {
-      remotes: [{ host: lab.netns.serverAddress, port: 1, proto: 'tcp' }],
+      remotes: [{ host: lab.netns.serverAddress, port: 1, proto: 'tcp', family: 'any' }],
       connectRetry: { initialSec: 1, maxSec: 1 },
       connectRetryMax: 2,
     });
@@ -50,7 +50,7 @@ describe('engine errors against stock openvpn 2.6', () => {
 
   it('reports an unreachable server (UDP, nobody answers) after the handshake window', async () => {
     const config = lab.engineConfig(udp, {}, {
-      remotes: [{ host: '10.99.0.77', port: 1194, proto: 'udp' }],
+      remotes: [{ host: '10.99.0.77', port: 1194, proto: 'udp', family: 'any' }],
       connectRetry: { initialSec: 1, maxSec: 1 },
       connectRetryMax: 1,
       handshakeWindowSec: 4,

@@ -225,7 +225,7 @@ describe('engine features against stock openvpn 2.6', () => {
     const a = await lab.startServer(options);
     const b = await lab.startServer({ ...options, secondaryAddress: true });
     try {
-      const remotes = [a, b].map((s) => ({ host: s.info.address, port: s.info.port, proto: 'udp' as const }));
+      const remotes = [a, b].map((s) => ({ host: s.info.address, port: s.info.port, proto: 'udp' as const, family: 'any' as const }));
       const session = await connectSession(helper, 'failover', lab.engineConfig(a, {}, { remotes, connectRetryMax: null, handshakeWindowSec: 5 }));
       await proveTraffic(lab, a);
       const mark = helper.messages.length;

@@ -66,11 +66,7 @@ describe('leak protection in the namespace lab', () => {
   beforeAll(async () => {
     lab = await Lab.create();
     // Give the "LAN" IPv6 too, so there is something for IPv6 to leak over.
-    const serverDev = /^\d+: (cwv[^:@]+)/m.exec((await lab.inServer('ip', ['-o', 'link', 'show'])).stdout)?.[1];
-    if (!serverDev) throw new Error('the server namespace has no veth device');
-    await lab.inServer('ip', ['addr', 'add', `${SERVER_V6}/64`, 'dev', serverDev, 'nodad']);
-    await lab.inClient('ip', ['addr', 'add', `${CLIENT_V6}/64`, 'dev', lab.netns.clientDevice, 'nodad']);
-    await lab.inClient('ip', ['-6', 'route', 'add', 'default', 'via', SERVER_V6]);
+    expect(await lab.addLanIpv6()).toEqual({ server: SERVER_V6, client: CLIENT_V6 });
     server = await lab.startServer({ proto: 'udp', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } });
     helper = await lab.startHelper();
   });
@@ -156,7 +152,7 @@ describe('leak protection in the namespace lab', () => {
       extra: ['proto udp6', `local ${SERVER_V6}`],
     });
     const config = lab.engineConfig(v6server, {}, { blockIpv6: true, killSwitch: true });
-    config.remotes = [{ host: SERVER_V6, port: v6server.info.port, proto: 'udp' }];
+    config.remotes = [{ host: SERVER_V6, port: v6server.info.port, proto: 'udp', family: 'any' }];
     const session = 'v6-endpoint';
     helper.connect(session, config);
     await helper.waitForPhase(session, 'connected', 20_000);

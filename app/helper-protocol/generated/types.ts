@@ -129,9 +129,17 @@ export interface Remote {
   host: string;
   port: number;
   proto: Proto;
+  family: AddressFamily;
 }
 
 export type Proto = 'udp' | 'tcp';
+
+/**
+ * Which address families a remote may be reached over, outside the tunnel: `proto udp4`/`tcp4`
+ * (ipv4), `udp6`/`tcp6` (ipv6) or plain `udp`/`tcp` (any: every address the name has is
+ * tried in turn, IPv4 first, so a dual-stack server is reached over whichever path works).
+ */
+export type AddressFamily = 'any' | 'ipv4' | 'ipv6';
 
 export interface ConnectRetry {
   initialSec: number;

@@ -3,7 +3,8 @@
 import { arrayOf, bool, int, nullable, object, oneOf, str, tagged, type Check } from '../checks.js';
 
 export const Proto: Check = oneOf('udp', 'tcp');
-export const Remote: Check = object({ host: str(1), port: int(1, 65535), proto: Proto });
+export const AddressFamily: Check = oneOf('any', 'ipv4', 'ipv6');
+export const Remote: Check = object({ host: str(1), port: int(1, 65535), proto: Proto, family: AddressFamily });
 export const ConnectRetry: Check = object({ initialSec: int(0, 4294967295), maxSec: int(0, 4294967295) });
 export const KeyDirection: Check = oneOf(0, 1);
 export const TlsAuth: Check = object({ key: str(1), direction: nullable(KeyDirection) });

@@ -1,15 +1,16 @@
 // Transport directives: device, protocol, servers, retries.
 import { ProfileError } from '../errors.js';
 import type { Directive } from '../lexer.js';
-import type { BlockDefaults } from '../draft.js';
-import type { Proto } from '../model.js';
+import type { BlockDefaults, Transport } from '../draft.js';
 import { isHostname, isIpv6, parseIpv4 } from '../net.js';
 import type { Handler } from './handler.js';
 
-function parseProto(dir: Directive, text: string): Proto {
+/** `udp4`/`tcp4` reach the server over IPv4 only, `udp6`/`tcp6` over IPv6 only; plain `udp`/`tcp` over either. */
+function parseProto(dir: Directive, text: string): Transport {
   const p = text.toLowerCase();
-  if (p === 'udp' || p === 'udp4' || p === 'udp6') return 'udp';
-  if (['tcp', 'tcp-client', 'tcp4', 'tcp6', 'tcp4-client', 'tcp6-client'].includes(p)) return 'tcp';
+  const family = p.includes('4') ? 'ipv4' : p.includes('6') ? 'ipv6' : 'any';
+  if (p === 'udp' || p === 'udp4' || p === 'udp6') return { proto: 'udp', family };
+  if (['tcp', 'tcp-client', 'tcp4', 'tcp6', 'tcp4-client', 'tcp6-client'].includes(p)) return { proto: 'tcp', family };
   if (p.startsWith('tcp') && p.endsWith('server')) {
     throw new ProfileError(`proto ${text} is a server mode: this is not a client profile`, dir.line, dir.name);
   }

@@ -23,6 +23,27 @@ pub enum Proto {
     Tcp,
 }
 
+/// Which address families a remote may be reached over, outside the tunnel: `proto udp4`/`tcp4`
+/// (ipv4), `udp6`/`tcp6` (ipv6) or plain `udp`/`tcp` (any: every address the name has is
+/// tried in turn, IPv4 first, so a dual-stack server is reached over whichever path works).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressFamily {
+    Any,
+    Ipv4,
+    Ipv6,
+}
+
+impl AddressFamily {
+    pub fn admits(self, addr: &std::net::SocketAddr) -> bool {
+        match self {
+            AddressFamily::Any => true,
+            AddressFamily::Ipv4 => addr.is_ipv4(),
+            AddressFamily::Ipv6 => addr.is_ipv6(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remote {
@@ -31,6 +52,7 @@ pub struct Remote {
     #[schemars(range(min = 1))]
     pub port: u16,
     pub proto: Proto,
+    pub family: AddressFamily,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -63,7 +63,7 @@ fn legacy_prf_data_channel_against_openvpn() {
     lab.start_server("udp", "tls-crypt TA");
     lab.enter_client_ns();
     let cfg: EngineConfig = serde_json::from_value(serde_json::json!({
-        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": "udp"}],
+        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": "udp", "family": "any"}],
         "remoteRandom": false, "remoteRandomHostname": false,
         "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1, "handshakeWindowSec": 15,
         "ca": lab.read("ca.crt"), "extraCerts": null, "cert": lab.read("client-ec.crt"), "key": lab.read("client-ec.key"),

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 fn base_config(lab: &Lab, proto: &str) -> Value {
     json!({
-        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": proto}],
+        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": proto, "family": "any"}],
         "remoteRandom": false, "remoteRandomHostname": false,
         "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1,
         "handshakeWindowSec": 15,
@@ -656,7 +656,7 @@ fn ipv6_transport_udp_and_tcp() {
             proto,
             &format!("proto {proto}6\nlocal fd00:250::1"),
             |lab, c| {
-                c["remotes"] = json!([{"host": lab.server_ip6, "port": 1194, "proto": proto}]);
+                c["remotes"] = json!([{"host": lab.server_ip6, "port": 1194, "proto": proto, "family": "any"}]);
             },
         );
     }
@@ -795,7 +795,7 @@ fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
     lab.start_server("udp", "explicit-exit-notify 1");
     let mut dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
     let mut cfg = base_config(&lab, "udp");
-    cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp"}]);
+    cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp", "family": "any"}]);
     let run = Running::start_with_resolver(&lab, cfg, Some(lab_resolver(&lab)));
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
     assert!(
@@ -829,7 +829,7 @@ fn remote_random_hostname_queries_a_random_label() {
     lab.start_server("udp", "");
     let dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
     let mut cfg = base_config(&lab, "udp");
-    cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp"}]);
+    cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp", "family": "any"}]);
     cfg["remoteRandomHostname"] = json!(true);
     let run = Running::start_with_resolver(&lab, cfg, Some(lab_resolver(&lab)));
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));

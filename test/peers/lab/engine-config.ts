@@ -28,7 +28,7 @@ export function engineConfigFor(
     o.compress === 'stub' ? 'compress-stub' : o.compress === 'stub-v2' ? 'compress-stub-v2' : o.compress === 'lzo-no' ? 'comp-lzo-no' : 'none';
   // Everything not named here is the protocol's typical sample (test/vectors/helper-protocol/valid/to-connect-typical.json).
   return sampleEngineConfig({
-    remotes: [{ host: server.address, port: server.port, proto: o.proto }],
+    remotes: [{ host: server.address, port: server.port, proto: o.proto, family: 'any' }],
     // Short retries and handshake window: a test waits for failures, a user would not.
     connectRetry: { initialSec: 1, maxSec: 4 },
     connectRetryMax: 3,

@@ -3,7 +3,7 @@
 // at test time, and traffic checks through the tunnel. See README.md.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineConfig } from '../../../app/helper-protocol/messages.js';
@@ -180,6 +180,31 @@ export class Lab {
     return `${v4.stdout}${v6.stdout}`.split('\n').filter(Boolean);
   }
 
+  /**
+   * Gives the "LAN" IPv6 as well (server `fd99::1`, client `fd99::2`, the client's IPv6 default
+   * route via the server), for remotes reached over IPv6.
+   */
+  async addLanIpv6(): Promise<{ server: string; client: string }> {
+    const lan = { server: 'fd99::1', client: 'fd99::2' };
+    const serverDev = /^\d+: (cwv[^:@]+)/m.exec((await this.inServer('ip', ['-o', 'link', 'show'])).stdout)?.[1];
+    if (!serverDev) throw new Error('the server namespace has no veth device');
+    await this.inServer('ip', ['addr', 'add', `${lan.server}/64`, 'dev', serverDev, 'nodad']);
+    await this.inClient('ip', ['addr', 'add', `${lan.client}/64`, 'dev', this.netns.clientDevice, 'nodad']);
+    await this.inClient('ip', ['-6', 'route', 'add', 'default', 'via', lan.server]);
+    return lan;
+  }
+
+  /**
+   * Host names the client namespace resolves, as `[address, name]` lines of its own hosts file:
+   * `ip netns exec` (how the helper is started) mounts `/etc/netns/<namespace>/hosts` over
+   * `/etc/hosts`. Removed again by `close()`.
+   */
+  setClientHosts(entries: [address: string, name: string][]): void {
+    const dir = join('/etc/netns', this.netns.client);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hosts'), entries.map(([a, n]) => `${a} ${n}\n`).join(''));
+  }
+
   /** Stops every helper, server and client the lab started, then deletes the namespaces and files. */
   async close(): Promise<void> {
     for (const helper of this.helpers) {
@@ -187,6 +212,7 @@ export class Lab {
     }
     for (const p of this.processes) await p.stop().catch(() => undefined);
     await deleteNetnsPair(this.netns);
+    rmSync(join('/etc/netns', this.netns.client), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

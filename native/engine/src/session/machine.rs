@@ -4,7 +4,9 @@
 
 use super::credentials::{Answer, Creds};
 use crate::api::{Command, CredentialKind, EngineError, Event, LogLevel, RemoteInfo};
-use crate::config::{EngineConfig, ErrorCode, Proto, PushedSettings, Remote, SessionPhase};
+use crate::config::{
+    AddressFamily, EngineConfig, ErrorCode, Proto, PushedSettings, Remote, SessionPhase,
+};
 use crate::connection::{CloseReason, ConnEvent, HandshakeStage};
 use crate::ctrl_msg::Crv1;
 use crate::policy::{Outcome, RetryPolicy};
@@ -21,12 +23,14 @@ pub type RandFn = Box<dyn FnMut(&mut [u8]) + Send>;
 #[derive(Debug)]
 pub enum Action {
     Emit(Event),
-    /// Look `lookup` up (preferring IPv4); answer with `handle_resolved`. `host` is the name
-    /// as configured, for messages (`lookup` may carry a remote-random-hostname label).
+    /// Look `lookup` up (the addresses of `family`, IPv4 first); answer with
+    /// `handle_resolved`. `host` is the name as configured, for messages (`lookup` may carry a
+    /// remote-random-hostname label).
     Resolve {
         lookup: String,
         host: String,
         port: u16,
+        family: AddressFamily,
     },
     /// Open a connection to `addr` authenticating with these credentials; report a failed dial
     /// with `handle_dial_failed` and everything the connection says with `handle_connection`.
@@ -96,6 +100,10 @@ pub struct SessionMachine {
     creds: Creds,
     /// The CRV1 leg must go to the very address that issued the challenge.
     pinned: Option<SocketAddr>,
+    /// The other addresses the current remote's name resolved to, not tried yet: a dual-stack
+    /// server unreachable over one family is tried over the other before the remote counts
+    /// as failed.
+    untried: VecDeque<SocketAddr>,
     /// The settings the network is configured for (the TUN device is open while this is set).
     configured: Option<PushedSettings>,
     /// Settings waiting for `handle_network_ready`.
@@ -143,6 +151,7 @@ impl SessionMachine {
             policy,
             addresses: AddressMemory::default(),
             pinned: None,
+            untried: VecDeque::new(),
             configured: None,
             configuring: None,
             state: State::Finished,
@@ -247,6 +256,7 @@ impl SessionMachine {
     }
 
     fn dial(&mut self) {
+        self.untried.clear();
         let dial = match self.pinned {
             Some(a) => Dial::Remembered(a),
             None => self.addresses.plan(self.policy.remote_index()),
@@ -272,6 +282,7 @@ impl SessionMachine {
                     lookup,
                     host: remote.host,
                     port: remote.port,
+                    family: remote.family,
                 });
                 self.state = State::Resolving { fallback };
             }
@@ -302,12 +313,23 @@ impl SessionMachine {
     }
 
     /// The answer to `Action::Resolve` (a failed lookup carries a user-facing message).
-    pub fn handle_resolved(&mut self, result: Result<SocketAddr, EngineError>, now: Instant) {
+    /// `Ok` holds at least one address, in the order to try them.
+    pub fn handle_resolved(&mut self, result: Result<Vec<SocketAddr>, EngineError>, now: Instant) {
         let State::Resolving { fallback } = self.state else {
             return;
         };
+        let result = result.and_then(|addrs| {
+            let mut q = VecDeque::from(addrs);
+            let first = q.pop_front().ok_or_else(|| {
+                EngineError::new(ErrorCode::ServerUnreachable, "the name has no address")
+            })?;
+            Ok((first, q))
+        });
         match (result, fallback) {
-            (Ok(a), _) => self.connect(a),
+            (Ok((first, others)), _) => {
+                self.untried = others;
+                self.connect(first);
+            }
             (Err(e), Some(a)) => {
                 self.log(
                     LogLevel::Warn,
@@ -562,6 +584,12 @@ impl SessionMachine {
                 }
                 match Outcome::from_close(other, established) {
                     Outcome::Terminal(e) => self.finish(Some(e)),
+                    Outcome::Unreachable(e) if !self.untried.is_empty() => {
+                        let next = self.untried.pop_front().expect("not empty");
+                        let text = format!("{}; trying {} next", e.message, next.ip());
+                        self.log(LogLevel::Info, text);
+                        self.connect(next);
+                    }
                     outcome => match self.policy.failed(outcome) {
                         Some(e) => self.finish(Some(e)),
                         None => self.reconnect(now),

@@ -4,7 +4,7 @@
 
 use super::machine::{Action, End, SessionMachine};
 use crate::api::{Command, EngineError, Event, NetworkSetup, Tun};
-use crate::config::{EngineConfig, ErrorCode, Proto, PushedSettings, SessionPhase};
+use crate::config::{AddressFamily, EngineConfig, ErrorCode, Proto, PushedSettings, SessionPhase};
 use crate::connection::Connection;
 use crate::driver::{Driver, Step};
 use crate::params::Prepared;
@@ -76,8 +76,14 @@ struct Runner<N: NetworkSetup> {
     wake: Option<tokio::time::Instant>,
 }
 
-/// Resolves `lookup`, preferring IPv4; messages name `host`, the remote as configured.
-async fn resolve(lookup: String, host: String, port: u16) -> Result<SocketAddr, EngineError> {
+/// Resolves `lookup` to the addresses of `family`, IPv4 first (each is tried in turn); messages
+/// name `host`, the remote as configured.
+async fn resolve(
+    lookup: String,
+    host: String,
+    port: u16,
+    family: AddressFamily,
+) -> Result<Vec<SocketAddr>, EngineError> {
     let unreachable = |m: String| EngineError::new(ErrorCode::ServerUnreachable, m);
     let addrs = tokio::time::timeout(
         Duration::from_secs(30),
@@ -86,12 +92,23 @@ async fn resolve(lookup: String, host: String, port: u16) -> Result<SocketAddr, 
     .await
     .map_err(|_| unreachable(format!("resolving {host} timed out")))?
     .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?;
-    let all: Vec<SocketAddr> = addrs.collect();
-    all.iter()
-        .find(|a| a.is_ipv4())
-        .or(all.first())
-        .copied()
-        .ok_or_else(|| unreachable(format!("{host} has no address")))
+    let mut all: Vec<SocketAddr> = Vec::new();
+    for a in addrs.filter(|a| family.admits(a)) {
+        if !all.contains(&a) {
+            all.push(a);
+        }
+    }
+    // Stable: the resolver's order within each family is kept.
+    all.sort_by_key(|a| a.is_ipv6());
+    if all.is_empty() {
+        let which = match family {
+            AddressFamily::Any => "",
+            AddressFamily::Ipv4 => " IPv4",
+            AddressFamily::Ipv6 => " IPv6",
+        };
+        return Err(unreachable(format!("{host} has no{which} address")));
+    }
+    Ok(all)
 }
 
 impl<N: NetworkSetup> Runner<N> {
@@ -131,8 +148,16 @@ impl<N: NetworkSetup> Runner<N> {
         match action {
             Action::Emit(e) => self.emit(e).await,
             Action::SleepUntil(t) => self.wake = Some(tokio::time::Instant::from_std(t)),
-            Action::Resolve { lookup, host, port } => {
-                if let Some(r) = self.unless_finished(m, resolve(lookup, host, port)).await {
+            Action::Resolve {
+                lookup,
+                host,
+                port,
+                family,
+            } => {
+                if let Some(r) = self
+                    .unless_finished(m, resolve(lookup, host, port, family))
+                    .await
+                {
                     m.handle_resolved(r, Instant::now());
                 }
             }

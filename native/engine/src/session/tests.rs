@@ -3,7 +3,8 @@
 use super::machine::{randomized_host, Action, End, RandFn, SessionMachine};
 use crate::api::{Command, CredentialKind, Event, LogLevel};
 use crate::config::{
-    EngineConfig, ErrorCode, Proto, PushedSettings, Remote, SessionPhase, StaticChallenge,
+    AddressFamily, Credentials, EngineConfig, ErrorCode, Proto, PushedSettings, Remote,
+    SessionPhase, StaticChallenge,
 };
 use crate::connection::{CloseReason, ConnEvent, HandshakeStage};
 use crate::ctrl_msg::Crv1;
@@ -11,7 +12,20 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 fn config() -> EngineConfig {
-    let mut c: EngineConfig = crate::config::tests_support::vector_config("to-connect-password");
+    // A password profile with its credentials, one UDP remote, no retry limit.
+    let mut c = crate::config::tests_support::vector_config("to-connect-minimal");
+    c.remotes = vec![Remote {
+        host: "vpn.example.com".into(),
+        port: 1194,
+        proto: Proto::Udp,
+        family: AddressFamily::Any,
+    }];
+    c.auth_user_pass = true;
+    c.credentials = Some(Credentials {
+        username: "u".into(),
+        password: "p".into(),
+    });
+    c.connect_retry_max = None;
     c.connect_retry.initial_sec = 1;
     c.connect_retry.max_sec = 8;
     c
@@ -110,7 +124,7 @@ impl Harness {
     }
 
     fn resolved(&mut self, a: &str) {
-        self.m.handle_resolved(Ok(addr(a)), self.now);
+        self.m.handle_resolved(Ok(vec![addr(a)]), self.now);
         self.drain();
     }
 
@@ -274,6 +288,7 @@ fn a_crv1_answer_goes_to_the_address_that_issued_the_challenge_once() {
         host: "second.example.com".into(),
         port: 1194,
         proto: Proto::Udp,
+        family: AddressFamily::Any,
     });
     let mut h = Harness::new(cfg);
     h.resolved("192.0.2.1:1194");
@@ -359,6 +374,7 @@ fn fails_over_across_the_remotes_and_gives_up_after_connect_retry_max() {
             host: host.into(),
             port: 443,
             proto: Proto::Tcp,
+            family: AddressFamily::Any,
         });
     }
     let mut h = Harness::new(cfg);
@@ -522,5 +538,34 @@ fn remote_random_hostname_is_looked_up_under_a_fresh_label() {
     let mut cfg = config();
     cfg.remote_random_hostname = true;
     let h = Harness::new(cfg);
-    assert_eq!(h.lookups, vec!["010203040506.vpn.example.test".to_string()]);
+    assert_eq!(h.lookups, vec!["010203040506.vpn.example.com".to_string()]);
+}
+
+#[test]
+fn a_dual_stack_name_is_tried_over_its_other_family_before_the_next_remote() {
+    let mut cfg = config();
+    cfg.remotes.push(Remote {
+        host: "b.example.com".into(),
+        port: 1194,
+        proto: Proto::Udp,
+        family: AddressFamily::Any,
+    });
+    let mut h = Harness::new(cfg);
+    h.m.handle_resolved(
+        Ok(vec![addr("192.0.2.1:1194"), addr("[2001:db8::1]:1194")]),
+        h.now,
+    );
+    h.drain();
+    h.dial_failed();
+    // At once, without a pause or a lookup: the same remote over IPv6.
+    assert_eq!(h.lookups.len(), 1);
+    let d = h.last_dial();
+    assert_eq!(d.addr, addr("[2001:db8::1]:1194"));
+    assert_eq!(d.at, Duration::ZERO);
+    // Both addresses failed: now the remote counts as failed and the next one is resolved.
+    h.conn(ConnEvent::Closed(CloseReason::HandshakeFailed(
+        HandshakeStage::NoAnswer,
+    )));
+    h.sleep();
+    assert_eq!(h.lookups, vec!["vpn.example.com", "b.example.com"]);
 }
