@@ -113,12 +113,74 @@ impl std::fmt::Debug for Command {
     }
 }
 
-/// A configured TUN device: non-blocking fd opened with IFF_TUN | IFF_NO_PI, addresses, MTU and
-/// routes already applied by the helper. The engine's driver owns the fd for reading/writing IP packets.
+/// A configured TUN device: addresses, MTU and routes already applied by the helper. The
+/// engine's driver owns `device` for reading and writing IP packets.
 #[derive(Debug)]
 pub struct Tun {
     pub name: String,
-    pub fd: std::os::fd::OwnedFd,
+    pub device: TunDevice,
+}
+
+/// How the engine exchanges IP packets with the OS: a file descriptor where the OS offers one
+/// (Linux /dev/net/tun, macOS utun), a packet queue of the helper's where it does not (Windows
+/// Wintun rings).
+pub enum TunDevice {
+    /// A non-blocking descriptor carrying one packet per read or write.
+    #[cfg(unix)]
+    Fd {
+        fd: std::os::fd::OwnedFd,
+        framing: TunFraming,
+    },
+    Queue(Box<dyn PacketQueue>),
+}
+
+impl std::fmt::Debug for TunDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            #[cfg(unix)]
+            TunDevice::Fd { fd, framing } => f
+                .debug_struct("Fd")
+                .field("fd", fd)
+                .field("framing", framing)
+                .finish(),
+            TunDevice::Queue(_) => f.write_str("Queue"),
+        }
+    }
+}
+
+/// What precedes each packet on a TUN descriptor.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunFraming {
+    /// Nothing: the packet is the whole read (Linux IFF_TUN | IFF_NO_PI).
+    Bare,
+    /// A 4-byte address family in network byte order (BSD/macOS utun).
+    AfHeader,
+}
+
+/// A packet device that is not a descriptor. `readable` completes when `try_recv` may have
+/// a packet; `try_recv` returns `WouldBlock` when the queue is empty.
+pub trait PacketQueue: Send + Sync + 'static {
+    fn readable(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + '_>>;
+    fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// Sends one IP packet; a full queue drops it (as a congested link would).
+    fn send(&self, packet: &[u8]) -> std::io::Result<()>;
+}
+
+impl Tun {
+    /// A Linux-style TUN descriptor (one bare IP packet per read or write).
+    #[cfg(unix)]
+    pub fn bare_fd(name: String, fd: std::os::fd::OwnedFd) -> Tun {
+        Tun {
+            name,
+            device: TunDevice::Fd {
+                fd,
+                framing: TunFraming::Bare,
+            },
+        }
+    }
 }
 
 /// What the helper provides: the OS side of a session. The engine calls `configure` once the

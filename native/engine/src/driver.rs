@@ -29,11 +29,9 @@ pub struct Driver<'a> {
     last_stats: (u64, u64),
 }
 
-async fn tun_ready(
-    tun: Option<&TunIo>,
-) -> std::io::Result<tokio::io::unix::AsyncFdReadyGuard<'_, std::os::fd::OwnedFd>> {
+async fn tun_ready(tun: Option<&TunIo>) -> std::io::Result<()> {
     match tun {
-        Some(t) => t.inner().readable().await,
+        Some(t) => t.readable().await,
         None => std::future::pending().await,
     }
 }
@@ -123,25 +121,24 @@ impl<'a> Driver<'a> {
                     }
                 }
             }
-            guard = tun_ready(tun) => {
-                let mut guard = match guard {
-                    Ok(g) => g,
-                    Err(e) => return Step::TunError(e),
-                };
+            ready = tun_ready(tun) => {
+                if let Err(e) = ready {
+                    return Step::TunError(e);
+                }
+                let Some(t) = tun else { return Step::Continue };
                 let now = Instant::now();
                 for _ in 0..BATCH {
-                    let tbuf = &mut self.tbuf;
-                    match guard.try_io(|fd| TunIo::read_raw(fd.get_ref(), tbuf)) {
-                        Ok(Ok(0)) => break,
-                        Ok(Ok(n)) => {
+                    match t.try_recv(&mut self.tbuf) {
+                        Ok(0) => break,
+                        Ok(n) => {
                             if self.conn.encrypt_tun(&self.tbuf[..n], &mut self.sbuf, now) {
                                 if let Err(e) = self.link.send(&self.sbuf).await {
                                     return Step::LinkError(e);
                                 }
                             }
                         }
-                        Ok(Err(e)) => return Step::TunError(e),
-                        Err(_would_block) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Step::TunError(e),
                     }
                 }
             }

@@ -37,9 +37,11 @@ mod tun_io;
 pub mod wire;
 pub mod wrap;
 
+#[cfg(unix)]
+pub use api::TunFraming;
 pub use api::{
-    Command, CredentialKind, EngineError, Event, LogLevel, NetworkSetup, PendingMethod, RemoteInfo,
-    Tun,
+    Command, CredentialKind, EngineError, Event, LogLevel, NetworkSetup, PacketQueue,
+    PendingMethod, RemoteInfo, Tun, TunDevice,
 };
 pub use config::{
     Compression, DataCipher, EngineConfig, ErrorCode, Proto, PushedSettings, Remote, SessionPhase,

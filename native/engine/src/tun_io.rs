@@ -1,39 +1,171 @@
-//! Non-blocking reads and writes of IP packets on the helper's TUN fd (IFF_TUN | IFF_NO_PI).
+//! Reads and writes of IP packets on the session's TUN device: a non-blocking descriptor
+//! (Unix) or a packet queue the helper provides (see `api::TunDevice`).
 
-use crate::api::Tun;
+use crate::api::{PacketQueue, Tun, TunDevice};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use tokio::io::unix::AsyncFd;
 
 pub struct TunIo {
-    fd: AsyncFd<OwnedFd>,
+    device: Device,
+}
+
+enum Device {
+    #[cfg(unix)]
+    Fd(fd::TunFd),
+    Queue(Box<dyn PacketQueue>),
 }
 
 impl TunIo {
     pub fn new(tun: Tun) -> io::Result<Self> {
-        let raw = tun.fd.as_raw_fd();
-        // The contract says non-blocking, but make sure: a blocking fd would stall the runtime.
-        // SAFETY: fcntl on a valid fd we own.
-        unsafe {
-            let flags = libc::fcntl(raw, libc::F_GETFL);
-            if flags < 0 || libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-                return Err(io::Error::last_os_error());
-            }
+        let device = match tun.device {
+            #[cfg(unix)]
+            TunDevice::Fd { fd, framing } => Device::Fd(fd::TunFd::new(fd, framing)?),
+            TunDevice::Queue(q) => Device::Queue(q),
+        };
+        Ok(Self { device })
+    }
+
+    /// Completes when `try_recv` may have a packet.
+    pub async fn readable(&self) -> io::Result<()> {
+        match &self.device {
+            #[cfg(unix)]
+            Device::Fd(fd) => fd.readable().await,
+            Device::Queue(q) => q.readable().await,
         }
-        // SAFETY: OwnedFd always returns the same open fd, and we own it for the AsyncFd's life.
-        let fd = unsafe { AsyncFd::register_with_interest(tun.fd, tokio::io::Interest::READABLE) }
-            .map_err(|e| e.into_parts().1)?;
-        Ok(Self { fd })
     }
 
-    pub fn inner(&self) -> &AsyncFd<OwnedFd> {
-        &self.fd
+    /// One non-blocking read of one IP packet; WouldBlock when there is none.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match &self.device {
+            #[cfg(unix)]
+            Device::Fd(fd) => fd.try_recv(buf),
+            Device::Queue(q) => q.try_recv(buf),
+        }
     }
 
-    /// One non-blocking read; WouldBlock when empty.
-    pub fn read_raw(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: buf is valid for writes of buf.len() bytes.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    /// Writes one IP packet; a full queue drops the packet (like a congested link would).
+    pub fn write(&self, pkt: &[u8]) -> io::Result<()> {
+        match &self.device {
+            #[cfg(unix)]
+            Device::Fd(fd) => fd.write(pkt),
+            Device::Queue(q) => q.send(pkt),
+        }
+    }
+}
+
+/// The 4-byte address-family header a utun descriptor expects before `pkt` (network byte
+/// order), from the IP version nibble; None for something that is not IPv4 or IPv6.
+#[cfg(unix)]
+fn af_header(pkt: &[u8]) -> Option<[u8; 4]> {
+    let family = match pkt.first()? >> 4 {
+        4 => libc::AF_INET,
+        6 => libc::AF_INET6,
+        _ => return None,
+    };
+    Some((family as u32).to_be_bytes())
+}
+
+#[cfg(unix)]
+mod fd {
+    use super::af_header;
+    use crate::api::TunFraming;
+    use std::io;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    pub struct TunFd {
+        fd: AsyncFd<OwnedFd>,
+        framing: TunFraming,
+    }
+
+    impl TunFd {
+        pub fn new(fd: OwnedFd, framing: TunFraming) -> io::Result<Self> {
+            let raw = fd.as_raw_fd();
+            // The contract says non-blocking, but make sure: a blocking fd would stall the
+            // runtime.
+            // SAFETY: fcntl on a valid fd we own.
+            unsafe {
+                let flags = libc::fcntl(raw, libc::F_GETFL);
+                if flags < 0 || libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            // SAFETY: OwnedFd always returns the same open fd, and we own it for the
+            // AsyncFd's life.
+            let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+                .map_err(|e| e.into_parts().1)?;
+            Ok(Self { fd, framing })
+        }
+
+        pub async fn readable(&self) -> io::Result<()> {
+            // Dropping the guard keeps the readiness; `try_recv` clears it on WouldBlock.
+            self.fd.readable().await.map(drop)
+        }
+
+        pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+            self.fd
+                .try_io(Interest::READABLE, |fd| read(fd, self.framing, buf))
+        }
+
+        pub fn write(&self, pkt: &[u8]) -> io::Result<()> {
+            let raw = self.fd.get_ref().as_raw_fd();
+            let n = match self.framing {
+                // SAFETY: pkt is valid for reads of pkt.len() bytes.
+                TunFraming::Bare => unsafe { libc::write(raw, pkt.as_ptr().cast(), pkt.len()) },
+                TunFraming::AfHeader => {
+                    let Some(header) = af_header(pkt) else {
+                        return Ok(()); // not an IP packet: nothing the OS could route
+                    };
+                    let iov = [iovec(&header), iovec(pkt)];
+                    // SAFETY: both iovecs point at live buffers of the given lengths.
+                    unsafe { libc::writev(raw, iov.as_ptr(), 2) }
+                }
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    return Ok(());
+                }
+                return Err(e);
+            }
+            Ok(())
+        }
+    }
+
+    fn iovec(buf: &[u8]) -> libc::iovec {
+        libc::iovec {
+            iov_base: buf.as_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        }
+    }
+
+    fn read(fd: &OwnedFd, framing: TunFraming, buf: &mut [u8]) -> io::Result<usize> {
+        let raw = fd.as_raw_fd();
+        let n = match framing {
+            // SAFETY: buf is valid for writes of buf.len() bytes.
+            TunFraming::Bare => unsafe { libc::read(raw, buf.as_mut_ptr().cast(), buf.len()) },
+            TunFraming::AfHeader => {
+                let mut header = [0u8; 4];
+                let iov = [
+                    libc::iovec {
+                        iov_base: header.as_mut_ptr().cast(),
+                        iov_len: header.len(),
+                    },
+                    libc::iovec {
+                        iov_base: buf.as_mut_ptr().cast(),
+                        iov_len: buf.len(),
+                    },
+                ];
+                // SAFETY: both iovecs point at live, writable buffers of the given lengths.
+                let n = unsafe { libc::readv(raw, iov.as_ptr(), 2) };
+                // The header is not part of the packet.
+                if n >= 4 {
+                    n - 4
+                } else {
+                    n.min(0)
+                }
+            }
+        };
         if n < 0 {
             Err(io::Error::last_os_error())
         } else {
@@ -41,23 +173,105 @@ impl TunIo {
         }
     }
 
-    /// Writes one IP packet; a full queue drops the packet (like a congested link would).
-    pub fn write(&self, pkt: &[u8]) -> io::Result<()> {
-        // SAFETY: pkt is valid for reads of pkt.len() bytes.
-        let n = unsafe {
-            libc::write(
-                self.fd.get_ref().as_raw_fd(),
-                pkt.as_ptr().cast(),
-                pkt.len(),
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
-                return Ok(());
-            }
-            return Err(e);
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A socketpair of datagrams stands in for a utun descriptor: what the engine writes
+        /// carries the header, and a framed datagram is read back without it.
+        #[tokio::test]
+        async fn af_header_framing_adds_and_strips_the_family() {
+            let (a, b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+            b.set_nonblocking(true).unwrap();
+            let tun = TunFd::new(OwnedFd::from(a), TunFraming::AfHeader).unwrap();
+            let v6 = [0x60u8, 0, 0, 0, 0, 0, 0x3a, 0x40];
+            tun.write(&v6).unwrap();
+            let mut got = [0u8; 64];
+            let n = b.recv(&mut got).unwrap();
+            assert_eq!(&got[..4], &(libc::AF_INET6 as u32).to_be_bytes());
+            assert_eq!(&got[4..n], &v6);
+            tun.write(&[0x10, 0]).unwrap();
+            assert!(b.recv(&mut got).is_err(), "a non-IP packet was written");
+
+            let v4 = [0x45u8, 0, 0, 20];
+            let mut framed = (libc::AF_INET as u32).to_be_bytes().to_vec();
+            framed.extend_from_slice(&v4);
+            b.send(&framed).unwrap();
+            tun.readable().await.unwrap();
+            let mut buf = [0u8; 64];
+            let n = tun.try_recv(&mut buf).unwrap();
+            assert_eq!(&buf[..n], &v4);
+            let e = tun.try_recv(&mut buf).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         }
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    /// An in-memory queue: what a Wintun-style device looks like to the engine.
+    #[derive(Default)]
+    struct Queue {
+        incoming: Mutex<VecDeque<Vec<u8>>>,
+        sent: std::sync::Arc<Mutex<Vec<Vec<u8>>>>,
+    }
+
+    impl PacketQueue for Queue {
+        fn readable(
+            &self,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<()>> + Send + '_>>
+        {
+            Box::pin(async { Ok(()) })
+        }
+        fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let p = self.incoming.lock().unwrap().pop_front();
+            let p = p.ok_or(io::ErrorKind::WouldBlock)?;
+            buf[..p.len()].copy_from_slice(&p);
+            Ok(p.len())
+        }
+        fn send(&self, packet: &[u8]) -> io::Result<()> {
+            self.sent.lock().unwrap().push(packet.to_vec());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_packet_queue_device_is_read_and_written_through_tun_io() {
+        let q = Queue::default();
+        q.incoming.lock().unwrap().push_back(vec![0x45, 1, 2]);
+        let sent = q.sent.clone();
+        let tun = TunIo::new(Tun {
+            name: "queue0".into(),
+            device: TunDevice::Queue(Box::new(q)),
+        })
+        .unwrap();
+        tun.readable().await.unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(tun.try_recv(&mut buf).unwrap(), 3);
+        assert_eq!(
+            tun.try_recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        tun.write(&[0x60, 9]).unwrap();
+        assert_eq!(*sent.lock().unwrap(), vec![vec![0x60, 9]]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn af_header_follows_the_ip_version() {
+        assert_eq!(
+            af_header(&[0x45, 0]),
+            Some((libc::AF_INET as u32).to_be_bytes())
+        );
+        assert_eq!(
+            af_header(&[0x60]),
+            Some((libc::AF_INET6 as u32).to_be_bytes())
+        );
+        assert_eq!(af_header(&[]), None);
+        assert_eq!(af_header(&[0x20]), None);
     }
 }

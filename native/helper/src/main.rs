@@ -7,6 +7,8 @@ mod codec;
 mod log;
 // DNS, IPv6 leak block and kill switch (installable/leak-free work).
 mod netguard;
+// Route planning and the engine's NetworkSetup, the same on every OS.
+mod network;
 mod platform;
 mod protocol;
 mod running_session;
@@ -16,6 +18,8 @@ mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use platform::{Os, Platform};
 
 /// Per-connection facts every session needs.
 #[derive(Clone)]
@@ -62,7 +66,7 @@ fn prepare() -> Option<(tokio::runtime::Runtime, PathBuf)> {
             return None;
         }
     };
-    let state_dir = PathBuf::from(platform::linux::state::DEFAULT_DIR);
+    let state_dir = PathBuf::from(Os::ROUTE_STATE_DIR);
     recover_after_crash(&state_dir);
     Some((runtime, state_dir))
 }
@@ -111,7 +115,7 @@ fn run_service(args: &[&str]) -> ExitCode {
 /// Undoes what a helper that died without cleaning up left in this network namespace.
 fn recover_after_crash(state_dir: &std::path::Path) {
     // DNS and firewall changes first: they are journaled separately (netguard).
-    let guard = netguard::recover_after_crash(std::path::Path::new(netguard::DEFAULT_DIR));
+    let guard = netguard::recover_after_crash(std::path::Path::new(Os::JOURNAL_DIR));
     if guard.dns_restored + guard.firewall_tables_removed > 0 {
         log::info(&format!(
             "restored DNS of {} tunnel(s) and removed {} firewall table(s) left by a previous helper",
@@ -121,9 +125,9 @@ fn recover_after_crash(state_dir: &std::path::Path) {
     for problem in &guard.problems {
         log::warn(problem);
     }
-    match platform::linux::netlink::Netlink::open() {
-        Ok(mut nl) => {
-            let r = platform::linux::state::recover(state_dir, &mut nl);
+    match Os::open_net() {
+        Ok(mut net) => {
+            let r = network::route_state::recover::<Os>(state_dir, &mut net);
             if r.files > 0 {
                 log::info(&format!(
                     "cleaned up after a previous helper: {} session(s), {} route(s)",
@@ -131,7 +135,9 @@ fn recover_after_crash(state_dir: &std::path::Path) {
                 ));
             }
         }
-        Err(e) => log::warn(&format!("cannot open netlink for crash recovery: {e}")),
+        Err(e) => log::warn(&format!(
+            "cannot open the route control for crash recovery: {e}"
+        )),
     }
 }
 

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::log;
-use crate::platform::linux::network::{DeviceSlot, LinuxNetwork, ProfileRouting};
+use crate::network::{DeviceSlot, HostNetwork, ProfileRouting};
+use crate::platform::Os;
 use crate::protocol::{
     CredentialKindWire, ErrorWire, HelperMessage, LogLevelWire, PendingMethodWire, PushedWire,
     RemoteWire, SessionStatus,
@@ -57,7 +58,7 @@ impl Session {
         }));
         let guards = crate::netguard::session_guards::SessionGuards::new(&config);
         let routing = ProfileRouting::from_config(&config);
-        let net = LinuxNetwork::new(ctx.state_dir.clone(), device.clone(), routing, guards);
+        let net = HostNetwork::<Os>::new(ctx.state_dir.clone(), device.clone(), routing, guards);
         let engine = tokio::spawn(run_session(config, net, cmd_rx, ev_tx));
         let task = tokio::spawn(forward_events(
             id.clone(),

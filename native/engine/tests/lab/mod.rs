@@ -605,10 +605,7 @@ impl NetworkSetup for TestNet {
             }
         }
         self.configured.fetch_add(1, Ordering::SeqCst);
-        Ok(Tun {
-            name: self.dev.clone(),
-            fd,
-        })
+        Ok(Tun::bare_fd(self.dev.clone(), fd))
     }
 
     async fn teardown(&mut self) {

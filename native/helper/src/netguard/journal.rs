@@ -11,10 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::linux::owner::Owner;
-
-/// systemd's StateDirectory=causeway for the unit; created on demand otherwise.
-pub const DEFAULT_DIR: &str = "/var/lib/causeway/netguard";
+use super::owner::Owner;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

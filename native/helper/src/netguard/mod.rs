@@ -2,26 +2,28 @@
 //! undone when the session ends, on SIGTERM (through the session teardown) and, after a crash,
 //! by the next helper that starts.
 //!
-//! - [`dns`]: pushed DNS servers and domains, through systemd-resolved (D-Bus), else
-//!   resolvconf, else a managed /etc/resolv.conf with a backup.
-//! - [`firewall`]: the IPv6 leak block and the kill switch, as one nftables table owned by
-//!   this helper process.
+//! This module holds what is the same on every OS; the platform (platform/) carries it out:
+//! - [`dns_plan`]: pushed DNS servers and domains, validated, and the choice between "every
+//!   name through the tunnel" and split DNS;
+//! - [`firewall`]: the policy of the IPv6 leak block and the kill switch;
+//! - [`journal`] and [`owner`]: the record of each change, written before it is made, and
+//!   who made it, so the next helper can undo what a crashed one left.
 //!
-//! [`SessionGuards`] ties them to a session's network setup (linux/network.rs).
+//! [`session_guards::SessionGuards`] ties them to a session's network setup (network/).
 //!
 //! Every guard is an RAII value: `restore()` undoes it and reports errors; dropping it undoes
 //! it too (best effort), so a session task that panics or is aborted leaves nothing behind.
 
 pub mod dns_plan;
+pub mod firewall;
 pub mod journal;
+pub mod owner;
 pub mod session_guards;
 pub mod tools;
 
 use std::path::Path;
 
-use crate::platform::linux::{dns, firewall};
-
-pub use journal::DEFAULT_DIR;
+use crate::platform::{Os, Platform};
 
 /// What crash recovery undid, for one log line at start-up.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,11 +34,10 @@ pub struct Recovery {
 }
 
 /// Undoes what helpers that died without cleaning up left behind: DNS changes recorded in
-/// `journal_dir` (those that concern what this process sees, see [`dns::recover_after_crash`])
-/// and their nftables tables in this network namespace. Live helpers' records are left alone.
+/// `journal_dir` (those that concern what this process sees) and their firewall rules. Live
+/// helpers' records are left alone.
 pub fn recover_after_crash(journal_dir: &Path) -> Recovery {
     let mut recovery = Recovery::default();
-    dns::recover_after_crash(journal_dir, &mut recovery);
-    firewall::recover_after_crash(&mut recovery);
+    Os::recover_after_crash(journal_dir, &mut recovery);
     recovery
 }

@@ -8,11 +8,9 @@ use std::path::PathBuf;
 
 use causeway_engine::{EngineConfig, Proto, PushedSettings};
 
-use super::journal::DEFAULT_DIR;
-use crate::platform::linux::dns::{self, DnsGuard, DnsRequest, Link};
-use crate::platform::linux::firewall::{
-    ipv6_block_needed, Endpoint, Ipv6Block, KillSwitch, Transport,
-};
+use super::dns_plan::{self, DnsRequest};
+use super::firewall::{ipv6_block_needed, Endpoint, Ipv6Block, KillSwitch, Transport};
+use crate::platform::{DnsChange, Link, Os, Platform};
 
 pub struct SessionGuards {
     journal_dir: PathBuf,
@@ -25,7 +23,7 @@ pub struct SessionGuards {
     /// (so a reconnect may fail over to them with the kill switch on).
     endpoints: Vec<Endpoint>,
     // Declaration order is drop order: DNS first, then the IPv6 block, the kill switch last.
-    dns: Option<DnsGuard>,
+    dns: Option<<Os as Platform>::Dns>,
     ipv6: Option<Ipv6Block>,
     kill: Option<KillSwitch>,
 }
@@ -55,7 +53,7 @@ impl SessionGuards {
             })
             .collect();
         SessionGuards {
-            journal_dir: PathBuf::from(DEFAULT_DIR),
+            journal_dir: PathBuf::from(Os::JOURNAL_DIR),
             block_ipv6: config.block_ipv6,
             kill_switch_wanted: config.kill_switch,
             transports,
@@ -117,8 +115,14 @@ impl SessionGuards {
             index,
             name: device.to_owned(),
         };
-        self.dns = dns::apply(&self.journal_dir, &link, &request)
-            .map_err(|e| format!("cannot apply the pushed DNS settings: {e}"))?;
+        // No DNS server pushed: nothing to configure (domains alone resolve nowhere).
+        self.dns = match dns_plan::plan(&request)? {
+            Some(plan) => Some(
+                Os::apply_dns(&self.journal_dir, &link, &plan)
+                    .map_err(|e| format!("cannot apply the pushed DNS settings: {e}"))?,
+            ),
+            None => None,
+        };
         if let Some(d) = &self.dns {
             crate::log::info(&format!("DNS for {device} set through {}", d.backend()));
         }

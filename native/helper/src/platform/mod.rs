@@ -1,3 +1,147 @@
-//! What differs per operating system.
+//! The seam between what a session plans and how one operating system carries it out.
+//!
+//! Everything the helper does to the host goes through [`Platform`] (the tunnel device,
+//! addresses, MTU and routes, DNS, the firewall, crash recovery) and [`ServiceTransport`] (the
+//! local socket or pipe of `--service` and who is on its other end). Each OS implements them
+//! once, in its own folder; [`Os`] is the implementation this build targets. The planning
+//! that is the same everywhere lives outside this folder: routes (`network`), the DNS plan,
+//! the firewall policy and the journal of changes (`netguard`).
 
+use std::io;
+use std::net::IpAddr;
+use std::path::Path;
+
+use causeway_engine::Tun;
+
+use crate::netguard::dns_plan::DnsPlan;
+use crate::netguard::firewall::Policy;
+use crate::netguard::Recovery;
+
+#[cfg(target_os = "linux")]
 pub mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::Linux as Os;
+#[cfg(unix)]
+pub mod unix;
+#[cfg(unix)]
+pub use unix::service::UnixService as Service;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!("causeway-helper has no platform implementation for this target OS");
+
+/// A route as the helper adds and removes it (in the main routing table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub dst: IpAddr,
+    pub prefix: u8,
+    /// None: on-link through `oif` (a point-to-point tunnel needs no next hop).
+    pub gateway: Option<IpAddr>,
+    /// The interface index.
+    pub oif: u32,
+}
+
+/// How the OS reaches an address now: the interface and, if any, the next hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextHop {
+    pub oif: u32,
+    pub gateway: Option<IpAddr>,
+}
+
+/// A new tunnel device: its name, its interface index, and the packet device the engine
+/// reads and writes.
+pub struct TunnelDevice {
+    pub name: String,
+    pub index: u32,
+    pub tun: Tun,
+}
+
+/// The tunnel device the DNS settings belong to.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+}
+
+/// Addresses, MTU and routes: one handle per session configuration (a netlink socket, a
+/// routing socket, the IP Helper API).
+pub trait NetControl: Send {
+    /// Sets the MTU and brings the interface up.
+    fn set_link_up(&mut self, index: u32, mtu: u32) -> io::Result<()>;
+    fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8) -> io::Result<()>;
+    /// How `dst` is reached before the tunnel's routes exist.
+    fn lookup_route(&mut self, dst: IpAddr) -> io::Result<NextHop>;
+    /// Adds `route`; an error of kind `AlreadyExists` when the OS already has it.
+    fn add_route(&mut self, route: &Route) -> io::Result<()>;
+    fn delete_route(&mut self, route: &Route) -> io::Result<()>;
+}
+
+/// DNS settings in force for one tunnel, journaled; undone by `restore` or on drop.
+pub trait DnsChange: Send {
+    /// Which mechanism carries the settings, for the log.
+    fn backend(&self) -> &'static str;
+    /// Puts the previous DNS configuration back.
+    fn restore(self) -> Result<(), String>;
+}
+
+/// One operating system's way of carrying out a session's network setup.
+pub trait Platform: Send + Sync + 'static {
+    type Net: NetControl;
+    type Dns: DnsChange;
+
+    /// Where route records for crash recovery live (runtime storage: routes do not survive
+    /// a reboot).
+    const ROUTE_STATE_DIR: &'static str;
+    /// Where the netguard journal lives (persistent storage: some DNS changes survive a
+    /// reboot).
+    const JOURNAL_DIR: &'static str;
+
+    fn open_net() -> io::Result<Self::Net>;
+    /// Creates a tunnel device that disappears when the returned packet device is dropped.
+    fn create_tun() -> io::Result<TunnelDevice>;
+    /// Applies the DNS plan to `link`, journaled in `journal_dir` before it is changed.
+    fn apply_dns(journal_dir: &Path, link: &Link, plan: &DnsPlan) -> Result<Self::Dns, String>;
+    /// Replaces this helper's firewall rules with those for `policy` (none when it is
+    /// empty), atomically.
+    fn install_firewall(policy: &Policy) -> Result<(), String>;
+    /// Undoes DNS changes and firewall rules left by helpers that died.
+    fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery);
+    /// Identifies this boot: records of another boot describe changes that are gone.
+    fn boot_id() -> String;
+    /// When `pid` started (any monotonic unit): with the pid it identifies a process, as
+    /// pids are reused.
+    fn process_start_time(pid: u32) -> Option<u64>;
+    /// An identifier of the network namespace this process sees (0 where the OS has none);
+    /// route records and DNS link settings only mean something in the one they were made in.
+    fn network_namespace() -> u64;
+    /// Whether `pid` is a running causeway-helper (so its records are not touched).
+    fn is_running_helper(pid: u32) -> bool;
+}
+
+/// Who is on the other end of a service connection, as the OS vouches for it.
+pub trait PeerIdentity: Send {
+    /// The uid sessions started by this peer are tied to.
+    fn uid(&self) -> u32;
+    /// Whether the peer may use the service at all (root, or a member of the service group).
+    fn may_use_service(&self, service_group: u32) -> bool;
+    /// For the log: who connected.
+    fn describe(&self) -> String;
+}
+
+/// The local transport of `--service`.
+pub trait ServiceTransport: Sized + Send + Sync {
+    type Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static;
+    type Peer: PeerIdentity;
+    /// Where the installed service listens.
+    const DEFAULT_PATH: &'static str;
+
+    /// The id of the group whose members may connect.
+    fn group_id(name: &str) -> Result<u32, String>;
+    /// Listens at `path`, reachable only by root and `group`.
+    fn bind(path: &Path, group: u32) -> Result<Self, String>;
+    fn accept(&self) -> impl std::future::Future<Output = io::Result<Self::Conn>> + Send;
+    fn peer(conn: &Self::Conn) -> io::Result<Self::Peer>;
+    /// Stops listening and removes the endpoint.
+    fn close(self, path: &Path);
+    /// Tells the service manager the service is ready (a no-op where there is none).
+    fn notify_ready();
+}

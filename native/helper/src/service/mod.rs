@@ -1,29 +1,26 @@
-//! `causeway-helper --service`: the helper as a system service. It listens on a unix socket
-//! (/run/causeway/helper.sock, mode 0660, owner root, group `causeway`), checks every peer's
-//! credentials (SO_PEERCRED, SO_PEERGROUPS) and serves each accepted connection with the same
+//! `causeway-helper --service`: the helper as a system service. It listens on the platform's
+//! service endpoint (on Linux /run/causeway/helper.sock, mode 0660, owner root, group
+//! `causeway`), checks every peer's identity as the OS reports it (SO_PEERCRED and
+//! SO_PEERGROUPS on Linux) and serves each accepted connection with the same
 //! protocol server as `--stdio`, with the peer's uid recorded in the connection's context so
 //! every session it starts carries it. A connection sees and controls only the sessions it
 //! started. SIGTERM/SIGINT stop every session (undoing routes, DNS and firewall rules) before
 //! the process exits.
 
-mod socket;
-
-use crate::platform::linux::peer;
-
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::net::UnixStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::codec::write_frame;
 use crate::log;
+use crate::platform::{PeerIdentity, Service, ServiceTransport};
 use crate::protocol::HelperMessage;
 use crate::Context;
 use causeway_engine::ErrorCode;
 
-pub const DEFAULT_SOCKET: &str = "/run/causeway/helper.sock";
+pub const DEFAULT_SOCKET: &str = Service::DEFAULT_PATH;
 pub const DEFAULT_GROUP: &str = "causeway";
 
 /// How long connections get to stop their sessions after SIGTERM (systemd's stop timeout is
@@ -72,14 +69,14 @@ pub async fn run(
     state_dir: PathBuf,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
-    let gid = peer::group_id(&opts.group)?;
-    let listener = socket::bind(&opts.socket, gid)?;
+    let gid = Service::group_id(&opts.group)?;
+    let listener = Service::bind(&opts.socket, gid)?;
     log::info(&format!(
         "service listening on {} (group {})",
         opts.socket.display(),
         opts.group
     ));
-    notify_ready();
+    Service::notify_ready();
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -87,7 +84,7 @@ pub async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok(stream) => {
                     let ctx_dir = state_dir.clone();
                     let stop = stop_rx.clone();
                     connections.spawn(serve_connection(stream, gid, ctx_dir, stop));
@@ -105,8 +102,7 @@ pub async fn run(
 
     log::info("service stopping: ending every session");
     let _ = stop_tx.send(true);
-    drop(listener);
-    socket::remove(&opts.socket);
+    listener.close(&opts.socket);
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         log::warn("some connections did not finish in time");
@@ -115,12 +111,12 @@ pub async fn run(
 }
 
 async fn serve_connection(
-    mut stream: UnixStream,
+    mut stream: <Service as ServiceTransport>::Conn,
     gid: u32,
     state_dir: PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
-    let peer = match peer::credentials(&stream) {
+    let peer = match Service::peer(&stream) {
         Ok(p) => p,
         Err(e) => {
             log::warn(&format!("cannot read peer credentials, closing: {e}"));
@@ -130,54 +126,30 @@ async fn serve_connection(
     if !peer.may_use_service(gid) {
         // The socket's mode already keeps these out; this is the second lock on the door.
         log::warn(&format!(
-            "refused uid {} (not root, not in the service group)",
-            peer.uid
+            "refused {} (not root, not in the service group)",
+            peer.describe()
         ));
         let text = "permission denied: only members of the causeway group may use the Causeway helper service";
         refuse(&mut stream, text).await;
         return;
     }
-    log::info(&format!(
-        "client connected: uid {} pid {}",
-        peer.uid, peer.pid
-    ));
+    log::info(&format!("client connected: {}", peer.describe()));
     let ctx = Context {
-        uid: Some(peer.uid),
+        uid: Some(peer.uid()),
         state_dir,
     };
-    let (reader, writer) = stream.into_split();
+    let (reader, writer) = tokio::io::split(stream);
     let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
     crate::server::serve(reader, writer, ctx, stopped).await;
-    log::info(&format!("client disconnected: uid {}", peer.uid));
+    log::info(&format!("client disconnected: {}", peer.describe()));
 }
 
-async fn refuse(stream: &mut UnixStream, text: &str) {
+async fn refuse(stream: &mut <Service as ServiceTransport>::Conn, text: &str) {
     let msg = HelperMessage::error(None, ErrorCode::PermissionDenied, text);
     if let Ok(bytes) = serde_json::to_vec(&msg) {
         let _ = write_frame(stream, &bytes).await;
-    }
-}
-
-/// Tells systemd (Type=notify) that the socket is ready; a no-op when not run by systemd.
-fn notify_ready() {
-    let Some(addr) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
-        return;
-    };
-    let bytes = addr.as_encoded_bytes();
-    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
-        use std::os::linux::net::SocketAddrExt;
-        std::os::unix::net::SocketAddr::from_abstract_name(name)
-            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
-    } else {
-        sock.send_to(b"READY=1", Path::new(&addr))
-    };
-    if let Err(e) = sent {
-        log::warn(&format!("cannot notify systemd: {e}"));
     }
 }
 

@@ -1,10 +1,96 @@
-//! Linux platform: TUN device, addresses, routes (netlink) and crash recovery.
+//! Linux: TUN through /dev/net/tun, addresses and routes through rtnetlink, DNS through
+//! systemd-resolved, resolvconf or /etc/resolv.conf, the firewall through nftables, process
+//! facts from /proc, readiness through systemd.
 
 pub mod dns;
 pub mod firewall;
 pub mod netlink;
-pub mod network;
-pub mod owner;
 pub mod peer;
-pub mod state;
+pub mod procfs;
+pub mod systemd;
 pub mod tun;
+
+use std::io;
+use std::net::IpAddr;
+use std::path::Path;
+
+use causeway_engine::Tun;
+
+use crate::netguard::dns_plan::DnsPlan;
+use crate::netguard::firewall::Policy;
+use crate::netguard::Recovery;
+use crate::platform::{Link, NetControl, NextHop, Platform, Route, TunnelDevice};
+
+pub struct Linux;
+
+impl NetControl for netlink::Netlink {
+    fn set_link_up(&mut self, index: u32, mtu: u32) -> io::Result<()> {
+        netlink::Netlink::set_link_up(self, index, mtu)
+    }
+    fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
+        netlink::Netlink::add_address(self, index, addr, prefix)
+    }
+    fn lookup_route(&mut self, dst: IpAddr) -> io::Result<NextHop> {
+        netlink::Netlink::lookup_route(self, dst)
+    }
+    fn add_route(&mut self, route: &Route) -> io::Result<()> {
+        netlink::Netlink::add_route(self, route)
+    }
+    fn delete_route(&mut self, route: &Route) -> io::Result<()> {
+        netlink::Netlink::delete_route(self, route)
+    }
+}
+
+impl Platform for Linux {
+    type Net = netlink::Netlink;
+    type Dns = dns::DnsGuard;
+
+    const ROUTE_STATE_DIR: &'static str = "/run/causeway/state";
+    /// systemd's StateDirectory=causeway for the unit; created on demand otherwise.
+    const JOURNAL_DIR: &'static str = "/var/lib/causeway/netguard";
+
+    fn open_net() -> io::Result<netlink::Netlink> {
+        netlink::Netlink::open()
+    }
+
+    fn create_tun() -> io::Result<TunnelDevice> {
+        let (name, fd) = tun::create()?;
+        let index = netlink::link_index(&name)
+            .ok_or_else(|| io::Error::other(format!("TUN device {name} vanished")))?;
+        Ok(TunnelDevice {
+            tun: Tun::bare_fd(name.clone(), fd),
+            name,
+            index,
+        })
+    }
+
+    fn apply_dns(journal_dir: &Path, link: &Link, plan: &DnsPlan) -> Result<dns::DnsGuard, String> {
+        dns::apply(journal_dir, link, plan)
+    }
+
+    fn install_firewall(policy: &Policy) -> Result<(), String> {
+        firewall::install(policy)
+    }
+
+    fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
+        dns::recover_after_crash(journal_dir, recovery);
+        firewall::recover_after_crash(recovery);
+    }
+
+    fn boot_id() -> String {
+        procfs::boot_id()
+    }
+
+    fn process_start_time(pid: u32) -> Option<u64> {
+        procfs::start_time(pid)
+    }
+
+    /// The inode of the current network namespace (what `ip netns identify` compares).
+    fn network_namespace() -> u64 {
+        procfs::namespace_inode("net")
+    }
+
+    fn is_running_helper(pid: u32) -> bool {
+        procfs::is_running_helper(pid)
+    }
+}

@@ -6,6 +6,8 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use crate::platform::{NextHop as RouteLookup, Route};
+
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -37,22 +39,6 @@ const RTN_UNICAST: u8 = 1;
 /// The gateway is reachable through the given device even if no address route says so:
 /// right for a point-to-point TUN device whatever the pushed topology is.
 const RTNH_F_ONLINK: u32 = 4;
-
-/// A route as the helper adds and removes it (always in the main table).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub dst: IpAddr,
-    pub prefix: u8,
-    pub gateway: Option<IpAddr>,
-    pub oif: u32,
-}
-
-/// What the kernel would use to reach an address: the device and, if any, the next hop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteLookup {
-    pub oif: u32,
-    pub gateway: Option<IpAddr>,
-}
 
 pub struct Netlink {
     fd: OwnedFd,

@@ -6,6 +6,7 @@
 //! CAUSEWAY_DNS_BACKEND=resolved|resolvconf|file forces a backend (for administrators whose
 //! resolver setup the detection gets wrong, and for tests).
 
+mod resolv_conf;
 pub mod resolv_file;
 mod resolvconf;
 mod resolved;
@@ -14,20 +15,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::netguard::dns_plan::DnsRequest;
-
-use crate::netguard::dns_plan as plan;
+use crate::netguard::dns_plan::DnsPlan;
 use crate::netguard::journal::{self, JournalFile};
 use crate::netguard::Recovery;
+use crate::platform::{DnsChange, Link};
 use resolvconf::Resolvconf;
 use resolved::Resolved;
-
-/// The tunnel device the settings belong to.
-#[derive(Debug, Clone)]
-pub struct Link {
-    pub index: u32,
-    pub name: String,
-}
 
 /// What was changed, in enough detail to undo it from another process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,9 +51,9 @@ pub struct DnsGuard {
     journal: Option<JournalFile>,
 }
 
-impl DnsGuard {
+impl DnsChange for DnsGuard {
     /// Which mechanism carries the settings ("systemd-resolved", "resolvconf", "/etc/resolv.conf").
-    pub fn backend(&self) -> &'static str {
+    fn backend(&self) -> &'static str {
         match &self.record {
             Some(DnsRecord::Resolved { .. }) => "systemd-resolved",
             Some(DnsRecord::Resolvconf { .. }) => "resolvconf",
@@ -68,11 +61,12 @@ impl DnsGuard {
         }
     }
 
-    /// Puts the previous DNS configuration back.
-    pub fn restore(mut self) -> Result<(), String> {
+    fn restore(mut self) -> Result<(), String> {
         self.undo()
     }
+}
 
+impl DnsGuard {
     fn undo(&mut self) -> Result<(), String> {
         let Some(record) = self.record.take() else {
             return Ok(());
@@ -124,21 +118,14 @@ fn resolv_conf_uses_resolved(path: &Path) -> bool {
     }) {
         return true;
     }
-    let rc = plan::parse_resolv_conf(&resolv_file::read(path).unwrap_or_default());
+    let rc = resolv_conf::parse_resolv_conf(&resolv_file::read(path).unwrap_or_default());
     rc.nameservers
         .iter()
         .any(|ip| ip.to_string() == "127.0.0.53" || ip.to_string() == "127.0.0.54")
 }
 
-/// Applies the pushed DNS settings to `link`. Ok(None) when the server pushed no DNS server.
-pub fn apply(
-    journal_dir: &Path,
-    link: &Link,
-    request: &DnsRequest<'_>,
-) -> Result<Option<DnsGuard>, String> {
-    let Some(plan) = plan::plan(request)? else {
-        return Ok(None);
-    };
+/// Applies the DNS plan to `link`.
+pub fn apply(journal_dir: &Path, link: &Link, plan: &DnsPlan) -> Result<DnsGuard, String> {
     let forced = forced_backend()?;
     let system = Path::new(resolv_file::SYSTEM_PATH);
 
@@ -149,7 +136,7 @@ pub fn apply(
                     ifindex: link.index,
                     ifname: link.name.clone(),
                 };
-                return journaled(journal_dir, record, || r.apply(link.index, &plan)).map(Some);
+                return journaled(journal_dir, record, || r.apply(link.index, plan));
             }
             None if forced.is_some() => {
                 return Err("systemd-resolved is not running on the system bus".into())
@@ -157,8 +144,8 @@ pub fn apply(
             _ => {}
         }
     }
-    let fallback = plan::parse_resolv_conf(&resolv_file::read(system).unwrap_or_default());
-    let text = plan::render_resolv_conf(&plan, &link.name, &fallback);
+    let fallback = resolv_conf::parse_resolv_conf(&resolv_file::read(system).unwrap_or_default());
+    let text = resolv_conf::render_resolv_conf(plan, &link.name, &fallback);
     if forced.is_none_or(|b| b == Backend::Resolvconf) {
         match Resolvconf::available() {
             // Debian's resolvconf always lists every record's servers, so the LAN's resolver
@@ -173,8 +160,7 @@ pub fn apply(
                 };
                 return journaled(journal_dir, record, || {
                     rc.apply(&name, &text, plan.is_exclusive())
-                })
-                .map(Some);
+                });
             }
             None if forced.is_some() => return Err("resolvconf is not installed".into()),
             None => {}
@@ -187,7 +173,7 @@ pub fn apply(
         original,
         ours: text.clone(),
     };
-    journaled(journal_dir, record, || resolv_file::write(system, &text)).map(Some)
+    journaled(journal_dir, record, || resolv_file::write(system, &text))
 }
 
 /// Journals `record`, then makes the change; a failed change is undone (it may have been

@@ -1,5 +1,6 @@
-//! The nftables ruleset, rendered from the union of what the live sessions ask for. Pure
-//! text generation, so every rule is unit-tested; `nft` checks the syntax at apply time.
+//! The nftables ruleset, rendered from the firewall policy (the union of what the live
+//! sessions ask for, netguard/firewall.rs). Pure text generation, so every rule is
+//! unit-tested; `nft` checks the syntax at apply time.
 //!
 //! One `inet` table owned by this helper process holds three base chains (output, input,
 //! forward). Accepts come first (loopback, the tunnels, the VPN servers, IPv6 neighbour
@@ -12,44 +13,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-/// A VPN server the kill switch must still let the engine reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Endpoint {
-    pub addr: IpAddr,
-    pub port: u16,
-    pub transport: Transport,
-}
-
-/// What the table must do: the union over all sessions.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Policy {
-    pub tunnels: BTreeSet<String>,
-    pub endpoints: BTreeSet<Endpoint>,
-    pub block_ipv6: bool,
-    pub kill_switch: bool,
-}
-
-impl Policy {
-    pub fn is_empty(&self) -> bool {
-        !self.block_ipv6 && !self.kill_switch
-    }
-}
-
-/// Interface names go into quoted nft strings: only what Linux allows and nothing that could
-/// close the quote.
-pub fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
+use crate::netguard::firewall::{Policy, Transport};
 
 /// The script that atomically replaces the table with one for `policy` (or removes it when
 /// nothing is guarded). `add` first makes `delete` valid even when the table does not exist;
@@ -145,6 +109,7 @@ pub fn render_table(table: &str, p: &Policy) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netguard::firewall::Endpoint;
 
     fn policy(kill: bool, v6: bool) -> Policy {
         Policy {
@@ -242,13 +207,5 @@ mod tests {
         );
         let s = replace_script("causeway_9", &policy(true, false));
         assert!(s.starts_with("add table inet causeway_9\ndelete table inet causeway_9\ntable inet causeway_9 {\n"), "{s}");
-    }
-
-    #[test]
-    fn interface_names_that_could_break_out_of_quotes_are_invalid() {
-        assert!(valid_ifname("cw0") && valid_ifname("tun-1.x"));
-        for bad in ["", "a\"b", "a b", "a;b", "abcdefghijklmnop", "a\nb"] {
-            assert!(!valid_ifname(bad), "{bad:?}");
-        }
     }
 }

@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::netlink::{Netlink, Route};
-
-pub const DEFAULT_DIR: &str = "/run/causeway/state";
+use crate::platform::{Platform, Route};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -65,25 +63,17 @@ pub struct StateFile {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
-/// The inode of the current network namespace (what `ip netns identify` compares).
-pub fn current_netns() -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    fs::metadata("/proc/self/ns/net")
-        .map(|m| m.ino())
-        .unwrap_or(0)
-}
-
 impl StateFile {
     /// A new, empty record for a session of this process. File names come from the helper,
     /// never from the client's session id.
-    pub fn create(dir: &Path) -> io::Result<Self> {
+    pub fn create<P: Platform>(dir: &Path) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let path = dir.join(format!("{pid}-{n}.json"));
         let state = SessionState {
             pid,
-            netns: current_netns(),
+            netns: P::network_namespace(),
             device: None,
             routes: Vec::new(),
         };
@@ -107,13 +97,6 @@ impl StateFile {
     }
 }
 
-fn process_is_live_helper(pid: u32) -> bool {
-    // A recycled pid belonging to some other program does not protect a stale record.
-    fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|c| c.trim() == "causeway-helper")
-        .unwrap_or(false)
-}
-
 /// What recovery did, for the startup log.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -122,12 +105,12 @@ pub struct Recovery {
 }
 
 /// Undoes the changes recorded by dead helpers in this network namespace.
-pub fn recover(dir: &Path, netlink: &mut Netlink) -> Recovery {
+pub fn recover<P: Platform>(dir: &Path, net: &mut P::Net) -> Recovery {
     let mut report = Recovery::default();
     let Ok(entries) = fs::read_dir(dir) else {
         return report;
     };
-    let netns = current_netns();
+    let netns = P::network_namespace();
     let me = std::process::id();
     for entry in entries.flatten() {
         let path = entry.path();
@@ -143,13 +126,14 @@ pub fn recover(dir: &Path, netlink: &mut Netlink) -> Recovery {
                 continue;
             }
         };
-        if state.netns != netns || state.pid == me || process_is_live_helper(state.pid) {
+        // A recycled pid belonging to some other program does not protect a stale record.
+        if state.netns != netns || state.pid == me || P::is_running_helper(state.pid) {
             continue;
         }
         for route in state.routes.iter().rev() {
             // Routes through the dead session's TUN device vanished with it; only the others
             // (such as the host route to the server) are really still there.
-            if netlink.delete_route(&Route::from(route)).is_ok() {
+            if crate::platform::NetControl::delete_route(net, &Route::from(route)).is_ok() {
                 report.routes_removed += 1;
             }
         }
@@ -162,6 +146,7 @@ pub fn recover(dir: &Path, netlink: &mut Netlink) -> Recovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::Os;
 
     fn temp_dir(tag: &str) -> PathBuf {
         let d =
@@ -173,7 +158,7 @@ mod tests {
     #[test]
     fn records_are_saved_and_removed() {
         let dir = temp_dir("save");
-        let mut f = StateFile::create(&dir).unwrap();
+        let mut f = StateFile::create::<Os>(&dir).unwrap();
         f.record.routes.push(RouteRecord {
             dst: "10.0.0.0".parse().unwrap(),
             prefix: 8,
@@ -193,7 +178,7 @@ mod tests {
     fn recovery_skips_live_and_foreign_records_and_drops_dead_ones() {
         let dir = temp_dir("recover");
         fs::create_dir_all(&dir).unwrap();
-        let netns = current_netns();
+        let netns = Os::network_namespace();
         // pid 0 is never a live helper; the route's device index does not exist, so deleting
         // it fails harmlessly and the record is still retired.
         let dead = SessionState {
@@ -218,8 +203,8 @@ mod tests {
         )
         .unwrap();
         fs::write(dir.join("garbage.json"), b"{not json").unwrap();
-        let mut nl = Netlink::open().unwrap();
-        let r = recover(&dir, &mut nl);
+        let mut net = Os::open_net().unwrap();
+        let r = recover::<Os>(&dir, &mut net);
         assert_eq!(
             r,
             Recovery {

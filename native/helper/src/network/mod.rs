@@ -1,8 +1,12 @@
-//! The engine's `NetworkSetup` on Linux: one TUN device per session, its addresses, MTU and
-//! routes, all through netlink, each route recorded in the session's state file before it is
-//! added so that a crash can be undone by the next helper.
+//! The engine's `NetworkSetup`, the same on every OS: one tunnel device per session, its
+//! addresses, MTU and routes (planned here, carried out by the platform), each route recorded
+//! in the session's state file before it is added so that a crash can be undone by the next
+//! helper.
+
+pub mod route_state;
 
 use std::io;
+use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -10,11 +14,10 @@ use std::sync::{Arc, Mutex};
 use causeway_engine::config::DnsSettings;
 use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
-use super::netlink::{link_index, Netlink, Route};
-use super::state::{RouteRecord, StateFile};
-use super::tun;
 use crate::log;
 use crate::netguard::session_guards::SessionGuards;
+use crate::platform::{NetControl, Platform, Route};
+use route_state::{RouteRecord, StateFile};
 
 /// The name of the session's current device, shared with the session so `status` and the
 /// `pushed` message can report it.
@@ -76,45 +79,50 @@ fn append_missing(list: &mut Vec<String>, extra: &[String]) {
     }
 }
 
-pub struct LinuxNetwork {
+/// One session's network setup on the platform `P`.
+pub struct HostNetwork<P: Platform> {
     state_dir: PathBuf,
     device: DeviceSlot,
     profile: ProfileRouting,
-    applied: Option<Applied>,
+    applied: Option<Applied<P>>,
     /// DNS, IPv6 leak block and kill switch (netguard); dropped with the session.
     guards: SessionGuards,
+    platform: PhantomData<P>,
 }
 
 /// What one `configure` changed, and the record of it on disk.
-struct Applied {
-    netlink: Netlink,
+struct Applied<P: Platform> {
+    net: P::Net,
     state: StateFile,
 }
 
-impl LinuxNetwork {
+impl<P: Platform> HostNetwork<P> {
     pub fn new(
         state_dir: PathBuf,
         device: DeviceSlot,
         profile: ProfileRouting,
         guards: SessionGuards,
     ) -> Self {
-        LinuxNetwork {
+        HostNetwork {
             state_dir,
             device,
             profile,
             applied: None,
             guards,
+            platform: PhantomData,
         }
     }
 
     fn apply(&mut self, pushed: &PushedSettings, server: SocketAddr) -> Result<Tun, String> {
         let pushed = &self.profile.apply_to(pushed);
-        let netlink = Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
-        let state = StateFile::create(&self.state_dir)
+        let net = P::open_net()
+            .map_err(|e| format!("cannot open the interface and route control: {e}"))?;
+        let state = StateFile::create::<P>(&self.state_dir)
             .map_err(|e| format!("cannot record network state: {e}"))?;
         // From here on `applied` owns the record, so any failure below is undone by `undo`.
-        let applied = self.applied.insert(Applied { netlink, state });
-        let (name, fd) = tun::create().map_err(|e| format!("cannot create TUN device: {e}"))?;
+        let applied = self.applied.insert(Applied { net, state });
+        let created = P::create_tun().map_err(|e| format!("cannot create TUN device: {e}"))?;
+        let (name, index, tun) = (created.name, created.index, created.tun);
         applied.state.record.device = Some(name.clone());
         applied
             .state
@@ -122,18 +130,15 @@ impl LinuxNetwork {
             .map_err(|e| format!("cannot record network state: {e}"))?;
         *self.device.lock().unwrap() = Some(name.clone());
 
-        let index = link_index(&name).ok_or_else(|| format!("TUN device {name} vanished"))?;
-        let netlink = &mut applied.netlink;
-        netlink
-            .set_link_up(index, pushed.mtu)
+        let net = &mut applied.net;
+        net.set_link_up(index, pushed.mtu)
             .map_err(|e| format!("cannot bring {name} up with MTU {}: {e}", pushed.mtu))?;
         if let Some(v4) = &pushed.ipv4 {
             let addr: Ipv4Addr = v4
                 .address
                 .parse()
                 .map_err(|_| format!("pushed IPv4 address {:?} is invalid", v4.address))?;
-            netlink
-                .add_address(index, addr.into(), v4.prefix)
+            net.add_address(index, addr.into(), v4.prefix)
                 .map_err(|e| format!("cannot add {addr}/{} to {name}: {e}", v4.prefix))?;
         }
         if let Some(v6) = &pushed.ipv6 {
@@ -141,17 +146,16 @@ impl LinuxNetwork {
                 .address
                 .parse()
                 .map_err(|_| format!("pushed IPv6 address {:?} is invalid", v6.address))?;
-            netlink
-                .add_address(index, addr.into(), v6.prefix)
+            net.add_address(index, addr.into(), v6.prefix)
                 .map_err(|e| format!("cannot add {addr}/{} to {name}: {e}", v6.prefix))?;
         }
         let excluded = &self.profile.excluded_routes;
-        for route in planned_routes(pushed, excluded, server, index, &mut applied.netlink)? {
+        for route in planned_routes(pushed, excluded, server, index, &mut applied.net)? {
             add_recorded(applied, &route)?;
         }
         self.guards
             .tunnel_configured(&name, index, pushed, server)?;
-        Ok(Tun { name, fd })
+        Ok(tun)
     }
 
     /// Removes what `apply` added (newest first) and retires the record. Routes through the
@@ -160,7 +164,7 @@ impl LinuxNetwork {
         self.guards.tunnel_closing();
         if let Some(mut applied) = self.applied.take() {
             for record in applied.state.record.routes.iter().rev() {
-                let _ = applied.netlink.delete_route(&Route::from(record));
+                let _ = applied.net.delete_route(&Route::from(record));
             }
             applied.state.remove();
         }
@@ -170,13 +174,13 @@ impl LinuxNetwork {
 
 /// Records a route, adds it, and forgets the record again if the kernel already had that
 /// route (it is not ours to remove later).
-fn add_recorded(applied: &mut Applied, route: &Route) -> Result<(), String> {
+fn add_recorded<P: Platform>(applied: &mut Applied<P>, route: &Route) -> Result<(), String> {
     applied.state.record.routes.push(RouteRecord::from(route));
     applied
         .state
         .save()
         .map_err(|e| format!("cannot record network state: {e}"))?;
-    match applied.netlink.add_route(route) {
+    match applied.net.add_route(route) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             applied.state.record.routes.pop();
@@ -205,7 +209,7 @@ fn planned_routes(
     excluded: &[String],
     server: SocketAddr,
     tun_index: u32,
-    netlink: &mut Netlink,
+    net: &mut impl NetControl,
 ) -> Result<Vec<Route>, String> {
     let gw4 = match &pushed.ipv4 {
         Some(v4) => v4
@@ -230,7 +234,7 @@ fn planned_routes(
     let mut routes = Vec::new();
     if pushed.redirect_gateway {
         // def1: two halves that beat the default route without replacing it.
-        let original = netlink
+        let original = net
             .lookup_route(server.ip())
             .map_err(|e| format!("cannot find the route to the server {}: {e}", server.ip()))?;
         let full = if server.is_ipv4() { 32 } else { 128 };
@@ -240,12 +244,12 @@ fn planned_routes(
             gateway: original.gateway,
             oif: original.oif,
         });
-        routes.extend(excluded_routes(excluded, netlink)?);
+        routes.extend(excluded_routes(excluded, net)?);
         routes.push(via_tun(Ipv4Addr::new(0, 0, 0, 0).into(), 1));
         routes.push(via_tun(Ipv4Addr::new(128, 0, 0, 0).into(), 1));
     }
     if !pushed.redirect_gateway {
-        routes.extend(excluded_routes(excluded, netlink)?);
+        routes.extend(excluded_routes(excluded, net)?);
     }
     for cidr in pushed.routes.iter().chain(&pushed.routes_ipv6) {
         let (dst, prefix) = parse_cidr(cidr)?;
@@ -257,11 +261,11 @@ fn planned_routes(
 /// `route … net_gateway`: each network through the device and next hop the kernel uses for it
 /// now, before the tunnel's routes exist. A network the host cannot reach at all (say, IPv6 on
 /// an IPv4-only LAN) cannot leak into the tunnel either, so it is skipped with a warning.
-fn excluded_routes(excluded: &[String], netlink: &mut Netlink) -> Result<Vec<Route>, String> {
+fn excluded_routes(excluded: &[String], net: &mut impl NetControl) -> Result<Vec<Route>, String> {
     let mut routes = Vec::new();
     for cidr in excluded {
         let (dst, prefix) = parse_cidr(cidr)?;
-        match netlink.lookup_route(dst) {
+        match net.lookup_route(dst) {
             Ok(original) => routes.push(Route {
                 dst,
                 prefix,
@@ -307,7 +311,7 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
     }
 }
 
-impl NetworkSetup for LinuxNetwork {
+impl<P: Platform> NetworkSetup for HostNetwork<P> {
     async fn configure(
         &mut self,
         pushed: &PushedSettings,
@@ -327,7 +331,7 @@ impl NetworkSetup for LinuxNetwork {
     }
 }
 
-impl Drop for LinuxNetwork {
+impl<P: Platform> Drop for HostNetwork<P> {
     /// A session task that ends without teardown (a panic, a cancelled task) still cleans up.
     fn drop(&mut self) {
         self.undo();

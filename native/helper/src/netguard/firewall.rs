@@ -1,0 +1,293 @@
+//! Leak protection, the part that is the same on every OS: the firewall policy (what the
+//! rules must allow and block) and the guards that make up a session's share of it, the IPv6
+//! leak block and the kill switch.
+//!
+//! All guards of this helper process share one rule set (an nftables table on Linux, a pf
+//! anchor on macOS): a drop in any of them would be final, so per-session rule sets with
+//! catch-all rules would block each other's tunnels. The rule set is rendered by the platform
+//! from the union of the live guards on every change and replaced atomically; it disappears
+//! with the last guard.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use crate::platform::{Os, Platform};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// A VPN server the kill switch must still let the engine reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Endpoint {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub transport: Transport,
+}
+
+/// What the table must do: the union over all sessions.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub tunnels: BTreeSet<String>,
+    pub endpoints: BTreeSet<Endpoint>,
+    pub block_ipv6: bool,
+    pub kill_switch: bool,
+}
+
+impl Policy {
+    pub fn is_empty(&self) -> bool {
+        !self.block_ipv6 && !self.kill_switch
+    }
+}
+
+/// Interface names go into quoted strings of firewall rules (nft, pf): only what Linux
+/// allows and nothing that could close the quote.
+pub fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// One guard's contribution to the table.
+#[derive(Debug, Clone)]
+enum Contribution {
+    KillSwitch {
+        tunnel: Option<String>,
+        endpoints: Vec<Endpoint>,
+    },
+    Ipv6Block {
+        tunnel: String,
+        endpoints: Vec<Endpoint>,
+    },
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    guards: BTreeMap<u64, Contribution>,
+}
+
+impl Registry {
+    fn policy(&self) -> Policy {
+        let mut p = Policy::default();
+        for c in self.guards.values() {
+            match c {
+                Contribution::KillSwitch { tunnel, endpoints } => {
+                    p.kill_switch = true;
+                    p.tunnels.extend(tunnel.iter().cloned());
+                    p.endpoints.extend(endpoints.iter().copied());
+                }
+                Contribution::Ipv6Block { tunnel, endpoints } => {
+                    p.block_ipv6 = true;
+                    p.tunnels.insert(tunnel.clone());
+                    p.endpoints.extend(endpoints.iter().copied());
+                }
+            }
+        }
+        p
+    }
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    next_id: 0,
+    guards: BTreeMap::new(),
+});
+
+/// Applies `change` to the registry and installs the resulting rules; on failure the registry
+/// is put back as it was, so it always describes what is installed.
+fn transact(change: impl FnOnce(&mut Registry) -> Option<u64>) -> Result<Option<u64>, String> {
+    let mut reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    let before = reg.guards.clone();
+    let id = change(&mut reg);
+    match Os::install_firewall(&reg.policy()) {
+        Ok(()) => Ok(id),
+        Err(e) => {
+            reg.guards = before;
+            Err(e)
+        }
+    }
+}
+
+fn add(c: Contribution) -> Result<u64, String> {
+    transact(|reg| {
+        let id = reg.next_id;
+        reg.next_id += 1;
+        reg.guards.insert(id, c);
+        Some(id)
+    })
+    .map(|id| id.expect("add returns an id"))
+}
+
+fn remove(id: u64) -> Result<(), String> {
+    transact(|reg| {
+        reg.guards.remove(&id);
+        None
+    })
+    .map(|_| ())
+}
+
+fn check_tunnel(name: &str) -> Result<(), String> {
+    if valid_ifname(name) {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a valid interface name"))
+    }
+}
+
+/// The kill switch of one session: while it exists, nothing leaves or enters the machine
+/// except over loopback, the session's tunnel and to/from its VPN servers (and DHCP).
+/// Enable it before the first connection attempt and keep it through reconnects.
+#[derive(Debug)]
+pub struct KillSwitch {
+    id: Option<u64>,
+}
+
+impl KillSwitch {
+    /// `endpoints`: every address the engine may connect to (all resolved remotes).
+    pub fn enable(endpoints: &[Endpoint], tunnel: Option<&str>) -> Result<KillSwitch, String> {
+        if let Some(t) = tunnel {
+            check_tunnel(t)?;
+        }
+        let id = add(Contribution::KillSwitch {
+            tunnel: tunnel.map(str::to_owned),
+            endpoints: endpoints.to_vec(),
+        })?;
+        Ok(KillSwitch { id: Some(id) })
+    }
+
+    /// New tunnel device (after a (re)connect) or new server addresses (after failover).
+    pub fn update(&self, endpoints: &[Endpoint], tunnel: Option<&str>) -> Result<(), String> {
+        if let Some(t) = tunnel {
+            check_tunnel(t)?;
+        }
+        let Some(id) = self.id else { return Ok(()) };
+        let c = Contribution::KillSwitch {
+            tunnel: tunnel.map(str::to_owned),
+            endpoints: endpoints.to_vec(),
+        };
+        transact(|reg| {
+            reg.guards.insert(id, c);
+            None
+        })
+        .map(|_| ())
+    }
+}
+
+/// Dropping the kill switch (when the session ends) removes it.
+impl Drop for KillSwitch {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            if let Err(e) = remove(id) {
+                crate::log::warn(&format!("cannot remove the kill switch: {e}"));
+            }
+        }
+    }
+}
+
+/// Whether a session needs the IPv6 leak block: the tunnel takes the default route but
+/// carries no IPv6, so IPv6 would bypass it (AWS "IPv6 considerations").
+pub fn ipv6_block_needed(
+    block_ipv6_setting: bool,
+    redirect_gateway: bool,
+    tunnel_has_ipv6: bool,
+) -> bool {
+    block_ipv6_setting && redirect_gateway && !tunnel_has_ipv6
+}
+
+/// The IPv6 leak block of one session: all IPv6 except loopback, the tunnels and the VPN
+/// server (which may itself be reached over IPv6) is rejected while it exists.
+#[derive(Debug)]
+pub struct Ipv6Block {
+    id: Option<u64>,
+}
+
+impl Ipv6Block {
+    pub fn enable(tunnel: &str, endpoints: &[Endpoint]) -> Result<Ipv6Block, String> {
+        check_tunnel(tunnel)?;
+        Ok(Ipv6Block {
+            id: Some(add(Contribution::Ipv6Block {
+                tunnel: tunnel.to_owned(),
+                endpoints: endpoints.to_vec(),
+            })?),
+        })
+    }
+
+    pub fn disable(mut self) -> Result<(), String> {
+        self.id.take().map_or(Ok(()), remove)
+    }
+}
+
+impl Drop for Ipv6Block {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            if let Err(e) = remove(id) {
+                crate::log::warn(&format!("cannot remove the IPv6 leak block: {e}"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_is_the_union_of_all_guards() {
+        let e = |port| Endpoint {
+            addr: "192.0.2.1".parse().unwrap(),
+            port,
+            transport: Transport::Udp,
+        };
+        let mut reg = Registry::default();
+        reg.guards.insert(
+            0,
+            Contribution::KillSwitch {
+                tunnel: None,
+                endpoints: vec![e(1194)],
+            },
+        );
+        reg.guards.insert(
+            1,
+            Contribution::Ipv6Block {
+                tunnel: "cw1".into(),
+                endpoints: vec![e(1195)],
+            },
+        );
+        reg.guards.insert(
+            2,
+            Contribution::KillSwitch {
+                tunnel: Some("cw2".into()),
+                endpoints: vec![e(443), e(1194)],
+            },
+        );
+        let p = reg.policy();
+        assert!(p.kill_switch && p.block_ipv6);
+        assert_eq!(
+            p.tunnels.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["cw1", "cw2"]
+        );
+        assert_eq!(p.endpoints.len(), 3);
+        assert!(Registry::default().policy().is_empty());
+    }
+
+    #[test]
+    fn ipv6_block_only_when_the_default_route_is_tunnelled_without_ipv6() {
+        assert!(ipv6_block_needed(true, true, false));
+        assert!(!ipv6_block_needed(true, true, true));
+        assert!(!ipv6_block_needed(true, false, false));
+        assert!(!ipv6_block_needed(false, true, false));
+    }
+
+    #[test]
+    fn interface_names_that_could_break_out_of_quotes_are_invalid() {
+        assert!(valid_ifname("cw0") && valid_ifname("tun-1.x"));
+        for bad in ["", "a\"b", "a b", "a;b", "abcdefghijklmnop", "a\nb"] {
+            assert!(!valid_ifname(bad), "{bad:?}");
+        }
+    }
+}

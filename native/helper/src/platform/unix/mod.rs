@@ -1,0 +1,3 @@
+//! What Linux and macOS share: the service on a Unix socket.
+
+pub mod service;
