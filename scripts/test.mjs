@@ -4,9 +4,11 @@
 //  2. static checks: generated protocol files current, TypeScript (strict), ESLint, rustfmt, clippy -D warnings
 //  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
 //  4. fuzz: every cargo-fuzz target for a bounded time from its committed seeds
-//  5. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
-//  6. the Linux packages, built and installed on a booted Debian 12 (test/packaging)
-//  7. checks over what the suites left: the host's AWS ACS port is free, no secret in any output
+//  5. targets: native/ checked for Windows and macOS, its unit tests run as Windows binaries
+//     under wine (toolchains from scripts/cross-toolchains.sh)
+//  6. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
+//  7. the Linux packages, built and installed on a booted Debian 12 (test/packaging)
+//  8. checks over what the suites left: the host's AWS ACS port is free, no secret in any output
 //
 // Suites that need root print a SKIP line when not run as root. With
 // CAUSEWAY_REQUIRE_ALL_SUITES=1 (set by .ci/run) a skipped suite, a skipped test or a suite
@@ -34,11 +36,74 @@ function run(cmd, args, env = {}) {
 }
 
 /** Runs a command, echoing its output, and returns the status and the captured text. */
-function runCapture(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+function runCapture(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env });
   process.stdout.write(r.stdout ?? '');
   process.stderr.write(r.stderr ?? '');
   return { status: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/** Adds up cargo test's `test result:` lines. */
+function cargoTestCounts(out) {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const m of out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+    counts.passed += Number(m[1]);
+    counts.failed += Number(m[2]);
+    counts.skipped += Number(m[3]);
+  }
+  return counts;
+}
+
+/** The environment scripts/cross-toolchains.sh wrote (KEY='VALUE' lines), on top of ours. */
+function crossEnv(file) {
+  const env = { ...process.env };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(\w+)='(.*)'$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  // 1.96's cargo-clippy must win over rustup's proxy of the same name.
+  env.PATH = `${env.CROSS_BIN}:${env.PATH}`;
+  return env;
+}
+
+const crossCache = process.env.CAUSEWAY_CROSS_CACHE || '/var/cache/causeway-cross';
+const crossTargets = ['x86_64-pc-windows-gnu', 'aarch64-apple-darwin', 'x86_64-apple-darwin'];
+
+/** clippy for every target, then the engine's and the helper's unit tests under wine. */
+function targetsSuite() {
+  const seconds = (t0) => `${Math.round((Date.now() - t0) / 1000)} s`;
+  let t0 = Date.now();
+  if (run('bash', ['scripts/cross-toolchains.sh'], { CAUSEWAY_CROSS_CACHE: crossCache }) !== 0) {
+    console.log('targets: toolchain setup FAILED');
+    return { status: 1, passed: 0, failed: 1, skipped: 0 };
+  }
+  console.log(`targets: toolchains ready (${seconds(t0)})`);
+  const env = crossEnv(join(crossCache, 'env'));
+  const manifest = ['--manifest-path', 'native/Cargo.toml'];
+  const results = [];
+  for (const target of crossTargets) {
+    t0 = Date.now();
+    const args = ['clippy', ...manifest, '-Zbuild-std', '--target', target, '--workspace', '--all-targets', '--', '-D', 'warnings'];
+    console.log(`\n$ cargo ${args.join(' ')}`);
+    const status = run(env.CARGO, args, env);
+    results.push({ line: `${target} clippy: ${status === 0 ? 'ok' : 'FAILED'} (${seconds(t0)})`, passed: status === 0 ? 1 : 0, failed: status === 0 ? 0 : 1, skipped: 0 });
+  }
+  t0 = Date.now();
+  const testArgs = ['test', ...manifest, '-Zbuild-std', '--target', crossTargets[0], '-p', 'causeway-engine', '-p', 'causeway-helper', '--lib', '--bins', '--tests'];
+  console.log(`\n$ cargo ${testArgs.join(' ')}`);
+  const tested = runCapture(env.CARGO, testArgs, env);
+  const counts = cargoTestCounts(tested.out);
+  const ok = tested.status === 0 && counts.passed > 0;
+  results.push({
+    line: `${crossTargets[0]} unit tests under wine: ${ok ? 'ok' : 'FAILED'}, ${counts.passed} passed, ${counts.failed} failed (${seconds(t0)})`,
+    passed: counts.passed,
+    failed: ok ? counts.failed : counts.failed || 1,
+    skipped: counts.skipped,
+  });
+  console.log('');
+  for (const r of results) console.log(`targets: ${r.line}`);
+  const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+  return { status: sum('failed') ? 1 : 0, passed: sum('passed'), failed: sum('failed'), skipped: sum('skipped') };
 }
 
 function vitestSuite(name, configArgs, env = {}) {
@@ -133,16 +198,12 @@ const suites = [
       // otherwise (so CAUSEWAY_REQUIRE_ALL_SUITES=1 sees them). Nothing else is ignored.
       const args = ['test', '--manifest-path', 'native/Cargo.toml', '--workspace'];
       const { status, out } = runCapture('cargo', isRoot ? [...args, '--', '--include-ignored'] : args);
-      const counts = { passed: 0, failed: 0, skipped: 0 };
-      for (const m of out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
-        counts.passed += Number(m[1]);
-        counts.failed += Number(m[2]);
-        counts.skipped += Number(m[3]);
-      }
-      return { status, ...counts };
+      return { status, ...cargoTestCounts(out) };
     },
   },
   { name: 'fuzz', run: fuzzSuite },
+  // Installs Debian packages the first time (apt), so it needs root like the lab suites.
+  { name: 'targets', needsRoot: true, run: targetsSuite },
   {
     name: 'integration',
     needsRoot: true,

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkServiceSocket, connectHelper, privilegeWrap, type HelperConnection } from './connect.js';
+import { checkServiceSocket, connectHelper, isNamedPipe, privilegeWrap, serviceAddress, SERVICE_PIPE, type HelperConnection } from './connect.js';
 import { findRepoRoot, helperCandidates, locateHelper } from './locate.js';
 import { sampleEngineConfig } from '../../test/vectors/samples.js';
 import type { HelperMessage } from '../../app/helper-protocol/messages.js';
@@ -151,6 +151,26 @@ describe('the service socket', () => {
     await expect(connectHelper({ socketPath: path, handshakeTimeoutMs: 2_000 })).rejects.toThrow(
       /unavailable: the Causeway service closed the connection|unavailable: the helper closed the channel/,
     );
+  });
+});
+
+describe('the Windows service pipe', () => {
+  it('is where the service listens on Windows, the socket elsewhere', () => {
+    expect(serviceAddress('win32')).toBe(String.raw`\\.\pipe\causeway-helper`);
+    expect(serviceAddress('win32')).toBe(SERVICE_PIPE);
+    expect(serviceAddress('linux')).toBe('/run/causeway/helper.sock');
+    expect(serviceAddress('darwin')).toBe('/var/run/causeway/helper.sock');
+    expect(isNamedPipe(SERVICE_PIPE)).toBe(true);
+    expect(isNamedPipe(String.raw`\\?\pipe\x`)).toBe(true);
+    expect(isNamedPipe('/run/causeway/helper.sock')).toBe(false);
+    expect(isNamedPipe(String.raw`C:\pipe\x`)).toBe(false);
+  });
+
+  it('falls back to spawning the helper when no service serves the pipe', async () => {
+    // No pipe of that name exists (on Linux node looks for a socket file of that name: ENOENT too).
+    const c = await start('normal', { socketPath: String.raw`\\.\pipe\causeway-test-none-${process.pid}` });
+    expect(c.via).toBe('stdio');
+    expect(c.helperVersion).toBe('fake-helper 0.0.0');
   });
 });
 

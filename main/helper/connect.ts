@@ -2,7 +2,8 @@
 //
 // - When the system service is installed (its socket exists), connect to it — but only if the
 //   socket is owned by root: anyone could otherwise plant a fake "helper" and collect the keys
-//   and passwords we send it.
+//   and passwords we send it. On Windows the service is a named pipe (node's net module speaks
+//   them); its DACL is the service's to set, and no pipe means no service.
 // - Otherwise spawn `causeway-helper --stdio` ourselves, wrapped as asked (`ip netns exec <ns>`
 //   in tests, CAUSEWAY_HELPER_WRAP) or, for a user who is not root, through `pkexec` (the
 //   AppImage and source builds without the service: an administrator authenticates).
@@ -18,6 +19,20 @@ import { HelperChannel } from './channel.js';
 import { locateHelper } from './locate.js';
 
 export const SERVICE_SOCKET = '/run/causeway/helper.sock';
+/** The launchd daemon's socket (resources/macos/org.causeway.helper.plist). */
+export const SERVICE_SOCKET_MACOS = '/var/run/causeway/helper.sock';
+export const SERVICE_PIPE = '\\\\.\\pipe\\causeway-helper';
+
+/** Where the installed service listens on `platform`. */
+export function serviceAddress(platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return SERVICE_PIPE;
+  return platform === 'darwin' ? SERVICE_SOCKET_MACOS : SERVICE_SOCKET;
+}
+
+/** A Windows named pipe path (`\\.\pipe\name`), which no file system call may probe. */
+export function isNamedPipe(path: string): boolean {
+  return /^\\\\[.?]\\pipe\\/i.test(path);
+}
 
 export interface HelperOptions {
   /** The helper binary; default: locateHelper(). */
@@ -27,7 +42,7 @@ export interface HelperOptions {
   /** The user we run as; default process.getuid(). */
   uid?: number;
   env?: NodeJS.ProcessEnv;
-  /** The service socket; default SERVICE_SOCKET when it exists; null never uses a socket. */
+  /** The service socket or pipe; default serviceAddress() when it exists; null never uses one. */
   socketPath?: string | null;
   /** Each line the spawned helper writes to stderr (its log; it never contains secrets). */
   onLog?: (line: string) => void;
@@ -64,9 +79,15 @@ function socketExists(path: string): boolean {
 }
 
 export async function connectHelper(options: HelperOptions = {}): Promise<HelperConnection> {
-  const socketPath = options.socketPath === undefined ? SERVICE_SOCKET : options.socketPath;
+  const socketPath = options.socketPath === undefined ? serviceAddress() : options.socketPath;
   const connection =
-    socketPath !== null && socketExists(socketPath) ? await openSocket(socketPath) : spawnHelper(options);
+    socketPath === null
+      ? spawnHelper(options)
+      : isNamedPipe(socketPath)
+        ? ((await openPipe(socketPath)) ?? spawnHelper(options))
+        : socketExists(socketPath)
+          ? await openSocket(socketPath)
+          : spawnHelper(options);
   try {
     const helperVersion = await handshake(connection.channel, options);
     return { ...connection, helperVersion };
@@ -80,9 +101,25 @@ type Unshaken = Omit<HelperConnection, 'helperVersion'>;
 
 function openSocket(path: string): Promise<Unshaken> {
   checkServiceSocket(path);
+  return connectService(path);
+}
+
+/** The Windows service's pipe; null when there is none (no service installed or running). */
+async function openPipe(path: string): Promise<Unshaken | null> {
+  try {
+    return await connectService(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function connectService(path: string): Promise<Unshaken> {
   return new Promise((resolve, reject) => {
     const socket: Socket = createConnection(path);
-    socket.once('error', (e) => reject(new Error(`could not reach the Causeway service at ${path}: ${e.message}`)));
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      reject(Object.assign(new Error(`could not reach the Causeway service at ${path}: ${e.message}`), { code: e.code })),
+    );
     socket.once('connect', () => {
       socket.removeAllListeners('error');
       const channel = new HelperChannel(socket, socket);

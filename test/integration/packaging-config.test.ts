@@ -171,6 +171,11 @@ describe('electron-builder.yml', () => {
     expect(nsh).toContain(`binPath= "\\"$INSTDIR\\resources\\${helper?.to.replaceAll('/', '\\')}\\" --service"`);
     expect(nsh).toMatch(/customInstall[\s\S]*sc\.exe start CausewayHelper/);
     expect(nsh).toMatch(/customUnInstall[\s\S]*sc\.exe delete CausewayHelper/);
+    // The pipe's DACL admits the `causeway` group: the installer creates it, with the user in it.
+    expect(nsh).toMatch(/customInstall[\s\S]*net\.exe localgroup causeway \/add[\s\S]*sc\.exe create/);
+    // wintun.dll goes beside the helper, which loads it from its own folder only.
+    const dll = config.win.extraResources.find((r) => r.to.endsWith('wintun.dll'));
+    expect(dll?.to).toBe(helper?.to.replace('causeway-helper.exe', 'wintun.dll'));
   });
 });
 

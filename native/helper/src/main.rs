@@ -100,16 +100,30 @@ fn run_service(args: &[&str]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some((runtime, state_dir)) = prepare() else {
-        return ExitCode::FAILURE;
-    };
-    match runtime.block_on(service::run(opts, state_dir, termination())) {
+    #[cfg(unix)]
+    let served = serve_service(opts, termination());
+    // The SCM starts the service and says when to stop (platform/windows/scm.rs).
+    #[cfg(windows)]
+    let served = platform::windows::scm::run(Box::new(move |stop| {
+        serve_service(opts, async {
+            let _ = stop.await;
+        })
+    }));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error(&e);
             ExitCode::FAILURE
         }
     }
+}
+
+fn serve_service(
+    opts: service::Options,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let (runtime, state_dir) = prepare().ok_or("cannot start the service")?;
+    runtime.block_on(service::run(opts, state_dir, shutdown))
 }
 
 /// Undoes what a helper that died without cleaning up left in this network namespace.
@@ -142,6 +156,7 @@ fn recover_after_crash(state_dir: &std::path::Path) {
 }
 
 /// Completes on SIGTERM or SIGINT.
+#[cfg(unix)]
 async fn termination() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
@@ -154,5 +169,14 @@ async fn termination() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+/// Completes on Ctrl-C or Ctrl-Break (a console run; the service stops through the SCM).
+#[cfg(windows)]
+async fn termination() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        log::warn("cannot install the Ctrl-C handler");
+        std::future::pending::<()>().await;
     }
 }

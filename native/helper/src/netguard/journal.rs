@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,11 +32,13 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 impl JournalFile {
     /// Records `record` under a helper-chosen name (`<kind>-<pid>-<n>.json`).
     pub fn create<T: Serialize>(dir: &Path, kind: &str, record: &T) -> io::Result<JournalFile> {
-        // Root-only: the records hold the machine's resolver configuration.
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+        // Root-only: the records hold the machine's resolver configuration. (On Windows the
+        // folder under ProgramData keeps the ACL it inherits.)
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        builder.mode(0o700);
+        builder.create(dir)?;
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let file = JournalFile {
             path: dir.join(format!("{kind}-{}-{n}.json", std::process::id())),
@@ -53,12 +56,11 @@ impl JournalFile {
         let bytes = serde_json::to_vec_pretty(&entry).map_err(io::Error::other)?;
         let tmp = self.path.with_extension("tmp");
         {
-            let mut f = fs::OpenOptions::new()
-                .mode(0o600)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            options.mode(0o600);
+            let mut f = options.open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
         }

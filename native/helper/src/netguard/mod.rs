@@ -20,6 +20,8 @@ pub mod journal;
 pub mod journaled;
 pub mod owner;
 pub mod session_guards;
+// The command-line tools Unix backends drive (nft, pfctl, resolvconf).
+#[cfg(unix)]
 pub mod tools;
 
 use std::path::Path;

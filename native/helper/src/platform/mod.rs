@@ -32,7 +32,14 @@ pub mod unix;
 #[cfg(unix)]
 pub use unix::service::UnixService as Service;
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+#[cfg(any(windows, test))]
+pub mod windows;
+#[cfg(windows)]
+pub use self::windows::service::PipeService as Service;
+#[cfg(windows)]
+pub use self::windows::Windows as Os;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 compile_error!("causeway-helper has no platform implementation for this target OS");
 
 /// A route as the helper adds and removes it (in the main routing table).
@@ -125,10 +132,11 @@ pub trait Platform: Send + Sync + 'static {
 
 /// Who is on the other end of a service connection, as the OS vouches for it.
 pub trait PeerIdentity: Send {
+    type Group;
     /// The uid sessions started by this peer are tied to.
     fn uid(&self) -> u32;
     /// Whether the peer may use the service at all (root, or a member of the service group).
-    fn may_use_service(&self, service_group: u32) -> bool;
+    fn may_use_service(&self, service_group: &Self::Group) -> bool;
     /// For the log: who connected.
     fn describe(&self) -> String;
 }
@@ -136,14 +144,16 @@ pub trait PeerIdentity: Send {
 /// The local transport of `--service`.
 pub trait ServiceTransport: Sized + Send + Sync {
     type Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static;
-    type Peer: PeerIdentity;
+    type Peer: PeerIdentity<Group = Self::Group>;
+    /// Who besides root/administrators may connect: a gid on Unix, a group SID on Windows.
+    type Group: Clone + Send + Sync + 'static;
     /// Where the installed service listens.
     const DEFAULT_PATH: &'static str;
 
     /// The id of the group whose members may connect.
-    fn group_id(name: &str) -> Result<u32, String>;
+    fn group_id(name: &str) -> Result<Self::Group, String>;
     /// Listens at `path`, reachable only by root and `group`.
-    fn bind(path: &Path, group: u32) -> Result<Self, String>;
+    fn bind(path: &Path, group: &Self::Group) -> Result<Self, String>;
     fn accept(&self) -> impl std::future::Future<Output = io::Result<Self::Conn>> + Send;
     fn peer(conn: &Self::Conn) -> io::Result<Self::Peer>;
     /// Stops listening and removes the endpoint.

@@ -8,6 +8,7 @@
 //! the process exits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -69,8 +70,8 @@ pub async fn run(
     state_dir: PathBuf,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
-    let gid = Service::group_id(&opts.group)?;
-    let listener = Service::bind(&opts.socket, gid)?;
+    let gid = Arc::new(Service::group_id(&opts.group)?);
+    let listener = Service::bind(&opts.socket, &gid)?;
     log::info(&format!(
         "service listening on {} (group {})",
         opts.socket.display(),
@@ -87,7 +88,7 @@ pub async fn run(
                 Ok(stream) => {
                     let ctx_dir = state_dir.clone();
                     let stop = stop_rx.clone();
-                    connections.spawn(serve_connection(stream, gid, ctx_dir, stop));
+                    connections.spawn(serve_connection(stream, Arc::clone(&gid), ctx_dir, stop));
                 }
                 Err(e) => {
                     // E.g. out of file descriptors: pause instead of spinning on the error.
@@ -112,7 +113,7 @@ pub async fn run(
 
 async fn serve_connection(
     mut stream: <Service as ServiceTransport>::Conn,
-    gid: u32,
+    gid: Arc<<Service as ServiceTransport>::Group>,
     state_dir: PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -123,7 +124,7 @@ async fn serve_connection(
             return;
         }
     };
-    if !peer.may_use_service(gid) {
+    if !peer.may_use_service(&gid) {
         // The socket's mode already keeps these out; this is the second lock on the door.
         log::warn(&format!(
             "refused {} (not root, not in the service group)",

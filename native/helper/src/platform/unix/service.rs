@@ -30,13 +30,15 @@ pub struct UnixPeer {
 }
 
 impl PeerIdentity for UnixPeer {
+    type Group = u32;
+
     fn uid(&self) -> u32 {
         self.uid
     }
 
     /// root, or a member (primary or supplementary) of the service group.
-    fn may_use_service(&self, service_gid: u32) -> bool {
-        self.uid == 0 || self.gid == service_gid || self.groups.contains(&service_gid)
+    fn may_use_service(&self, service_gid: &u32) -> bool {
+        self.uid == 0 || self.gid == *service_gid || self.groups.contains(service_gid)
     }
 
     fn describe(&self) -> String {
@@ -49,6 +51,7 @@ pub struct UnixService {
 }
 
 impl ServiceTransport for UnixService {
+    type Group = u32;
     type Conn = UnixStream;
     type Peer = UnixPeer;
     #[cfg(target_os = "linux")]
@@ -61,8 +64,8 @@ impl ServiceTransport for UnixService {
         group_id(name)
     }
 
-    fn bind(path: &Path, group: u32) -> Result<Self, String> {
-        bind(path, group).map(|listener| UnixService { listener })
+    fn bind(path: &Path, group: &u32) -> Result<Self, String> {
+        bind(path, *group).map(|listener| UnixService { listener })
     }
 
     async fn accept(&self) -> io::Result<UnixStream> {
@@ -164,10 +167,10 @@ mod tests {
             gid,
             groups: groups.to_vec(),
         };
-        assert!(peer(0, 0, &[]).may_use_service(990));
-        assert!(peer(1000, 990, &[]).may_use_service(990));
-        assert!(peer(1000, 1000, &[27, 990]).may_use_service(990));
-        assert!(!peer(1000, 1000, &[27]).may_use_service(990));
+        assert!(peer(0, 0, &[]).may_use_service(&990));
+        assert!(peer(1000, 990, &[]).may_use_service(&990));
+        assert!(peer(1000, 1000, &[27, 990]).may_use_service(&990));
+        assert!(!peer(1000, 1000, &[27]).may_use_service(&990));
     }
 
     #[tokio::test]
