@@ -84,7 +84,9 @@ describe('the server list agrees with openvpn 2.6', () => {
     const out = openvpnSettings(config);
     const entries = [...out.matchAll(/Connection profiles \[\d+\]:\n(?:.*\n)*?.* {2}proto = (\S+)\n(?:.*\n)*?.* {2}remote = '([^']*)'\n.* {2}remote_port = '(\d+)'/g)];
     expect(entries.length).toBeGreaterThan(0);
-    return entries.map((m) => ({ host: m[2], port: Number(m[3]), proto: m[1]!.startsWith('tcp') ? 'tcp' : 'udp' }));
+    // openvpn's proto names the address family too: udp6/tcp6-client (IPv6 only), udp4/tcp4 (IPv4 only).
+    const family = (proto: string) => (proto.includes('6') ? 'ipv6' : proto.includes('4') ? 'ipv4' : 'any');
+    return entries.map((m) => ({ host: m[2], port: Number(m[3]), proto: m[1]!.startsWith('tcp') ? 'tcp' : 'udp', family: family(m[1]!) }));
   }
 
   it.each([

@@ -4,6 +4,8 @@
 // Network namespaces and the stock openvpn peer exist only on Linux; on other targets this
 // test file compiles to nothing rather than to ignored tests.
 #![cfg(target_os = "linux")]
+// The EngineConfig literals below are larger than serde_json::json!'s default recursion allows.
+#![recursion_limit = "256"]
 
 mod lab;
 
@@ -72,7 +74,8 @@ fn legacy_prf_data_channel_against_openvpn() {
         "ca": lab.read("ca.crt"), "extraCerts": null, "cert": lab.read("client-ec.crt"), "key": lab.read("client-ec.key"),
         "tlsAuth": null, "tlsCrypt": lab.read("ta.key"), "tlsCryptV2": null, "authDigest": "SHA1",
         "tlsVersionMin": "1.2", "tlsVersionMax": null, "dataCiphers": ["AES-128-GCM"],
-        "remoteCertTls": "server", "verifyX509Name": null, "authUserPass": false, "staticChallenge": null,
+        "remoteCertTls": "server", "verifyX509Name": null,
+        "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null, "authUserPass": false, "staticChallenge": null,
         "credentials": null, "awsFraming": false, "compression": "none", "keepalive": null,
         "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "routeNoPull": false, "routes": [],
         "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],

@@ -7,6 +7,8 @@
 // Network namespaces and the stock openvpn peer exist only on Linux; on other targets this
 // test file compiles to nothing rather than to ignored tests.
 #![cfg(target_os = "linux")]
+// The EngineConfig literals below are larger than serde_json::json!'s default recursion allows.
+#![recursion_limit = "256"]
 
 mod lab;
 
@@ -31,6 +33,7 @@ fn base_config(lab: &Lab, proto: &str) -> Value {
         "tlsVersionMin": "1.2", "tlsVersionMax": null,
         "dataCiphers": ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"],
         "remoteCertTls": "server", "verifyX509Name": null,
+        "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null,
         "authUserPass": false, "staticChallenge": null, "credentials": null, "awsFraming": false,
         "compression": "none", "keepalive": null, "renegSec": 0, "renegBytes": null, "tunMtu": 1500,
         "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
