@@ -93,7 +93,11 @@ function targetsSuite() {
   console.log(`\n$ cargo ${testArgs.join(' ')}`);
   const tested = runCapture(env.CARGO, testArgs, env);
   const counts = cargoTestCounts(tested.out);
-  const ok = tested.status === 0 && counts.passed > 0;
+  // wine can abort a test binary (an unimplemented Windows call) and still exit 0: every binary
+  // that started ("running N tests") must also have finished ("test result:").
+  const started = tested.out.match(/^running \d+ tests?$/gm)?.length ?? 0;
+  const finished = tested.out.match(/^test result: /gm)?.length ?? 0;
+  const ok = tested.status === 0 && counts.passed > 0 && started === finished;
   results.push({
     line: `${crossTargets[0]} unit tests under wine: ${ok ? 'ok' : 'FAILED'}, ${counts.passed} passed, ${counts.failed} failed (${seconds(t0)})`,
     passed: counts.passed,

@@ -32,19 +32,16 @@ enum Device {
 
 impl TunIo {
     pub fn new(tun: Tun) -> io::Result<Self> {
-        let mut offload = None;
-        let device = match tun.device {
+        let (device, offload) = match tun.device {
             #[cfg(unix)]
             TunDevice::Fd { fd, framing } => {
-                if framing == crate::api::TunFraming::VnetHdr {
-                    offload = Some(Offload {
-                        scratch: vec![0u8; 65535],
-                        gro: Coalescer::new(),
-                    });
-                }
-                Device::Fd(fd::TunFd::new(fd, framing)?)
+                let offload = (framing == crate::api::TunFraming::VnetHdr).then(|| Offload {
+                    scratch: vec![0u8; 65535],
+                    gro: Coalescer::new(),
+                });
+                (Device::Fd(fd::TunFd::new(fd, framing)?), offload)
             }
-            TunDevice::Queue(q) => Device::Queue(q),
+            TunDevice::Queue(q) => (Device::Queue(q), None),
         };
         Ok(Self {
             device,
