@@ -3,6 +3,7 @@
 // on stderr), 2 an unexpected internal error.
 import pkg from '../../package.json' with { type: 'json' };
 import { ProfileStoreError } from '../profiles/store.js';
+import { FileStoreError } from '../secrets/file-store.js';
 import { commands } from './commands/index.js';
 import { CliError, closeCliTerminal, type CliIO } from './context.js';
 
@@ -45,7 +46,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   try {
     return await command.run(args, io);
   } catch (e) {
-    if (e instanceof CliError || e instanceof ProfileStoreError) {
+    // A missing or wrong passphrase of the secret file is the user's answer, not a crash.
+    if (e instanceof CliError || e instanceof ProfileStoreError || e instanceof FileStoreError) {
       io.stderr(`causeway: ${e.message}\n`);
       return 1;
     }

@@ -43,6 +43,12 @@ describe('the .deb on a booted Debian 12', () => {
     });
     box = await Container.boot({ root: debianRoot(), netns: lab.netns.client, bindReadOnly: { [join(repo, 'release')]: '/mnt/release' } });
     writeFileSync(join(box.rootfs, 'etc/resolv.conf'), originalResolvConf);
+    // The lab's fresh veth has a tentative IPv6 link-local address until duplicate address
+    // detection ends, and the kernel adds its local route only then: snapshot after that.
+    for (let i = 0; box.check(['ip', '-6', 'addr', 'show', 'tentative']).trim() !== ''; i++) {
+      if (i === 100) throw new Error('IPv6 duplicate address detection did not finish in 10 s');
+      await sleep(100);
+    }
     before = state();
   }, 600_000);
 

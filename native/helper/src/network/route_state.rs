@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{Platform, Route};
+use crate::platform::{NetControl, Platform, Route};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -105,7 +105,7 @@ pub struct Recovery {
 }
 
 /// Undoes the changes recorded by dead helpers in this network namespace.
-pub fn recover<P: Platform>(dir: &Path, net: &mut P::Net) -> Recovery {
+pub fn recover<P: Platform>(dir: &Path, net: &mut impl NetControl) -> Recovery {
     let mut report = Recovery::default();
     let Ok(entries) = fs::read_dir(dir) else {
         return report;
@@ -133,7 +133,7 @@ pub fn recover<P: Platform>(dir: &Path, net: &mut P::Net) -> Recovery {
         for route in state.routes.iter().rev() {
             // Routes through the dead session's TUN device vanished with it; only the others
             // (such as the host route to the server) are really still there.
-            if crate::platform::NetControl::delete_route(net, &Route::from(route)).is_ok() {
+            if net.delete_route(&Route::from(route)).is_ok() {
                 report.routes_removed += 1;
             }
         }
@@ -179,8 +179,8 @@ mod tests {
         let dir = temp_dir("recover");
         fs::create_dir_all(&dir).unwrap();
         let netns = Os::network_namespace();
-        // pid 0 is never a live helper; the route's device index does not exist, so deleting
-        // it fails harmlessly and the record is still retired.
+        // pid 0 is never a live helper; the route is already gone (the net below refuses to
+        // delete it, as the OS would), and the record is still retired.
         let dead = SessionState {
             pid: 0,
             netns,
@@ -203,8 +203,9 @@ mod tests {
         )
         .unwrap();
         fs::write(dir.join("garbage.json"), b"{not json").unwrap();
-        let mut net = Os::open_net().unwrap();
+        let mut net = RoutesGone::default();
         let r = recover::<Os>(&dir, &mut net);
+        assert_eq!(net.deletes, 1, "the dead helper's route is asked to go");
         assert_eq!(
             r,
             Recovery {
@@ -218,5 +219,31 @@ mod tests {
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("foreign.json")]);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A routing table where every route a record names is already gone: the tests never
+    /// touch the host's real one.
+    #[derive(Default)]
+    struct RoutesGone {
+        deletes: usize,
+    }
+
+    impl NetControl for RoutesGone {
+        fn set_link_up(&mut self, _: u32, _: u32) -> io::Result<()> {
+            unreachable!("recovery only deletes routes")
+        }
+        fn add_address(&mut self, _: u32, _: IpAddr, _: u8) -> io::Result<()> {
+            unreachable!("recovery only deletes routes")
+        }
+        fn lookup_route(&mut self, _: IpAddr) -> io::Result<crate::platform::NextHop> {
+            unreachable!("recovery only deletes routes")
+        }
+        fn add_route(&mut self, _: &Route) -> io::Result<()> {
+            unreachable!("recovery only deletes routes")
+        }
+        fn delete_route(&mut self, _: &Route) -> io::Result<()> {
+            self.deletes += 1;
+            Err(io::ErrorKind::NotFound.into())
+        }
     }
 }
