@@ -41,6 +41,23 @@ impl Policy {
     pub fn is_empty(&self) -> bool {
         !self.block_ipv6 && !self.kill_switch
     }
+
+    /// For the renderers' tests (nftables, pf, WFP): one tunnel and one UDP server,
+    /// 192.0.2.10:1194.
+    #[cfg(test)]
+    pub fn sample(tunnel: &str, kill_switch: bool, block_ipv6: bool) -> Policy {
+        Policy {
+            tunnels: [tunnel.to_owned()].into(),
+            endpoints: [Endpoint {
+                addr: "192.0.2.10".parse().unwrap(),
+                port: 1194,
+                transport: Transport::Udp,
+            }]
+            .into(),
+            block_ipv6,
+            kill_switch,
+        }
+    }
 }
 
 /// Interface names go into quoted strings of firewall rules (nft, pf): only what Linux

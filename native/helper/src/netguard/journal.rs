@@ -83,6 +83,24 @@ impl<T> Orphan<T> {
     pub fn retire(self) {
         let _ = fs::remove_file(&self.path);
     }
+
+    /// Puts back the DNS a dead helper changed: retired once undone, kept (for the next
+    /// helper) with a problem reported when it cannot be.
+    pub fn restore_dns(
+        self,
+        undo: impl FnOnce(&T) -> Result<(), String>,
+        recovery: &mut super::Recovery,
+    ) {
+        match undo(&self.entry.record) {
+            Ok(()) => {
+                recovery.dns_restored += 1;
+                self.retire();
+            }
+            Err(e) => recovery
+                .problems
+                .push(format!("cannot restore DNS left by a previous helper: {e}")),
+        }
+    }
 }
 
 /// Records of `kind` whose owner is gone. Unreadable files are reported and removed (a

@@ -237,15 +237,7 @@ mod sys {
                 orphan.retire();
                 continue;
             }
-            match orphan.entry.record.undo() {
-                Ok(()) => {
-                    recovery.dns_restored += 1;
-                    orphan.retire();
-                }
-                Err(e) => recovery
-                    .problems
-                    .push(format!("cannot restore DNS left by a previous helper: {e}")),
-            }
+            orphan.restore_dns(|record| record.undo(), recovery);
         }
     }
 }

@@ -205,17 +205,7 @@ mod tests {
     use crate::netguard::firewall::Endpoint;
 
     fn policy(kill: bool, v6: bool) -> Policy {
-        Policy {
-            tunnels: ["utun3".to_owned()].into(),
-            endpoints: [Endpoint {
-                addr: "192.0.2.10".parse().unwrap(),
-                port: 1194,
-                transport: Transport::Udp,
-            }]
-            .into(),
-            block_ipv6: v6,
-            kill_switch: kill,
-        }
+        Policy::sample("utun3", kill, v6)
     }
 
     #[test]

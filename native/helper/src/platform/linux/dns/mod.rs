@@ -222,15 +222,7 @@ pub fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
             // Link and resolvconf state did not survive the reboot.
             orphan.retire();
         } else if visible {
-            match undo_record(&orphan.entry.record) {
-                Ok(()) => {
-                    recovery.dns_restored += 1;
-                    orphan.retire();
-                }
-                Err(e) => recovery
-                    .problems
-                    .push(format!("cannot restore DNS left by a previous helper: {e}")),
-            }
+            orphan.restore_dns(undo_record, recovery);
         }
     }
 }

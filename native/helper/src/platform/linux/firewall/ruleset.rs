@@ -112,17 +112,7 @@ mod tests {
     use crate::netguard::firewall::Endpoint;
 
     fn policy(kill: bool, v6: bool) -> Policy {
-        Policy {
-            tunnels: ["cw0".to_owned()].into(),
-            endpoints: [Endpoint {
-                addr: "192.0.2.10".parse().unwrap(),
-                port: 1194,
-                transport: Transport::Udp,
-            }]
-            .into(),
-            block_ipv6: v6,
-            kill_switch: kill,
-        }
+        Policy::sample("cw0", kill, v6)
     }
 
     fn rules_of<'a>(table: &'a str, chain: &str) -> Vec<&'a str> {
