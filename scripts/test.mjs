@@ -70,6 +70,11 @@ const crossCache = process.env.CAUSEWAY_CROSS_CACHE || '/var/cache/causeway-cros
 const crossTargets = ['x86_64-pc-windows-gnu', 'aarch64-apple-darwin', 'x86_64-apple-darwin'];
 
 /** clippy for every target, then the engine's and the helper's unit tests under wine. */
+// Windows tests of guarantees wine does not give; they pass only on Windows itself.
+const WINE_CANNOT_RUN = {
+  'platform::windows::pipe::tests::a_second_listener_on_the_same_name_is_refused': 'wine 8 ignores FILE_FLAG_FIRST_PIPE_INSTANCE',
+};
+
 function targetsSuite() {
   const seconds = (t0) => `${Math.round((Date.now() - t0) / 1000)} s`;
   let t0 = Date.now();
@@ -89,7 +94,10 @@ function targetsSuite() {
     results.push({ line: `${target} clippy: ${status === 0 ? 'ok' : 'FAILED'} (${seconds(t0)})`, passed: status === 0 ? 1 : 0, failed: status === 0 ? 0 : 1, skipped: 0 });
   }
   t0 = Date.now();
-  const testArgs = ['test', ...manifest, '-Zbuild-std', '--target', crossTargets[0], '-p', 'causeway-engine', '-p', 'causeway-helper', '--lib', '--bins', '--tests'];
+  const wineCannot = Object.entries(WINE_CANNOT_RUN);
+  for (const [name, why] of wineCannot) console.log(`targets: not run under wine: ${name} (${why})`);
+  const testArgs = ['test', ...manifest, '-Zbuild-std', '--target', crossTargets[0], '-p', 'causeway-engine', '-p', 'causeway-helper', '--lib', '--bins', '--tests',
+    '--', ...wineCannot.flatMap(([name]) => ['--skip', name])];
   console.log(`\n$ cargo ${testArgs.join(' ')}`);
   const tested = runCapture(env.CARGO, testArgs, env);
   const counts = cargoTestCounts(tested.out);

@@ -173,13 +173,19 @@ mod tests {
         );
     }
 
+    /// An absolute endpoint other than the default, as each OS spells one.
+    #[cfg(windows)]
+    const OTHER_ENDPOINT: &str = r"\\.\pipe\causeway-test";
+    #[cfg(not(windows))]
+    const OTHER_ENDPOINT: &str = "/tmp/x.sock";
+
     #[test]
     fn overrides_and_bad_arguments() {
-        let o = parse_args(&args(&["--socket", "/tmp/x.sock", "--group", "staff"])).unwrap();
+        let o = parse_args(&args(&["--socket", OTHER_ENDPOINT, "--group", "staff"])).unwrap();
         assert_eq!(
             o,
             Options {
-                socket: "/tmp/x.sock".into(),
+                socket: OTHER_ENDPOINT.into(),
                 group: "staff".into()
             }
         );
