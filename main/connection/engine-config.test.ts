@@ -34,7 +34,7 @@ function profileFrom(text: string): { profile: Profile; key: string | null; stat
   return { profile, key: verdict.secrets.key, staticKeys: { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 } };
 }
 
-const options = { killSwitch: false, guiVersion: 'causeway 0.1.0' };
+const options = { killSwitch: false, allowLan: true, guiVersion: 'causeway 0.1.0' };
 
 describe('buildEngineConfig', () => {
   it('carries a certificate profile field by field, with the key from the keyring', () => {

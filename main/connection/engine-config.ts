@@ -20,6 +20,8 @@ export interface EngineSecrets {
 
 export interface EngineOptions {
   killSwitch: boolean;
+  /** The directly connected LAN stays reachable while leak protection blocks the rest. */
+  allowLan: boolean;
   /** IV_GUI_VER, e.g. "causeway 0.1.0". */
   guiVersion: string;
 }
@@ -101,6 +103,7 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     },
     blockIpv6: profile.blockIpv6,
     killSwitch: options.killSwitch,
+    allowLan: options.allowLan,
     guiVersion: options.guiVersion,
   };
 }

@@ -220,7 +220,7 @@ export class ConnectionManager {
       const config = buildEngineConfig(
         profile,
         { key, credentials, staticKeys },
-        { killSwitch: this.options.killSwitch ?? false, guiVersion: this.options.guiVersion ?? 'causeway 0.1.0' },
+        { killSwitch: this.options.killSwitch ?? false, allowLan: true, guiVersion: this.options.guiVersion ?? 'causeway 0.1.0' },
       );
       let helper: HelperConnection;
       try {

@@ -121,6 +121,11 @@ export interface EngineConfig {
   /** Leak protection: keep IPv6 out of the tunnel and answer it locally. */
   blockIpv6: boolean;
   killSwitch: boolean;
+  /**
+   * The user allows the directly connected LAN (private and link-local subnets only) to stay
+   * reachable outside the tunnel while leak protection blocks everything else.
+   */
+  allowLan: boolean;
   /** IV_GUI_VER sent in peer info. */
   guiVersion: string;
 }

@@ -63,6 +63,7 @@ export const EngineConfig: Check = object({
   dns: DnsSettings,
   blockIpv6: bool,
   killSwitch: bool,
+  allowLan: bool,
   guiVersion: str(),
 });
 export const ClientMessage: Check = tagged('ClientMessage', {

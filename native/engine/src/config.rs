@@ -352,6 +352,9 @@ pub struct EngineConfig {
     /// Leak protection: keep IPv6 out of the tunnel and answer it locally.
     pub block_ipv6: bool,
     pub kill_switch: bool,
+    /// The user allows the directly connected LAN (private and link-local subnets only) to stay
+    /// reachable outside the tunnel while leak protection blocks everything else.
+    pub allow_lan: bool,
 
     /// IV_GUI_VER sent in peer info.
     pub gui_version: String,

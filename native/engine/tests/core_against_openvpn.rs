@@ -79,7 +79,7 @@ fn legacy_prf_data_channel_against_openvpn() {
         "credentials": null, "awsFraming": false, "compression": "none", "keepalive": null,
         "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "routeNoPull": false, "routes": [],
         "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
-        "dns": {"servers": [], "searchDomains": [], "routeDomains": []}, "blockIpv6": false, "killSwitch": false, "guiVersion": "t"
+        "dns": {"servers": [], "searchDomains": [], "routeDomains": []}, "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "t"
     }))
     .unwrap();
     let prepared = Prepared::new(&cfg).unwrap();

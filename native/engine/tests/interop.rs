@@ -38,7 +38,7 @@ fn base_config(lab: &Lab, proto: &str) -> Value {
         "compression": "none", "keepalive": null, "renegSec": 0, "renegBytes": null, "tunMtu": 1500,
         "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
         "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
-        "blockIpv6": false, "killSwitch": false, "guiVersion": "causeway-engine-test"
+        "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "causeway-engine-test"
     })
 }
 
