@@ -5,7 +5,8 @@
 //  3. unit tests: vitest (app/, main/, renderer/) and cargo test (native/)
 //  4. fuzz: every cargo-fuzz target for a bounded time from its committed seeds
 //  5. targets: native/ checked for Windows and macOS, its unit tests run as Windows binaries
-//     under wine (toolchains from scripts/cross-toolchains.sh)
+//     under wine (toolchains from scripts/cross-toolchains.sh), and the workspace built on the
+//     Rust its `rust-version` names
 //  6. cross-process suites under test/ (network namespaces, TUN, real servers, Chromium)
 //  7. the Linux packages, built and installed on a booted Debian 12 (test/packaging)
 //  8. checks over what the suites left: the host's AWS ACS port is free, no secret in any output
@@ -69,12 +70,32 @@ function crossEnv(file) {
 const crossCache = process.env.CAUSEWAY_CROSS_CACHE || '/var/cache/causeway-cross';
 const crossTargets = ['x86_64-pc-windows-gnu', 'aarch64-apple-darwin', 'x86_64-apple-darwin'];
 
-/** clippy for every target, then the engine's and the helper's unit tests under wine. */
 // Windows tests of guarantees wine does not give; they pass only on Windows itself.
 const WINE_CANNOT_RUN = {
   'platform::windows::pipe::tests::a_second_listener_on_the_same_name_is_refused': 'wine 8 ignores FILE_FLAG_FIRST_PIPE_INSTANCE',
 };
 
+/**
+ * `rust-version` in native/Cargo.toml is a promise to people building with an older Rust: the
+ * workspace, with the locked dependencies, must build on exactly that toolchain.
+ */
+function rustVersionCheck() {
+  const t0 = Date.now();
+  const version = /^rust-version = "([\d.]+)"$/m.exec(readFileSync('native/Cargo.toml', 'utf8'))?.[1];
+  if (!version) return { line: 'rust-version: not declared in native/Cargo.toml: FAILED', passed: 0, failed: 1, skipped: 0 };
+  const steps = [
+    ['rustup', ['toolchain', 'install', version, '--profile', 'minimal', '--no-self-update']],
+    ['cargo', [`+${version}`, 'check', '--manifest-path', 'native/Cargo.toml', '--workspace', '--all-targets', '--locked']],
+  ];
+  const ok = steps.every(([cmd, args]) => {
+    console.log(`\n$ ${cmd} ${args.join(' ')}`);
+    return run(cmd, args, { CARGO_TARGET_DIR: 'native/target/rust-version' }) === 0;
+  });
+  const line = `x86_64-unknown-linux-gnu on rust-version ${version}: ${ok ? 'ok' : 'FAILED'} (${Math.round((Date.now() - t0) / 1000)} s)`;
+  return { line, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0 };
+}
+
+/** clippy for every target, then the engine's and the helper's unit tests under wine. */
 function targetsSuite() {
   const seconds = (t0) => `${Math.round((Date.now() - t0) / 1000)} s`;
   let t0 = Date.now();
@@ -112,6 +133,7 @@ function targetsSuite() {
     failed: ok ? counts.failed : counts.failed || 1,
     skipped: counts.skipped,
   });
+  results.push(rustVersionCheck());
   console.log('');
   for (const r of results) console.log(`targets: ${r.line}`);
   const sum = (k) => results.reduce((n, r) => n + r[k], 0);

@@ -174,7 +174,9 @@ impl Sim {
     }
 }
 
-/// A client connection established with the fake server, for driving with real I/O.
+/// A client connection established with the fake server, for driving with real I/O (the
+/// driver's tests, which use Unix sockets).
+#[cfg(unix)]
 pub(crate) fn established_pair() -> (Connection, FakeServer) {
     let mut sim = Sim::new(&[PUSH]);
     sim.run_until(Duration::from_secs(10), Sim::established);

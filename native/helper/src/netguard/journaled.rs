@@ -48,7 +48,9 @@ impl<R: Undo> JournaledChange<R> {
         }
     }
 
-    /// The change in force; None once it is undone.
+    /// The change in force; None once it is undone. (Unix DNS backends name themselves from
+    /// it; Windows has one backend.)
+    #[cfg(any(unix, test))]
     pub fn record(&self) -> Option<&R> {
         self.record.as_ref()
     }

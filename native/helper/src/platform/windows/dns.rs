@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use super::nrpt::{self, RegValue};
 use crate::netguard::dns_plan::DnsPlan;
-use crate::netguard::journal::{self, JournalFile};
+use crate::netguard::journal;
+use crate::netguard::journaled::{JournaledChange, Undo};
 use crate::netguard::Recovery;
 use crate::platform::{DnsChange, Link};
 
@@ -57,9 +58,17 @@ struct NrptRecord {
     key: String,
 }
 
-/// The rule of one tunnel and its journal record; dropping it deletes the rule too.
+impl Undo for NrptRecord {
+    fn undo(&self) -> Result<(), String> {
+        delete_rule(&self.key)?;
+        notify_dns_client();
+        Ok(())
+    }
+}
+
+/// The rule of one tunnel, journaled; dropping it deletes the rule too.
 pub struct WindowsDns {
-    rule: Option<(String, JournalFile)>,
+    rule: Option<JournaledChange<NrptRecord>>,
 }
 
 impl DnsChange for WindowsDns {
@@ -68,25 +77,7 @@ impl DnsChange for WindowsDns {
     }
 
     fn restore(mut self) -> Result<(), String> {
-        self.remove_rule()
-    }
-}
-
-impl WindowsDns {
-    fn remove_rule(&mut self) -> Result<(), String> {
-        let Some((key, record)) = self.rule.take() else {
-            return Ok(());
-        };
-        delete_rule(&key)?;
-        record.retire();
-        notify_dns_client();
-        Ok(())
-    }
-}
-
-impl Drop for WindowsDns {
-    fn drop(&mut self) {
-        let _ = self.remove_rule();
+        self.rule.take().map_or(Ok(()), |mut rule| rule.undo())
     }
 }
 
@@ -108,18 +99,17 @@ pub fn apply(journal_dir: &Path, link: &Link, plan: &DnsPlan) -> Result<WindowsD
         set_interface_dns(guid, &servers.join(","), &search, v6)
             .map_err(|e| format!("cannot set the DNS servers of {}: {e}", link.name))?;
     }
-    let mut change = WindowsDns { rule: None };
-    if let Some(values) = nrpt::rule_values(plan.is_exclusive(), &plan.routing, &plan.servers) {
-        let key = nrpt::rule_key_name(&link.name);
-        // Recorded first: a failure half-way is undone by `change`'s drop.
-        let record =
-            JournalFile::create(journal_dir, JOURNAL_KIND, &NrptRecord { key: key.clone() })
-                .map_err(|e| format!("cannot record the DNS change: {e}"))?;
-        change.rule = Some((key.clone(), record));
+    let Some(values) = nrpt::rule_values(plan.is_exclusive(), &plan.routing, &plan.servers) else {
+        return Ok(WindowsDns { rule: None });
+    };
+    let key = nrpt::rule_key_name(&link.name);
+    let record = NrptRecord { key: key.clone() };
+    let rule = JournaledChange::make(journal_dir, JOURNAL_KIND, "the NRPT rule", record, || {
         write_rule(&key, &values)?;
         notify_dns_client();
-    }
-    Ok(change)
+        Ok(())
+    })?;
+    Ok(WindowsDns { rule: Some(rule) })
 }
 
 fn interface_guid(index: u32) -> Result<GUID, String> {
@@ -232,19 +222,8 @@ fn notify_dns_client() {
 
 /// Deletes the NRPT rules that helpers which died had journaled.
 pub fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
-    let mut removed = 0;
     for orphan in journal::orphans::<NrptRecord>(journal_dir, JOURNAL_KIND, &mut recovery.problems)
     {
-        match delete_rule(&orphan.entry.record.key) {
-            Ok(()) => {
-                orphan.retire();
-                removed += 1;
-            }
-            Err(e) => recovery.problems.push(e),
-        }
-    }
-    if removed > 0 {
-        recovery.dns_restored += removed;
-        notify_dns_client();
+        orphan.restore_dns(|record| record.undo(), recovery);
     }
 }
