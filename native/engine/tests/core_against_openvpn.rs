@@ -77,7 +77,7 @@ fn legacy_prf_data_channel_against_openvpn() {
         "remoteCertTls": "server", "verifyX509Name": null,
         "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null, "authUserPass": false, "staticChallenge": null,
         "credentials": null, "awsFraming": false, "compression": "none", "keepalive": null,
-        "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "routeNoPull": false, "routes": [],
+        "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "mssfix": {"max": 1492, "mode": "mtu"}, "routeNoPull": false, "routes": [],
         "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
         "dns": {"servers": [], "searchDomains": [], "routeDomains": []}, "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "t"
     }))
