@@ -5,6 +5,9 @@
 // fault is really there, then that the session comes back by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
+import type { EngineConfig } from '../../app/helper-protocol/messages.js';
+import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { buildEngineConfig } from '../../main/connection/engine-config.js';
 import { connectSession, disconnectSession } from './engine-support.js';
 
 /** The server's keepalive for the recovery tests (`keepalive 10 60`: clients ping-restart after 60 s). */
@@ -54,6 +57,22 @@ describe('engine survives network faults (stock openvpn 2.6 server)', () => {
       const r = await lab.inServer('nft', ['list', 'counter', 'inet', table, name]);
       return Number(/packets (\d+)/.exec(r.stdout)?.[1] ?? NaN);
     };
+  }
+
+  /** The mssfix main sends for a profile with this `mssfix` line (the importer and engine-config, as a user's profile goes). */
+  function mssfixOfProfile(line: string): EngineConfig['mssfix'] {
+    const verdict = checkProfile(`client\nremote vpn.example.test 1194\n${line}\n<ca>\n${lab.pki.ca}</ca>\nauth-user-pass\n`);
+    expect(verdict.errors).toEqual([]);
+    const profile: Profile = {
+      schemaVersion: PROFILE_SCHEMA_VERSION,
+      id: 'mssfix',
+      name: 'mssfix',
+      importedAt: '2026-01-01T00:00:00.000Z',
+      source: { fileName: 'mssfix.ovpn', importer: 'ovpn' },
+      ...verdict.settings!,
+    };
+    const secrets = { key: null, credentials: null, staticKeys: { 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': null } };
+    return buildEngineConfig(profile, secrets, { killSwitch: false, allowLan: true, guiVersion: 'causeway-lab' }).mssfix;
   }
 
   const dropServerNft = (table: string) => lab.inServer('nft', ['delete', 'table', 'inet', table], { check: false });
@@ -190,14 +209,14 @@ describe('engine survives network faults (stock openvpn 2.6 server)', () => {
     try {
       // Without a limit that fits, the fault is real: pings pass, bulk TCP stalls. (The stock
       // server's own default clamp, 1492 mtu, is too large for this path as well.)
-      const off = await connectSession(helper, 'mtu-off', lab.engineConfig(server, {}, { mssfix: { max: 0, mode: 'mtu' } }));
+      const off = await connectSession(helper, 'mtu-off', lab.engineConfig(server, {}, { mssfix: mssfixOfProfile('mssfix 0') }));
       await lab.ping(server.info.tunnelAddress);
       await expect(lab.transfer(server.info.tunnelAddress, 1 << 20, 1 << 20, 10_000)).rejects.toThrow();
       expect(await bigDropped()).toBeGreaterThan(0);
       await disconnectSession(lab, helper, off);
 
-      // What a profile's `mssfix 1300 mtu` sends: the transfer completes, nothing large is sent.
-      const session = await connectSession(helper, 'mtu-fix', lab.engineConfig(server, {}, { mssfix: { max: 1300, mode: 'mtu' } }));
+      // A profile's `mssfix 1300 mtu`, as main sends it: the transfer completes, nothing large is sent.
+      const session = await connectSession(helper, 'mtu-fix', lab.engineConfig(server, {}, { mssfix: mssfixOfProfile('mssfix 1300 mtu') }));
       const before = await bigDropped();
       const bytes = 2 * 1024 * 1024;
       const r = await lab.transfer(server.info.tunnelAddress, bytes, bytes, 60_000);
