@@ -69,7 +69,7 @@ export class Draft {
   renegSec = 3600;
   renegBytes: number | null = null;
   tunMtu = 1500;
-  mssFix: number | null = null;
+  mssFix: ProfileSettings['mssFix'] = null;
   inactiveSec: number | null = null;
   routeNoPull = false;
   routes: string[] = [];

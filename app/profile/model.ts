@@ -15,6 +15,7 @@ import type {
   ConnectRetry,
   DataCipher,
   Keepalive,
+  MssFix,
   Proto,
   Remote,
   RemoteCertTls,
@@ -172,8 +173,8 @@ export interface ProfileSettings {
   renegBytes: number | null;
   /** `tun-mtu` (default 1500). */
   tunMtu: number;
-  /** `mssfix` bytes, null = default. */
-  mssFix: number | null;
+  /** `mssfix max [mtu|fixed]`; null = OpenVPN's default, 1492 mtu; `max` 0 turns the clamp off. */
+  mssFix: MssFix | null;
   /** `inactive n` seconds: disconnect after n seconds without tunnel traffic; null = never. */
   inactiveSec: number | null;
 

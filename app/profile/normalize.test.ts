@@ -123,6 +123,17 @@ describe('checkProfile: keep', () => {
     expect(s.peerInfo).toEqual({ IV_GUI_VER: 'corp 1' });
   });
 
+  it('reads mssfix with its OpenVPN 2.6 modes', () => {
+    const mss = (line: string) => check(`client\nremote h\n${CA}${line}\n`).settings!.mssFix;
+    expect(mss('tun-mtu 1500')).toBeNull();
+    expect(mss('mssfix')).toBeNull();
+    expect(mss('mssfix 1450')).toEqual({ max: 1450, mode: 'payload' });
+    expect(mss('mssfix 1300 mtu')).toEqual({ max: 1300, mode: 'mtu' });
+    expect(mss('mssfix 1400 fixed')).toEqual({ max: 1400, mode: 'fixed' });
+    expect(mss('mssfix 0')).toEqual({ max: 0, mode: 'payload' });
+    expect(messages(check(`client\nremote h\n${CA}mssfix 1300 big\n`).errors)).toMatch(/mssfix: the second word must be mtu or fixed/);
+  });
+
   it('understands static challenges and inline credentials', () => {
     const v = check(`client\nremote h\n${CA}auth-user-pass\nstatic-challenge "Enter MFA code " 1\n`);
     expect(v.settings!.auth).toMatchObject({ kind: 'static-challenge', staticChallenge: { text: 'Enter MFA code ', echo: true } });

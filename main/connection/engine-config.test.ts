@@ -81,11 +81,21 @@ ${pki.tlsCryptKey}</tls-crypt>
       keepalive: { intervalSec: 10, timeoutSec: 60 },
       routes: ['10.50.0.0/16'],
       redirectGateway: true,
+      // No mssfix line: OpenVPN's default clamp.
+      mssfix: { max: 1492, mode: 'mtu' },
       guiVersion: 'causeway 0.1.0',
     });
     // What we build is exactly what the protocol accepts (no paths, no unknown fields).
     expect(() => parseClientMessage({ type: 'connect', session: 's', config })).not.toThrow();
     expect(JSON.stringify(config)).not.toMatch(/\.ovpn|\/tmp\//);
+  });
+
+  it("carries the profile's mssfix, and reads a profile stored before mssfix had a mode", () => {
+    const lines = (mssfix: string) => `client\nremote vpn.example.test 1194\n${mssfix}\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`;
+    const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options).mssfix;
+    expect(build(profileFrom(lines('mssfix 1300 mtu')).profile)).toEqual({ max: 1300, mode: 'mtu' });
+    expect(build(profileFrom(lines('mssfix 0')).profile)).toEqual({ max: 0, mode: 'payload' });
+    expect(build(profileFrom(lines('mssfix')).profile)).toEqual({ max: 1492, mode: 'mtu' });
   });
 
   it('builds a password profile with a static challenge and known credentials', () => {

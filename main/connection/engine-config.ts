@@ -26,6 +26,9 @@ export interface EngineOptions {
   guiVersion: string;
 }
 
+/** What OpenVPN 2.6 clamps to without an `mssfix` line: outer packets of at most 1492 bytes. */
+export const OPENVPN_DEFAULT_MSSFIX: EngineConfig['mssfix'] = { max: 1492, mode: 'mtu' };
+
 /** Whether this profile authenticates with a client certificate. */
 export function usesClientCertificate(profile: Profile): boolean {
   return profile.auth.kind === 'certificate' || profile.auth.kind === 'certificate+password' || profile.cert !== null;
@@ -89,6 +92,7 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     renegSec: profile.renegSec,
     renegBytes: profile.renegBytes,
     tunMtu: profile.tunMtu,
+    mssfix: profile.mssFix ? { ...profile.mssFix } : OPENVPN_DEFAULT_MSSFIX,
     routeNoPull: profile.routeNoPull,
     routes: [...profile.routes],
     routesIpv6: [...profile.routesIpv6],

@@ -136,6 +136,12 @@ describe('ProfileStore', () => {
     expect(await new ProfileStore(dir, secrets).moveLegacyKeys()).toEqual([]);
   });
 
+  it('reads the mssfix of a profile stored before mssfix had a mode as UDP payload bytes', async () => {
+    const p = await store.add(settings(noKey), NO_SECRETS, { name: 'old mss', source: src });
+    writeFileSync(join(dir, `${p.id}.json`), JSON.stringify({ ...p, mssFix: 1300 }));
+    expect(new ProfileStore(dir, secrets).resolve(p.id).mssFix).toEqual({ max: 1300, mode: 'payload' });
+  });
+
   it('leaves an old profile\'s JSON alone when the secret store cannot keep keys, but still connects with them', async () => {
     const ta = checkProfile(`client\nremote h\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\n<tls-crypt>\n${pki('ta.key')}</tls-crypt>\n`);
     const p = await store.add(settings(ta), NO_SECRETS, { name: 'old', source: src });

@@ -85,6 +85,8 @@ function asProfile(value: unknown, fileId: string, legacyKeys: Map<string, Stati
   if (typeof p !== 'object' || p === null) throw new Error('not a JSON object');
   const legacy = takeLegacyKeys(p as Record<string, unknown>);
   if (legacy) legacyKeys.set(fileId, legacy);
+  // Profiles stored before mssfix kept its mode hold the bare number, which meant UDP payload bytes.
+  if (typeof p.mssFix === 'number') p.mssFix = { max: p.mssFix, mode: 'payload' };
   if (p.schemaVersion !== PROFILE_SCHEMA_VERSION) throw new Error(`unsupported schemaVersion ${JSON.stringify(p.schemaVersion)}`);
   if (p.id !== fileId) throw new Error('its id does not match its file name');
   if (typeof p.name !== 'string' || p.name.trim() === '') throw new Error('it has no name');

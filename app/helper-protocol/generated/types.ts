@@ -102,6 +102,7 @@ export interface EngineConfig {
   renegSec: number;
   renegBytes: number | null;
   tunMtu: number;
+  mssfix: MssFix;
   /** Ignore routes the server pushes (`route-nopull`). */
   routeNoPull: boolean;
   /** Routes from the profile itself, CIDR form ("10.0.0.0/8"). */
@@ -198,6 +199,23 @@ export interface Keepalive {
   intervalSec: number;
   timeoutSec: number;
 }
+
+/**
+ * `mssfix max [mtu|fixed]`: the engine lowers the MSS option of TCP SYNs crossing the tunnel,
+ * both ways, so the encrypted packets of those connections stay within `max` (OpenVPN 2.6).
+ */
+export interface MssFix {
+  /** Bytes; 0 turns the clamp off. OpenVPN's default is 1492 with `mode` `mtu`. */
+  max: number;
+  mode: MssFixMode;
+}
+
+/**
+ * What `MssFix::max` limits: `payload` (`mssfix N`) the UDP or TCP payload that carries one
+ * encrypted packet; `mtu` (`mssfix N mtu`) the whole outer IP packet, IP and UDP/TCP headers
+ * included; `fixed` (`mssfix N fixed`) the inner IP packet (the MSS is N less 40).
+ */
+export type MssFixMode = 'payload' | 'mtu' | 'fixed';
 
 /** DNS servers and domains, from the profile or pushed by the server. */
 export interface DnsSettings {

@@ -20,6 +20,8 @@ export const StaticChallenge: Check = object({ text: str(), echo: bool });
 export const Credentials: Check = object({ username: str(), password: str() });
 export const Compression: Check = oneOf('none', 'comp-lzo-no', 'compress-stub', 'compress-stub-v2');
 export const Keepalive: Check = object({ intervalSec: int(0, 4294967295), timeoutSec: int(0, 4294967295) });
+export const MssFixMode: Check = oneOf('payload', 'mtu', 'fixed');
+export const MssFix: Check = object({ max: int(0, 65535), mode: MssFixMode });
 export const DnsSettings: Check = object({ servers: arrayOf(str()), searchDomains: arrayOf(str()), routeDomains: arrayOf(str()) });
 export const EngineConfig: Check = object({
   remotes: arrayOf(Remote, 1),
@@ -55,6 +57,7 @@ export const EngineConfig: Check = object({
   renegSec: int(0, 4294967295),
   renegBytes: nullable(int(0, Number.MAX_SAFE_INTEGER)),
   tunMtu: int(576, 65535),
+  mssfix: MssFix,
   routeNoPull: bool,
   routes: arrayOf(str()),
   routesIpv6: arrayOf(str()),

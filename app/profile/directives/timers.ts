@@ -39,7 +39,11 @@ export const timerHandlers: Record<string, Handler> = {
     this.d.tunMtu = this.int(dir, this.args(dir, 1, 2)[0], 576, 65535);
   },
   mssfix(dir) {
-    const [n] = this.args(dir, 0, 2);
-    this.d.mssFix = n === undefined ? null : this.int(dir, n, 0, 65535) || null;
+    const [n, keyword] = this.args(dir, 0, 2);
+    if (keyword !== undefined && keyword !== 'mtu' && keyword !== 'fixed') {
+      throw new ProfileError(`mssfix: the second word must be mtu or fixed, not "${keyword}"`, dir.line, dir.name);
+    }
+    // A bare `mssfix` means OpenVPN's default; a number alone limits the UDP payload (2.5's meaning).
+    this.d.mssFix = n === undefined ? null : { max: this.int(dir, n, 0, 65535), mode: keyword ?? 'payload' };
   },
 };

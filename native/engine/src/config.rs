@@ -247,6 +247,28 @@ pub struct Keepalive {
     pub timeout_sec: u32,
 }
 
+/// `mssfix max [mtu|fixed]`: the engine lowers the MSS option of TCP SYNs crossing the tunnel,
+/// both ways, so the encrypted packets of those connections stay within `max` (OpenVPN 2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MssFix {
+    /// Bytes; 0 turns the clamp off. OpenVPN's default is 1492 with `mode` `mtu`.
+    #[schemars(range(max = 65535))]
+    pub max: u32,
+    pub mode: MssFixMode,
+}
+
+/// What `MssFix::max` limits: `payload` (`mssfix N`) the UDP or TCP payload that carries one
+/// encrypted packet; `mtu` (`mssfix N mtu`) the whole outer IP packet, IP and UDP/TCP headers
+/// included; `fixed` (`mssfix N fixed`) the inner IP packet (the MSS is N less 40).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MssFixMode {
+    Payload,
+    Mtu,
+    Fixed,
+}
+
 /// A fully normalized engine configuration, built by main from a stored Profile
 /// (main/connection/engine-config.ts). Never profile text and never a file path.
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -336,6 +358,7 @@ pub struct EngineConfig {
     pub reneg_bytes: Option<u64>,
     #[schemars(range(min = 576, max = 65535))]
     pub tun_mtu: u32,
+    pub mssfix: MssFix,
 
     /// Ignore routes the server pushes (`route-nopull`).
     pub route_no_pull: bool,

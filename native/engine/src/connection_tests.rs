@@ -67,6 +67,7 @@ impl Sim {
         let params = prepared.conn_params(
             &cfg,
             Proto::Udp,
+            false,
             Some("alice".into()),
             Some(crate::secret::Secret::from_text("pw")),
         );
@@ -213,7 +214,7 @@ fn handshake_push_and_data_both_ways() {
     );
 
     let mut out = Vec::new();
-    assert!(sim.client.encrypt_tun(&ip_packet(1), &mut out, sim.now));
+    assert!(sim.client.encrypt_tun(&mut ip_packet(1), &mut out, sim.now));
     assert_eq!(
         &out[..4],
         &[0x48, 0, 0, 7],
@@ -489,7 +490,7 @@ fn garbage_and_mutated_packets_do_not_disturb_a_session() {
     );
     // Still working both ways.
     let mut out = Vec::new();
-    assert!(sim.client.encrypt_tun(&ip_packet(4), &mut out, now));
+    assert!(sim.client.encrypt_tun(&mut ip_packet(4), &mut out, now));
     assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(4));
     let mut back = sim.server.encrypt(&ip_packet(5));
     let r = sim

@@ -6,6 +6,7 @@ use crate::config::{Compression, DataCipher, EngineConfig, ErrorCode, Proto};
 use crate::connection::ConnParams;
 use crate::keys;
 use crate::km2::Framing;
+use crate::mss::{MssClamp, OuterPath};
 use crate::secret::Secret;
 use crate::wrap::Wrap;
 use std::sync::Arc;
@@ -187,6 +188,7 @@ impl Prepared {
         &self,
         cfg: &EngineConfig,
         proto: Proto,
+        outer_ipv6: bool,
         username: Option<String>,
         password: Option<Secret>,
     ) -> ConnParams {
@@ -208,6 +210,14 @@ impl Prepared {
             data_ciphers: cfg.data_ciphers.clone(),
             compression: cfg.compression,
             tun_mtu: cfg.tun_mtu,
+            mss: MssClamp::new(
+                cfg.mssfix,
+                OuterPath {
+                    ipv6: outer_ipv6,
+                    tcp: proto == Proto::Tcp,
+                },
+                cfg.compression,
+            ),
             route_no_pull: cfg.route_no_pull,
             hand_window: Duration::from_secs(cfg.handshake_window_sec.max(5).into()),
             tls_timeout: Duration::from_secs(2),

@@ -62,7 +62,7 @@ impl TunIo {
     /// One non-blocking read; `emit` gets each IP packet it brought. Ok(false) when the
     /// device had nothing (readiness is then cleared). A super-segment the kernel should
     /// never produce is dropped with its packets.
-    pub fn read(&mut self, emit: impl FnMut(&[u8])) -> io::Result<bool> {
+    pub fn read(&mut self, emit: impl FnMut(&mut [u8])) -> io::Result<bool> {
         let n = match self.device.try_recv(&mut self.rbuf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),

@@ -77,13 +77,13 @@ fn legacy_prf_data_channel_against_openvpn() {
         "remoteCertTls": "server", "verifyX509Name": null,
         "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null, "authUserPass": false, "staticChallenge": null,
         "credentials": null, "awsFraming": false, "compression": "none", "keepalive": null,
-        "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "routeNoPull": false, "routes": [],
+        "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "mssfix": {"max": 1492, "mode": "mtu"}, "routeNoPull": false, "routes": [],
         "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
         "dns": {"servers": [], "searchDomains": [], "routeDomains": []}, "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "t"
     }))
     .unwrap();
     let prepared = Prepared::new(&cfg).unwrap();
-    let mut p = prepared.conn_params(&cfg, Proto::Udp, None, None);
+    let mut p = prepared.conn_params(&cfg, Proto::Udp, false, None, None);
     // Without IV_PROTO bit 3 (TLS_KEY_EXPORT) the server falls back to the OpenVPN PRF.
     p.peer_info = params::peer_info(&cfg, params::IV_PROTO & !8);
     let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
@@ -122,7 +122,7 @@ fn legacy_prf_data_channel_against_openvpn() {
         if let Some(src) = local {
             seq += 1;
             assert!(conn.encrypt_tun(
-                &icmp_echo(src, Ipv4Addr::new(10, 8, 0, 1), seq),
+                &mut icmp_echo(src, Ipv4Addr::new(10, 8, 0, 1), seq),
                 &mut out,
                 now
             ));

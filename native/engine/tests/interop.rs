@@ -36,6 +36,7 @@ fn base_config(lab: &Lab, proto: &str) -> Value {
         "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null,
         "authUserPass": false, "staticChallenge": null, "credentials": null, "awsFraming": false,
         "compression": "none", "keepalive": null, "renegSec": 0, "renegBytes": null, "tunMtu": 1500,
+        "mssfix": {"max": 1492, "mode": "mtu"},
         "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
         "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
         "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "causeway-engine-test"

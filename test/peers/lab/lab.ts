@@ -106,6 +106,22 @@ export class Lab {
     return engineConfigFor(server.info, this.pki, this.credentials, choices, overrides);
   }
 
+  /**
+   * Starts a UDP relay in the server namespace that delays every datagram by `delayMs` each way
+   * on its way to `server` (this kernel has no netem). Clients that dial the returned port reach
+   * the server through it; `close()` stops it.
+   */
+  async startDelayRelay(server: LabServer, delayMs: number): Promise<{ port: number }> {
+    const port = server.info.port + 1000;
+    const script = join(import.meta.dirname, 'udp-delay-relay.mjs');
+    const args = [script, server.info.address, String(port), server.info.address, String(server.info.port), String(delayMs)];
+    const child = spawn('ip', ['netns', 'exec', this.netns.server, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const relay = new LabProcess(child, 'udp delay relay');
+    this.processes.add(relay);
+    await relay.waitForLog(`relaying ${port}`, 10_000);
+    return { port };
+  }
+
   /** Spawns `causeway-helper --stdio` in the client namespace, handshake done. */
   async startHelper(env: NodeJS.ProcessEnv = {}): Promise<HelperClient> {
     const helper = await HelperClient.start({ netns: this.netns.client, env });

@@ -14,6 +14,7 @@ use crate::config::{Compression, DataCipher, ErrorCode, Keepalive, PushedSetting
 use crate::ctrl_msg::{self, Crv1};
 use crate::data::{self, Encapsulation, OCC_EXIT, OCC_MAGIC, PING};
 use crate::km2::Framing;
+use crate::mss::MssClamp;
 use crate::push::PushAccumulator;
 use crate::secret::Secret;
 use crate::wire::{self, SessionId};
@@ -53,6 +54,8 @@ pub struct ConnParams {
     pub data_ciphers: Vec<DataCipher>,
     pub compression: Compression,
     pub tun_mtu: u32,
+    /// `mssfix`: the MSS limit for TCP SYNs both ways through the tunnel (None: off).
+    pub mss: Option<MssClamp>,
     /// `route-nopull`: ignore pushed routes (the helper adds the profile's own routing).
     pub route_no_pull: bool,
     pub hand_window: Duration,
@@ -312,6 +315,9 @@ impl Connection {
             return None;
         }
         self.rx_bytes += payload.len() as u64;
+        if let Some(mss) = self.p.mss {
+            mss.apply(&mut pkt[range.clone()]);
+        }
         if idx != 0 && self.keys[idx].data.is_some() {
             self.maybe_switch_key(now);
         }
@@ -322,9 +328,13 @@ impl Connection {
 
     /// Encrypts one IP packet from the TUN device into `out`. Returns false if no data key
     /// is ready (the packet is dropped, like stock OpenVPN does before the tunnel is up).
-    pub fn encrypt_tun(&mut self, ip: &[u8], out: &mut Vec<u8>, now: Instant) -> bool {
+    /// A TCP SYN's MSS is lowered to the `mssfix` limit first.
+    pub fn encrypt_tun(&mut self, ip: &mut [u8], out: &mut Vec<u8>, now: Instant) -> bool {
         if !self.established || ip.is_empty() {
             return false;
+        }
+        if let Some(mss) = self.p.mss {
+            mss.apply(ip);
         }
         if self.seal(ip, out) {
             self.tx_bytes += ip.len() as u64;

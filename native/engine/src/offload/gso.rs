@@ -73,7 +73,7 @@ fn fix_ip_header(pkt: &mut [u8], ipv4_id: Option<u16>) -> Option<()> {
 pub fn split(
     buf: &mut [u8],
     scratch: &mut [u8],
-    mut emit: impl FnMut(&[u8]),
+    mut emit: impl FnMut(&mut [u8]),
 ) -> Result<(), SplitError> {
     let h = VnetHdr::parse(buf)?;
     let pkt = &mut buf[vnet::LEN..];

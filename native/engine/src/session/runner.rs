@@ -209,9 +209,9 @@ impl<N: NetworkSetup> Runner<N> {
         username: Option<String>,
         password: Option<Secret>,
     ) -> Option<Action> {
-        let params = self
-            .prepared
-            .conn_params(&self.cfg, proto, username, password);
+        let params =
+            self.prepared
+                .conn_params(&self.cfg, proto, addr.is_ipv6(), username, password);
         let dialed = self
             .unless_finished(m, Link::connect(addr, proto, params.hand_window))
             .await?;
