@@ -244,7 +244,7 @@ export class Normalizer {
     if (passphrase === null) {
       this.passphraseNeed ??= { locked, wrong: false };
       throw new ProfileError(
-        `${what} is protected by a passphrase and none was given: import it with `causeway import`, which asks for it, or name a file holding it with askpass`,
+        `${what} is protected by a passphrase and none was given: import it with \`causeway import\`, which asks for it, or name a file holding it with askpass`,
         dir.line,
         dir.name,
       );
