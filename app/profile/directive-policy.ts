@@ -54,7 +54,7 @@ export const STRIPPED: ReadonlyMap<string, string> = new Map([
   ),
   ['cryptoapicert', 'it selects a certificate from the Windows certificate store, which Causeway does not use'],
   ...['status', 'writepid', 'replay-persist', 'tls-export-cert', 'tmp-dir'].map((d) => [d, WRITES] as const),
-  ...['askpass', 'http-proxy-user-pass'].map((d) => [d, READS] as const),
+  ['http-proxy-user-pass', READS],
   ...['config', 'cd', 'chroot', 'daemon', 'user', 'group', 'mlock', 'nice', 'dev-node', 'lladdr', 'mark', 'bind-dev', 'machine-readable-output', 'errors-to-stderr', 'service'].map(
     (d) => [d, PROCESS] as const,
   ),

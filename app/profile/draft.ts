@@ -1,5 +1,6 @@
 // The normalizer's working state while it walks a profile's directives.
 import type { AddressFamily, DataCipher, Proto, ProfileSettings, VerifyX509Name } from './model.js';
+import type { Directive } from './lexer.js';
 
 /** What a `proto` argument says: the transport and the address families it may use. */
 export interface Transport {
@@ -84,4 +85,6 @@ export class Draft {
   pushPeerInfo = false;
   /** CA and intermediates that came in a PKCS#12 bundle. */
   pkcs12Chain: string | null = null;
+  /** `askpass <file>`: where the passphrase of an encrypted key or PKCS#12 bundle is (read only if one is). */
+  askpass: Directive | null = null;
 }

@@ -4,10 +4,10 @@ import { decodeProfile } from './decode.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
 import { parseDirectives, type Directive } from './lexer.js';
 import type { ProfileSettings } from './model.js';
-import { normalize, NO_SECRETS, type NormalizeOptions, type ProfileSecrets } from './normalize.js';
+import { normalize, NO_SECRETS, type NormalizeOptions, type PassphraseNeed, type ProfileSecrets } from './normalize.js';
 
 export { ProfileError, type ProfileIssue } from './errors.js';
-export { NO_SECRETS, type ReadReference, type ReadPkcs12, type Pkcs12Contents, type ProfileSecrets } from './normalize.js';
+export { NO_SECRETS, type DecryptKey, type PassphraseNeed, type ReadReference, type ReadPkcs12, type Pkcs12Contents, type ProfileSecrets } from './normalize.js';
 export * from './model.js';
 
 export interface ProfileVerdict {
@@ -18,6 +18,8 @@ export interface ProfileVerdict {
   secrets: ProfileSecrets;
   warnings: ProfileIssue[];
   errors: ProfileIssue[];
+  /** Set when a passphrase the user could be asked for (again) would open the profile's key. */
+  passphrase: PassphraseNeed | null;
 }
 
 /** Parses profile text into directives; throws ProfileError for malformed syntax. */
@@ -32,7 +34,7 @@ export function checkProfile(input: Uint8Array | string, options: NormalizeOptio
     directives = parseOvpn(input);
   } catch (e) {
     if (!(e instanceof ProfileError)) throw e;
-    return { ok: false, settings: null, secrets: NO_SECRETS, warnings: [], errors: [e.toIssue()] };
+    return { ok: false, settings: null, secrets: NO_SECRETS, warnings: [], errors: [e.toIssue()], passphrase: null };
   }
   const result = normalize(directives, options);
   return { ok: result.settings !== null, ...result };

@@ -4,7 +4,7 @@ import type { Directive } from './lexer.js';
 import { Normalizer, NO_SECRETS, type NormalizeOptions, type NormalizeResult } from './normalizer.js';
 
 export { NO_SECRETS } from './normalizer.js';
-export type { NormalizeOptions, NormalizeResult, Pkcs12Contents, ProfileSecrets, ReadPkcs12, ReadReference } from './normalizer.js';
+export type { DecryptKey, NormalizeOptions, NormalizeResult, PassphraseNeed, Pkcs12Contents, ProfileSecrets, ReadPkcs12, ReadReference } from './normalizer.js';
 
 /** Applies the policy to parsed directives. Never throws for profile content (collects errors). */
 export function normalize(directives: Directive[], options: NormalizeOptions = {}): NormalizeResult {
@@ -18,5 +18,6 @@ export function normalize(directives: Directive[], options: NormalizeOptions = {
       : NO_SECRETS,
     warnings: n.warnings,
     errors: n.errors,
+    passphrase: settings ? null : n.passphraseNeed,
   };
 }

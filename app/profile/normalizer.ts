@@ -27,14 +27,31 @@ export interface Pkcs12Contents {
   key: string;
 }
 
-/** Opens a PKCS#12 bundle (DER) without a password; throws ProfileError when it cannot. */
-export type ReadPkcs12 = (der: Uint8Array) => Pkcs12Contents;
+/**
+ * Opens a PKCS#12 bundle (DER) with `password` ("" for a bundle without one); null when the
+ * password does not open it. Throws ProfileError when the bundle cannot be read at all.
+ */
+export type ReadPkcs12 = (der: Uint8Array, password: string) => Pkcs12Contents | null;
+
+/** Decrypts a passphrase-protected PEM private key to unencrypted PEM; null when the passphrase does not open it. */
+export type DecryptKey = (pem: string, passphrase: string) => string | null;
 
 export interface NormalizeOptions {
   /** Absent when the profile came without its folder (e.g. pasted text): file references are refused. */
   readReference?: ReadReference;
   /** Absent where no PKCS#12 reader is available: `pkcs12` profiles are refused. */
   readPkcs12?: ReadPkcs12;
+  /** Absent where keys cannot be decrypted: profiles with a passphrase-protected key are refused. */
+  decryptKey?: DecryptKey;
+  /** The passphrase the user gave for the profile's key or PKCS#12 bundle (an askpass file's wins). */
+  passphrase?: string | null;
+}
+
+/** A key or PKCS#12 bundle that a passphrase the user can be asked for would open. */
+export interface PassphraseNeed {
+  locked: 'key' | 'pkcs12';
+  /** A passphrase was given and did not open it. */
+  wrong: boolean;
 }
 
 /** Secrets found in the profile; they go to the SecretStore, never into ProfileSettings. */
@@ -56,7 +73,11 @@ export interface NormalizeResult {
   secrets: ProfileSecrets;
   warnings: ProfileIssue[];
   errors: ProfileIssue[];
+  /** Set when asking the user for a passphrase (again) could open what refused the profile. */
+  passphrase: PassphraseNeed | null;
 }
+
+const LOCKED_NAMES = { key: 'the private key', pkcs12: 'the PKCS#12 bundle' } as const;
 
 /** Profiles with more routes than this are refused: they would flood the routing table. */
 export const MAX_ROUTES = 4096;
@@ -74,9 +95,12 @@ export class Normalizer {
   private readonly failed = new Set<string>();
   /** Inline blocks by tag, for `ca [inline]` style references. */
   private inlineBlocks = new Map<string, string>();
+  /** What a passphrase the user could be asked for would open (see NormalizeResult). */
+  passphraseNeed: PassphraseNeed | null = null;
+  private askpassRead = false;
 
   constructor(
-    private readonly options: NormalizeOptions,
+    readonly options: NormalizeOptions,
     private readonly handlers: Readonly<Record<string, DirectiveHandler>>,
   ) {}
 
@@ -90,7 +114,9 @@ export class Normalizer {
 
   run(directives: Directive[]): void {
     for (const dir of directives) if (dir.inline !== null) this.inlineBlocks.set(dir.name, dir.inline);
-    for (const dir of directives) this.apply(dir, null);
+    // askpass first: the file it names opens a locked key that comes before it in the profile too.
+    for (const dir of directives) if (dir.name === 'askpass') this.apply(dir, null);
+    for (const dir of directives) if (dir.name !== 'askpass') this.apply(dir, null);
   }
 
   /** Applies one directive; `block` is set inside a <connection> block. */
@@ -192,8 +218,10 @@ export class Normalizer {
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new ProfileError('the <pkcs12> block is not base64', dir.line, dir.name);
       data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     }
+    const der = data;
+    const read = this.options.readPkcs12;
     try {
-      const p12 = this.options.readPkcs12(data);
+      const p12 = read(der, '') ?? this.unlock(dir, 'pkcs12', (password) => read(der, password));
       this.d.cert = certificates(p12.cert, 'the PKCS#12 certificate', dir.line, dir.name);
       this.d.key = privateKey(p12.key, dir.line, dir.name).pem;
       this.d.pkcs12Chain = p12.chain ? certificates(p12.chain, 'the PKCS#12 chain', dir.line, dir.name) : null;
@@ -201,6 +229,39 @@ export class Normalizer {
       if (e instanceof ProfileError) throw new ProfileError(e.reason, dir.line, dir.name);
       throw e;
     }
+  }
+
+  /**
+   * Opens a locked key or bundle with the passphrase in the askpass file, else the one the user
+   * gave; without either, or with a wrong one the user could correct, records what asking would open.
+   */
+  unlock<T>(dir: Directive, locked: PassphraseNeed['locked'], open: (passphrase: string) => T | null): T {
+    const what = LOCKED_NAMES[locked];
+    const askpass = this.d.askpass;
+    // Read only now, when a locked key needs it (errors point at the askpass line).
+    const fromFile = askpass ? this.askpassPassphrase(askpass) : null;
+    const passphrase = fromFile ?? this.options.passphrase ?? null;
+    if (passphrase === null) {
+      this.passphraseNeed ??= { locked, wrong: false };
+      throw new ProfileError(
+        `${what} is protected by a passphrase and none was given: import it with \`causeway import\`, which asks for it, or name a file holding it with askpass`,
+        dir.line,
+        dir.name,
+      );
+    }
+    const opened = open(passphrase);
+    if (opened !== null) return opened;
+    if (askpass) throw new ProfileError(`the passphrase in the askpass file "${askpass.args[0]}" does not open ${what}`, dir.line, dir.name);
+    this.passphraseNeed = { locked, wrong: true };
+    throw new ProfileError(`wrong passphrase for ${what}`, dir.line, dir.name);
+  }
+
+  /** The first line of the file `askpass <file>` names (next to the profile, like every reference). */
+  private askpassPassphrase(dir: Directive): string {
+    this.askpassRead = true;
+    const passphrase = this.content(dir).text.split(/\r?\n/)[0]!;
+    if (passphrase === '') throw new ProfileError(`the askpass file "${dir.args[0]}" is empty; its first line must be the passphrase`, dir.line, dir.name);
+    return passphrase;
   }
 
   // ---- finishing ----
@@ -231,6 +292,9 @@ export class Normalizer {
     }
     if (d.tlsVersionMax !== null && d.tlsVersionMax < d.tlsVersionMin) {
       this.refuse(null, `tls-version-max ${d.tlsVersionMax} is below tls-version-min ${d.tlsVersionMin}`);
+    }
+    if (d.askpass && !this.askpassRead) {
+      this.warn(d.askpass, 'askpass was left out: the profile has no passphrase-protected key, so its file was not read');
     }
     if (d.staticChallenge && !d.userPass) {
       this.warn(null, 'static-challenge is ignored because the profile has no auth-user-pass');

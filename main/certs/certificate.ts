@@ -1,5 +1,6 @@
-// Reading client certificates and keys: PKCS#12 through node-forge (pure JS, so AES/PBKDF2 and
-// legacy RC2/3DES files both work, in Node and in Electron's BoringSSL alike), everything else
+// Reading client certificates and keys: PKCS#12 through node-forge (pure JS, so OpenSSL 3's
+// default PBES2/AES-256 with a SHA-256 MAC and `-legacy` RC2/3DES files both work, in Node and in
+// Electron's BoringSSL alike), everything else
 // through node:crypto (X509Certificate for details, createPrivateKey for RSA/EC/Ed25519 keys).
 // Keys leave this module only as unencrypted PKCS#8 PEM, bound for the SecretStore.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
@@ -121,18 +122,43 @@ export function readPemPair(certText: string, keyText: string, passphrase?: stri
   const pems = certText.match(PEM_CERT);
   if (!pems) throw new CertificateError('no PEM certificate found (expected -----BEGIN CERTIFICATE-----)');
   const certs = pems.map(parseCert);
-  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText);
+  return pair(certs, loadPrivateKey(keyText, passphrase));
+}
+
+const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
+
+/**
+ * A PEM private key through node:crypto: PKCS#8, PKCS#1 RSA or SEC1 EC, and passphrase-protected
+ * ones in both of OpenSSL's formats (PKCS#8 `ENCRYPTED PRIVATE KEY` with PBES2/AES or the older
+ * PBES1 ciphers, and the traditional `Proc-Type: 4,ENCRYPTED` + `DEK-Info` form).
+ */
+function loadPrivateKey(keyText: string, passphrase?: string): KeyObject {
+  const encrypted = ENCRYPTED_PEM.test(keyText);
   if (encrypted && passphrase === undefined) throw new CertificateError('the private key is encrypted; give its passphrase');
   let key: KeyObject;
   try {
     key = createPrivateKey(passphrase === undefined ? keyText : { key: keyText, passphrase });
   } catch (e) {
-    const message = (e as Error).message;
-    if (encrypted) throw new CertificateError('wrong passphrase for the private key');
-    throw new CertificateError(`not a valid private key: ${message}`);
+    // A wrong passphrase usually fails the padding check, else it decrypts to garbage that is no
+    // key: either way the passphrase did not open it. The message never repeats what was given.
+    if (encrypted) throw new WrongPassphraseError('wrong passphrase for the private key');
+    throw new CertificateError(`not a valid private key: ${(e as Error).message}`);
   }
   if (key.type !== 'private') throw new CertificateError('the key file holds a public key, not a private key');
-  return pair(certs, key);
+  return key;
+}
+
+/** The passphrase or password given does not open the key or the PKCS#12 file. */
+export class WrongPassphraseError extends CertificateError {}
+
+/** Decrypts a passphrase-protected PEM private key to unencrypted PKCS#8 PEM; null when the passphrase is wrong. */
+export function decryptPrivateKey(keyText: string, passphrase: string): string | null {
+  try {
+    return loadPrivateKey(keyText, passphrase).export({ type: 'pkcs8', format: 'pem' }).toString();
+  } catch (e) {
+    if (e instanceof WrongPassphraseError) return null;
+    throw e;
+  }
 }
 
 /** A PKCS#12 (.p12/.pfx) file: client certificate, its key and any chain. */
@@ -144,7 +170,7 @@ export function readPkcs12(bytes: Uint8Array, password: string): CertificateBund
   } catch (e) {
     const message = (e as Error).message ?? String(e);
     if (/MAC could not be verified|Invalid password/i.test(message)) {
-      throw new CertificateError('wrong password for this PKCS#12 file');
+      throw new WrongPassphraseError('wrong password for this PKCS#12 file');
     }
     throw new CertificateError(`not a readable PKCS#12 file: ${message}`);
   }

@@ -15,6 +15,8 @@ export interface CliIO {
   cwd: string;
   /** Tests inject a store here; by default openSecretStore() picks the OS keyring. */
   openSecrets?: () => Promise<SecretStore>;
+  /** Where answers are read from; default process.stdin (tests give their answers here). */
+  stdin?: NodeJS.ReadStream;
   /** Called before the file store's passphrase is asked (connect --json-events announces it). */
   onPassphrasePrompt?: (request: { creating: boolean; path: string }) => void;
 }
@@ -44,7 +46,7 @@ let terminal: TerminalInput | null = null;
  * key passphrase, credentials) takes its answer from it in order. Questions go to stderr.
  */
 export function cliTerminal(io: CliIO): TerminalInput {
-  terminal ??= new TerminalInput(process.stdin, (t) => io.stderr(t));
+  terminal ??= new TerminalInput(io.stdin ?? process.stdin, (t) => io.stderr(t));
   return terminal;
 }
 

@@ -1,9 +1,11 @@
 // Importing a .ovpn file from disk: read it (a regular file of sane size), check it against the
-// import policy with references read from its own folder, and store it unless this is a dry run.
+// import policy with references read from its own folder, ask for the passphrase of an encrypted
+// key or PKCS#12 bundle, and store it unless this is a dry run.
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { checkProfile, type Profile, type ProfileIssue, type ProfileSettings, type ProfileVerdict } from '../../app/profile/index.js';
+import { checkProfile, type PassphraseNeed, type Profile, type ProfileIssue, type ProfileSettings, type ProfileVerdict, type ReadReference } from '../../app/profile/index.js';
 import { MAX_PROFILE_BYTES } from '../../app/profile/decode.js';
+import { decryptPrivateKey } from '../certs/certificate.js';
 import { readProfilePkcs12 } from './pkcs12.js';
 import { folderReader } from './reference-reader.js';
 import { ProfileStoreError, type ProfileStore } from './store.js';
@@ -24,7 +26,21 @@ export interface ImportOptions {
   importer?: Profile['source']['importer'];
   /** Applied on top of what the file says (e.g. the AWS VPN Client's endpoint id). */
   adjust?: (settings: ProfileSettings) => ProfileSettings;
+  /** Asks the user for the passphrase of an encrypted key; absent: such profiles are refused with the reason. */
+  askPassphrase?: AskKeyPassphrase;
 }
+
+/** A question for the passphrase of a profile's encrypted key or PKCS#12 bundle. */
+export interface KeyPassphraseRequest extends PassphraseNeed {
+  /** The profile's file name (or null for bytes without one), to say which profile asks. */
+  fileName: string | null;
+}
+
+/** Resolves to the passphrase, or null when the user gives none (cancel, end of input). */
+export type AskKeyPassphrase = (request: KeyPassphraseRequest) => Promise<string | null>;
+
+/** How often a wrong passphrase is asked again before the import fails. */
+export const PASSPHRASE_TRIES = 3;
 
 const failed = (message: string, warnings: ProfileIssue[] = []): ImportOutcome => ({
   ok: false,
@@ -65,8 +81,27 @@ export async function importOvpnFile(store: ProfileStore, path: string, options:
     if (e instanceof ProfileStoreError) return failed(e.message);
     throw e;
   }
-  const verdict = checkProfile(bytes, { readReference: folderReader(full), readPkcs12: readProfilePkcs12 });
+  const verdict = await check(bytes, folderReader(full), basename(full), options.askPassphrase);
+  if (verdict === null) return failed(NO_PASSPHRASE);
   return keep(store, verdict, basename(full, extname(full)), { fileName: basename(full), importer: options.importer ?? 'ovpn' }, options);
+}
+
+const NO_PASSPHRASE = 'no passphrase was given for the encrypted key; nothing was imported';
+
+/**
+ * Checks the profile; while its key is locked and the user can be asked, asks for the passphrase
+ * and checks again with it (at most PASSPHRASE_TRIES answers). Null: the user gave no passphrase.
+ */
+async function check(bytes: Uint8Array, readReference: ReadReference | undefined, fileName: string | null, ask: AskKeyPassphrase | undefined): Promise<ProfileVerdict | null> {
+  const run = (passphrase: string | null) =>
+    checkProfile(bytes, { ...(readReference ? { readReference } : {}), readPkcs12: readProfilePkcs12, decryptKey: decryptPrivateKey, passphrase });
+  let verdict = run(null);
+  for (let tries = 0; ask && verdict.passphrase && tries < PASSPHRASE_TRIES; tries++) {
+    const passphrase = await ask({ ...verdict.passphrase, fileName });
+    if (passphrase === null) return null;
+    verdict = run(passphrase);
+  }
+  return verdict;
 }
 
 /**
@@ -80,7 +115,9 @@ export async function importOvpnBytes(
 ): Promise<ImportOutcome> {
   const fileName = options.fileName ?? null;
   const defaultName = fileName ? basename(fileName, extname(fileName)) : 'profile';
-  return keep(store, checkProfile(bytes, { readPkcs12: readProfilePkcs12 }), defaultName, { fileName, importer: options.importer ?? 'ovpn' }, options);
+  const verdict = await check(bytes, undefined, fileName, options.askPassphrase);
+  if (verdict === null) return failed(NO_PASSPHRASE);
+  return keep(store, verdict, defaultName, { fileName, importer: options.importer ?? 'ovpn' }, options);
 }
 
 /** Stores an accepted verdict (or, for a dry run, checks that it could be stored). */

@@ -228,6 +228,44 @@ describe('causeway on a machine without any keyring, as an ordinary user', { tim
     expect(u.run(['list', '--json']).json().profiles.map((p: { name: string }) => p.name)).toEqual(['Pi']);
   });
 
+  it('asks for an encrypted key\'s passphrase on a non-terminal stdin, again after a wrong one, then for the secret file\'s', () => {
+    const u = plainUser();
+    cleanup.push(u.home);
+    // Answers in the documented order: the key's passphrase (a wrong one, then "corpus"), then the secret file's.
+    const r = u.run(['import', 'real-world/passphrase-key-prompted.ovpn', '--name', 'Locked'], `not it\ncorpus\n${passphrase}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Passphrase of the private key in passphrase-key-prompted.ovpn: \nWrong passphrase\. Try again\.\nPassphrase of the private key/);
+    expect(r.stdout).toMatch(/Imported "real-world\/passphrase-key-prompted.ovpn"/);
+    const id = u.run(['show', 'Locked', '--json']).json().id as string;
+    const stored = readFileSync(join(u.profilesDir, `${id}.json`), 'utf8');
+    expect(stored).not.toContain('PRIVATE KEY');
+    expect(stored).not.toContain('corpus\n');
+    // The decrypted key is in the encrypted file, which the passphrase opens.
+    expect(readFileSync(u.secretsFile, 'utf8')).not.toContain('PRIVATE KEY');
+    expect(u.run(['show', 'Locked']).stdout).toMatch(/key in secret store/);
+
+    const wrong = u.run(['import', 'real-world/passphrase-key-prompted.ovpn', '--name', 'Again'], 'a\nb\nc\n');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/error: line 32: wrong passphrase for the private key/);
+    const none = u.run(['import', 'real-world/passphrase-key-prompted.ovpn', '--name', 'Again']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no passphrase was given for the encrypted key; nothing was imported/);
+    expect(u.run(['list', '--json']).json().profiles.map((p: { name: string }) => p.name)).toEqual(['Locked']);
+  });
+
+  it('--json announces each passphrase question as a prompt event line before the result', () => {
+    const u = plainUser({ CAUSEWAY_SECRET_PASSPHRASE: passphrase });
+    cleanup.push(u.home);
+    const r = u.run(['import', 'real-world/pkcs12-with-password/client.ovpn', '--json'], 'guess\nsecret\n');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 2).map((l) => JSON.parse(l))).toEqual([
+      { event: 'prompt', kind: 'passphrase', purpose: 'pkcs12', retry: false, file: 'client.ovpn' },
+      { event: 'prompt', kind: 'passphrase', purpose: 'pkcs12', retry: true, file: 'client.ovpn' },
+    ]);
+    expect(JSON.parse(lines.slice(2).join('\n'))).toMatchObject({ ok: true, secretStore: 'file', profile: { hasKey: true, auth: { kind: 'certificate' } } });
+  });
+
   it('--dry-run of a keyed profile never touches a secret store', () => {
     // A secret-tool that records being run, first on the PATH, and a bus address: dry runs must not ask it.
     const u = plainUser({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });

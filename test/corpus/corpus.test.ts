@@ -4,6 +4,7 @@
 // for a refusal. Hostile inputs too large or too odd to commit are generated here. It runs as on
 // a machine with no keyring at all: no session bus, so secrets go to the encrypted file store.
 import { execFileSync } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -23,6 +24,8 @@ interface Expected {
   aws?: boolean;
   warnings: (string | null)[];
   errors?: string[];
+  /** Lines on stdin: the passphrases typed for a locked key (none: stdin is empty). */
+  answers?: string[];
 }
 const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8')) as Record<string, Expected>;
 
@@ -44,10 +47,11 @@ beforeAll(() => {
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 /** Runs `causeway <args>` in-process with the test's config folder and no keyring anywhere. */
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}, answers: string[] = []) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
+    stdin: Readable.from(answers.map((a) => `${a}\n`)) as unknown as NodeJS.ReadStream,
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
     env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), DBUS_SESSION_BUS_ADDRESS: '', CAUSEWAY_SECRET_PASSPHRASE: PASSPHRASE, ...env },
@@ -56,9 +60,12 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, stdout, stderr };
 }
 
-async function importJson(file: string) {
-  const r = await cli(['import', file, '--json']);
-  return { ...r, json: JSON.parse(r.stdout) as ImportJson };
+async function importJson(file: string, answers: string[] = []) {
+  const r = await cli(['import', file, '--json'], {}, answers);
+  // A passphrase question is announced as one event line before the result.
+  const events = r.stdout.split('\n').filter((l) => l.startsWith('{"event"'));
+  const result = r.stdout.split('\n').filter((l) => !l.startsWith('{"event"')).join('\n');
+  return { ...r, events: events.map((l) => JSON.parse(l) as { event: string; kind: string }), json: JSON.parse(result) as ImportJson };
 }
 
 function profileFiles(dir: string): string[] {
@@ -147,7 +154,8 @@ describe.each(Object.entries(manifest))('causeway import %s', (file, expected) =
   it(`is ${expected.verdict}`, async () => {
     const path = materialize(file);
     const started = performance.now();
-    const { code, stdout, stderr, json } = await importJson(path);
+    const { code, stdout, stderr, json, events } = await importJson(path, expected.answers);
+    expect(events.map((e) => e.kind)).toEqual((expected.answers ?? []).map(() => 'passphrase'));
     const ms = performance.now() - started;
     // Every verdict comes quickly, whatever the input (10 MB of garbage, 100 000 routes, …); the
     // bounds are generous for a loaded 2-core CI machine (typical figures are in the log line).

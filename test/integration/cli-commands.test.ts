@@ -196,8 +196,8 @@ describe('causeway cert', () => {
     execFileSync('openssl', ['pkcs12', '-export', '-in', pki.clientRsa.certPath, '-inkey', pki.clientRsa.keyPath, '-out', p12, '-passout', `pass:${P12_PASSWORD}`]);
     const wrong = await cli(['cert', 'import', p12], { input: 'not-it\n' });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/wrong password for this PKCS#12 file/);
-    const ok = await cli(['cert', 'import', p12, '--name', 'Laptop'], { input: `${P12_PASSWORD}\n` });
+    expect(wrong.stderr).toMatch(/wrong password for this PKCS#12 file\. Try again\.\nPassword of the PKCS#12 file: /);
+    const ok = await cli(['cert', 'import', p12, '--name', 'Laptop'], { input: `not-it\n${P12_PASSWORD}\n` });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/Imported "Laptop" \(id laptop-[0-9a-f]+\): CN=client-rsa, valid until \d{4}-\d\d-\d\d/);
     const list = JSON.parse((await cli(['cert', 'list', '--json'])).stdout) as { certificates: { name: string; keyType: string; status: string }[] };

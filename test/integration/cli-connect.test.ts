@@ -9,7 +9,7 @@
 // output and log to test-results/cli-connect/, which test/integration/secret-scan.test.ts checks.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ const results = join(repo, 'test-results', 'cli-connect');
 const OTP = String(100000 + (randomBytes(3).readUIntBE(0, 3) % 900000));
 const PIN = randomBytes(4).toString('hex');
 const P12_PASSWORD = randomBytes(9).toString('base64url');
+const KEY_PASSPHRASE = randomBytes(9).toString('base64url');
 
 let lab: Lab;
 let keyring: TestKeyring;
@@ -201,7 +202,7 @@ beforeAll(async () => {
     CAUSEWAY_HELPER: helperPath,
   };
   mkdirSync(join(home, 'run'), { mode: 0o700 });
-  recordSecret(keyring.password, lab.credentials.password, OTP, PIN, P12_PASSWORD, lab.pki.clientEc.key, lab.pki.clientRsa.key);
+  recordSecret(keyring.password, lab.credentials.password, OTP, PIN, P12_PASSWORD, KEY_PASSPHRASE, lab.pki.clientEc.key, lab.pki.clientRsa.key);
   const { username, password } = lab.credentials;
   const mfa = writeScript(
     'verify-mfa.sh',
@@ -399,6 +400,20 @@ describe('causeway connect', () => {
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ ok: true, certificate: { subject: 'CN=client-rsa', keyType: 'RSA 2048', status: 'valid' }, warnings: [] });
     const c = connect('nocert');
+    await c.waitForPhase('connected');
+    await lab.ping(servers.cert.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  });
+
+  it('imports a profile whose key is passphrase-protected, the passphrase answered on stdin, and connects with it', async () => {
+    const locked = join(home, 'locked-client.key');
+    await run('openssl', ['pkcs8', '-topk8', '-in', lab.pki.clientRsa.keyPath, '-out', locked, '-passout', `pass:${KEY_PASSPHRASE}`]);
+    const file = join(home, 'locked.ovpn');
+    writeFileSync(file, profileText(servers.cert, `<cert>\n${lab.pki.clientRsa.cert}</cert>\n<key>\n${readFileSync(locked, 'utf8')}</key>`));
+    const imported = await cli(['import', file, '--name', 'locked', '--json'], `${KEY_PASSPHRASE}\n`);
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.stdout.split('\n')[0]!)).toEqual({ event: 'prompt', kind: 'passphrase', purpose: 'private-key', retry: false, file: 'locked.ovpn' });
+    const c = connect('locked');
     await c.waitForPhase('connected');
     await lab.ping(servers.cert.info.tunnelAddress);
     await disconnectAndCheck(c);

@@ -15,14 +15,14 @@ export const keyHandlers: Record<string, Handler> = {
   },
   key(dir) {
     const key = privateKey(this.content(dir).text, dir.line, dir.name);
-    if (key.encrypted) {
-      throw new ProfileError(
-        'the private key is protected by a passphrase, which Causeway cannot use yet; remove the passphrase (openssl pkey -in key.pem -out plain.pem) and import again',
-        dir.line,
-        dir.name,
-      );
+    if (!key.encrypted) {
+      this.d.key = key.pem;
+      return;
     }
-    this.d.key = key.pem;
+    const decrypt = this.options.decryptKey;
+    if (!decrypt) throw new ProfileError('the private key is protected by a passphrase, which cannot be opened here; import the profile with the causeway app or CLI', dir.line, dir.name);
+    const opened = this.unlock(dir, 'key', (passphrase) => decrypt(key.pem, passphrase));
+    this.d.key = privateKey(opened, dir.line, dir.name).pem;
   },
   'tls-auth'(dir) {
     const { text, rest } = this.content(dir, 1);
@@ -44,6 +44,16 @@ export const keyHandlers: Record<string, Handler> = {
   },
   pkcs12(dir) {
     this.pkcs12(dir);
+  },
+  /**
+   * `askpass file`: the first line of a file next to the profile opens its encrypted key or
+   * PKCS#12 bundle (read when one is locked, never stored). Plain `askpass` means "ask", which
+   * import does anyway for a locked key.
+   */
+  askpass(dir) {
+    if (dir.inline === null && dir.args.length === 0) return;
+    this.args(dir, 1, 1);
+    this.d.askpass = dir;
   },
   'tls-crypt-v2'(dir) {
     const { text, rest } = this.content(dir, 1);

@@ -6,7 +6,8 @@ import { CliError, cliTerminal, homeOf, openSecrets, printJson, type CliIO, type
 import { configDir, profilesDir } from '../../profiles/paths.js';
 import { ProfileStore } from '../../profiles/store.js';
 import { CertStore, type StoredCertificate } from '../../certs/store.js';
-import { CertificateError, daysLeft, expiryStatus, expiryWarning } from '../../certs/certificate.js';
+import { CertificateError, daysLeft, expiryStatus, expiryWarning, WrongPassphraseError } from '../../certs/certificate.js';
+import { PASSPHRASE_TRIES } from '../../profiles/importer.js';
 
 const usage = `usage: causeway cert <subcommand>
 
@@ -14,7 +15,7 @@ const usage = `usage: causeway cert <subcommand>
       Imports a client certificate: a PKCS#12 file (its password is asked on the terminal, or
       read from the first line of stdin when stdin is not a terminal), or a PEM certificate with
       its PEM key (in the same file or --key; an encrypted key's passphrase is asked the same
-      way). The private key goes to the OS keyring. --attach gives it to a profile that has no
+      way). A wrong password or passphrase is asked again, 3 tries in all. The private key goes to the OS keyring. --attach gives it to a profile that has no
       client certificate.
   list [--json]            certificates with their expiry
   show <cert> [--json]     subject, issuer, validity, key type, SHA-256 fingerprint
@@ -52,6 +53,18 @@ async function askSecret(io: CliIO, question: string): Promise<string> {
   return answer;
 }
 
+/** Asks for a passphrase and tries it; a wrong one is said so and asked again (PASSPHRASE_TRIES answers in all). */
+async function withRetries<T>(io: CliIO, question: string, attempt: (secret: string) => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(await askSecret(io, question));
+    } catch (e) {
+      if (!(e instanceof WrongPassphraseError) || tries === PASSPHRASE_TRIES) throw e;
+      cliTerminal(io).say(`${e.message}. Try again.\n`);
+    }
+  }
+}
+
 async function importCert(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
@@ -73,12 +86,10 @@ async function importCert(args: string[], io: CliIO): Promise<number> {
   if (PEM_CERT.test(text)) {
     const keyText = values.key ? read(values.key).toString('utf8') : (PEM_KEY.exec(text)?.[0] ?? null);
     if (keyText === null) throw new CliError('this PEM file has no private key; give it with --key key.pem');
-    const encrypted = /ENCRYPTED/.test(keyText);
-    const passphrase = encrypted ? await askSecret(io, 'Passphrase of the private key: ') : undefined;
-    stored = await certs.importPem(text, keyText, { passphrase, name: values.name });
+    if (!/ENCRYPTED/.test(keyText)) stored = await certs.importPem(text, keyText, { name: values.name });
+    else stored = await withRetries(io, 'Passphrase of the private key: ', (passphrase) => certs.importPem(text, keyText, { passphrase, name: values.name }));
   } else {
-    const password = await askSecret(io, 'Password of the PKCS#12 file: ');
-    stored = await certs.importPkcs12(bytes, password, values.name);
+    stored = await withRetries(io, 'Password of the PKCS#12 file: ', (password) => certs.importPkcs12(bytes, password, values.name));
   }
   const warnings: string[] = [];
   const expiry = expiryWarning(stored.details);

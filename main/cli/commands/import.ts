@@ -1,11 +1,11 @@
 // causeway import <file> [--name N] [--dry-run] [--json]
 // causeway import --from-aws-vpn-client [--dry-run] [--json]
 import { migrateAwsVpnClient, AwsMigrationError } from '../../profiles/aws-vpn-client.js';
-import { importOvpnFile, type ImportOutcome } from '../../profiles/importer.js';
+import { importOvpnFile, type AskKeyPassphrase, type ImportOutcome } from '../../profiles/importer.js';
 import { awsVpnClientDir } from '../../profiles/paths.js';
 import { resolve } from 'node:path';
 import type { ProfileStore } from '../../profiles/store.js';
-import { CliError, homeOf, openProfileStore, printJson, type CliIO, type Command } from '../context.js';
+import { CliError, cliTerminal, homeOf, openProfileStore, printJson, type CliIO, type Command } from '../context.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { OidcSettingsError, parseOidcSettings, type OidcSettings } from '../../auth/oidc-settings.js';
 import { describeProfile, formatIssue, profileView } from '../profile-view.js';
@@ -20,7 +20,25 @@ security are refused (each reason listed). Files the profile names (ca ca.crt) a
 the profile's folder only. --dry-run checks without storing; --json prints
 {ok, profile, warnings[], errors[]}. --from-aws-vpn-client imports every profile of the
 official AWS VPN Client. The --oidc-* options make the profile sign in with OpenID Connect:
-the token (default id_token) is sent as the password and the claim (default sub) as the username.`;
+the token (default id_token) is sent as the password and the claim (default sub) as the username.
+
+A passphrase-protected private key (PEM, either OpenSSL format) or PKCS#12 bundle is opened with
+the passphrase in the file \`askpass <file>\` names (next to the profile), else its passphrase is
+asked on the terminal (up to 3 tries), or read as a line of a non-terminal stdin; --json announces
+it on stdout first as {"event":"prompt","kind":"passphrase","purpose":"private-key"|"pkcs12",
+"retry","file"}. The decrypted key goes to the secret store; the passphrase is never stored.`;
+
+/** Asks for an encrypted key's passphrase on the terminal; with --json announced as a prompt event first. */
+function terminalKeyPassphrase(io: CliIO, json: boolean): AskKeyPassphrase {
+  return async ({ locked, wrong, fileName }) => {
+    const purpose = locked === 'key' ? 'private-key' : 'pkcs12';
+    if (json) io.stdout(`${JSON.stringify({ event: 'prompt', kind: 'passphrase', purpose, retry: wrong, file: fileName })}\n`);
+    const t = cliTerminal(io);
+    if (wrong) t.say('Wrong passphrase. Try again.\n');
+    const what = locked === 'key' ? 'the private key' : 'the PKCS#12 bundle';
+    return t.question(`Passphrase of ${what} in ${fileName ?? 'the profile'}: `, { secret: true });
+  };
+}
 
 /** OIDC settings from the --oidc-* options, or null when none were given. */
 function oidcFromArgs(values: Record<string, string | boolean | undefined>): OidcSettings | null {
@@ -118,6 +136,7 @@ export const importCommand: Command = {
     const outcome = await importOvpnFile(store, file, {
       ...(values.name !== undefined ? { name: values.name } : {}),
       dryRun,
+      askPassphrase: terminalKeyPassphrase(io, json),
       ...(oidc ? { adjust: (settings) => ({ ...settings, oidc }) } : {}),
     });
     if (json) printJson(io, outcomeJson(outcome, store));
