@@ -3,7 +3,7 @@
 //! kill switch follow the session (enabled when the tunnel first comes up, kept through
 //! reconnects and reconfigurations, removed when the session ends, i.e. on drop).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use causeway_engine::{EngineConfig, Proto, PushedSettings};
@@ -33,6 +33,18 @@ fn transport(p: Proto) -> Transport {
         Proto::Udp => Transport::Udp,
         Proto::Tcp => Transport::Tcp,
     }
+}
+
+/// Whether the tunnel carries IPv6 and routes the global unicast range (2000::/3) into itself.
+fn tunnel_takes_ipv6_default(pushed: &PushedSettings) -> bool {
+    let global = u128::from(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0));
+    let covers_global = |cidr: &String| match crate::network::parse_cidr(cidr) {
+        Ok((IpAddr::V6(dst), prefix)) if prefix <= 3 => {
+            prefix == 0 || (u128::from(dst) ^ global) >> (128 - u32::from(prefix)) == 0
+        }
+        _ => false,
+    };
+    pushed.ipv6.is_some() && pushed.routes_ipv6.iter().any(covers_global)
 }
 
 impl SessionGuards {
@@ -96,7 +108,7 @@ impl SessionGuards {
         if ipv6_block_needed(
             self.block_ipv6,
             pushed.redirect_gateway,
-            pushed.ipv6.is_some(),
+            tunnel_takes_ipv6_default(pushed),
         ) {
             // Re-enabled for the current device name (a reconfiguration may bring a new one).
             let block = Ipv6Block::enable(device, &self.endpoints)
