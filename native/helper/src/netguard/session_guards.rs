@@ -150,3 +150,42 @@ impl SessionGuards {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pushed(ipv6: bool, routes_ipv6: &[&str]) -> PushedSettings {
+        serde_json::from_value(serde_json::json!({
+            "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"},
+            "ipv6": if ipv6 { serde_json::json!({"address": "fd00:8::2", "prefix": 64}) } else { serde_json::Value::Null },
+            "routes": [], "routesIpv6": routes_ipv6, "redirectGateway": true,
+            "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
+            "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_tunnel_routing_global_ipv6_into_itself_takes_the_ipv6_default() {
+        for routes in [&["::/0"][..], &["2000::/3"], &["::/1", "8000::/1"]] {
+            assert!(
+                tunnel_takes_ipv6_default(&pushed(true, routes)),
+                "{routes:?}"
+            );
+        }
+        for routes in [
+            &[][..],
+            &["fd00:50::/64"],
+            &["2001:db8::/32"],
+            &["3000::/4"],
+        ] {
+            assert!(
+                !tunnel_takes_ipv6_default(&pushed(true, routes)),
+                "{routes:?}"
+            );
+        }
+        // Routes without an IPv6 address on the tunnel carry nothing.
+        assert!(!tunnel_takes_ipv6_default(&pushed(false, &["::/0"])));
+    }
+}

@@ -231,13 +231,11 @@ fn existing_route_is_the_wanted_one(wanted: &Route, existing: &NextHop) -> Resul
         None => format!("on interface {oif}"),
     };
     Err(format!(
-        "cannot add route {}/{} {}: the system already has a route there {}, which would keep that traffic outside the tunnel; remove it (ip route del {}/{}) and connect again",
+        "cannot add route {}/{} {}: the system already has a route there {}, which would keep that traffic outside the tunnel; remove that route and connect again",
         wanted.dst,
         wanted.prefix,
         via(wanted.gateway, wanted.oif),
         via(existing.gateway, existing.oif),
-        wanted.dst,
-        wanted.prefix
     ))
 }
 
