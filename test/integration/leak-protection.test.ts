@@ -136,6 +136,28 @@ describe('leak protection in the namespace lab', () => {
     expect(await helperTables(lab)).toEqual([]);
   });
 
+  it('honours a pushed block-ipv6 in a tunnel that takes the IPv6 default route', async () => {
+    const push = ['redirect-gateway def1', 'route-ipv6 2000::/3'];
+    for (const pushesBlock of [false, true]) {
+      const v6server = await lab.startServer({ proto: 'udp', ipv6: true, push: pushesBlock ? [...push, 'block-ipv6'] : push });
+      const session = `pushed-block-${pushesBlock}`;
+      helper.connect(session, lab.engineConfig(v6server, {}, { blockIpv6: false, killSwitch: false }));
+      await helper.waitForPhase(session, 'connected', 20_000);
+      expect(helper.pushed(session)?.ipv6).not.toBeNull();
+      expect(helper.pushed(session)?.blockIpv6).toBe(pushesBlock);
+      // The LAN's IPv6 is outside the tunnel: reachable unless the server says block-ipv6.
+      const capture = await Capture.start(lab, v6server);
+      expect(await probe(lab, SERVER_V6)).toBe(!pushesBlock);
+      const leaked = to(await capture.stop(), SERVER_V6);
+      expect(leaked.length > 0).toBe(!pushesBlock);
+      expect(await helperTables(lab)).toHaveLength(pushesBlock ? 1 : 0);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+      await v6server.stop();
+    }
+    expect(await helperTables(lab)).toEqual([]);
+  });
+
   it('refuses a route it cannot own: a pre-existing 0.0.0.0/1 outside the tunnel fails the session and names it', async () => {
     await lab.inClient('ip', ['route', 'add', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
     try {

@@ -106,7 +106,7 @@ impl SessionGuards {
             }
         }
         if ipv6_block_needed(
-            self.block_ipv6,
+            self.block_ipv6 || pushed.block_ipv6,
             pushed.redirect_gateway,
             tunnel_takes_ipv6_default(pushed),
         ) {
@@ -159,7 +159,7 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"},
             "ipv6": if ipv6 { serde_json::json!({"address": "fd00:8::2", "prefix": 64}) } else { serde_json::Value::Null },
-            "routes": [], "routesIpv6": routes_ipv6, "redirectGateway": true,
+            "routes": [], "routesIpv6": routes_ipv6, "redirectGateway": true, "blockIpv6": false,
             "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
             "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
         }))

@@ -384,7 +384,7 @@ mod tests {
     fn pushed() -> PushedSettings {
         serde_json::from_value(serde_json::json!({
             "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"}, "ipv6": null,
-            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false,
+            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false, "blockIpv6": false,
             "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
             "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
         }))
