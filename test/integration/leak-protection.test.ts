@@ -1,6 +1,11 @@
 // Leak protection, proved with a packet capture on the client namespace's physical (veth)
-// interface: the IPv6 leak block (default route in an IPv4-only tunnel) and the kill switch
-// (nothing but the VPN server while the tunnel is down), both gone when the session ends.
+// interface while probes (ICMP, TCP, UDP to port 53) from an ordinary process go to the lab's
+// "internet" (public documentation ranges owned by the client's gateway): the IPv6 leak block
+// (by default, in every IPv4-only full tunnel), the kill switch (nothing but the VPN server
+// while the tunnel is down), a helper crash (the dead helper's rules stay until a session of
+// the next helper takes over), a conflicting route the helper refuses to keep, and nothing
+// left behind after disconnect. A negative control first shows every probe leaves in
+// plaintext with no protection, so a probe with no route out cannot pass.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, LabProcess, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
@@ -53,6 +58,26 @@ async function tcpProbe(lab: Lab, address: string): Promise<void> {
   await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
 }
 
+/** A UDP datagram to port 53 (a DNS query's first packet; nobody needs to answer). */
+async function udp53Probe(lab: Lab, address: string): Promise<void> {
+  const family = address.includes(':') ? 'udp6' : 'udp4';
+  const script = `const s=require('dgram').createSocket(${JSON.stringify(family)});s.on('error',()=>process.exit(0));s.send(Buffer.from('probe'),53,${JSON.stringify(address)},()=>setTimeout(()=>process.exit(0),100));`;
+  await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
+}
+
+/** ICMP, TCP and UDP/53 to `address` from an ordinary process; true when the ping was answered. */
+async function probe(lab: Lab, address: string): Promise<boolean> {
+  const answered = await pingWorks(lab, address);
+  await tcpProbe(lab, address);
+  await udp53Probe(lab, address);
+  return answered;
+}
+
+/** The captured packets addressed to `address` (tcpdump prints "> address" or "> address.port"). */
+function to(seen: string[], address: string): string[] {
+  return seen.filter((l) => l.includes(`> ${address}:`) || l.includes(`> ${address}.`));
+}
+
 async function helperTables(lab: Lab): Promise<string[]> {
   const r = await lab.inClient('nft', ['list', 'tables']);
   return r.stdout.split('\n').filter((l) => l.includes('causeway_'));
@@ -62,11 +87,15 @@ describe('leak protection in the namespace lab', () => {
   let lab: Lab;
   let server: LabServer;
   let helper: HelperClient;
+  let internet: { v4: string; v6: string };
+  let routesBefore: string[];
 
   beforeAll(async () => {
     lab = await Lab.create();
     // Give the "LAN" IPv6 too, so there is something for IPv6 to leak over.
     expect(await lab.addLanIpv6()).toEqual({ server: SERVER_V6, client: CLIENT_V6 });
+    internet = await lab.addInternet();
+    routesBefore = await lab.clientRoutes();
     server = await lab.startServer({ proto: 'udp', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } });
     helper = await lab.startHelper();
   });
@@ -75,19 +104,75 @@ describe('leak protection in the namespace lab', () => {
     await lab?.close();
   });
 
-  it('reaches the LAN over IPv4 and IPv6 before any session (the probes work)', async () => {
-    expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(true);
-    expect(await pingWorks(lab, SERVER_V6)).toBe(true);
+  it('negative control: with no session every probe leaves in plaintext', async () => {
+    const capture = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v4)).toBe(true);
+    expect(await probe(lab, internet.v6)).toBe(true);
+    const seen = await capture.stop();
+    for (const address of [internet.v4, internet.v6]) {
+      const packets = to(seen, address);
+      expect(packets.some((l) => /ICMP/.test(l))).toBe(true);
+      expect(packets.some((l) => /Flags \[S\]/.test(l))).toBe(true);
+      expect(packets.some((l) => l.includes(`${address}.53: `))).toBe(true);
+    }
   });
 
-  it('adds no firewall rules to a session that asks for neither protection', async () => {
-    const session = 'plain';
+  it('blocks IPv6 outside an IPv4-only full tunnel by default, and tunnels IPv4', async () => {
+    const session = 'default';
     helper.connect(session, lab.engineConfig(server, {}, { blockIpv6: false, killSwitch: false }));
     await helper.waitForPhase(session, 'connected', 20_000);
-    expect(await helperTables(lab)).toEqual([]);
-    expect(await pingWorks(lab, SERVER_V6)).toBe(true); // IPv6 still goes around the tunnel
+    expect(helper.pushed(session)?.ipv6).toBeNull();
+    expect(await helperTables(lab)).toHaveLength(1);
+
+    const capture = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v4)).toBe(true); // through the tunnel
+    expect(await probe(lab, internet.v6)).toBe(false);
+    const seen = await capture.stop();
+    expect(to(seen, internet.v4)).toEqual([]);
+    expect(seen.filter((l) => / IP6 /.test(l))).toEqual([]);
+
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);
+    expect(await helperTables(lab)).toEqual([]);
+  });
+
+  it('honours a pushed block-ipv6 in a tunnel that takes the IPv6 default route', async () => {
+    const push = ['redirect-gateway def1', 'route-ipv6 2000::/3'];
+    for (const pushesBlock of [false, true]) {
+      const v6server = await lab.startServer({ proto: 'udp', ipv6: true, push: pushesBlock ? [...push, 'block-ipv6'] : push });
+      const session = `pushed-block-${pushesBlock}`;
+      helper.connect(session, lab.engineConfig(v6server, {}, { blockIpv6: false, killSwitch: false }));
+      await helper.waitForPhase(session, 'connected', 20_000);
+      expect(helper.pushed(session)?.ipv6).not.toBeNull();
+      expect(helper.pushed(session)?.blockIpv6).toBe(pushesBlock);
+      // The LAN's IPv6 is outside the tunnel: reachable unless the server says block-ipv6.
+      const capture = await Capture.start(lab, v6server);
+      expect(await probe(lab, SERVER_V6)).toBe(!pushesBlock);
+      const leaked = to(await capture.stop(), SERVER_V6);
+      expect(leaked.length > 0).toBe(!pushesBlock);
+      expect(await helperTables(lab)).toHaveLength(pushesBlock ? 1 : 0);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+      await v6server.stop();
+    }
+    expect(await helperTables(lab)).toEqual([]);
+  });
+
+  it('refuses a route it cannot own: a pre-existing 0.0.0.0/1 outside the tunnel fails the session and names it', async () => {
+    await lab.inClient('ip', ['route', 'add', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
+    try {
+      const session = 'conflict';
+      helper.connect(session, lab.engineConfig(server, {}, { blockIpv6: false, killSwitch: false }));
+      const failed = await helper.waitFor((m) => m.type === 'state' && m.session === session && (m.phase === 'failed' || m.phase === 'connected'), 20_000);
+      expect(failed.type === 'state' && failed.phase).toBe('failed');
+      const message = failed.type === 'state' ? (failed.error?.message ?? '') : '';
+      expect(message).toContain('0.0.0.0/1');
+      expect(message).toContain(`via ${lab.netns.serverAddress}`);
+      expect(await lab.clientDevices()).toEqual([]);
+      expect(await helperTables(lab)).toEqual([]);
+    } finally {
+      await lab.inClient('ip', ['route', 'del', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
+    }
   });
 
   it('blocks IPv6 outside an IPv4-only default-route tunnel, and restores it afterwards', async () => {
@@ -123,10 +208,10 @@ describe('leak protection in the namespace lab', () => {
     let leaked: string[];
     try {
       const capture = await Capture.start(lab, server);
-      expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(false);
-      expect(await pingWorks(lab, SERVER_V6)).toBe(false);
-      await tcpProbe(lab, lab.netns.serverAddress);
-      await tcpProbe(lab, SERVER_V6);
+      expect(await probe(lab, lab.netns.serverAddress)).toBe(false);
+      expect(await probe(lab, SERVER_V6)).toBe(false);
+      expect(await probe(lab, internet.v4)).toBe(false);
+      expect(await probe(lab, internet.v6)).toBe(false);
       await sleep(2000); // reconnect attempts go on meanwhile; they are the only packets allowed
       leaked = await capture.stop();
     } finally {
@@ -164,18 +249,43 @@ describe('leak protection in the namespace lab', () => {
     expect(await helperTables(lab)).toEqual([]);
   });
 
-  it('leaves no firewall table behind a helper that was killed, once a new helper starts', async () => {
+  it('keeps a killed helper\'s protection until a session of the next helper takes over', async () => {
     const session = 'crash';
     helper.connect(session, lab.engineConfig(server, {}, { killSwitch: true }));
     await helper.waitForPhase(session, 'connected', 20_000);
-    expect(await helperTables(lab)).toHaveLength(1);
+    const [deadTable] = await helperTables(lab);
+    expect(deadTable).toBeDefined();
     helper.kill('SIGKILL');
     await helper.waitForExit();
-    // The dead helper's table still blocks (fail closed) until a helper starts again.
-    expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(false);
-    helper = await lab.startHelper();
+    // A crash is not a disconnect: nothing leaks, before or after a new helper starts.
+    for (const restarted of [false, true]) {
+      if (restarted) helper = await lab.startHelper();
+      const capture = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(false);
+      expect(await probe(lab, internet.v6)).toBe(false);
+      expect(await capture.stop()).toEqual([]);
+      expect(await helperTables(lab)).toEqual([deadTable]);
+    }
+    // Main brings the session back with the new helper: its rules replace the dead ones.
+    helper.connect('crash-again', lab.engineConfig(server, {}, { killSwitch: true }));
+    await helper.waitForPhase('crash-again', 'connected', 20_000);
+    const tables = await helperTables(lab);
+    expect(tables).toHaveLength(1);
+    expect(tables).not.toEqual([deadTable]);
+    helper.disconnect('crash-again');
+    await helper.waitForPhase('crash-again', 'disconnected', 10_000);
+  });
+
+  it('leaves nothing behind after disconnect: normal traffic, no table, route or device', async () => {
     expect(await helperTables(lab)).toEqual([]);
-    expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(true);
+    expect(await lab.clientDevices()).toEqual([]);
+    expect(await lab.clientRoutes()).toEqual(routesBefore);
+    const capture = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v4)).toBe(true);
+    expect(await probe(lab, internet.v6)).toBe(true);
+    const seen = await capture.stop();
+    expect(to(seen, internet.v4).length).toBeGreaterThan(0);
+    expect(to(seen, internet.v6).length).toBeGreaterThan(0);
   });
 
   it('spoke the protocol correctly throughout', () => {

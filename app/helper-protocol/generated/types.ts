@@ -323,6 +323,11 @@ export interface PushedSettings {
   routes: string[];
   routesIpv6: string[];
   redirectGateway: boolean;
+  /**
+   * The server pushed `block-ipv6`: IPv6 outside the tunnel stays blocked even when the
+   * tunnel carries IPv6 (the helper's IPv6 leak block, as for the profile's `block-ipv6`).
+   */
+  blockIpv6: boolean;
   dns: DnsSettings;
   mtu: number;
   peerId: number | null;

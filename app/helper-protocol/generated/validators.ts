@@ -97,6 +97,7 @@ export const PushedSettings: Check = object({
   routes: arrayOf(str()),
   routesIpv6: arrayOf(str()),
   redirectGateway: bool,
+  blockIpv6: bool,
   dns: DnsSettings,
   mtu: int(0, 4294967295),
   peerId: nullable(int(0, 4294967295)),

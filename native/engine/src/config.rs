@@ -453,6 +453,9 @@ pub struct PushedSettings {
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    /// The server pushed `block-ipv6`: IPv6 outside the tunnel stays blocked even when the
+    /// tunnel carries IPv6 (the helper's IPv6 leak block, as for the profile's `block-ipv6`).
+    pub block_ipv6: bool,
     pub dns: DnsSettings,
     pub mtu: u32,
     #[serde(deserialize_with = "nullable")]

@@ -54,6 +54,7 @@ pub struct PushedOptions {
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    pub block_ipv6: bool,
     pub dns: DnsSettings,
     pub peer_id: Option<u32>,
     pub cipher: Option<String>,
@@ -154,6 +155,7 @@ fn apply(opts: &mut PushedOptions, tokens: &[String]) -> Result<(), String> {
             }
         }
         "redirect-gateway" => opts.redirect_gateway = !tokens.iter().any(|t| t == "!ipv4"),
+        "block-ipv6" => opts.block_ipv6 = true,
         "dhcp-option" => match (arg(1), arg(2)) {
             (Some("DNS" | "DNS6"), Some(ip)) => opts.dns.servers.push(ip.to_string()),
             (Some("DOMAIN" | "DOMAIN-SEARCH" | "ADAPTER_DOMAIN_SUFFIX"), Some(d)) => {
@@ -232,7 +234,6 @@ fn apply(opts: &mut PushedOptions, tokens: &[String]) -> Result<(), String> {
         | "ping-exit"
         | "inactive"
         | "explicit-exit-notify"
-        | "block-ipv6"
         | "block-outside-dns"
         | "register-dns"
         | "setenv"
@@ -332,6 +333,7 @@ impl PushedOptions {
                 self.routes_ipv6.clone()
             },
             redirect_gateway: self.redirect_gateway && !route_no_pull,
+            block_ipv6: self.block_ipv6,
             dns: self.dns.clone(),
             mtu: self.tun_mtu.unwrap_or(default_mtu),
             peer_id: self.peer_id,
@@ -404,6 +406,17 @@ mod tests {
         let s = o.to_settings(DataCipher::Aes256Gcm, 1500, true);
         assert!(s.routes.is_empty());
         assert!(!s.redirect_gateway);
+    }
+
+    #[test]
+    fn a_pushed_block_ipv6_is_reported() {
+        let settings = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|o| (*o).to_owned()).collect();
+            let (o, _) = parse_options(&opts).unwrap();
+            o.to_settings(DataCipher::Aes256Gcm, 1500, false)
+        };
+        assert!(settings(&["redirect-gateway def1", "block-ipv6"]).block_ipv6);
+        assert!(!settings(&["redirect-gateway def1"]).block_ipv6);
     }
 
     #[test]

@@ -211,6 +211,19 @@ export class Lab {
   }
 
   /**
+   * The "internet" behind the client's gateway: the server namespace (the client's default
+   * gateway) owns addresses of the public documentation ranges, `192.0.2.1` and `2001:db8::1`,
+   * on its loopback, reached from the client over its default routes (call `addLanIpv6` first
+   * for the IPv6 one). Leak probes go there.
+   */
+  async addInternet(): Promise<{ v4: string; v6: string }> {
+    const internet = { v4: '192.0.2.1', v6: '2001:db8::1' };
+    await this.inServer('ip', ['addr', 'add', `${internet.v4}/24`, 'dev', 'lo']);
+    await this.inServer('ip', ['addr', 'add', `${internet.v6}/32`, 'dev', 'lo', 'nodad']);
+    return internet;
+  }
+
+  /**
    * Host names the client namespace resolves, as `[address, name]` lines of its own hosts file:
    * `ip netns exec` (how the helper is started) mounts `/etc/netns/<namespace>/hosts` over
    * `/etc/hosts`. Removed again by `close()`.

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::platform::{Os, Platform};
 
@@ -19,6 +20,10 @@ pub enum Transport {
     Udp,
     Tcp,
 }
+
+/// How long a dead helper's rules stay in force after the next helper starts when no session
+/// of that helper takes over (main gave up): a crash is not a disconnect.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(120);
 
 /// A VPN server the kill switch must still let the engine reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -206,14 +211,15 @@ impl Drop for KillSwitch {
     }
 }
 
-/// Whether a session needs the IPv6 leak block: the tunnel takes the default route but
-/// carries no IPv6, so IPv6 would bypass it (AWS "IPv6 considerations").
+/// Whether a session needs the IPv6 leak block: the tunnel takes the IPv4 default route but
+/// not the IPv6 one, so IPv6 would bypass it (AWS "IPv6 considerations"); the profile's
+/// `block-ipv6` keeps IPv6 outside the tunnel blocked even when the tunnel carries it.
 pub fn ipv6_block_needed(
     block_ipv6_setting: bool,
     redirect_gateway: bool,
-    tunnel_has_ipv6: bool,
+    tunnel_takes_ipv6_default: bool,
 ) -> bool {
-    block_ipv6_setting && redirect_gateway && !tunnel_has_ipv6
+    redirect_gateway && (block_ipv6_setting || !tunnel_takes_ipv6_default)
 }
 
 /// The IPv6 leak block of one session: all IPv6 except loopback, the tunnels and the VPN
@@ -293,11 +299,15 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_block_only_when_the_default_route_is_tunnelled_without_ipv6() {
+    fn ipv6_is_blocked_outside_every_full_tunnel_that_does_not_take_the_ipv6_default() {
+        // By default, not only with the profile's block-ipv6.
+        assert!(ipv6_block_needed(false, true, false));
         assert!(ipv6_block_needed(true, true, false));
-        assert!(!ipv6_block_needed(true, true, true));
+        assert!(!ipv6_block_needed(false, true, true));
+        assert!(ipv6_block_needed(true, true, true));
+        // A split tunnel leaves the host's IPv6 alone.
         assert!(!ipv6_block_needed(true, false, false));
-        assert!(!ipv6_block_needed(false, true, false));
+        assert!(!ipv6_block_needed(false, false, false));
     }
 
     #[test]

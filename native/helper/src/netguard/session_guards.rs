@@ -3,7 +3,7 @@
 //! kill switch follow the session (enabled when the tunnel first comes up, kept through
 //! reconnects and reconfigurations, removed when the session ends, i.e. on drop).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use causeway_engine::{EngineConfig, Proto, PushedSettings};
@@ -33,6 +33,18 @@ fn transport(p: Proto) -> Transport {
         Proto::Udp => Transport::Udp,
         Proto::Tcp => Transport::Tcp,
     }
+}
+
+/// Whether the tunnel carries IPv6 and routes the global unicast range (2000::/3) into itself.
+fn tunnel_takes_ipv6_default(pushed: &PushedSettings) -> bool {
+    let global = u128::from(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0));
+    let covers_global = |cidr: &String| match crate::network::parse_cidr(cidr) {
+        Ok((IpAddr::V6(dst), prefix)) if prefix <= 3 => {
+            prefix == 0 || (u128::from(dst) ^ global) >> (128 - u32::from(prefix)) == 0
+        }
+        _ => false,
+    };
+    pushed.ipv6.is_some() && pushed.routes_ipv6.iter().any(covers_global)
 }
 
 impl SessionGuards {
@@ -94,9 +106,9 @@ impl SessionGuards {
             }
         }
         if ipv6_block_needed(
-            self.block_ipv6,
+            self.block_ipv6 || pushed.block_ipv6,
             pushed.redirect_gateway,
-            pushed.ipv6.is_some(),
+            tunnel_takes_ipv6_default(pushed),
         ) {
             // Re-enabled for the current device name (a reconfiguration may bring a new one).
             let block = Ipv6Block::enable(device, &self.endpoints)
@@ -136,5 +148,44 @@ impl SessionGuards {
                 crate::log::warn(&format!("cannot restore DNS: {e}"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pushed(ipv6: bool, routes_ipv6: &[&str]) -> PushedSettings {
+        serde_json::from_value(serde_json::json!({
+            "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"},
+            "ipv6": if ipv6 { serde_json::json!({"address": "fd00:8::2", "prefix": 64}) } else { serde_json::Value::Null },
+            "routes": [], "routesIpv6": routes_ipv6, "redirectGateway": true, "blockIpv6": false,
+            "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
+            "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_tunnel_routing_global_ipv6_into_itself_takes_the_ipv6_default() {
+        for routes in [&["::/0"][..], &["2000::/3"], &["::/1", "8000::/1"]] {
+            assert!(
+                tunnel_takes_ipv6_default(&pushed(true, routes)),
+                "{routes:?}"
+            );
+        }
+        for routes in [
+            &[][..],
+            &["fd00:50::/64"],
+            &["2001:db8::/32"],
+            &["3000::/4"],
+        ] {
+            assert!(
+                !tunnel_takes_ipv6_default(&pushed(true, routes)),
+                "{routes:?}"
+            );
+        }
+        // Routes without an IPv6 address on the tunnel carry nothing.
+        assert!(!tunnel_takes_ipv6_default(&pushed(false, &["::/0"])));
     }
 }

@@ -16,7 +16,7 @@ use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use crate::log;
 use crate::netguard::session_guards::SessionGuards;
-use crate::platform::{NetControl, Platform, Route};
+use crate::platform::{NetControl, NextHop, Platform, Route};
 use route_state::{RouteRecord, StateFile};
 
 /// The name of the session's current device, shared with the session so `status` and the
@@ -172,32 +172,71 @@ impl<P: Platform> HostNetwork<P> {
     }
 }
 
-/// Records a route, adds it, and forgets the record again if the kernel already had that
-/// route (it is not ours to remove later).
+/// Records a route and adds it. A route the kernel already has is not ours to remove later:
+/// its record is dropped, and it is accepted only when it is exactly the one wanted (same next
+/// hop and device); any other would keep the traffic it covers outside the tunnel, so the
+/// session fails naming it.
 fn add_recorded<P: Platform>(applied: &mut Applied<P>, route: &Route) -> Result<(), String> {
     applied.state.record.routes.push(RouteRecord::from(route));
     applied
         .state
         .save()
         .map_err(|e| format!("cannot record network state: {e}"))?;
-    match applied.net.add_route(route) {
+    let added = applied.net.add_route(route);
+    if added.is_err() {
+        applied.state.record.routes.pop();
+        applied
+            .state
+            .save()
+            .map_err(|e| format!("cannot record network state: {e}"))?;
+    }
+    match added {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            applied.state.record.routes.pop();
-            applied
-                .state
-                .save()
-                .map_err(|e| format!("cannot record network state: {e}"))
+            let existing = applied.net.lookup_route(inside(route)).map_err(|e| {
+                format!(
+                    "route {}/{} already exists and cannot be looked up: {e}",
+                    route.dst, route.prefix
+                )
+            })?;
+            existing_route_is_the_wanted_one(route, &existing)
         }
-        Err(e) => {
-            applied.state.record.routes.pop();
-            let _ = applied.state.save();
-            Err(format!(
-                "cannot add route {}/{}: {e}",
-                route.dst, route.prefix
-            ))
-        }
+        Err(e) => Err(format!(
+            "cannot add route {}/{}: {e}",
+            route.dst, route.prefix
+        )),
     }
+}
+
+/// An address in the middle of `route`'s network, where the kernel's choice is the route for
+/// that network (its first address can be special: 0.0.0.0 is "this host").
+fn inside(route: &Route) -> IpAddr {
+    let middle = |width: u32| match u32::from(route.prefix) {
+        p if p >= width => 0,
+        p => 1u128 << (width - p - 1),
+    };
+    match route.dst {
+        IpAddr::V4(a) => Ipv4Addr::from(u32::from(a) | middle(32) as u32).into(),
+        IpAddr::V6(a) => Ipv6Addr::from(u128::from(a) | middle(128)).into(),
+    }
+}
+
+/// `Ok` when the route the kernel already has to `wanted.dst` goes where `wanted` would.
+fn existing_route_is_the_wanted_one(wanted: &Route, existing: &NextHop) -> Result<(), String> {
+    if existing.oif == wanted.oif && existing.gateway == wanted.gateway {
+        return Ok(());
+    }
+    let via = |gateway: Option<IpAddr>, oif: u32| match gateway {
+        Some(g) => format!("via {g} on interface {oif}"),
+        None => format!("on interface {oif}"),
+    };
+    Err(format!(
+        "cannot add route {}/{} {}: the system already has a route there {}, which would keep that traffic outside the tunnel; remove that route and connect again",
+        wanted.dst,
+        wanted.prefix,
+        via(wanted.gateway, wanted.oif),
+        via(existing.gateway, existing.oif),
+    ))
 }
 
 /// The routes a session needs, in the order they must be added: the host route that keeps
@@ -345,7 +384,7 @@ mod tests {
     fn pushed() -> PushedSettings {
         serde_json::from_value(serde_json::json!({
             "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"}, "ipv6": null,
-            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false,
+            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false, "blockIpv6": false,
             "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
             "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
         }))
@@ -390,6 +429,37 @@ mod tests {
         assert_eq!(e.dns.route_domains, vec!["intranet.example"]);
         // Exclusions are routes of their own, never tunnel routes.
         assert_eq!(e.routes, from_server.routes);
+    }
+
+    #[test]
+    fn an_existing_route_is_accepted_only_when_it_is_the_wanted_one() {
+        let wanted = Route {
+            dst: "0.0.0.0".parse().unwrap(),
+            prefix: 1,
+            gateway: Some("10.8.0.1".parse().unwrap()),
+            oif: 7,
+        };
+        let same = NextHop {
+            oif: 7,
+            gateway: wanted.gateway,
+        };
+        assert!(existing_route_is_the_wanted_one(&wanted, &same).is_ok());
+        let lan = NextHop {
+            oif: 2,
+            gateway: Some("192.168.1.1".parse().unwrap()),
+        };
+        let e = existing_route_is_the_wanted_one(&wanted, &lan).unwrap_err();
+        assert_eq!(inside(&wanted), "64.0.0.0".parse::<IpAddr>().unwrap());
+        let host = Route {
+            dst: "2001:db8::1".parse().unwrap(),
+            prefix: 128,
+            ..wanted
+        };
+        assert_eq!(inside(&host), host.dst);
+        assert!(
+            e.contains("0.0.0.0/1") && e.contains("via 192.168.1.1 on interface 2"),
+            "{e}"
+        );
     }
 
     #[test]

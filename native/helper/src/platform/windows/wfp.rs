@@ -12,7 +12,6 @@
 
 use std::ffi::c_void;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use windows::core::{GUID, HSTRING, PCWSTR, PWSTR};
 use windows::Win32::Foundation::HANDLE;
@@ -22,8 +21,7 @@ use windows::Win32::System::Rpc::RPC_C_AUTHN_WINNT;
 use super::wfp_plan::{Action, Condition, Filter, Layer};
 use crate::netguard::firewall::Policy;
 
-/// How long a dead helper's filters stay when no session of the new helper takes over.
-pub const ORPHAN_GRACE: Duration = Duration::from_secs(120);
+pub use crate::netguard::firewall::ORPHAN_GRACE;
 
 const PROVIDER: GUID = GUID::from_u128(0x6c1f3b2e_8a4d_4f57_9d0e_2b7c5a91e3f4);
 const SUBLAYER: GUID = GUID::from_u128(0x9e2d7a41_3c6b_4e18_a5f2_71d04b8c6e29);

@@ -1,32 +1,37 @@
 //! The firewall policy (netguard/firewall.rs) as nftables: one `inet` table per helper
 //! process, `causeway_<pid>`, replaced atomically on every change. Its name is its own crash
-//! record: a table whose pid is no longer a running helper is removed at start-up.
+//! record. A crash is not a disconnect: a dead helper's table stays in force after the next
+//! helper starts, until a session of that helper changes the firewall (it has taken over, so
+//! the dead table goes in the same transaction) or, with none, until `ORPHAN_GRACE` passes
+//! (main gave up).
 
 mod ruleset;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::procfs as owner;
-use crate::netguard::firewall::Policy;
+use crate::netguard::firewall::{Policy, ORPHAN_GRACE};
 use crate::netguard::{tools, Recovery};
 
 const TABLE_PREFIX: &str = "causeway_";
 
-fn table_name() -> String {
-    format!("{TABLE_PREFIX}{}", std::process::id())
+fn table_of(pid: u32) -> String {
+    format!("{TABLE_PREFIX}{pid}")
 }
 
 fn nft() -> Result<PathBuf, String> {
     tools::find("nft").ok_or_else(|| "nft (nftables) is not installed; it is needed for the kill switch and the IPv6 leak block".to_owned())
 }
 
+/// Replaces this helper's table with one for `policy` and removes dead helpers' tables, in
+/// one nft transaction: the new rules are in force before the old ones go.
 pub fn install(policy: &Policy) -> Result<(), String> {
-    tools::run(
-        &nft()?,
-        &["-f", "-"],
-        &ruleset::replace_script(&table_name(), policy),
-    )
-    .map(|_| ())
+    let nft = nft()?;
+    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy);
+    for pid in orphans(&nft)? {
+        script.push_str(&format!("delete table inet {}\n", table_of(pid)));
+    }
+    tools::run(&nft, &["-f", "-"], &script).map(|_| ())
 }
 
 /// The pids of helper tables in `nft list tables` output.
@@ -43,30 +48,48 @@ fn helper_tables(listing: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Removes tables of helpers that are no longer running, in this network namespace.
+/// The pids of tables of helpers that are no longer running, in this network namespace.
+fn orphans(nft: &Path) -> Result<Vec<u32>, String> {
+    let listing = tools::run(nft, &["list", "tables"], "")
+        .map_err(|e| format!("cannot list nftables tables: {e}"))?;
+    Ok(helper_tables(&listing)
+        .into_iter()
+        .filter(|&pid| pid != std::process::id() && !owner::is_running_helper(pid))
+        .collect())
+}
+
+/// Removes the tables of dead helpers (never a live helper's, never ours).
+fn remove_orphans(nft: &Path) -> Result<usize, String> {
+    let dead = orphans(nft)?;
+    for &pid in &dead {
+        tools::run(nft, &["delete", "table", "inet", &table_of(pid)], "")?;
+    }
+    Ok(dead.len())
+}
+
+/// Keeps dead helpers' tables in force (fail closed while main brings the sessions back with
+/// this helper) and removes them once `ORPHAN_GRACE` passes without a session taking over.
 pub fn recover_after_crash(recovery: &mut Recovery) {
     let Ok(nft) = nft() else { return };
-    let listing = match tools::run(&nft, &["list", "tables"], "") {
-        Ok(l) => l,
-        Err(e) => {
-            recovery
-                .problems
-                .push(format!("cannot list nftables tables: {e}"));
-            return;
+    match orphans(&nft) {
+        Ok(dead) if dead.is_empty() => {}
+        Ok(dead) => {
+            crate::log::info(&format!(
+                "keeping {} firewall table(s) of a helper that died until a session takes over (at most {ORPHAN_GRACE:?})",
+                dead.len()
+            ));
+            std::thread::spawn(move || {
+                std::thread::sleep(ORPHAN_GRACE);
+                match remove_orphans(&nft) {
+                    Ok(0) => {}
+                    Ok(n) => crate::log::info(&format!(
+                        "removed {n} firewall table(s) of a helper that died: no session took over"
+                    )),
+                    Err(e) => crate::log::warn(&e),
+                }
+            });
         }
-    };
-    for pid in helper_tables(&listing) {
-        if pid == std::process::id() || owner::is_running_helper(pid) {
-            continue;
-        }
-        match tools::run(
-            &nft,
-            &["delete", "table", "inet", &format!("{TABLE_PREFIX}{pid}")],
-            "",
-        ) {
-            Ok(_) => recovery.firewall_tables_removed += 1,
-            Err(e) => recovery.problems.push(e),
-        }
+        Err(e) => recovery.problems.push(e),
     }
 }
 
