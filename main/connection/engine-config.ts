@@ -65,6 +65,9 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     connectRetry: { ...profile.connectRetry },
     connectRetryMax: profile.connectRetryMax,
     handshakeWindowSec: profile.handshakeWindowSec,
+    // The engine can dial through a proxy; the importer does not keep http-proxy/socks-proxy
+    // yet (it strips them with a warning), so every profile connects directly.
+    proxy: null,
     ca: profile.ca,
     extraCerts: profile.extraCerts,
     cert: profile.cert,

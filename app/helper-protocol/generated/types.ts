@@ -51,6 +51,8 @@ export interface EngineConfig {
   connectRetryMax: number | null;
   /** Time allowed for one TLS handshake (`hand-window`), seconds. */
   handshakeWindowSec: number;
+  /** Reach every remote through this proxy; null = connect directly. */
+  proxy: ProxySettings | null;
   /** PEM: the CA bundle that must sign the server chain; "" only with `peerFingerprints`. */
   ca: string;
   /** PEM: intermediates (`extra-certs`). */
@@ -152,6 +154,46 @@ export interface ConnectRetry {
   maxSec: number;
 }
 
+/**
+ * The proxy between the engine and every remote: the engine connects to the proxy (its name
+ * resolved by the engine), never to the server directly.
+ */
+export interface ProxySettings {
+  kind: ProxyKind;
+  host: string;
+  port: number;
+  /** HTTP Basic (`Proxy-Authorization`) or SOCKS5 username/password (RFC 1929); null = none. */
+  credentials: Credentials | null;
+  /** HTTP only: the CONNECT request's version (`http-proxy-option VERSION`). */
+  httpVersion: HttpVersion;
+  /** HTTP only: `User-Agent` (`http-proxy-option AGENT`); null = none sent. */
+  userAgent: string | null;
+  /** HTTP only: `http-proxy-option CUSTOM-HEADER`. */
+  customHeaders: HttpHeader[];
+}
+
+/**
+ * Which proxy the engine dials instead of the server: `http` (`http-proxy`, asked to `CONNECT`)
+ * or `socks5` (`socks-proxy`, RFC 1928 CONNECT); TCP remotes only.
+ */
+export type ProxyKind = 'http' | 'socks5';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** `http-proxy-option VERSION`: the HTTP version of the CONNECT request. */
+export type HttpVersion = '1.0' | '1.1';
+
+/** An extra request header (`http-proxy-option CUSTOM-HEADER name value`). */
+export interface HttpHeader {
+  /** A header name: letters, digits and `-` only. */
+  name: string;
+  /** No CR or LF (it would end the header). */
+  value: string;
+}
+
 export interface TlsAuth {
   key: string;
   /** `key-direction`: 0, 1 or null (bidirectional). */
@@ -186,11 +228,6 @@ export type HashAlgorithm = 'SHA1' | 'SHA256';
 export interface StaticChallenge {
   text: string;
   echo: boolean;
-}
-
-export interface Credentials {
-  username: string;
-  password: string;
 }
 
 export type Compression = 'none' | 'comp-lzo-no' | 'compress-stub' | 'compress-stub-v2';

@@ -6,6 +6,19 @@ export const Proto: Check = oneOf('udp', 'tcp');
 export const AddressFamily: Check = oneOf('any', 'ipv4', 'ipv6');
 export const Remote: Check = object({ host: str(1), port: int(1, 65535), proto: Proto, family: AddressFamily });
 export const ConnectRetry: Check = object({ initialSec: int(0, 4294967295), maxSec: int(0, 4294967295) });
+export const ProxyKind: Check = oneOf('http', 'socks5');
+export const Credentials: Check = object({ username: str(), password: str() });
+export const HttpVersion: Check = oneOf('1.0', '1.1');
+export const HttpHeader: Check = object({ name: str(1), value: str() });
+export const ProxySettings: Check = object({
+  kind: ProxyKind,
+  host: str(1),
+  port: int(1, 65535),
+  credentials: nullable(Credentials),
+  httpVersion: HttpVersion,
+  userAgent: nullable(str()),
+  customHeaders: arrayOf(HttpHeader),
+});
 export const KeyDirection: Check = oneOf(0, 1);
 export const TlsAuth: Check = object({ key: str(1), direction: nullable(KeyDirection) });
 export const AuthDigest: Check = oneOf('SHA1', 'SHA256', 'SHA512');
@@ -17,7 +30,6 @@ export const VerifyX509Name: Check = object({ name: str(1), type: X509NameType }
 export const HashAlgorithm: Check = oneOf('SHA1', 'SHA256');
 export const VerifyHash: Check = object({ algorithm: HashAlgorithm, fingerprints: arrayOf(str(), 1) });
 export const StaticChallenge: Check = object({ text: str(), echo: bool });
-export const Credentials: Check = object({ username: str(), password: str() });
 export const Compression: Check = oneOf('none', 'comp-lzo-no', 'compress-stub', 'compress-stub-v2');
 export const Keepalive: Check = object({ intervalSec: int(0, 4294967295), timeoutSec: int(0, 4294967295) });
 export const MssFixMode: Check = oneOf('payload', 'mtu', 'fixed');
@@ -30,6 +42,7 @@ export const EngineConfig: Check = object({
   connectRetry: ConnectRetry,
   connectRetryMax: nullable(int(0, 4294967295)),
   handshakeWindowSec: int(0, 4294967295),
+  proxy: nullable(ProxySettings),
   ca: str(),
   extraCerts: nullable(str()),
   cert: nullable(str()),

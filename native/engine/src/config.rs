@@ -269,6 +269,58 @@ pub enum MssFixMode {
     Fixed,
 }
 
+/// Which proxy the engine dials instead of the server: `http` (`http-proxy`, asked to `CONNECT`)
+/// or `socks5` (`socks-proxy`, RFC 1928 CONNECT); TCP remotes only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyKind {
+    Http,
+    Socks5,
+}
+
+/// `http-proxy-option VERSION`: the HTTP version of the CONNECT request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum HttpVersion {
+    #[serde(rename = "1.0")]
+    V1_0,
+    #[serde(rename = "1.1")]
+    V1_1,
+}
+
+/// An extra request header (`http-proxy-option CUSTOM-HEADER name value`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHeader {
+    /// A header name: letters, digits and `-` only.
+    #[schemars(length(min = 1, max = 128))]
+    pub name: String,
+    /// No CR or LF (it would end the header).
+    #[schemars(length(max = 1024))]
+    pub value: String,
+}
+
+/// The proxy between the engine and every remote: the engine connects to the proxy (its name
+/// resolved by the engine), never to the server directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProxySettings {
+    pub kind: ProxyKind,
+    #[schemars(length(min = 1))]
+    pub host: String,
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// HTTP Basic (`Proxy-Authorization`) or SOCKS5 username/password (RFC 1929); null = none.
+    #[serde(deserialize_with = "nullable")]
+    pub credentials: Option<Credentials>,
+    /// HTTP only: the CONNECT request's version (`http-proxy-option VERSION`).
+    pub http_version: HttpVersion,
+    /// HTTP only: `User-Agent` (`http-proxy-option AGENT`); null = none sent.
+    #[serde(deserialize_with = "nullable")]
+    pub user_agent: Option<String>,
+    /// HTTP only: `http-proxy-option CUSTOM-HEADER`.
+    pub custom_headers: Vec<HttpHeader>,
+}
+
 /// A fully normalized engine configuration, built by main from a stored Profile
 /// (main/connection/engine-config.ts). Never profile text and never a file path.
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -287,6 +339,9 @@ pub struct EngineConfig {
     pub connect_retry_max: Option<u32>,
     /// Time allowed for one TLS handshake (`hand-window`), seconds.
     pub handshake_window_sec: u32,
+    /// Reach every remote through this proxy; null = connect directly.
+    #[serde(deserialize_with = "nullable")]
+    pub proxy: Option<ProxySettings>,
 
     /// PEM: the CA bundle that must sign the server chain; "" only with `peerFingerprints`.
     pub ca: String,
@@ -393,6 +448,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("remote_random_hostname", &self.remote_random_hostname)
             .field("connect_retry", &self.connect_retry)
             .field("connect_retry_max", &self.connect_retry_max)
+            .field("proxy", &self.proxy)
             .field("key", &redact(&self.key))
             .field("tls_auth", &self.tls_auth)
             .field("tls_crypt", &redact(&self.tls_crypt))
@@ -574,6 +630,8 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("correct horse"), "{dbg}");
         assert!(!dbg.contains("not-a-real-key"), "{dbg}");
+        assert!(!dbg.contains("proxy correct horse"), "{dbg}");
+        assert!(dbg.contains("proxy.example.net"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
     }
 }

@@ -81,6 +81,7 @@ fn data_loop_without_allocation(framing: TunFraming) {
         let mut link = Link::connect(
             peer.local_addr().unwrap(),
             Proto::Udp,
+            None,
             Duration::from_secs(5),
         )
         .await

@@ -8,7 +8,9 @@ use causeway_engine::keys::Key2;
 use causeway_engine::reliable::{Received, ReliableRecv, RECV_WINDOW};
 use causeway_engine::replay::ReplayWindow;
 use causeway_engine::wrap::Wrap;
-use causeway_engine::{ctrl_msg, km2, push, wire, Deframer};
+use causeway_engine::{
+    ctrl_msg, km2, parse_connect_response, parse_socks_reply, push, wire, Deframer,
+};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
@@ -288,4 +290,35 @@ pub fn vnet_offload(data: &[u8]) {
             .expect("the coalescer takes any packet");
     }
     c.flush(&mut write).expect("the coalescer flushes");
+}
+
+/// An HTTP proxy's answer to CONNECT: accepted only with a well-formed 2xx status line and a
+/// header end within the bound, and the tunnel never starts past the bytes given.
+pub fn http_connect_response(data: &[u8]) {
+    if let Ok(Some(end)) = parse_connect_response(data) {
+        assert!(end <= data.len() && data[..end].ends_with(b"\r\n\r\n"));
+        assert!(data.starts_with(b"HTTP/1.0 2") || data.starts_with(b"HTTP/1.1 2"));
+    }
+    // Garbage is rejected, not waited on forever: a first byte other than 'H' never passes.
+    if data.first().is_some_and(|&b| b != b'H') && data.windows(4).any(|w| w == b"\r\n\r\n") {
+        assert!(parse_connect_response(data).is_err(), "garbage accepted");
+    }
+}
+
+/// A SOCKS5 request's reply: accepted only as version 5, success, a zero reserved byte, and a
+/// length exactly covered by the bytes given; every prefix of an accepted reply is incomplete.
+pub fn socks5_reply(data: &[u8]) {
+    match parse_socks_reply(data) {
+        Ok(Some((_, n))) => {
+            assert!(n <= data.len() && data[0] == 5 && data[1] == 0 && data[2] == 0);
+            for cut in 0..n {
+                assert!(matches!(parse_socks_reply(&data[..cut]), Ok(None)));
+            }
+        }
+        Ok(None) => assert!(data.len() < 4 + 1 + 255 + 2),
+        Err(_) => {}
+    }
+    if data.first().is_some_and(|&v| v != 5) {
+        assert!(parse_socks_reply(data).is_err(), "garbage accepted");
+    }
 }

@@ -212,8 +212,13 @@ impl<N: NetworkSetup> Runner<N> {
         let params =
             self.prepared
                 .conn_params(&self.cfg, proto, addr.is_ipv6(), username, password);
+        // Owned: the dial runs while `unless_finished` borrows self.
+        let proxy = self.cfg.proxy.clone();
         let dialed = self
-            .unless_finished(m, Link::connect(addr, proto, params.hand_window))
+            .unless_finished(
+                m,
+                Link::connect(addr, proto, proxy.as_ref(), params.hand_window),
+            )
             .await?;
         let mut link = match dialed {
             Ok(l) => l,

@@ -3,16 +3,18 @@
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
+mod proxy;
 mod tcp;
 mod udp;
 #[cfg(target_os = "linux")]
 mod udp_linux;
 
-use crate::config::Proto;
+use crate::config::{Proto, ProxySettings};
 use std::io;
 use std::net::SocketAddr;
 use tokio::net::{TcpStream, UdpSocket};
 
+pub use proxy::{http::parse_connect_response, socks::parse_reply as parse_socks_reply};
 pub use tcp::{Deframer, TcpLink};
 pub use udp::UdpLink;
 
@@ -28,9 +30,14 @@ impl Link {
     pub async fn connect(
         addr: SocketAddr,
         proto: Proto,
+        proxy: Option<&ProxySettings>,
         timeout: std::time::Duration,
     ) -> io::Result<Self> {
         match proto {
+            Proto::Udp if proxy.is_some() => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a UDP remote cannot be reached through this proxy; use a TCP remote",
+            )),
             Proto::Udp => {
                 let bind: SocketAddr = if addr.is_ipv4() {
                     "0.0.0.0:0".parse().unwrap()
@@ -42,11 +49,15 @@ impl Link {
                 Ok(Link::Udp(UdpLink::new(sock)))
             }
             Proto::Tcp => {
-                let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-                    .await
-                    .map_err(|_| {
-                        io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out")
-                    })??;
+                let dial = async {
+                    match proxy {
+                        Some(p) => proxy::dial_tcp(p, addr).await,
+                        None => TcpStream::connect(addr).await,
+                    }
+                };
+                let stream = tokio::time::timeout(timeout, dial).await.map_err(|_| {
+                    io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out")
+                })??;
                 TcpLink::new(stream).map(Link::Tcp)
             }
         }

@@ -1,0 +1,8 @@
+//! An HTTP proxy response to CONNECT, as a hostile proxy could send it.
+#![cfg_attr(target_os = "linux", no_main)]
+
+#[cfg(target_os = "linux")]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| causeway_engine_fuzz::http_connect_response(data));
+
+#[cfg(not(target_os = "linux"))]
+fn main() {}
