@@ -4,8 +4,6 @@
 // Network namespaces and the stock openvpn peer exist only on Linux; on other targets this
 // test file compiles to nothing rather than to ignored tests.
 #![cfg(target_os = "linux")]
-// The EngineConfig literals below are larger than serde_json::json!'s default recursion allows.
-#![recursion_limit = "256"]
 
 mod lab;
 
@@ -67,21 +65,10 @@ fn legacy_prf_data_channel_against_openvpn() {
     let mut lab = Lab::new();
     lab.start_server("udp", "tls-crypt TA");
     lab.enter_client_ns();
-    let cfg: EngineConfig = serde_json::from_value(serde_json::json!({
-        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": "udp", "family": "any"}],
-        "remoteRandom": false, "remoteRandomHostname": false,
-        "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1, "handshakeWindowSec": 15,
-        "ca": lab.read("ca.crt"), "extraCerts": null, "cert": lab.read("client-ec.crt"), "key": lab.read("client-ec.key"),
-        "tlsAuth": null, "tlsCrypt": lab.read("ta.key"), "tlsCryptV2": null, "authDigest": "SHA1",
-        "tlsVersionMin": "1.2", "tlsVersionMax": null, "dataCiphers": ["AES-128-GCM"],
-        "remoteCertTls": "server", "verifyX509Name": null,
-        "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null, "authUserPass": false, "staticChallenge": null,
-        "credentials": null, "awsFraming": false, "compression": "none", "keepalive": null,
-        "renegSec": 0, "renegBytes": null, "tunMtu": 1500, "mssfix": {"max": 1492, "mode": "mtu"}, "routeNoPull": false, "routes": [],
-        "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
-        "dns": {"servers": [], "searchDomains": [], "routeDomains": []}, "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "t"
-    }))
-    .unwrap();
+    let mut cfg = lab::lab_config(&lab, "udp");
+    cfg["tlsCrypt"] = lab.read("ta.key").into();
+    cfg["dataCiphers"] = serde_json::json!(["AES-128-GCM"]);
+    let cfg: EngineConfig = serde_json::from_value(cfg).unwrap();
     let prepared = Prepared::new(&cfg).unwrap();
     let mut p = prepared.conn_params(&cfg, Proto::Udp, false, None, None);
     // Without IV_PROTO bit 3 (TLS_KEY_EXPORT) the server falls back to the OpenVPN PRF.

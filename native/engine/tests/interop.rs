@@ -7,8 +7,6 @@
 // Network namespaces and the stock openvpn peer exist only on Linux; on other targets this
 // test file compiles to nothing rather than to ignored tests.
 #![cfg(target_os = "linux")]
-// The EngineConfig literals below are larger than serde_json::json!'s default recursion allows.
-#![recursion_limit = "256"]
 
 mod lab;
 
@@ -20,28 +18,6 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-fn base_config(lab: &Lab, proto: &str) -> Value {
-    json!({
-        "remotes": [{"host": lab.server_ip, "port": 1194, "proto": proto, "family": "any"}],
-        "remoteRandom": false, "remoteRandomHostname": false,
-        "connectRetry": {"initialSec": 1, "maxSec": 2}, "connectRetryMax": 1,
-        "handshakeWindowSec": 15,
-        "ca": lab.read("ca.crt"), "extraCerts": null,
-        "cert": lab.read("client-ec.crt"), "key": lab.read("client-ec.key"),
-        "tlsAuth": null, "tlsCrypt": null, "tlsCryptV2": null, "authDigest": "SHA1",
-        "tlsVersionMin": "1.2", "tlsVersionMax": null,
-        "dataCiphers": ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"],
-        "remoteCertTls": "server", "verifyX509Name": null,
-        "peerFingerprints": [], "crl": null, "verifyHash": null, "remoteCertKu": null, "remoteCertEku": null,
-        "authUserPass": false, "staticChallenge": null, "credentials": null, "awsFraming": false,
-        "compression": "none", "keepalive": null, "renegSec": 0, "renegBytes": null, "tunMtu": 1500,
-        "mssfix": {"max": 1492, "mode": "mtu"},
-        "routeNoPull": false, "routes": [], "routesIpv6": [], "redirectGateway": false, "excludedRoutes": [],
-        "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
-        "blockIpv6": false, "killSwitch": false, "allowLan": true, "guiVersion": "causeway-engine-test"
-    })
-}
 
 struct Running {
     commands: mpsc::Sender<Command>,
@@ -190,7 +166,7 @@ impl Drop for Running {
 
 /// A login with username and password only (no client certificate).
 fn password_config(lab: &Lab, proto: &str, username: &str, password: &str) -> Value {
-    let mut cfg = base_config(lab, proto);
+    let mut cfg = lab::lab_config(lab, proto);
     cfg["cert"] = Value::Null;
     cfg["key"] = Value::Null;
     cfg["authUserPass"] = true.into();
@@ -199,27 +175,23 @@ fn password_config(lab: &Lab, proto: &str, username: &str, password: &str) -> Va
 }
 
 fn ping(lab: &Lab, count: u32) -> bool {
-    let out = lab::netns_exec(
+    ping_tunnel(lab, count).status.success()
+}
+
+/// `count` pings at 5/s to the server's tunnel address, from the client namespace.
+fn ping_tunnel(lab: &Lab, count: u32) -> std::process::Output {
+    let count = count.to_string();
+    lab::netns_exec(
         &lab.client_ns,
-        &[
-            "ping",
-            "-c",
-            &count.to_string(),
-            "-i",
-            "0.2",
-            "-W",
-            "2",
-            "10.8.0.1",
-        ],
-    );
-    out.status.success()
+        &["ping", "-c", &count, "-i", "0.2", "-W", "2", "10.8.0.1"],
+    )
 }
 
 /// Brings a tunnel up, pings through it, disconnects cleanly.
 fn roundtrip(proto: &str, server_extra: &str, tweak: impl FnOnce(&Lab, &mut Value)) {
     let mut lab = Lab::new();
     lab.start_server(proto, server_extra);
-    let mut cfg = base_config(&lab, proto);
+    let mut cfg = lab::lab_config(&lab, proto);
     tweak(&lab, &mut cfg);
     let run = Running::connected(&lab, cfg);
     assert!(
@@ -300,19 +272,7 @@ impl Running {
 /// Pings for `secs` seconds at 5/s and returns the number of lost replies.
 fn ping_loss(lab: &Lab, secs: u32) -> u32 {
     let count = secs * 5;
-    let out = lab::netns_exec(
-        &lab.client_ns,
-        &[
-            "ping",
-            "-c",
-            &count.to_string(),
-            "-i",
-            "0.2",
-            "-W",
-            "2",
-            "10.8.0.1",
-        ],
-    );
+    let out = ping_tunnel(lab, count);
     let text = String::from_utf8_lossy(&out.stdout);
     let received = text
         .lines()
@@ -331,7 +291,7 @@ fn ping_loss(lab: &Lab, secs: u32) -> u32 {
 fn server_initiated_renegotiation_loses_nothing() {
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 4");
-    let run = Running::start(&lab, base_config(&lab, "udp"));
+    let run = Running::start(&lab, lab::lab_config(&lab, "udp"));
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
     let cpu_before = run.engine_cpu_seconds();
     assert_eq!(ping_loss(&lab, 11), 0, "server log:\n{}", lab.server_log());
@@ -348,7 +308,7 @@ fn server_initiated_renegotiation_loses_nothing() {
 fn client_initiated_renegotiation_loses_nothing() {
     let mut lab = Lab::new();
     lab.start_server("tcp", "reneg-sec 0\ntls-crypt TA");
-    let mut cfg = base_config(&lab, "tcp");
+    let mut cfg = lab::lab_config(&lab, "tcp");
     cfg["renegSec"] = 4.into();
     cfg["tlsCrypt"] = lab.read("ta.key").into();
     let run = Running::connected(&lab, cfg);
@@ -359,9 +319,21 @@ fn client_initiated_renegotiation_loses_nothing() {
     run.stop();
 }
 
+/// Server lines for a password-only login checked by `script` (given the username and password
+/// in a file), the username standing in for the certificate's common name.
+fn password_hook(script: &std::path::Path) -> String {
+    format!(
+        "verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file",
+        script.display()
+    )
+}
+
 fn password_server(lab: &Lab) -> String {
     let script = lab.write_script("check.sh", "#!/bin/sh\nu=$(sed -n 1p \"$1\"); p=$(sed -n 2p \"$1\")\n[ \"$u\" = alice ] && [ \"$p\" = 'correct horse' ] && exit 0\nexit 1\n");
-    format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file\nauth-gen-token 3600 120\nreneg-sec 4", script.display())
+    format!(
+        "{}\nauth-gen-token 3600 120\nreneg-sec 4",
+        password_hook(&script)
+    )
 }
 
 #[test]
@@ -399,7 +371,7 @@ if [ "$u" = alice ] && [ "$p" = 'correct horse' ]; then
 fi
 exit 1
 "#);
-    format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", script.display())
+    password_hook(&script)
 }
 
 #[test]
@@ -442,7 +414,7 @@ fn aws_framing_carries_a_128_kib_password() {
     let binary = lab::patched_openvpn();
     let mut lab = Lab::new();
     lab.start_server_binary(&binary, "udp", "");
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["authUserPass"] = true.into();
     cfg["awsFraming"] = true.into();
     cfg["credentials"] = json!({"username": "N/A", "password": "S".repeat(128 * 1024 - 1)});
@@ -468,8 +440,8 @@ fn auth_pending_cr_text_answered_with_cr_response() {
         "#!/bin/sh\nif [ \"$(cat \"$1\")\" = \"$(printf 4242 | base64)\" ]; then echo 1 > \"$auth_control_file\"; else echo 0 > \"$auth_control_file\"; fi\n",
     );
     let extra = format!(
-        "verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file\nclient-crresponse {}",
-        auth.display(),
+        "{}\nclient-crresponse {}",
+        password_hook(&auth),
         cr.display()
     );
     lab.start_server("udp", &extra);
@@ -507,7 +479,7 @@ fn disconnect_while_tcp_connect_hangs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut cfg = base_config(&lab, "tcp");
+    let mut cfg = lab::lab_config(&lab, "tcp");
     cfg["handshakeWindowSec"] = 60.into();
     let run = Running::start(&lab, cfg);
     run.wait_phase(SessionPhase::Connecting, Duration::from_secs(5));
@@ -532,7 +504,7 @@ fn pushed_dyn_tls_crypt(lab: &Lab) -> bool {
 fn tls_crypt_v2_renegotiation_under_dynamic_tls_crypt() {
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 2\ntls-crypt-v2 V2S");
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["tlsCryptV2"] = lab.read("v2-client.key").into();
     let run = Running::connected(&lab, cfg);
     assert_eq!(ping_loss(&lab, 7), 0, "server log:\n{}", lab.server_log());
@@ -546,7 +518,7 @@ fn tls_crypt_v2_renegotiation_under_dynamic_tls_crypt() {
 fn rapid_renegotiation_wraps_key_ids_without_loss() {
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 1\ntls-auth TA 0");
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1});
     let run = Running::connected(&lab, cfg);
     assert_eq!(ping_loss(&lab, 12), 0, "server log:\n{}", lab.server_log());
@@ -565,7 +537,7 @@ fn rapid_renegotiation_wraps_key_ids_without_loss() {
 fn reneg_bytes_triggers_client_renegotiation() {
     let mut lab = Lab::new();
     lab.start_server("udp", "reneg-sec 0");
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["renegBytes"] = 200_000.into();
     let run = Running::connected(&lab, cfg);
     let out = lab::netns_exec(
@@ -685,7 +657,7 @@ fn long_push_reply_with_continuation_and_echo() {
         .collect();
     extra.push_str("push \"echo Welcome to the lab\"\n");
     lab.start_server("udp", &extra);
-    let run = Running::start(&lab, base_config(&lab, "udp"));
+    let run = Running::start(&lab, lab::lab_config(&lab, "udp"));
     let ev = run.wait_for("pushed settings", Duration::from_secs(20), |e| {
         matches!(e, Event::Pushed(_))
     });
@@ -715,7 +687,7 @@ fn web_auth_pending_then_connected() {
         "webauth.sh",
         "#!/bin/sh\nprintf '60\\nwebauth\\nWEB_AUTH::https://sso.example.test/login?s=1\\n' > \"$auth_pending_file\"\n(sleep 2; echo 1 > \"$auth_control_file\") >/dev/null 2>&1 &\nexit 2\n",
     );
-    let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
+    let extra = password_hook(&auth);
     lab.start_server("tcp", &extra);
     let cfg = password_config(&lab, "tcp", "carol", "pw");
     let run = Running::start(&lab, cfg);
@@ -747,7 +719,7 @@ fn auth_failed_temp_backs_off_and_retries() {
             m = marker.display()
         ),
     );
-    let extra = format!("verify-client-cert none\nusername-as-common-name\nscript-security 2\nauth-user-pass-verify {} via-file", auth.display());
+    let extra = password_hook(&auth);
     lab.start_server("udp", &extra);
     let cfg = password_config(&lab, "udp", "dave", "pw");
     let started = Instant::now();
@@ -767,7 +739,7 @@ fn auth_failed_temp_backs_off_and_retries() {
 fn client_certificate_from_another_ca_is_client_cert_rejected() {
     let mut lab = Lab::new();
     lab.start_server("udp", "");
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["cert"] = lab.read("client-other-ca.crt").into();
     cfg["key"] = lab.read("client-other-ca.key").into();
     cfg["handshakeWindowSec"] = 10.into();
@@ -801,7 +773,7 @@ fn reconnect_reuses_the_resolved_address_when_dns_is_gone() {
     let mut lab = Lab::new();
     lab.start_server("udp", "explicit-exit-notify 1");
     let mut dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp", "family": "any"}]);
     let run = Running::start_with_resolver(&lab, cfg, Some(lab_resolver(&lab)));
     run.wait_phase(SessionPhase::Connected, Duration::from_secs(20));
@@ -835,7 +807,7 @@ fn remote_random_hostname_queries_a_random_label() {
     let mut lab = Lab::new();
     lab.start_server("udp", "");
     let dns = lab::dns::DnsServer::start(&lab, LAB_ZONE);
-    let mut cfg = base_config(&lab, "udp");
+    let mut cfg = lab::lab_config(&lab, "udp");
     cfg["remotes"] = json!([{"host": LAB_ZONE, "port": 1194, "proto": "udp", "family": "any"}]);
     cfg["remoteRandomHostname"] = json!(true);
     let run = Running::start_with_resolver(&lab, cfg, Some(lab_resolver(&lab)));

@@ -413,6 +413,38 @@ impl NetworkSetup for TestNet {
     }
 }
 
+/// The `EngineConfig` (as JSON, for per-test overrides) of
+/// test/vectors/helper-protocol/valid/<name>.json: the shared vectors are the only sample configs.
+pub fn vector_config(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test/vectors/helper-protocol/valid")
+        .join(format!("{name}.json"));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let vector: serde_json::Value = serde_json::from_str(&text).unwrap();
+    vector["message"]["config"].clone()
+}
+
+/// The typical sample config pointed at the lab's server: its CA, the EC client certificate,
+/// every AEAD cipher, no client-side renegotiation, and short retries (a test waits for
+/// failures, a user would not).
+pub fn lab_config(lab: &Lab, proto: &str) -> serde_json::Value {
+    let mut c = vector_config("to-connect-typical");
+    c["remotes"] =
+        serde_json::json!([{"host": lab.server_ip, "port": 1194, "proto": proto, "family": "any"}]);
+    c["connectRetry"] = serde_json::json!({"initialSec": 1, "maxSec": 2});
+    c["connectRetryMax"] = 1.into();
+    c["handshakeWindowSec"] = 15.into();
+    c["ca"] = lab.read("ca.crt").into();
+    c["cert"] = lab.read("client-ec.crt").into();
+    c["key"] = lab.read("client-ec.key").into();
+    c["dataCiphers"] = serde_json::json!(["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"]);
+    // The lab's server sets its own keepalive and pushes it.
+    c["keepalive"] = serde_json::Value::Null;
+    c["renegSec"] = 0.into();
+    c["guiVersion"] = "causeway-engine-test".into();
+    c
+}
+
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
