@@ -7,7 +7,7 @@
 //   core.profiles.list() / .resolve(idOrName)           ProfileStore (main/profiles/store.ts)
 //   core.certs.importPkcs12(bytes, pw) / .attach(c, p)  CertStore (main/certs/store.ts)
 //   core.connections.on(event => …)                     state, stats, pushed, banner, notice, log
-//   core.connections.connect(idOrName)                  starts a session, returns its snapshot
+//   core.connections.connect(idOrName[, {killSwitch}])  starts a session, returns its snapshot
 //   core.connections.disconnect(idOrName)               resolves when the session is idle
 //   core.connections.list() / .get(p) / .logLines(p)    snapshots (state from app/connection)
 //   core.readLog(profile)                               the stored, redacted log of a profile
@@ -20,6 +20,7 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { openSecretStore, type PassphraseSource } from './secrets/index.js';
 import { configDir, profilesDir } from './profiles/paths.js';
 import { ProfileStore } from './profiles/store.js';
+import { LeakDefaults } from './profiles/leak-defaults.js';
 import { CertStore } from './certs/store.js';
 import { connectHelper, type HelperOptions } from './helper/connect.js';
 import { locateHelper } from './helper/locate.js';
@@ -54,7 +55,6 @@ export interface CoreOptions {
   /** Opens a URL in the browser for web sign-in (CLI: xdg-open/open/start; app: shell.openExternal). */
   openUrl?: (url: string) => Promise<void>;
   policy?: Partial<ConnectionPolicy>;
-  killSwitch?: boolean;
   /** e.g. "causeway-cli" or "causeway-app", sent to the helper. */
   clientName?: string;
 }
@@ -76,7 +76,8 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   const platformEnv = { env, ...(options.home ? { home: options.home } : {}) };
   const secrets = options.secrets ?? (await openSecretStore({ env, ...(options.home ? { home: options.home } : {}), askPassphrase: options.askPassphrase }));
   const config = options.configDir ?? configDir(platformEnv);
-  const profiles = new ProfileStore(options.configDir ? join(config, 'profiles') : profilesDir(platformEnv), secrets);
+  // New profiles get the leak protection chosen in the app's Settings (the same file for the CLI).
+  const profiles = new ProfileStore(options.configDir ? join(config, 'profiles') : profilesDir(platformEnv), secrets, LeakDefaults.inDir(config));
   const certs = new CertStore(join(config, 'certificates'), secrets, profiles);
   // Older profiles kept tls-auth/tls-crypt keys in their JSON; a failure leaves them readable there.
   await profiles.moveLegacyKeys().catch(() => undefined);
@@ -103,7 +104,6 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     openUrl: options.openUrl,
     logDir,
     policy: options.policy,
-    killSwitch: options.killSwitch,
     guiVersion: `causeway ${VERSION}`,
   });
   return {

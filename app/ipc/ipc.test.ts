@@ -97,13 +97,13 @@ describe('dispatcher validation', () => {
 describe('bridge over the dispatcher', () => {
   it('returns values and rethrows user-facing errors with their message', async () => {
     const { service } = recordingService({
-      getSettings: async () => ({ connectOnStartup: null, startMinimized: true, notifications: true }),
+      getSettings: async () => ({ connectOnStartup: null, startMinimized: true, notifications: true, newProfileKillSwitch: false, newProfileAllowLan: true }),
       removeProfile: async () => {
         throw new UserFacingError('no-such-profile', 'That profile no longer exists.');
       },
     });
     const { bridge } = loopback(service);
-    await expect(bridge.getSettings()).resolves.toEqual({ connectOnStartup: null, startMinimized: true, notifications: true });
+    await expect(bridge.getSettings()).resolves.toEqual({ connectOnStartup: null, startMinimized: true, notifications: true, newProfileKillSwitch: false, newProfileAllowLan: true });
     const err = await bridge.removeProfile('p9').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CausewayCallError);
     expect(err).toMatchObject({ code: 'no-such-profile', message: 'That profile no longer exists.' });

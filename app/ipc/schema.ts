@@ -12,6 +12,7 @@ import type {
   CertSummary,
   ConnectionView,
   ImportVerdict,
+  LeakProtectionInput,
   LogLine,
   OidcSettingsInput,
   ProfileDetails,
@@ -47,7 +48,11 @@ const settingsPatch = object({
   connectOnStartup: nullable(id),
   startMinimized: boolean,
   notifications: boolean,
+  newProfileKillSwitch: boolean,
+  newProfileAllowLan: boolean,
 });
+
+const leakProtection: Validator<LeakProtectionInput> = object({ killSwitch: boolean, allowLan: boolean });
 
 interface CallSpec<A extends unknown[], R> {
   args: Validator<A>;
@@ -75,6 +80,8 @@ export const calls = {
   forgetPassword: call<void>()(tuple(id)),
   /** Sets (or, with null, removes) the profile's single sign-on settings; returns the new details. */
   setProfileOidc: call<ProfileDetails>()(tuple(id, nullable(oidcSettings))),
+  /** Sets the profile's kill switch and LAN access (used from its next connection); returns the new details. */
+  setProfileLeakProtection: call<ProfileDetails>()(tuple(id, leakProtection)),
   getSettings: call<Settings>()(tuple()),
   setSettings: call<Settings>()(tuple(settingsPatch)),
   listCerts: call<CertSummary[]>()(tuple()),

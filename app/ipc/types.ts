@@ -56,6 +56,16 @@ export interface ProfileDetails extends ProfileSummary {
   passwordSaved: boolean;
   /** The profile's single sign-on (OpenID Connect) settings, or null when it has none. */
   oidc: OidcView | null;
+  /** While connected or reconnecting, nothing leaves the computer but the tunnel and the VPN server. */
+  killSwitch: boolean;
+  /** The local network stays reachable while leak protection blocks the rest. */
+  allowLan: boolean;
+}
+
+/** A profile's leak protection as the user sets it in its details. */
+export interface LeakProtectionInput {
+  killSwitch: boolean;
+  allowLan: boolean;
 }
 
 /** Which token is sent to the VPN server as the password. */
@@ -181,6 +191,10 @@ export interface Settings {
   connectOnStartup: string | null;
   startMinimized: boolean;
   notifications: boolean;
+  /** Kill switch of profiles imported from now on (the CLI's import follows it too). */
+  newProfileKillSwitch: boolean;
+  /** LAN access of profiles imported from now on. */
+  newProfileAllowLan: boolean;
 }
 
 export interface EnvironmentInfo {

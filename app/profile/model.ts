@@ -199,8 +199,22 @@ export interface ProfileSettings {
   pushPeerInfo: boolean;
 }
 
+/**
+ * Leak protection the user chose for a profile (not from the .ovpn file): `causeway set`, the
+ * app's profile details. New profiles get the defaults from Settings (main/profiles/leak-defaults.ts).
+ */
+export interface LeakProtection {
+  /** While connected or reconnecting, nothing leaves the machine but the tunnel and the VPN server. */
+  killSwitch: boolean;
+  /** The directly connected local network stays reachable while leak protection blocks the rest. */
+  allowLan: boolean;
+}
+
+/** What a profile stored before these settings existed reads as, and the default for new ones. */
+export const DEFAULT_LEAK_PROTECTION: LeakProtection = Object.freeze({ killSwitch: false, allowLan: true });
+
 /** A stored profile: settings plus identity. This is exactly the persisted JSON. */
-export interface Profile extends ProfileSettings {
+export interface Profile extends ProfileSettings, LeakProtection {
   schemaVersion: typeof PROFILE_SCHEMA_VERSION;
   /** Stable id: lowercase letters, digits and dashes (file name in the store). */
   id: string;

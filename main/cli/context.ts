@@ -3,7 +3,8 @@
 import { homedir } from 'node:os';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { openSecretStore, type PassphraseSource } from '../secrets/index.js';
-import { profilesDir } from '../profiles/paths.js';
+import { configDir, profilesDir } from '../profiles/paths.js';
+import { LeakDefaults } from '../profiles/leak-defaults.js';
 import { ProfileStore } from '../profiles/store.js';
 import { TerminalInput } from './terminal.js';
 import { MemoryStore } from '../secrets/memory-store.js';
@@ -86,12 +87,16 @@ export async function openSecrets(io: CliIO): Promise<SecretStore> {
  * is asked). Otherwise keys of profiles stored before they became secrets are moved first.
  */
 export async function openProfileStore(io: CliIO, options: { dryRun?: boolean } = {}): Promise<ProfileStore> {
-  const dir = profilesDir({ env: io.env, home: homeOf(io) });
+  const where = { env: io.env, home: homeOf(io) };
+  const dir = profilesDir(where);
+  // The same defaults for new profiles as the app's Settings screen sets.
+  const leakDefaults = LeakDefaults.inDir(configDir(where));
   if (options.dryRun) {
     // The memory store touches nothing outside this process and refuses what a real import would.
-    return new ProfileStore(dir, io.env.CAUSEWAY_SECRET_STORE === 'memory' ? new MemoryStore('CAUSEWAY_SECRET_STORE=memory: secrets are kept in memory for this process only') : null);
+    const memory = io.env.CAUSEWAY_SECRET_STORE === 'memory' ? new MemoryStore('CAUSEWAY_SECRET_STORE=memory: secrets are kept in memory for this process only') : null;
+    return new ProfileStore(dir, memory, leakDefaults);
   }
-  const store = new ProfileStore(dir, await openSecrets(io));
+  const store = new ProfileStore(dir, await openSecrets(io), leakDefaults);
   try {
     await store.moveLegacyKeys();
   } catch (e) {

@@ -2,7 +2,7 @@
 // (subject, expiry, fingerprint); static keys and private keys are never printed, only whether
 // they are present.
 import { X509Certificate } from 'node:crypto';
-import type { Profile, ProfileIssue } from '../../app/profile/index.js';
+import type { LeakProtection, Profile, ProfileIssue } from '../../app/profile/index.js';
 
 export interface CertSummary {
   subject: string;
@@ -63,6 +63,11 @@ const AUTH_TEXT: Record<Profile['auth']['kind'], string> = {
   none: 'none',
 };
 
+/** The profile's leak protection in words, e.g. "kill switch on, local network allowed". */
+export function leakProtectionWords(p: LeakProtection): string {
+  return `kill switch ${p.killSwitch ? 'on' : 'off'}, local network ${p.allowLan ? 'allowed' : 'blocked'}`;
+}
+
 /** Human-readable description, several lines. */
 export function describeProfile(p: Profile): string {
   const v = profileView(p);
@@ -87,6 +92,7 @@ export function describeProfile(p: Profile): string {
     lines.push(`  DNS through VPN: ${all ? 'all names' : p.dns.routeDomains.join(', ')}`);
   }
   if (p.excludedRoutes.length) lines.push(`  outside VPN:    ${p.excludedRoutes.join(', ')}`);
+  lines.push(`  leak protection: ${leakProtectionWords(p)}`);
   lines.push(`  imported:       ${p.importedAt}${p.source.fileName ? ` from ${p.source.fileName}` : ''}${p.source.importer === 'aws-vpn-client' ? ' (AWS VPN Client)' : ''}`);
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPki, type Pki } from '../../test/peers/lab/pki.js';
-import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
 import { parseClientMessage } from '../../app/helper-protocol/validate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { StaticKeys } from '../profiles/secret-accounts.js';
@@ -29,6 +29,7 @@ function profileFrom(text: string): { profile: Profile; key: string | null; stat
     importedAt: '2026-01-01T00:00:00.000Z',
     source: { fileName: 'test.ovpn', importer: 'ovpn' },
     ...verdict.settings!,
+    ...DEFAULT_LEAK_PROTECTION,
   };
   const { tlsAuth, tlsCrypt, tlsCryptV2 } = verdict.secrets;
   return { profile, key: verdict.secrets.key, staticKeys: { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 } };

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPki, type Pki } from '../../test/peers/lab/pki.js';
-import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
 import type { ConnectionPhase } from '../../app/connection/state.js';
 import { MemoryStore } from '../secrets/memory-store.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -34,6 +34,7 @@ function profile(id: string, body: string): Profile {
     importedAt: '2026-01-01T00:00:00.000Z',
     source: { fileName: null, importer: 'ovpn' },
     ...verdict.settings!,
+    ...DEFAULT_LEAK_PROTECTION,
   };
 }
 const certBody = () => `<cert>\n${pki.clientEc.cert}</cert>\n<key>\n${pki.clientEc.key}</key>`;
@@ -147,6 +148,29 @@ describe('ConnectionManager', () => {
     await h.manager.disconnect('cert');
     expect(h.phases('cert')).toEqual(['resolving', 'connecting', 'authenticating', 'connected', 'disconnecting', 'idle']);
     expect(h.manager.get('cert')!.stats.connectedSince).toBeNull();
+  });
+
+  it("sends the profile's kill switch and LAN access, and --kill-switch's override for that connection only", async () => {
+    const secrets = new MemoryStore();
+    await secrets.set(keyAccount('guarded'), pki.clientEc.key);
+    await secrets.set(keyAccount('locked'), pki.clientEc.key);
+    const guarded = { ...profile('guarded', certBody()), killSwitch: false, allowLan: false };
+    const locked = { ...profile('locked', certBody()), killSwitch: true };
+    const h = harness([guarded, locked], new ScriptedPrompter([]), { secrets });
+    const sent = () => h.helperLog.filter((l) => l.includes('connect killSwitch='));
+    for (const [id, once, expected] of [
+      ['locked', {}, 'killSwitch=true allowLan=true'],
+      ['guarded', {}, 'killSwitch=false allowLan=false'],
+      ['guarded', { killSwitch: true }, 'killSwitch=true allowLan=false'],
+      ['guarded', {}, 'killSwitch=false allowLan=false'],
+    ] as const) {
+      const before = sent().length;
+      h.manager.connect(id, once);
+      await h.until(id, 'connected');
+      await expect.poll(() => sent().length).toBe(before + 1); // stderr may lag stdout
+      expect(sent().at(-1)).toBe(`fake-helper: connect ${expected}`);
+      await h.manager.disconnect(id);
+    }
   });
 
   it('fails with profile-invalid when the key is missing from the keyring', async () => {

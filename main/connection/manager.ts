@@ -59,9 +59,14 @@ export interface ConnectionManagerOptions {
   /** Directory for per-profile log files; null keeps logs in memory only. */
   logDir?: string | null;
   policy?: Partial<ConnectionPolicy>;
-  killSwitch?: boolean;
   guiVersion?: string;
   now?: () => number;
+}
+
+/** Choices for one connection that are not stored in the profile. */
+export interface ConnectOnce {
+  /** Kill switch on for this connection even when the profile has it off. */
+  killSwitch?: boolean;
 }
 
 export type ManagerEvent =
@@ -113,9 +118,11 @@ export class ConnectionManager {
 
   /**
    * Starts connecting a profile and returns its session at once; follow progress with on().
-   * Throws when the profile does not exist or is already connecting or connected.
+   * Throws when the profile does not exist or is already connecting or connected. The profile's
+   * stored kill switch and LAN access apply; `once.killSwitch` turns the kill switch on for this
+   * connection (its retries included) without storing it.
    */
-  connect(profileIdOrName: string): SessionSnapshot {
+  connect(profileIdOrName: string, once: ConnectOnce = {}): SessionSnapshot {
     if (this.closing) throw new Error('Causeway is shutting down');
     const profile = this.options.profiles.resolve(profileIdOrName);
     let session = this.sessions.get(profile.id);
@@ -132,6 +139,7 @@ export class ConnectionManager {
     session.authRetries = 0;
     session.helperRetries = 0;
     session.banner = [];
+    session.killSwitchOverride = once.killSwitch === true;
     this.start(session);
     this.warnAboutCertificate(session);
     return session.snapshot();
@@ -220,7 +228,7 @@ export class ConnectionManager {
       const config = buildEngineConfig(
         profile,
         { key, credentials, staticKeys },
-        { killSwitch: this.options.killSwitch ?? false, allowLan: true, guiVersion: this.options.guiVersion ?? 'causeway 0.1.0' },
+        { killSwitch: profile.killSwitch || session.killSwitchOverride, allowLan: profile.allowLan, guiVersion: this.options.guiVersion ?? 'causeway 0.1.0' },
       );
       let helper: HelperConnection;
       try {
@@ -232,7 +240,8 @@ export class ConnectionManager {
       if (signal.aborted || !isActive(session.state) || session.state.phase === 'disconnecting') return;
       session.helperSession = helperSession;
       this.byHelperSession.set(helperSession, session);
-      this.note(session, `connecting (attempt ${session.attempt}) to ${profile.remotes.map((r) => `${r.host}:${r.port}/${r.proto}`).join(', ')}`);
+      const protection = config.killSwitch ? ` (kill switch on, LAN ${config.allowLan ? 'allowed' : 'blocked'})` : '';
+      this.note(session, `connecting (attempt ${session.attempt}) to ${profile.remotes.map((r) => `${r.host}:${r.port}/${r.proto}`).join(', ')}${protection}`);
       try {
         helper.channel.send({ type: 'connect', session: helperSession, config });
       } catch (e) {

@@ -81,6 +81,8 @@ export class Session {
   timers = new Set<NodeJS.Timeout>();
   retryPending = false;
   reconnectTimer: NodeJS.Timeout | null = null;
+  /** `causeway connect --kill-switch`: the kill switch for this connection only, whatever the profile says. */
+  killSwitchOverride = false;
   readonly redactor = new Redactor();
   readonly log: SessionLog;
   readonly idle: Array<() => void> = [];

@@ -25,6 +25,8 @@ function profile(id: string, name: string): Profile {
     isAws: false,
     cert: null,
     hasKey: false,
+    killSwitch: false,
+    allowLan: true,
   } as unknown as Profile;
 }
 
@@ -56,6 +58,11 @@ function scriptedCore() {
       async remove(id) {
         const p = profiles.get(id)!;
         profiles.delete(id);
+        return p;
+      },
+      setLeakProtection(id, change) {
+        const p = { ...profiles.get(id)!, ...change };
+        profiles.set(id, p);
         return p;
       },
       replace(p) {
@@ -304,12 +311,30 @@ describe('desktop service', () => {
     t.state('work', { phase: 'resolving' });
     expect(await t.dispatcher.dispatch('removeProfile', ['work'])).toMatchObject({ ok: false, error: { message: 'Disconnect “Work” before removing it.' } });
     expect(await t.dispatcher.dispatch('renameProfile', ['work', 'Taken'])).toMatchObject({ ok: false, error: { message: 'A profile named "Taken" already exists' } });
-    expect(await t.dispatcher.dispatch('setSettings', [{ connectOnStartup: 'nope', startMinimized: false, notifications: true }])).toMatchObject({
+    const leak = { newProfileKillSwitch: true, newProfileAllowLan: false };
+    expect(await t.dispatcher.dispatch('setSettings', [{ connectOnStartup: 'nope', startMinimized: false, notifications: true, ...leak }])).toMatchObject({
       ok: false,
       error: { code: 'no-such-profile' },
     });
-    await t.dispatcher.dispatch('setSettings', [{ connectOnStartup: 'work', startMinimized: true, notifications: true }]);
-    expect(t.last('snapshot')!.settings).toEqual({ connectOnStartup: 'work', startMinimized: true, notifications: true });
+    await t.dispatcher.dispatch('setSettings', [{ connectOnStartup: 'work', startMinimized: true, notifications: true, ...leak }]);
+    expect(t.last('snapshot')!.settings).toEqual({ connectOnStartup: 'work', startMinimized: true, notifications: true, ...leak });
+  });
+
+  it('shows and changes a profile’s kill switch and LAN access, refusing other values', async () => {
+    expect(await t.service.calls.getProfileDetails('work')).toMatchObject({ killSwitch: false, allowLan: true });
+    expect(await t.dispatcher.dispatch('setProfileLeakProtection', ['work', { killSwitch: true, allowLan: false }])).toMatchObject({
+      ok: true,
+      value: { id: 'work', killSwitch: true, allowLan: false },
+    });
+    expect(await t.service.calls.getProfileDetails('work')).toMatchObject({ killSwitch: true, allowLan: false });
+    expect(await t.dispatcher.dispatch('setProfileLeakProtection', ['work', { killSwitch: 'on', allowLan: false }])).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-request' },
+    });
+    expect(await t.dispatcher.dispatch('setProfileLeakProtection', ['gone', { killSwitch: true, allowLan: true }])).toMatchObject({
+      ok: false,
+      error: { code: 'no-such-profile' },
+    });
   });
 
   it('forgets a saved password', async () => {

@@ -19,7 +19,7 @@ import type {
 } from '../../app/ipc/types';
 import { isActive } from '../../app/connection/state';
 import type { PushedSettings } from '../../app/helper-protocol/messages';
-import type { Profile, ProfileIssue } from '../../app/profile';
+import type { LeakProtection, Profile, ProfileIssue } from '../../app/profile';
 import { OidcSettingsError, parseOidcSettings, refreshTokenAccount, type OidcSettings } from '../auth/oidc-settings';
 import type { ManagerEvent, SessionSnapshot } from '../connection/manager';
 import type { SecretStore } from '../secrets/secret-store';
@@ -36,6 +36,7 @@ export interface DesktopCore {
     remove(idOrName: string): Promise<Profile>;
     /** Rewrites a stored profile (here: its single sign-on settings). */
     replace(profile: Profile): Profile;
+    setLeakProtection(idOrName: string, change: Partial<LeakProtection>): Profile;
   };
   /** Imports profile text the user chose; file references cannot be resolved from bytes alone. */
   importProfile(bytes: Uint8Array, name: string): Promise<ImportOutcome>;
@@ -378,7 +379,15 @@ export class DesktopService {
         certificate,
         passwordSaved: (await this.c.secrets.get(this.c.passwordAccount(id))) !== null,
         oidc: p.oidc ? { ...p.oidc, scopes: [...p.oidc.scopes] } : null,
+        killSwitch: p.killSwitch,
+        allowLan: p.allowLan,
       };
+    },
+    setProfileLeakProtection: async (id, input) => {
+      this.profile(id);
+      // A running session keeps what it started with; the next connection uses the new choice.
+      this.c.profiles.setLeakProtection(id, { killSwitch: input.killSwitch, allowLan: input.allowLan });
+      return this.calls.getProfileDetails(id);
     },
     setProfileOidc: async (id, input) => {
       const p = this.profile(id);

@@ -8,6 +8,7 @@ import type { ConnectionView, ProfileSummary } from '../../app/ipc/types';
 import { isAppUrl, resolveAppFile } from './app-protocol';
 import { notificationFor } from './notification-model';
 import { defaultSettings, SettingsStore } from './settings-store';
+import { LeakDefaults } from '../profiles/leak-defaults';
 import { trayModel } from './tray-model';
 
 describe('app:// file resolution', () => {
@@ -99,13 +100,21 @@ describe('settings store', () => {
     dirs.push(dir);
     const store = SettingsStore.inDir(dir);
     expect(await store.load()).toEqual(defaultSettings);
-    await store.set({ connectOnStartup: 'work', startMinimized: true, notifications: false });
-    expect(await SettingsStore.inDir(dir).load()).toEqual({ connectOnStartup: 'work', startMinimized: true, notifications: false });
+    const chosen = { connectOnStartup: 'work', startMinimized: true, notifications: false, newProfileKillSwitch: true, newProfileAllowLan: false };
+    await store.set(chosen);
+    expect(await SettingsStore.inDir(dir).load()).toEqual(chosen);
     expect(JSON.parse(await readFile(join(dir, 'desktop-settings.json'), 'utf8'))).toMatchObject({ startMinimized: true });
 
+    // The new-profile defaults live where the CLI's import reads them, not in the app's file.
+    expect(JSON.parse(await readFile(join(dir, 'desktop-settings.json'), 'utf8'))).not.toHaveProperty('newProfileKillSwitch');
+    expect(new LeakDefaults(join(dir, 'new-profile-defaults.json')).read()).toEqual({ killSwitch: true, allowLan: false });
+
+    const leakKept = { newProfileKillSwitch: true, newProfileAllowLan: false };
     await writeFile(join(dir, 'desktop-settings.json'), '{"startMinimized": "yes", "devTools": true');
-    expect(await SettingsStore.inDir(dir).load()).toEqual(defaultSettings);
+    expect(await SettingsStore.inDir(dir).load()).toEqual({ ...defaultSettings, ...leakKept });
     await writeFile(join(dir, 'desktop-settings.json'), '{"startMinimized": true, "devTools": true}');
+    expect(await SettingsStore.inDir(dir).load()).toEqual({ ...defaultSettings, ...leakKept });
+    await writeFile(join(dir, 'new-profile-defaults.json'), '{"killSwitch": "yes"');
     expect(await SettingsStore.inDir(dir).load()).toEqual(defaultSettings);
   });
 });

@@ -134,7 +134,7 @@ async function keep(
     const name = options.name !== undefined ? store.checkNewName(options.name) : store.freeName(defaultName || 'profile');
     if (options.dryRun) {
       store.assertCanKeep(verdict.secrets);
-      const preview: Profile = { schemaVersion: 1, id: '', name, importedAt: new Date().toISOString(), source, ...settings };
+      const preview: Profile = { schemaVersion: 1, id: '', name, importedAt: new Date().toISOString(), source, ...settings, ...store.newProfileLeakProtection() };
       return { ok: true, profile: preview, warnings: verdict.warnings, errors: [] };
     }
     const profile = await store.add(settings, verdict.secrets, { name, source });

@@ -9,12 +9,15 @@
 //   makes add() refuse a profile that carries one, with the reason.
 // - Profiles stored before the static keys became secrets still carry them in their JSON; they
 //   are read as before, and moveLegacyKeys() moves the keys into the SecretStore and rewrites them.
+// - Profiles stored before the leak-protection settings existed read with the built-in defaults
+//   (kill switch off, LAN allowed); new profiles get the user's defaults (leak-defaults.ts).
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROFILE_SCHEMA_VERSION, type Profile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
+import { DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type LeakProtection, type Profile, type ProfileSecrets, type ProfileSettings } from '../../app/profile/index.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { describeSecretStore } from '../secrets/index.js';
+import type { LeakDefaults } from './leak-defaults.js';
 import { keyAccount, passwordAccount, STATIC_KEY_KINDS, staticKeyAccount, type StaticKeyKind, type StaticKeys } from './secret-accounts.js';
 
 /** A user-facing failure of a store operation (bad name, unknown profile, secrets unavailable). */
@@ -92,6 +95,10 @@ function asProfile(value: unknown, fileId: string, legacyKeys: Map<string, Stati
   if (typeof p.name !== 'string' || p.name.trim() === '') throw new Error('it has no name');
   if (!Array.isArray(p.remotes) || p.remotes.length === 0) throw new Error('it has no remotes');
   if (typeof p.ca !== 'string' || typeof p.auth !== 'object' || p.auth === null) throw new Error('it lacks ca or auth');
+  for (const setting of ['killSwitch', 'allowLan'] as const) {
+    if (p[setting] === undefined) p[setting] = DEFAULT_LEAK_PROTECTION[setting];
+    else if (typeof p[setting] !== 'boolean') throw new Error(`its ${setting} is neither true nor false`);
+  }
   return p as Profile;
 }
 
@@ -104,7 +111,14 @@ export class ProfileStore {
     readonly dir: string,
     /** Null for a dry run: nothing may read or write a secret, no keyring is even asked. */
     private readonly secretStore: SecretStore | null,
+    /** The user's leak protection for new profiles; without it they get the built-in defaults. */
+    private readonly leakDefaults: LeakDefaults | null = null,
   ) {}
+
+  /** The kill switch and LAN access a profile imported now gets. */
+  newProfileLeakProtection(): LeakProtection {
+    return this.leakDefaults?.read() ?? { ...DEFAULT_LEAK_PROTECTION };
+  }
 
   private get secrets(): SecretStore {
     if (!this.secretStore) throw new ProfileStoreError('a dry run opens no secret store');
@@ -209,6 +223,7 @@ export class ProfileStore {
       importedAt: (meta.now ?? new Date()).toISOString(),
       source: meta.source,
       ...settings,
+      ...this.newProfileLeakProtection(),
     };
     const written: string[] = [];
     try {
@@ -241,6 +256,18 @@ export class ProfileStore {
     const renamed = { ...profile, name };
     this.write(renamed);
     return renamed;
+  }
+
+  /** Changes a profile's kill switch and/or LAN access; the next connection uses them. */
+  setLeakProtection(idOrName: string, change: Partial<LeakProtection>): Profile {
+    const profile = this.resolve(idOrName);
+    const changed = {
+      ...profile,
+      ...(change.killSwitch !== undefined ? { killSwitch: change.killSwitch } : {}),
+      ...(change.allowLan !== undefined ? { allowLan: change.allowLan } : {}),
+    };
+    this.write(changed);
+    return changed;
   }
 
   /** Rewrites an existing profile (e.g. a certificate attached by the CertStore). */

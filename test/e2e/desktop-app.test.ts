@@ -343,6 +343,42 @@ describe('desktop app in Chromium over the real core', () => {
     await c.getByRole('button', { name: 'Hide details' }).click();
   });
 
+  it('turns on a profile’s kill switch in its details; its next connection gets the helper’s firewall', async () => {
+    const c = card(ui, 'Cert Lab');
+    const id = core.profiles.resolve('Cert Lab').id;
+    const stored = () => JSON.parse(readFileSync(join(work, 'config', 'profiles', `${id}.json`), 'utf8')) as { killSwitch: boolean; allowLan: boolean };
+    const firewall = async () => (await lab.inClient('nft', ['list', 'tables'])).stdout.split('\n').filter((l) => l.includes('causeway_'));
+    expect(stored()).toMatchObject({ killSwitch: false, allowLan: true });
+    await c.getByRole('button', { name: 'Details' }).click();
+    const group = c.getByRole('group', { name: 'Leak protection' });
+    await visible(group);
+    await shows(c.locator('dl.details'), 'Kill switchOff');
+    // From the keyboard: focus the box, Space ticks it.
+    await group.getByLabel(/^Kill switch/).focus();
+    await ui.page.keyboard.press('Space');
+    await shows(c.locator('dl.details'), 'Kill switchOn');
+    expect(stored()).toMatchObject({ killSwitch: true, allowLan: true });
+    await group.scrollIntoViewIfNeeded();
+    await ui.screenshot('14-kill-switch');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
+    await c.getByRole('button', { name: 'Hide details' }).click();
+
+    expect(await firewall()).toEqual([]);
+    await c.getByRole('button', { name: 'Connect Cert Lab' }).click();
+    await shows(c.getByRole('status'), /Connected since/, 30_000);
+    expect(await firewall()).toHaveLength(1);
+    await c.getByRole('button', { name: 'Disconnect Cert Lab' }).click();
+    await shows(c.getByRole('status'), 'Not connected', 20_000);
+    expect(await firewall()).toEqual([]);
+
+    // Off again, as it was.
+    await c.getByRole('button', { name: 'Details' }).click();
+    await group.getByLabel(/^Kill switch/).uncheck();
+    await shows(c.locator('dl.details'), 'Kill switchOff');
+    expect(stored()).toMatchObject({ killSwitch: false });
+    await c.getByRole('button', { name: 'Hide details' }).click();
+  });
+
   it('keeps the desktop settings the user chooses', async () => {
     await ui.page.getByRole('button', { name: 'Settings' }).click();
     await ui.page.getByLabel('Start minimized to the tray').check();
@@ -350,6 +386,12 @@ describe('desktop app in Chromium over the real core', () => {
     await expect
       .poll(() => JSON.parse(readFileSync(join(work, 'config', 'desktop-settings.json'), 'utf8')) as unknown)
       .toMatchObject({ startMinimized: true, notifications: true, connectOnStartup: expect.stringMatching(/^office-lab/) });
+    // What new profiles start with is kept where the CLI's import reads it too.
+    const newProfiles = ui.page.getByRole('group', { name: 'New profiles' });
+    await newProfiles.getByLabel(/^Kill switch/).check();
+    await expect.poll(() => core.profiles.newProfileLeakProtection()).toEqual({ killSwitch: true, allowLan: true });
+    await newProfiles.getByLabel(/^Allow the local network/).uncheck();
+    await expect.poll(() => core.profiles.newProfileLeakProtection()).toEqual({ killSwitch: true, allowLan: false });
     await shows(ui.page.locator('main'), 'Passwords and keys are kept in the system keyring (Secret Service).');
     await ui.screenshot('12-settings');
     expect(await accessibilityViolations(ui.page)).toEqual([]);

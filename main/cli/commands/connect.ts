@@ -51,13 +51,16 @@ export function exitCodeFor(reason: FailureReason): number {
   }
 }
 
-const usage = `usage: causeway connect <profile> [--json-events] [--no-browser] [--device-code]
+const usage = `usage: causeway connect <profile> [--kill-switch] [--json-events] [--no-browser] [--device-code]
 
 Connects a profile (id or name) in the foreground. Prints one line per state change, asks for
 credentials and challenge answers on the terminal (secrets are not echoed), prints the server's
 banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C, SIGTERM or SIGHUP
 (or \`causeway disconnect\` from another terminal).
 
+  --kill-switch  turn the kill switch on for this connection (nothing leaves the computer but
+                 the tunnel and the VPN server while connected or reconnecting), whatever the
+                 profile says; \`causeway set <profile> kill-switch on\` keeps it on
   --json-events  print one JSON object per line on stdout instead of text
 
 When stdin is not a terminal, answers are read one per line in the order the questions come:
@@ -116,6 +119,7 @@ export const connectCommand: Command = {
         'json-events': { type: 'boolean', default: false },
         'no-browser': { type: 'boolean', default: false },
         'device-code': { type: 'boolean', default: false },
+        'kill-switch': { type: 'boolean', default: false },
       },
       usage,
     );
@@ -221,7 +225,7 @@ export const connectCommand: Command = {
 
     let code: number;
     try {
-      core.connections.connect(profileId);
+      core.connections.connect(profileId, { killSwitch: values['kill-switch'] === true });
       code = await finished;
       if (code !== CONNECT_EXIT.disconnected) {
         const s = core.connections.get(profileId)?.state;

@@ -5,6 +5,7 @@ import { importCommand } from './import.js';
 import { listCommand } from './list.js';
 import { removeCommand } from './remove.js';
 import { renameCommand } from './rename.js';
+import { setCommand } from './set.js';
 import { showCommand } from './show.js';
 import { connectCommand } from './connect.js';
 import { statusCommand } from './status.js';
@@ -18,6 +19,7 @@ export const commands: Record<string, Command> = {
   list: listCommand,
   show: showCommand,
   rename: renameCommand,
+  set: setCommand,
   remove: removeCommand,
   connect: connectCommand,
   status: statusCommand,

@@ -75,6 +75,8 @@ function fail(session, code, message) {
 
 function handle(m) {
   process.stderr.write(`fake-helper: received ${m.type}\n`);
+  // The leak-protection switches are no secret; tests check that main sends what the user chose.
+  if (m.type === 'connect') process.stderr.write(`fake-helper: connect killSwitch=${m.config.killSwitch} allowLan=${m.config.allowLan}\n`);
   switch (m.type) {
     case 'hello':
       if (mode === 'silent') return;

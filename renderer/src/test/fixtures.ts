@@ -46,7 +46,7 @@ export function snapshot(over: Partial<AppSnapshot> = {}): AppSnapshot {
     prompts: [],
     banners: [],
     certs: [],
-    settings: { connectOnStartup: null, startMinimized: false, notifications: true },
+    settings: { connectOnStartup: null, startMinimized: false, notifications: true, newProfileKillSwitch: false, newProfileAllowLan: true },
     environment: { version: '0.1.0', secretBackend: 'secret-service', secretsPersistent: true, secretsReason: null },
     ...over,
   };
@@ -82,4 +82,6 @@ export const details: ProfileDetails = {
   certificate: null,
   passwordSaved: true,
   oidc: null,
+  killSwitch: false,
+  allowLan: true,
 };

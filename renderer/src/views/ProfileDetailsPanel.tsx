@@ -1,9 +1,10 @@
 // A profile's details, fetched when opened: servers, how it signs in, its certificate, whether
-// a password is saved, and its single sign-on settings (editable).
+// a password is saved, its leak protection and its single sign-on settings (both editable).
 import { useEffect, useState } from 'react';
 import type { ProfileDetails } from '../../../app/ipc/types';
 import { useServices } from '../context';
 import { authWords, expiryWords } from '../format';
+import { LeakProtectionForm } from './LeakProtectionForm';
 import { OidcSettingsForm } from './OidcSettingsForm';
 
 export function ProfileDetailsPanel({ profileId }: { profileId: string }) {
@@ -68,7 +69,12 @@ export function ProfileDetailsPanel({ profileId }: { profileId: string }) {
         </dd>
         <dt>Single sign-on</dt>
         <dd className="wrap">{details.oidc ? `${details.oidc.issuer} (client ${details.oidc.clientId})` : 'Not set up'}</dd>
+        <dt>Kill switch</dt>
+        <dd>{details.killSwitch ? 'On' : 'Off'}</dd>
+        <dt>Local network</dt>
+        <dd>{details.allowLan ? 'Allowed' : 'Blocked'}</dd>
       </dl>
+      <LeakProtectionForm details={details} onSaved={setDetails} />
       <OidcSettingsForm details={details} onSaved={setDetails} />
     </div>
   );

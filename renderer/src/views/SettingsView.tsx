@@ -54,6 +54,18 @@ export function SettingsView({ snapshot }: { snapshot: AppSnapshot }) {
           <span>Show a notification when a connection comes up, drops or fails</span>
         </label>
       </div>
+      <div className="card form" role="group" aria-labelledby="new-profiles-title">
+        <h2 id="new-profiles-title">New profiles</h2>
+        <p className="muted small">Profiles imported from now on (here or with causeway import) start with these; each profile’s details can change them.</p>
+        <label className="check">
+          <input type="checkbox" checked={s.newProfileKillSwitch} onChange={(e) => void change({ newProfileKillSwitch: e.target.checked })} />
+          <span>Kill switch: while connected or reconnecting, nothing leaves this computer but the VPN</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={s.newProfileAllowLan} onChange={(e) => void change({ newProfileAllowLan: e.target.checked })} />
+          <span>Allow the local network (printers, file shares) while traffic outside the VPN is blocked</span>
+        </label>
+      </div>
       <div className="card">
         <h2>Saved secrets</h2>
         <p>

@@ -91,9 +91,24 @@ describe('Settings view', () => {
     const { bridge, user } = await renderApp();
     await user.click(screen.getByRole('button', { name: 'Settings' }));
     await user.click(screen.getByLabelText('Start minimized to the tray'));
-    expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: null, startMinimized: true, notifications: true });
+    const leak = { newProfileKillSwitch: false, newProfileAllowLan: true };
+    expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: null, startMinimized: true, notifications: true, ...leak });
     await user.selectOptions(screen.getByLabelText('Connect when Causeway starts'), 'work');
-    expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: 'work', startMinimized: false, notifications: true });
+    expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: 'work', startMinimized: false, notifications: true, ...leak });
+  });
+
+  it('sets the kill switch and LAN access new profiles start with', async () => {
+    const { bridge, user } = await renderApp();
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    const group = screen.getByRole('group', { name: 'New profiles' });
+    const killSwitch = within(group).getByLabelText(/^Kill switch/);
+    const lan = within(group).getByLabelText(/^Allow the local network/);
+    expect(killSwitch).not.toBeChecked();
+    expect(lan).toBeChecked();
+    await user.click(killSwitch);
+    expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: null, startMinimized: false, notifications: true, newProfileKillSwitch: true, newProfileAllowLan: true });
+    await user.click(lan);
+    expect(bridge.setSettings).toHaveBeenLastCalledWith({ connectOnStartup: null, startMinimized: false, notifications: true, newProfileKillSwitch: false, newProfileAllowLan: false });
   });
 
   it('shows a change at once while main saves it, and main’s answer after', async () => {

@@ -1,0 +1,210 @@
+// The kill switch as a user turns it on, reaching the real helper: the bundled CLI
+// (bin/causeway.cjs) in the lab's client namespace, the causeway-helper it spawns, a stock
+// openvpn server in the server namespace. `causeway connect --kill-switch` and a profile with
+// `causeway set … kill-switch on` make the helper put up its nftables table (`causeway_<pid>`,
+// whose output chain ends in the kill switch's catch-all reject) while connected; a plain
+// connect of the same profile puts up none (it asks for no IPv6 block either). With the LAN
+// blocked too, the server's LAN address stops answering pings while the tunnel is up.
+//
+// Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
+// output to test-results/cli-kill-switch/, which the secret scan checks.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Lab, type LabServer } from '../peers/lab/index.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const cliPath = join(repo, 'bin', 'causeway.cjs');
+const helperPath = join(repo, 'native', 'target', 'release', 'causeway-helper');
+const results = join(repo, 'test-results', 'cli-kill-switch');
+const PASSPHRASE = randomBytes(12).toString('base64url');
+
+let lab: Lab;
+let server: LabServer;
+let home: string;
+let env: NodeJS.ProcessEnv;
+
+function recordSecret(...values: string[]): void {
+  mkdirSync(join(repo, 'test-results'), { recursive: true });
+  for (const v of values) {
+    for (const line of v.split('\n').map((l) => l.trim())) {
+      if (line.length >= 6 && !line.startsWith('-----')) appendFileSync(join(repo, 'test-results', 'secrets.txt'), `${line}\n`);
+    }
+  }
+}
+
+function record(label: string, text: string): void {
+  appendFileSync(join(results, 'outputs.log'), `$ ${label}\n${text}\n`);
+}
+
+/** Runs the CLI to completion outside the namespace (import, set, show). */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      record(`causeway ${args.join(' ')}`, `${stdout}${stderr}(exit ${code})`);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A running `causeway connect --json-events` in the client namespace, as a user starts it. */
+class Connect {
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+  private out = '';
+
+  constructor(args: string[]) {
+    this.child = spawn('ip', ['netns', 'exec', lab.netns.client, process.execPath, cliPath, 'connect', ...args, '--json-events'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => appendFileSync(join(results, 'connect.stderr'), d));
+    this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
+  }
+
+  async connected(): Promise<void> {
+    await expect.poll(() => this.out.includes('"phase":"connected"') || this.out.includes('"phase":"failed"'), { timeout: 30_000 }).toBe(true);
+    expect(this.out).not.toContain('"phase":"failed"');
+  }
+
+  /** SIGTERM: the clean disconnect of Ctrl-C; SIGKILL only if it hangs. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    record('causeway connect (events)', this.out);
+    return this.exited;
+  }
+}
+const running = new Set<Connect>();
+function connect(...args: string[]): Connect {
+  const c = new Connect(args);
+  running.add(c);
+  return c;
+}
+
+/** The helper's nftables tables in the client namespace, each with its ruleset. */
+async function helperTables(): Promise<string[]> {
+  const names = (await lab.inClient('nft', ['list', 'tables'])).stdout
+    .split('\n')
+    .filter((l) => l.includes('causeway_'))
+    .map((l) => l.trim().split(/\s+/).at(-1)!);
+  return Promise.all(names.map(async (n) => (await lab.inClient('nft', ['list', 'table', 'inet', n])).stdout));
+}
+
+/** The kill switch's catch-all: the last rule of the output chain rejects whatever was not accepted. */
+function killSwitchCatchAll(table: string): string | undefined {
+  const output = /chain output \{([\s\S]*?)\n\t\}/.exec(table)?.[1] ?? '';
+  return output.trim().split('\n').map((l) => l.trim()).at(-1);
+}
+
+async function pingsLan(): Promise<boolean> {
+  const r = await lab.inClient('ping', ['-c', '2', '-i', '0.2', '-W', '1', lab.netns.serverAddress], { check: false, timeoutMs: 15_000 });
+  return r.code === 0;
+}
+
+async function show(): Promise<{ killSwitch: boolean; allowLan: boolean }> {
+  return JSON.parse((await cli(['show', 'lab', '--json'])).stdout) as { killSwitch: boolean; allowLan: boolean };
+}
+
+beforeAll(async () => {
+  if (!existsSync(helperPath)) throw new Error(`${helperPath} is missing: run cargo build --release --manifest-path native/Cargo.toml`);
+  rmSync(results, { recursive: true, force: true });
+  mkdirSync(results, { recursive: true });
+  lab = await Lab.create();
+  recordSecret(PASSPHRASE, lab.pki.clientEc.key);
+  server = await lab.startServer({ proto: 'udp' });
+  home = mkdtempSync(join(tmpdir(), 'cw-cli-ks-'));
+  mkdirSync(join(home, 'run'), { mode: 0o700 });
+  // No keyring here: the key goes to the encrypted secret file, its passphrase from the environment.
+  env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_RUNTIME_DIR: join(home, 'run'),
+    CAUSEWAY_SECRET_STORE: 'file',
+    CAUSEWAY_SECRET_PASSPHRASE: PASSPHRASE,
+    CAUSEWAY_HELPER: helperPath,
+  };
+  const file = join(home, 'lab.ovpn');
+  writeFileSync(
+    file,
+    [
+      'client',
+      'dev tun',
+      'proto udp',
+      `remote ${server.info.address} ${server.info.port}`,
+      'remote-cert-tls server',
+      'connect-retry 1 5',
+      `<ca>\n${lab.pki.ca}</ca>`,
+      `<cert>\n${lab.pki.clientEc.cert}</cert>`,
+      `<key>\n${lab.pki.clientEc.key}</key>`,
+      '',
+    ].join('\n'),
+  );
+  const imported = await cli(['import', file, '--name', 'lab']);
+  if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
+}, 180_000);
+
+afterEach(async () => {
+  await Promise.all([...running].map((c) => c.stop()));
+  running.clear();
+}, 30_000);
+
+afterAll(async () => {
+  if (home) {
+    const logs = join(home, '.local', 'state', 'causeway', 'logs');
+    if (existsSync(logs)) for (const f of readdirSync(logs)) copyFileSync(join(logs, f), join(results, `log-${f}`));
+    rmSync(home, { recursive: true, force: true });
+  }
+  await lab?.close();
+}, 60_000);
+
+describe('the kill switch from the CLI to the helper', () => {
+  it('puts up no firewall for a profile with the kill switch off (the default)', async () => {
+    expect(await show()).toMatchObject({ killSwitch: false, allowLan: true });
+    const c = connect('lab');
+    await c.connected();
+    expect(await helperTables()).toEqual([]);
+    expect(await pingsLan()).toBe(true);
+    expect(await c.stop()).toBe(0);
+  });
+
+  it('connect --kill-switch turns it on for that connection only', async () => {
+    const c = connect('lab', '--kill-switch');
+    await c.connected();
+    const tables = await helperTables();
+    expect(tables).toHaveLength(1);
+    expect(killSwitchCatchAll(tables[0]!)).toBe('reject with icmpx admin-prohibited');
+    expect(await c.stop()).toBe(0);
+    expect(await helperTables()).toEqual([]);
+    expect(await show()).toMatchObject({ killSwitch: false });
+  });
+
+  it('a profile set to kill-switch on, LAN blocked, gets the kill switch on every connect, and the LAN stops answering', async () => {
+    expect((await cli(['set', 'lab', 'kill-switch', 'on', 'allow-lan', 'off'])).code).toBe(0);
+    const c = connect('lab');
+    await c.connected();
+    const tables = await helperTables();
+    expect(tables).toHaveLength(1);
+    expect(killSwitchCatchAll(tables[0]!)).toBe('reject with icmpx admin-prohibited');
+    await lab.ping(server.info.tunnelAddress); // the tunnel itself works
+    expect(await pingsLan()).toBe(false);
+    expect(await c.stop()).toBe(0);
+    expect(await helperTables()).toEqual([]);
+    expect(await pingsLan()).toBe(true);
+  });
+});
