@@ -156,9 +156,10 @@ function check(s, where) {
       return 'bool';
     case 'integer':
       return intBounds(s, where);
-    case 'array':
+    case 'array': {
       const bounds = s.maxItems !== undefined ? `, ${s.minItems ?? 0}, ${s.maxItems}` : s.minItems ? `, ${s.minItems}` : '';
       return `arrayOf(${check(s.items, `${where}[]`)}${bounds})`;
+    }
     case 'object': {
       checkClosed(where, s);
       const fields = Object.entries(s.properties).map(([name, p]) => `${name}: ${check(p, `${where}.${name}`)}`);
