@@ -150,13 +150,16 @@ function check(s, where) {
   }
   switch (s.type) {
     case 'string':
+      if (s.maxLength !== undefined) return `str(${s.minLength ?? 0}, ${s.maxLength})`;
       return s.minLength ? `str(${s.minLength})` : 'str()';
     case 'boolean':
       return 'bool';
     case 'integer':
       return intBounds(s, where);
-    case 'array':
-      return `arrayOf(${check(s.items, `${where}[]`)}${s.minItems ? `, ${s.minItems}` : ''})`;
+    case 'array': {
+      const bounds = s.maxItems !== undefined ? `, ${s.minItems ?? 0}, ${s.maxItems}` : s.minItems ? `, ${s.minItems}` : '';
+      return `arrayOf(${check(s.items, `${where}[]`)}${bounds})`;
+    }
     case 'object': {
       checkClosed(where, s);
       const fields = Object.entries(s.properties).map(([name, p]) => `${name}: ${check(p, `${where}.${name}`)}`);

@@ -15,11 +15,19 @@ export const bool: Check = (v, p) => {
   if (typeof v !== 'boolean') fail(p, 'a boolean');
 };
 
+/** Characters as the helper counts them (Unicode code points, JSON Schema's maxLength). */
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 export const str =
-  (minLength = 0): Check =>
+  (minLength = 0, maxLength = Infinity): Check =>
   (v, p) => {
     if (typeof v !== 'string') fail(p, 'a string');
     if (v.length < minLength) fail(p, 'a non-empty string');
+    if (v.length > maxLength && codePoints(v) > maxLength) fail(p, `at most ${maxLength} characters`);
   };
 
 /** An integer in min..max; JSON has no u64, so the top is at most 2^53 - 1. */
@@ -43,10 +51,11 @@ export const nullable =
   };
 
 export const arrayOf =
-  (check: Check, minItems = 0): Check =>
+  (check: Check, minItems = 0, maxItems = Infinity): Check =>
   (v, p) => {
     if (!Array.isArray(v)) fail(p, 'an array');
     if (v.length < minItems) fail(p, `at least ${minItems} element(s)`);
+    if (v.length > maxItems) fail(p, `at most ${maxItems} element(s)`);
     v.forEach((item, i) => check(item, `${p}[${i}]`));
   };
 

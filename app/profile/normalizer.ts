@@ -4,6 +4,7 @@
 // validates its arguments (a bad argument refuses the profile, with the line) and records its
 // value; stripped and unknown directives become warnings; refusals are collected so the user
 // sees every reason at once.
+import { LIMITS } from '../helper-protocol/generated/types.js';
 import { SUPPORTED_CIPHERS } from './ciphers.js';
 import { Draft, type BlockDefaults } from './draft.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
@@ -79,8 +80,12 @@ export interface NormalizeResult {
 
 const LOCKED_NAMES = { key: 'the private key', pkcs12: 'the PKCS#12 bundle' } as const;
 
-/** Profiles with more routes than this are refused: they would flood the routing table. */
-export const MAX_ROUTES = 4096;
+/**
+ * The helper's caps on what a profile may ask of the host (native/engine/src/limits.rs, by way
+ * of the generated protocol): a profile over them is refused here, at import, rather than at
+ * connect.
+ */
+const { maxRoutes, maxRemotes, maxDnsServers, maxDnsDomains } = LIMITS;
 
 const AWS_HOST = /^(?:[^.]+\.)?(cvpn-endpoint-[0-9a-f]+)\.prod\.clientvpn\.([a-z0-9-]+)\.amazonaws\.com\.?$/i;
 
@@ -287,8 +292,17 @@ export class Normalizer {
     if (d.tlsAuth && (d.tlsCrypt || d.tlsCryptV2)) this.refuse(null, 'tls-auth cannot be combined with tls-crypt or tls-crypt-v2');
     if (d.tlsCrypt && d.tlsCryptV2) this.refuse(null, 'tls-crypt and tls-crypt-v2 cannot be combined');
     const routeCount = d.routes.length + d.excludedRoutes.length + d.routesIpv6.length;
-    if (routeCount > MAX_ROUTES) {
-      this.refuse(null, `the profile lists ${routeCount} routes; at most ${MAX_ROUTES} are accepted`);
+    if (routeCount > maxRoutes) {
+      this.refuse(null, `the profile lists ${routeCount} routes; at most ${maxRoutes} are accepted`);
+    }
+    const counted: [number, string, number][] = [
+      [d.remotes.length, 'remote servers', maxRemotes],
+      [d.dns.servers.length, 'DNS servers', maxDnsServers],
+      [d.dns.searchDomains.length, 'DNS search domains', maxDnsDomains],
+      [d.dns.routeDomains.length, 'DNS route domains', maxDnsDomains],
+    ];
+    for (const [count, what, max] of counted) {
+      if (count > max) this.refuse(null, `the profile lists ${count} ${what}; at most ${max} are accepted`);
     }
     if (d.tlsVersionMax !== null && d.tlsVersionMax < d.tlsVersionMin) {
       this.refuse(null, `tls-version-max ${d.tlsVersionMax} is below tls-version-min ${d.tlsVersionMin}`);

@@ -2,6 +2,7 @@
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1048576;
+export const LIMITS = {"maxRoutes":4096,"maxRemotes":64,"maxDnsServers":16,"maxDnsDomains":256,"maxNameChars":253,"maxAddressChars":64,"maxPemChars":524288,"maxFingerprints":64,"maxTextChars":1024,"maxPasswordChars":262144,"maxSmallList":16,"maxSessionIdChars":128,"maxSessionsPerUser":8,"maxPushMessages":512,"maxPushOptions":16384,"maxPushBytes":1048576};
 
 /** main -> helper. */
 export type ClientMessage =
@@ -107,7 +108,10 @@ export interface EngineConfig {
   mssfix: MssFix;
   /** Ignore routes the server pushes (`route-nopull`). */
   routeNoPull: boolean;
-  /** Routes from the profile itself, CIDR form ("10.0.0.0/8"). */
+  /**
+   * Routes from the profile itself, CIDR form ("10.0.0.0/8"); with `routesIpv6` and
+   * `excludedRoutes` at most `LIMITS.maxRoutes` in all.
+   */
   routes: string[];
   routesIpv6: string[];
   redirectGateway: boolean;

@@ -4,12 +4,12 @@ import { arrayOf, bool, int, nullable, object, oneOf, str, tagged, type Check } 
 
 export const Proto: Check = oneOf('udp', 'tcp');
 export const AddressFamily: Check = oneOf('any', 'ipv4', 'ipv6');
-export const Remote: Check = object({ host: str(1), port: int(1, 65535), proto: Proto, family: AddressFamily });
+export const Remote: Check = object({ host: str(1, 253), port: int(1, 65535), proto: Proto, family: AddressFamily });
 export const ConnectRetry: Check = object({ initialSec: int(0, 4294967295), maxSec: int(0, 4294967295) });
 export const ProxyKind: Check = oneOf('http', 'socks5');
-export const Credentials: Check = object({ username: str(), password: str() });
+export const Credentials: Check = object({ username: str(0, 1024), password: str(0, 262144) });
 export const HttpVersion: Check = oneOf('1.0', '1.1');
-export const HttpHeader: Check = object({ name: str(1), value: str() });
+export const HttpHeader: Check = object({ name: str(1, 128), value: str(0, 1024) });
 export const ProxySettings: Check = object({
   kind: ProxyKind,
   host: str(1),
@@ -20,47 +20,51 @@ export const ProxySettings: Check = object({
   customHeaders: arrayOf(HttpHeader),
 });
 export const KeyDirection: Check = oneOf(0, 1);
-export const TlsAuth: Check = object({ key: str(1), direction: nullable(KeyDirection) });
+export const TlsAuth: Check = object({ key: str(1, 524288), direction: nullable(KeyDirection) });
 export const AuthDigest: Check = oneOf('SHA1', 'SHA256', 'SHA512');
 export const TlsVersion: Check = oneOf('1.2', '1.3');
 export const DataCipher: Check = oneOf('AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305');
 export const RemoteCertTls: Check = oneOf('server');
 export const X509NameType: Check = oneOf('subject', 'name', 'name-prefix');
-export const VerifyX509Name: Check = object({ name: str(1), type: X509NameType });
+export const VerifyX509Name: Check = object({ name: str(1, 1024), type: X509NameType });
 export const HashAlgorithm: Check = oneOf('SHA1', 'SHA256');
-export const VerifyHash: Check = object({ algorithm: HashAlgorithm, fingerprints: arrayOf(str(), 1) });
-export const StaticChallenge: Check = object({ text: str(), echo: bool });
+export const VerifyHash: Check = object({ algorithm: HashAlgorithm, fingerprints: arrayOf(str(0, 1024), 1, 64) });
+export const StaticChallenge: Check = object({ text: str(0, 1024), echo: bool });
 export const Compression: Check = oneOf('none', 'comp-lzo-no', 'compress-stub', 'compress-stub-v2');
 export const Keepalive: Check = object({ intervalSec: int(0, 4294967295), timeoutSec: int(0, 4294967295) });
 export const MssFixMode: Check = oneOf('payload', 'mtu', 'fixed');
 export const MssFix: Check = object({ max: int(0, 65535), mode: MssFixMode });
-export const DnsSettings: Check = object({ servers: arrayOf(str()), searchDomains: arrayOf(str()), routeDomains: arrayOf(str()) });
+export const DnsSettings: Check = object({
+  servers: arrayOf(str(0, 64), 0, 16),
+  searchDomains: arrayOf(str(0, 253), 0, 256),
+  routeDomains: arrayOf(str(0, 253), 0, 256),
+});
 export const EngineConfig: Check = object({
-  remotes: arrayOf(Remote, 1),
+  remotes: arrayOf(Remote, 1, 64),
   remoteRandom: bool,
   remoteRandomHostname: bool,
   connectRetry: ConnectRetry,
   connectRetryMax: nullable(int(0, 4294967295)),
   handshakeWindowSec: int(0, 4294967295),
   proxy: nullable(ProxySettings),
-  ca: str(),
-  extraCerts: nullable(str()),
-  cert: nullable(str()),
-  key: nullable(str()),
+  ca: str(0, 524288),
+  extraCerts: nullable(str(0, 524288)),
+  cert: nullable(str(0, 524288)),
+  key: nullable(str(0, 524288)),
   tlsAuth: nullable(TlsAuth),
-  tlsCrypt: nullable(str()),
-  tlsCryptV2: nullable(str()),
+  tlsCrypt: nullable(str(0, 524288)),
+  tlsCryptV2: nullable(str(0, 524288)),
   authDigest: AuthDigest,
   tlsVersionMin: TlsVersion,
   tlsVersionMax: nullable(TlsVersion),
-  dataCiphers: arrayOf(DataCipher, 1),
+  dataCiphers: arrayOf(DataCipher, 1, 16),
   remoteCertTls: nullable(RemoteCertTls),
   verifyX509Name: nullable(VerifyX509Name),
-  peerFingerprints: arrayOf(str()),
-  crl: nullable(str()),
+  peerFingerprints: arrayOf(str(0, 1024), 0, 64),
+  crl: nullable(str(0, 524288)),
   verifyHash: nullable(VerifyHash),
-  remoteCertKu: nullable(arrayOf(int(0, 65535))),
-  remoteCertEku: nullable(str()),
+  remoteCertKu: nullable(arrayOf(int(0, 65535), 0, 16)),
+  remoteCertEku: nullable(str(0, 1024)),
   authUserPass: bool,
   staticChallenge: nullable(StaticChallenge),
   credentials: nullable(Credentials),
@@ -72,28 +76,28 @@ export const EngineConfig: Check = object({
   tunMtu: int(576, 65535),
   mssfix: MssFix,
   routeNoPull: bool,
-  routes: arrayOf(str()),
-  routesIpv6: arrayOf(str()),
+  routes: arrayOf(str(0, 64), 0, 4096),
+  routesIpv6: arrayOf(str(0, 64), 0, 4096),
   redirectGateway: bool,
-  excludedRoutes: arrayOf(str()),
+  excludedRoutes: arrayOf(str(0, 64), 0, 4096),
   dns: DnsSettings,
   blockIpv6: bool,
   killSwitch: bool,
   allowLan: bool,
-  guiVersion: str(),
+  guiVersion: str(0, 1024),
 });
 export const ClientMessage: Check = tagged('ClientMessage', {
   hello: object({ type: oneOf('hello'), version: int(0, 4294967295), client: str() }),
-  connect: object({ type: oneOf('connect'), session: str(1), config: EngineConfig }),
+  connect: object({ type: oneOf('connect'), session: str(1, 128), config: EngineConfig }),
   credentials: object({
   type: oneOf('credentials'),
-  session: str(1),
+  session: str(1, 128),
   username: nullable(str()),
   password: nullable(str()),
   response: nullable(str()),
 }),
-  crResponse: object({ type: oneOf('crResponse'), session: str(1), response: str() }),
-  disconnect: object({ type: oneOf('disconnect'), session: str(1) }),
+  crResponse: object({ type: oneOf('crResponse'), session: str(1, 128), response: str() }),
+  disconnect: object({ type: oneOf('disconnect'), session: str(1, 128) }),
   status: object({ type: oneOf('status') }),
 });
 export const SessionPhase: Check = oneOf('resolving', 'connecting', 'authenticating', 'connected', 'reconnecting', 'disconnecting', 'disconnected', 'failed');
@@ -102,13 +106,13 @@ export const ErrorCode: Check = oneOf('auth-failed', 'server-unreachable', 'tls-
 export const ErrorWire: Check = object({ code: ErrorCode, message: str() });
 export const CredentialKindWire: Check = oneOf('password', 'static-challenge', 'crv1');
 export const PendingMethodWire: Check = oneOf('webauth', 'openurl', 'crtext');
-export const Ipv4Settings: Check = object({ address: str(1), prefix: int(0, 32), gateway: nullable(str()) });
-export const Ipv6Settings: Check = object({ address: str(1), prefix: int(0, 128) });
+export const Ipv4Settings: Check = object({ address: str(1, 64), prefix: int(0, 32), gateway: nullable(str(0, 64)) });
+export const Ipv6Settings: Check = object({ address: str(1, 64), prefix: int(0, 128) });
 export const PushedSettings: Check = object({
   ipv4: nullable(Ipv4Settings),
   ipv6: nullable(Ipv6Settings),
-  routes: arrayOf(str()),
-  routesIpv6: arrayOf(str()),
+  routes: arrayOf(str(0, 64), 0, 4096),
+  routesIpv6: arrayOf(str(0, 64), 0, 4096),
   redirectGateway: bool,
   blockIpv6: bool,
   dns: DnsSettings,
@@ -120,7 +124,7 @@ export const PushedSettings: Check = object({
 });
 export const LogLevelWire: Check = oneOf('error', 'warn', 'info', 'debug');
 export const SessionStatus: Check = object({
-  session: str(1),
+  session: str(1, 128),
   phase: SessionPhase,
   uid: nullable(int(0, 4294967295)),
   device: nullable(str()),
@@ -132,14 +136,14 @@ export const HelperMessage: Check = tagged('HelperMessage', {
   hello: object({ type: oneOf('hello'), version: int(0, 4294967295), helper: str() }),
   state: object({
   type: oneOf('state'),
-  session: str(1),
+  session: str(1, 128),
   phase: SessionPhase,
   remote: nullable(RemoteWire),
   error: nullable(ErrorWire),
 }),
   needCredentials: object({
   type: oneOf('needCredentials'),
-  session: str(1),
+  session: str(1, 128),
   kind: CredentialKindWire,
   challenge: nullable(str()),
   echo: bool,
@@ -147,21 +151,21 @@ export const HelperMessage: Check = tagged('HelperMessage', {
 }),
   authPending: object({
   type: oneOf('authPending'),
-  session: str(1),
+  session: str(1, 128),
   method: PendingMethodWire,
   payload: str(),
   echo: bool,
   timeoutSec: int(0, 4294967295),
 }),
-  pushed: object({ type: oneOf('pushed'), session: str(1), settings: PushedSettings }),
-  echo: object({ type: oneOf('echo'), session: str(1), text: str() }),
+  pushed: object({ type: oneOf('pushed'), session: str(1, 128), settings: PushedSettings }),
+  echo: object({ type: oneOf('echo'), session: str(1, 128), text: str() }),
   stats: object({
   type: oneOf('stats'),
-  session: str(1),
+  session: str(1, 128),
   rxBytes: int(0, Number.MAX_SAFE_INTEGER),
   txBytes: int(0, Number.MAX_SAFE_INTEGER),
 }),
-  log: object({ type: oneOf('log'), session: nullable(str(1)), level: LogLevelWire, text: str() }),
-  error: object({ type: oneOf('error'), session: nullable(str(1)), code: ErrorCode, message: str() }),
+  log: object({ type: oneOf('log'), session: nullable(str(1, 128)), level: LogLevelWire, text: str() }),
+  error: object({ type: oneOf('error'), session: nullable(str(1, 128)), code: ErrorCode, message: str() }),
   statusReply: object({ type: oneOf('statusReply'), sessions: arrayOf(SessionStatus) }),
 });

@@ -8,6 +8,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::limits::{
+    MAX_ADDRESS_CHARS, MAX_DNS_DOMAINS, MAX_DNS_SERVERS, MAX_FINGERPRINTS, MAX_NAME_CHARS,
+    MAX_PASSWORD_CHARS, MAX_PEM_CHARS, MAX_REMOTES, MAX_ROUTES, MAX_SMALL_LIST, MAX_TEXT_CHARS,
+};
+
 /// `deserialize_with` for every `Option` field: turns off serde's "a missing Option is None"
 /// default, so an omitted field is an error on both sides of the protocol.
 pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -47,7 +52,7 @@ impl AddressFamily {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remote {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_NAME_CHARS))]
     pub host: String,
     #[schemars(range(min = 1))]
     pub port: u16,
@@ -111,14 +116,14 @@ pub enum HashAlgorithm {
 #[serde(deny_unknown_fields)]
 pub struct VerifyHash {
     pub algorithm: HashAlgorithm,
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_FINGERPRINTS), inner(length(max = MAX_TEXT_CHARS)))]
     pub fingerprints: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyX509Name {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_TEXT_CHARS))]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: X509NameType,
@@ -172,7 +177,7 @@ impl JsonSchema for KeyDirection {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsAuth {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_PEM_CHARS))]
     pub key: String,
     /// `key-direction`: 0, 1 or null (bidirectional).
     #[serde(deserialize_with = "nullable")]
@@ -211,6 +216,7 @@ pub enum TlsVersion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaticChallenge {
+    #[schemars(length(max = MAX_TEXT_CHARS))]
     pub text: String,
     pub echo: bool,
 }
@@ -218,7 +224,9 @@ pub struct StaticChallenge {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    #[schemars(length(max = MAX_TEXT_CHARS))]
     pub username: String,
+    #[schemars(length(max = MAX_PASSWORD_CHARS))]
     pub password: String,
 }
 
@@ -326,7 +334,7 @@ pub struct ProxySettings {
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EngineConfig {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_REMOTES))]
     pub remotes: Vec<Remote>,
     /// Shuffle the remote list once per connection (`remote-random`).
     pub remote_random: bool,
@@ -344,24 +352,30 @@ pub struct EngineConfig {
     pub proxy: Option<ProxySettings>,
 
     /// PEM: the CA bundle that must sign the server chain; "" only with `peerFingerprints`.
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub ca: String,
     /// PEM: intermediates (`extra-certs`).
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub extra_certs: Option<String>,
     /// PEM client certificate.
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub cert: Option<String>,
     /// PEM private key of `cert` (a secret: it never leaves the helper).
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub key: Option<String>,
 
     /// OpenVPN static key text and `key-direction`.
     #[serde(deserialize_with = "nullable")]
     pub tls_auth: Option<TlsAuth>,
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub tls_crypt: Option<String>,
     /// The client's tls-crypt-v2 key file text (client key + wrapped key).
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub tls_crypt_v2: Option<String>,
     /// HMAC digest for tls-auth (`auth` directive); default SHA1.
     pub auth_digest: AuthDigest,
@@ -370,7 +384,7 @@ pub struct EngineConfig {
     #[serde(deserialize_with = "nullable")]
     pub tls_version_max: Option<TlsVersion>,
     /// Preference order, as sent in IV_CIPHERS.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_SMALL_LIST))]
     pub data_ciphers: Vec<DataCipher>,
     #[serde(deserialize_with = "nullable")]
     pub remote_cert_tls: Option<RemoteCertTls>,
@@ -378,9 +392,11 @@ pub struct EngineConfig {
     pub verify_x509_name: Option<VerifyX509Name>,
     /// `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate
     /// must have. With an empty `ca` they are the only trust (a self-signed server, OpenVPN 2.6).
+    #[schemars(length(max = MAX_FINGERPRINTS), inner(length(max = MAX_TEXT_CHARS)))]
     pub peer_fingerprints: Vec<String>,
     /// `crl-verify`: PEM CRLs; the server certificate must be covered by its issuer's and not revoked.
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_PEM_CHARS))]
     pub crl: Option<String>,
     /// `verify-hash`: fingerprints one of which the certificate that issued the server's must have.
     #[serde(deserialize_with = "nullable")]
@@ -388,9 +404,11 @@ pub struct EngineConfig {
     /// `remote-cert-ku`: [] = the key usage extension must be present; else the bits of one value
     /// (OpenVPN's order, 0x80 = digitalSignature) must be set.
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_SMALL_LIST))]
     pub remote_cert_ku: Option<Vec<u16>>,
     /// `remote-cert-eku`: an extended key usage OID the server certificate must carry.
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_TEXT_CHARS))]
     pub remote_cert_eku: Option<String>,
 
     /// Whether the server expects username/password in key method 2 (`auth-user-pass`).
@@ -417,12 +435,16 @@ pub struct EngineConfig {
 
     /// Ignore routes the server pushes (`route-nopull`).
     pub route_no_pull: bool,
-    /// Routes from the profile itself, CIDR form ("10.0.0.0/8").
+    /// Routes from the profile itself, CIDR form ("10.0.0.0/8"); with `routesIpv6` and
+    /// `excludedRoutes` at most `LIMITS.maxRoutes` in all.
+    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub routes: Vec<String>,
+    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
     /// Routes that bypass the tunnel via the original default path (`route … net_gateway`),
     /// CIDR, IPv4 and IPv6 (applied by the helper, not the engine).
+    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub excluded_routes: Vec<String>,
     /// The profile's own DNS (`dhcp-option DNS/DOMAIN/…`, `dns …`); the helper adds it to what
     /// the server pushes.
@@ -435,6 +457,7 @@ pub struct EngineConfig {
     pub allow_lan: bool,
 
     /// IV_GUI_VER sent in peer info.
+    #[schemars(length(max = MAX_TEXT_CHARS))]
     pub gui_version: String,
 }
 
@@ -470,18 +493,19 @@ pub enum RemoteCertTls {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ipv4Settings {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_ADDRESS_CHARS))]
     pub address: String,
     #[schemars(range(max = 32))]
     pub prefix: u8,
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_ADDRESS_CHARS))]
     pub gateway: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ipv6Settings {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_ADDRESS_CHARS))]
     pub address: String,
     #[schemars(range(max = 128))]
     pub prefix: u8,
@@ -491,9 +515,12 @@ pub struct Ipv6Settings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DnsSettings {
+    #[schemars(length(max = MAX_DNS_SERVERS), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub servers: Vec<String>,
+    #[schemars(length(max = MAX_DNS_DOMAINS), inner(length(max = MAX_NAME_CHARS)))]
     pub search_domains: Vec<String>,
     /// Split DNS: only these names go to `servers` ("." = all names).
+    #[schemars(length(max = MAX_DNS_DOMAINS), inner(length(max = MAX_NAME_CHARS)))]
     pub route_domains: Vec<String>,
 }
 
@@ -506,7 +533,9 @@ pub struct PushedSettings {
     pub ipv4: Option<Ipv4Settings>,
     #[serde(deserialize_with = "nullable")]
     pub ipv6: Option<Ipv6Settings>,
+    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub routes: Vec<String>,
+    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
     /// The server pushed `block-ipv6`: IPv6 outside the tunnel stays blocked even when the

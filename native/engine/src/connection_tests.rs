@@ -499,3 +499,29 @@ fn garbage_and_mutated_packets_do_not_disturb_a_session() {
         .expect("data after the garbage");
     assert_eq!(back[r].to_vec(), ip_packet(5));
 }
+
+/// A server that answers PUSH_REQUEST with continuation after continuation is refused once
+/// the push passes the message cap, with a protocol error, instead of being buffered forever.
+#[test]
+fn a_flood_of_push_continuations_closes_the_connection() {
+    let flood: Vec<String> = (0..=crate::limits::MAX_PUSH_MESSAGES)
+        .map(|i| {
+            format!(
+                "PUSH_REPLY,route 10.{}.{}.0 255.255.255.0,push-continuation 2",
+                i / 256,
+                i % 256
+            )
+        })
+        .collect();
+    let script: Vec<&str> = flood.iter().map(String::as_str).collect();
+    let mut sim = Sim::new(&script);
+    sim.run_until(Duration::from_secs(60), |s| s.closed().is_some());
+    match sim.closed() {
+        Some(CloseReason::Error(e)) => {
+            assert_eq!(e.code, crate::config::ErrorCode::ProtocolError);
+            assert!(e.message.contains("PUSH_REPLY messages"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!sim.established());
+}

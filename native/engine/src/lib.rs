@@ -25,6 +25,7 @@ mod driver_alloc_tests;
 mod fake_server;
 pub mod keys;
 pub mod km2;
+pub mod limits;
 pub mod mss;
 pub mod offload;
 pub mod params;

@@ -4,6 +4,10 @@
 use crate::config::{
     Compression, DataCipher, DnsSettings, Ipv4Settings, Ipv6Settings, PushedSettings,
 };
+use crate::limits::{
+    MAX_ADDRESS_CHARS, MAX_DNS_DOMAINS, MAX_DNS_SERVERS, MAX_NAME_CHARS, MAX_PUSH_BYTES,
+    MAX_PUSH_MESSAGES, MAX_PUSH_OPTIONS, MAX_ROUTES,
+};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Splits one option line like the config file: whitespace-separated, double quotes group,
@@ -255,15 +259,32 @@ fn apply(opts: &mut PushedOptions, tokens: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Collects PUSH_REPLY parts until the last one (no `push-continuation 2`).
+/// Collects PUSH_REPLY parts until the last one (no `push-continuation 2`), within the caps
+/// of `limits`: a server that keeps sending continuations is refused, not buffered.
 #[derive(Default)]
 pub struct PushAccumulator {
     parts: Vec<String>,
+    messages: usize,
+    bytes: usize,
 }
 
 impl PushAccumulator {
-    /// Feeds the text after `PUSH_REPLY`. Returns the complete option list when done.
-    pub fn feed(&mut self, body: &str) -> Option<Vec<String>> {
+    /// Feeds the text after `PUSH_REPLY`. Returns the complete option list when done, or an
+    /// error (and forgets the parts) when the push exceeds a cap.
+    pub fn feed(&mut self, body: &str) -> Result<Option<Vec<String>>, String> {
+        self.messages += 1;
+        self.bytes += body.len();
+        let over = if self.messages > MAX_PUSH_MESSAGES {
+            Some(format!("more than {MAX_PUSH_MESSAGES} PUSH_REPLY messages"))
+        } else if self.bytes > MAX_PUSH_BYTES {
+            Some(format!("more than {MAX_PUSH_BYTES} bytes of options"))
+        } else {
+            None
+        };
+        if let Some(why) = over {
+            *self = Self::default();
+            return Err(format!("the server pushed {why}"));
+        }
         let body = body.strip_prefix(',').unwrap_or(body);
         let mut more = false;
         for opt in body.split(',').filter(|s| !s.trim().is_empty()) {
@@ -272,8 +293,57 @@ impl PushAccumulator {
             }
             self.parts.push(opt.trim().to_string());
         }
-        (!more).then(|| std::mem::take(&mut self.parts))
+        if self.parts.len() > MAX_PUSH_OPTIONS {
+            *self = Self::default();
+            return Err(format!(
+                "the server pushed more than {MAX_PUSH_OPTIONS} options"
+            ));
+        }
+        if more {
+            return Ok(None);
+        }
+        let parts = std::mem::take(&mut self.parts);
+        *self = Self::default();
+        Ok(Some(parts))
     }
+}
+
+/// Refuses a push over the caps the helper and main hold every config to (`limits`).
+fn check_pushed_sizes(opts: &PushedOptions) -> Result<(), String> {
+    let counts = [
+        ("IPv4 routes", opts.routes.len(), MAX_ROUTES),
+        ("IPv6 routes", opts.routes_ipv6.len(), MAX_ROUTES),
+        ("DNS servers", opts.dns.servers.len(), MAX_DNS_SERVERS),
+        (
+            "search domains",
+            opts.dns.search_domains.len(),
+            MAX_DNS_DOMAINS,
+        ),
+        (
+            "DNS route domains",
+            opts.dns.route_domains.len(),
+            MAX_DNS_DOMAINS,
+        ),
+    ];
+    for (what, n, max) in counts {
+        if n > max {
+            return Err(format!("{n} {what}; at most {max} are accepted"));
+        }
+    }
+    if opts.dns.servers.iter().any(|a| a.len() > MAX_ADDRESS_CHARS) {
+        return Err(format!(
+            "a DNS server longer than {MAX_ADDRESS_CHARS} characters"
+        ));
+    }
+    let domains = opts
+        .dns
+        .search_domains
+        .iter()
+        .chain(&opts.dns.route_domains);
+    if domains.into_iter().any(|d| d.len() > MAX_NAME_CHARS) {
+        return Err(format!("a domain longer than {MAX_NAME_CHARS} characters"));
+    }
+    Ok(())
 }
 
 /// Parses a complete option list. `echo` lines are returned separately (banner text).
@@ -287,6 +357,7 @@ pub fn parse_options(lines: &[String]) -> Result<(PushedOptions, Vec<String>), S
         }
         apply(&mut opts, &tokenize(line))?;
     }
+    check_pushed_sizes(&opts)?;
     Ok((opts, echoes))
 }
 
@@ -360,7 +431,7 @@ mod tests {
     fn aws_push_reply() {
         let body = ",dhcp-option DNS 10.0.0.2,route 10.0.0.0 255.255.0.0,route 172.16.8.0 255.255.248.0,route-gateway 10.8.0.129,topology subnet,ping 1,ping-restart 20,echo,echo,echo,ifconfig 10.8.0.133 255.255.255.224,peer-id 1,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm dyn-tls-crypt,tun-mtu 1500";
         let mut acc = PushAccumulator::default();
-        let lines = acc.feed(body).unwrap();
+        let lines = acc.feed(body).unwrap().unwrap();
         let (o, echoes) = parse_options(&lines).unwrap();
         assert_eq!(echoes, vec!["", "", ""]);
         assert!(o.tls_ekm && o.cc_exit);
@@ -382,8 +453,9 @@ mod tests {
         let mut acc = PushAccumulator::default();
         assert!(acc
             .feed(",route 10.1.0.0 255.255.0.0,push-continuation 2")
+            .unwrap()
             .is_none());
-        let lines = acc.feed(",ifconfig 10.8.0.6 10.8.0.5,ifconfig-ipv6 fd00::1000/64 fd00::1,push-continuation 1").unwrap();
+        let lines = acc.feed(",ifconfig 10.8.0.6 10.8.0.5,ifconfig-ipv6 fd00::1000/64 fd00::1,push-continuation 1").unwrap().unwrap();
         let (o, _) = parse_options(&lines).unwrap();
         let s = o.to_settings(DataCipher::Aes128Gcm, 1400, false);
         let v4 = s.ipv4.unwrap();
@@ -426,5 +498,88 @@ mod tests {
         let (o, _) = parse_options(&["comp-lzo no".into(), "frobnicate 1".into()]).unwrap();
         assert_eq!(o.compression, Some(Compression::CompLzoNo));
         assert_eq!(o.ignored, vec!["frobnicate"]);
+    }
+
+    #[test]
+    fn endless_continuations_are_refused_and_forgotten() {
+        let mut acc = PushAccumulator::default();
+        for _ in 0..MAX_PUSH_MESSAGES {
+            assert_eq!(acc.feed(",ping 10,push-continuation 2"), Ok(None));
+        }
+        let err = acc.feed(",ping 10,push-continuation 2").unwrap_err();
+        assert!(
+            err.contains(&format!("more than {MAX_PUSH_MESSAGES} PUSH_REPLY")),
+            "{err}"
+        );
+        assert!(acc.parts.is_empty());
+        // A fresh push after the refusal starts from nothing.
+        assert_eq!(acc.feed(",ping 10"), Ok(Some(vec!["ping 10".to_string()])));
+    }
+
+    #[test]
+    fn a_push_over_the_byte_or_option_cap_is_refused() {
+        let mut acc = PushAccumulator::default();
+        let big = format!(",echo {},push-continuation 2", "x".repeat(200 * 1024));
+        let mut result = Ok(None);
+        for _ in 0..6 {
+            result = acc.feed(&big);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(result.unwrap_err().contains("bytes of options"));
+        let many = ",".to_string() + &vec!["ping 1"; MAX_PUSH_OPTIONS + 1].join(",");
+        let err = PushAccumulator::default().feed(&many).unwrap_err();
+        assert!(
+            err.contains(&format!("more than {MAX_PUSH_OPTIONS} options")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pushed_routes_and_dns_are_capped() {
+        let routes = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("route 10.{}.{}.0 255.255.255.0", i / 256, i % 256))
+                .collect()
+        };
+        let (o, _) = parse_options(&routes(MAX_ROUTES)).unwrap();
+        assert_eq!(o.routes.len(), MAX_ROUTES);
+        let err = parse_options(&routes(MAX_ROUTES + 1)).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "{} IPv4 routes; at most {MAX_ROUTES} are accepted",
+                MAX_ROUTES + 1
+            )
+        );
+        let dns: Vec<String> = (0..=MAX_DNS_SERVERS)
+            .map(|i| format!("dhcp-option DNS 10.0.0.{i}"))
+            .collect();
+        assert!(parse_options(&dns[..MAX_DNS_SERVERS]).is_ok());
+        assert!(parse_options(&dns).unwrap_err().contains("DNS servers"));
+        let long = format!("dhcp-option DOMAIN {}", "a".repeat(MAX_NAME_CHARS + 1));
+        assert!(parse_options(&[long])
+            .unwrap_err()
+            .contains("domain longer"));
+    }
+
+    proptest::proptest! {
+        /// Whatever a server sends, the accumulator never holds more than the byte cap and
+        /// every push ends, complete or refused, within the message cap.
+        #[test]
+        fn the_accumulator_stays_within_its_caps(
+            bodies in proptest::collection::vec("(,[a-z ]{0,40}){0,8}(,push-continuation 2)?", 1..40),
+            repeat in 1usize..40,
+        ) {
+            let mut acc = PushAccumulator::default();
+            for body in bodies.iter().cycle().take(bodies.len() * repeat) {
+                let _ = acc.feed(body);
+                let held: usize = acc.parts.iter().map(String::len).sum();
+                proptest::prop_assert!(held <= MAX_PUSH_BYTES);
+                proptest::prop_assert!(acc.messages <= MAX_PUSH_MESSAGES);
+                proptest::prop_assert!(acc.parts.len() <= MAX_PUSH_OPTIONS);
+            }
+        }
     }
 }

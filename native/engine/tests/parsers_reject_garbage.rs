@@ -86,7 +86,7 @@ proptest! {
     #[test]
     fn push_reply_and_control_messages(text in "\\PC{0,300}") {
         let mut acc = push::PushAccumulator::default();
-        if let Some(lines) = acc.feed(&text) {
+        if let Ok(Some(lines)) = acc.feed(&text) {
             let _ = push::parse_options(&lines);
         }
         let _ = push::tokenize(&text);

@@ -4,6 +4,7 @@
 //! `--stdio` mode.
 
 mod codec;
+mod config_check;
 mod log;
 // DNS, IPv6 leak block and kill switch (installable/leak-free work).
 mod netguard;
@@ -13,11 +14,16 @@ mod platform;
 mod protocol;
 mod running_session;
 mod server;
+mod session_quota;
 // `--service`: the socket server for installed systems (installable/leak-free work).
 mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use causeway_engine::limits::MAX_SESSIONS_PER_USER;
+use session_quota::{OwnerKey, SessionQuota};
 
 use platform::{Os, Platform};
 
@@ -26,6 +32,10 @@ use platform::{Os, Platform};
 pub struct Context {
     /// The client's uid when known (service mode, SO_PEERCRED); None on stdio.
     pub uid: Option<u32>,
+    /// Whom the connection's sessions belong to, for the per-user session cap.
+    pub owner: OwnerKey,
+    /// The per-user session cap, shared by every connection of this process.
+    pub quota: Arc<SessionQuota>,
     pub state_dir: PathBuf,
 }
 
@@ -77,6 +87,8 @@ fn run_stdio() -> ExitCode {
     };
     let ctx = Context {
         uid: None,
+        owner: OwnerKey::new("the stdio client"),
+        quota: SessionQuota::new(MAX_SESSIONS_PER_USER),
         state_dir,
     };
     runtime.block_on(server::serve(

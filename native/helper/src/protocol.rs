@@ -14,24 +14,37 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use causeway_engine::config::nullable;
+use causeway_engine::limits::MAX_SESSION_ID_CHARS;
 use causeway_engine::{EngineConfig, ErrorCode, Proto, PushedSettings, SessionPhase};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Session ids are chosen by the client and must be non-empty.
+/// Session ids are chosen by the client: non-empty and at most `MAX_SESSION_ID_CHARS` long.
 fn session_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
-    if s.is_empty() {
-        return Err(serde::de::Error::custom("session must not be empty"));
-    }
+    check_session_id(&s).map_err(serde::de::Error::custom)?;
     Ok(s)
 }
 
 fn nullable_session_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match Option::<String>::deserialize(d)? {
-        Some(s) if s.is_empty() => Err(serde::de::Error::custom("session must not be empty")),
-        other => Ok(other),
+    let s = Option::<String>::deserialize(d)?;
+    if let Some(s) = &s {
+        check_session_id(s).map_err(serde::de::Error::custom)?;
     }
+    Ok(s)
+}
+
+fn check_session_id(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("session must not be empty".into());
+    }
+    let len = s.chars().count();
+    if len > MAX_SESSION_ID_CHARS {
+        return Err(format!(
+            "session has {len} characters; at most {MAX_SESSION_ID_CHARS} are allowed"
+        ));
+    }
+    Ok(())
 }
 
 /// main -> helper.
@@ -44,14 +57,14 @@ pub enum ClientMessage {
     },
     Connect {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         config: Box<EngineConfig>,
     },
     /// password: username+password; static-challenge: also `response`; crv1: only `response`.
     Credentials {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         #[serde(deserialize_with = "nullable")]
         username: Option<String>,
@@ -62,13 +75,13 @@ pub enum ClientMessage {
     },
     CrResponse {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         response: String,
     },
     Disconnect {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
     },
     Status {},
@@ -203,7 +216,7 @@ impl<'de> Deserialize<'de> for PushedWire {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionStatus {
     #[serde(deserialize_with = "session_id")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
     pub session: String,
     pub phase: SessionPhase,
     #[serde(deserialize_with = "nullable")]
@@ -232,7 +245,7 @@ pub enum HelperMessage {
     },
     State {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         phase: SessionPhase,
         /// The remote being tried or used: hostname as configured and resolved address.
@@ -244,7 +257,7 @@ pub enum HelperMessage {
     },
     NeedCredentials {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         kind: CredentialKindWire,
         /// Static challenge or CRV1 text shown to the user (for AWS SAML: the IdP URL).
@@ -257,7 +270,7 @@ pub enum HelperMessage {
     },
     AuthPending {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         method: PendingMethodWire,
         /// URL for webauth/openurl; challenge text for crtext.
@@ -267,33 +280,33 @@ pub enum HelperMessage {
     },
     Pushed {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         settings: PushedWire,
     },
     Echo {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         text: String,
     },
     Stats {
         #[serde(deserialize_with = "session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
         rx_bytes: u64,
         tx_bytes: u64,
     },
     Log {
         #[serde(deserialize_with = "nullable_session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: Option<String>,
         level: LogLevelWire,
         text: String,
     },
     Error {
         #[serde(deserialize_with = "nullable_session_id")]
-        #[schemars(length(min = 1))]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: Option<String>,
         code: ErrorCode,
         message: String,
@@ -364,7 +377,11 @@ mod schema {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "Causeway helper protocol",
             "description": "Generated from native/helper/src/protocol.rs and native/engine/src/config.rs by `npm run gen:protocol`. Do not edit.",
-            "x-constants": { "PROTOCOL_VERSION": PROTOCOL_VERSION, "MAX_FRAME_BYTES": MAX_FRAME_BYTES },
+            "x-constants": {
+                "PROTOCOL_VERSION": PROTOCOL_VERSION,
+                "MAX_FRAME_BYTES": MAX_FRAME_BYTES,
+                "LIMITS": causeway_engine::limits::exported(),
+            },
             "$defs": definitions,
         })
     }

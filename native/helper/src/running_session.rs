@@ -18,6 +18,7 @@ use crate::protocol::{
     CredentialKindWire, ErrorWire, HelperMessage, LogLevelWire, PendingMethodWire, PushedWire,
     RemoteWire, SessionStatus,
 };
+use crate::session_quota::QuotaSlot;
 use crate::Context;
 
 /// What `status` reports about a session, updated as events arrive.
@@ -43,6 +44,7 @@ impl Session {
     pub fn start(
         id: String,
         config: EngineConfig,
+        slot: QuotaSlot,
         ctx: &Context,
         out: mpsc::Sender<HelperMessage>,
         on_end: mpsc::UnboundedSender<String>,
@@ -67,6 +69,7 @@ impl Session {
             info.clone(),
             device.clone(),
             engine,
+            slot,
             on_end,
         ));
         Session {
@@ -124,6 +127,7 @@ async fn forward_events(
     info: Arc<Mutex<Info>>,
     device: DeviceSlot,
     engine: JoinHandle<()>,
+    slot: QuotaSlot,
     on_end: mpsc::UnboundedSender<String>,
 ) {
     // When the forwarder is aborted (shutdown timeout), the engine task goes with it.
@@ -155,6 +159,8 @@ async fn forward_events(
                 .await;
         }
     }
+    // The engine has undone its changes to the host: the owner may start another session.
+    drop(slot);
     let _ = on_end.send(id);
 }
 

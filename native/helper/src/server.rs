@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use crate::codec::{read_frame, write_frame, ReadError};
+use crate::config_check::check_config;
 use crate::log;
 use crate::protocol::{describe_parse_error, ClientMessage, HelperMessage, PROTOCOL_VERSION};
 use crate::running_session::Session;
@@ -261,9 +262,33 @@ impl Connection {
             .await;
             return;
         }
+        if let Err(text) = check_config(&config) {
+            log::warn(&format!("refused session {session:?}: {text}"));
+            self.send(HelperMessage::error(
+                Some(&session),
+                ErrorCode::ConfigInvalid,
+                text,
+            ))
+            .await;
+            return;
+        }
+        let slot = match self.ctx.quota.acquire(&self.ctx.owner) {
+            Ok(slot) => slot,
+            Err(text) => {
+                log::warn(&format!("refused session {session:?}: {text}"));
+                self.send(HelperMessage::error(
+                    Some(&session),
+                    ErrorCode::PermissionDenied,
+                    text,
+                ))
+                .await;
+                return;
+            }
+        };
         let s = Session::start(
             session.clone(),
             config,
+            slot,
             &self.ctx,
             self.out.clone(),
             self.ended.clone(),
@@ -292,6 +317,7 @@ impl Connection {
 mod tests {
     use super::*;
     use crate::codec::{read_frame, write_frame, MAX_FRAME_BYTES};
+    use crate::session_quota::{OwnerKey, SessionQuota};
     use tokio::io::{AsyncWriteExt, DuplexStream};
 
     struct Peer {
@@ -301,11 +327,18 @@ mod tests {
     }
 
     fn start() -> Peer {
+        start_as("test client", &SessionQuota::new(2))
+    }
+
+    /// A connection of `owner`, counted against `quota` (shared between connections).
+    fn start_as(owner: &str, quota: &std::sync::Arc<SessionQuota>) -> Peer {
         let (to_helper, helper_in) = tokio::io::duplex(1 << 20);
         let (helper_out, from_helper) = tokio::io::duplex(1 << 20);
         let dir = std::env::temp_dir().join(format!("causeway-server-test-{}", std::process::id()));
         let ctx = Context {
             uid: None,
+            owner: OwnerKey::new(owner),
+            quota: std::sync::Arc::clone(quota),
             state_dir: dir,
         };
         let done = tokio::spawn(serve(helper_in, helper_out, ctx, std::future::pending()));
@@ -477,5 +510,96 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A connect to a loopback UDP port that never answers: the session keeps trying (and
+    /// holds its place in the quota) without touching the host's network.
+    fn lingering_connect(session: &str, port: u16) -> String {
+        let mut connect: serde_json::Value =
+            serde_json::from_str(&doomed_connect(session)).unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../test/vectors/helper-protocol/valid/to-connect-typical.json");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        connect["config"] = v["message"]["config"].clone();
+        connect["config"]["remotes"] = serde_json::json!([{"host": "127.0.0.1", "port": port, "proto": "udp", "family": "any"}]);
+        connect["config"]["connectRetryMax"] = serde_json::Value::Null;
+        connect.to_string()
+    }
+
+    /// The next message about `session` that is an error or a phase, skipping logs.
+    async fn outcome(p: &mut Peer, session: &str) -> serde_json::Value {
+        loop {
+            let m = p.recv().await;
+            if m["session"] == session && (m["type"] == "error" || m["type"] == "state") {
+                return m;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_over_the_session_cap_is_refused_while_another_user_is_served() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let quota = SessionQuota::new(2);
+        // Alice's two sessions, over two connections: the cap is per user, not per connection.
+        let mut alice1 = start_as("uid 1000", &quota);
+        let mut alice2 = start_as("uid 1000", &quota);
+        alice1.hello().await;
+        alice2.hello().await;
+        alice1.send(&lingering_connect("a1", port)).await;
+        assert_eq!(outcome(&mut alice1, "a1").await["type"], "state");
+        alice2.send(&lingering_connect("a2", port)).await;
+        assert_eq!(outcome(&mut alice2, "a2").await["type"], "state");
+        alice2.send(&lingering_connect("a3", port)).await;
+        let refused = outcome(&mut alice2, "a3").await;
+        assert_eq!(
+            (refused["type"].as_str(), refused["code"].as_str()),
+            (Some("error"), Some("permission-denied"))
+        );
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("already has 2 sessions"),
+            "{refused}"
+        );
+        // Bob is not affected.
+        let mut bob = start_as("uid 1001", &quota);
+        bob.hello().await;
+        bob.send(&lingering_connect("b1", port)).await;
+        assert_eq!(outcome(&mut bob, "b1").await["type"], "state");
+        // Alice disconnects one and may start another.
+        alice1.send(r#"{"type":"disconnect","session":"a1"}"#).await;
+        loop {
+            let m = outcome(&mut alice1, "a1").await;
+            if m["phase"] == "disconnected" || m["phase"] == "failed" {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        alice2.send(&lingering_connect("a4", port)).await;
+        assert_eq!(outcome(&mut alice2, "a4").await["type"], "state");
+    }
+
+    #[tokio::test]
+    async fn a_config_over_a_limit_is_refused_naming_the_field() {
+        let mut p = start();
+        p.hello().await;
+        let mut connect: serde_json::Value = serde_json::from_str(&doomed_connect("big")).unwrap();
+        let routes = vec!["10.0.0.0/8"; causeway_engine::limits::MAX_ROUTES + 1];
+        connect["config"]["routes"] = serde_json::json!(routes);
+        p.send(&connect.to_string()).await;
+        let e = outcome(&mut p, "big").await;
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_str()),
+            (Some("error"), Some("config-invalid"))
+        );
+        assert_eq!(
+            e["message"],
+            format!(
+                "config.routes has 4097 entries; at most {} are allowed",
+                causeway_engine::limits::MAX_ROUTES
+            )
+        );
     }
 }

@@ -68,7 +68,7 @@ pub fn control_messages(data: &[u8]) {
     let _ = ctrl_msg::auth_pending_timeout(text);
     let _ = ctrl_msg::temp_backoff(text);
     let mut acc = push::PushAccumulator::default();
-    if let Some(lines) = acc.feed(text) {
+    if let Ok(Some(lines)) = acc.feed(text) {
         if let Ok((opts, _)) = push::parse_options(&lines) {
             let _ = opts.to_settings(DataCipher::Aes256Gcm, 1500, false);
         }

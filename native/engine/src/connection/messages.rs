@@ -88,11 +88,14 @@ impl Connection {
 
     pub(super) fn handle_message(&mut self, msg: &str, now: Instant) {
         match ctrl_msg::classify(msg) {
-            ServerMessage::PushReply(body) => {
-                if let Some(lines) = self.push_acc.feed(body) {
-                    self.on_push_reply(&lines, now);
-                }
-            }
+            ServerMessage::PushReply(body) => match self.push_acc.feed(body) {
+                Ok(Some(lines)) => self.on_push_reply(&lines, now),
+                Ok(None) => {}
+                Err(e) => self.close(CloseReason::Error(EngineError::new(
+                    ErrorCode::ProtocolError,
+                    format!("unusable PUSH_REPLY: {e}"),
+                ))),
+            },
             ServerMessage::AuthFailed(reason) => {
                 let reason = if let Some(c) = ctrl_msg::parse_crv1(reason) {
                     CloseReason::Crv1(c)

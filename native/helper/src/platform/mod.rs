@@ -16,6 +16,7 @@ use causeway_engine::Tun;
 use crate::netguard::dns_plan::DnsPlan;
 use crate::netguard::firewall::Policy;
 use crate::netguard::Recovery;
+use crate::session_quota::OwnerKey;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
@@ -133,8 +134,11 @@ pub trait Platform: Send + Sync + 'static {
 /// Who is on the other end of a service connection, as the OS vouches for it.
 pub trait PeerIdentity: Send {
     type Group;
-    /// The uid sessions started by this peer are tied to.
+    /// The uid `status` reports for this peer's sessions (on Windows the SID's last part).
     fn uid(&self) -> u32;
+    /// Whom this peer's sessions belong to for the per-user session cap: the uid on Unix,
+    /// the full SID on Windows.
+    fn owner(&self) -> OwnerKey;
     /// Whether the peer may use the service at all (root, or a member of the service group).
     fn may_use_service(&self, service_group: &Self::Group) -> bool;
     /// For the log: who connected.

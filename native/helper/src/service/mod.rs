@@ -4,7 +4,8 @@
 //! SO_PEERGROUPS on Linux) and serves each accepted connection with the same
 //! protocol server as `--stdio`, with the peer's uid recorded in the connection's context so
 //! every session it starts carries it. A connection sees and controls only the sessions it
-//! started. SIGTERM/SIGINT stop every session (undoing routes, DNS and firewall rules) before
+//! started; one user (uid, or SID on Windows) may have at most `MAX_SESSIONS_PER_USER`
+//! running over all of their connections. SIGTERM/SIGINT stop every session (undoing routes, DNS and firewall rules) before
 //! the process exits.
 
 use std::path::PathBuf;
@@ -18,7 +19,9 @@ use crate::codec::write_frame;
 use crate::log;
 use crate::platform::{PeerIdentity, Service, ServiceTransport};
 use crate::protocol::HelperMessage;
+use crate::session_quota::SessionQuota;
 use crate::Context;
+use causeway_engine::limits::MAX_SESSIONS_PER_USER;
 use causeway_engine::ErrorCode;
 
 pub const DEFAULT_SOCKET: &str = Service::DEFAULT_PATH;
@@ -71,6 +74,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
     let gid = Arc::new(Service::group_id(&opts.group)?);
+    let quota = SessionQuota::new(MAX_SESSIONS_PER_USER);
     let listener = Service::bind(&opts.socket, &gid)?;
     log::info(&format!(
         "service listening on {} (group {})",
@@ -88,7 +92,8 @@ pub async fn run(
                 Ok(stream) => {
                     let ctx_dir = state_dir.clone();
                     let stop = stop_rx.clone();
-                    connections.spawn(serve_connection(stream, Arc::clone(&gid), ctx_dir, stop));
+                    let quota = Arc::clone(&quota);
+                    connections.spawn(serve_connection(stream, Arc::clone(&gid), quota, ctx_dir, stop));
                 }
                 Err(e) => {
                     // E.g. out of file descriptors: pause instead of spinning on the error.
@@ -114,6 +119,7 @@ pub async fn run(
 async fn serve_connection(
     mut stream: <Service as ServiceTransport>::Conn,
     gid: Arc<<Service as ServiceTransport>::Group>,
+    quota: Arc<SessionQuota>,
     state_dir: PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -137,6 +143,8 @@ async fn serve_connection(
     log::info(&format!("client connected: {}", peer.describe()));
     let ctx = Context {
         uid: Some(peer.uid()),
+        owner: peer.owner(),
+        quota,
         state_dir,
     };
     let (reader, writer) = tokio::io::split(stream);

@@ -15,6 +15,7 @@ use crate::platform::linux::{peer, systemd};
 #[cfg(target_os = "macos")]
 use crate::platform::macos::peer;
 use crate::platform::{PeerIdentity, ServiceTransport};
+use crate::session_quota::OwnerKey;
 
 pub const MODE: u32 = 0o660;
 
@@ -34,6 +35,10 @@ impl PeerIdentity for UnixPeer {
 
     fn uid(&self) -> u32 {
         self.uid
+    }
+
+    fn owner(&self) -> OwnerKey {
+        OwnerKey::new(format!("uid {}", self.uid))
     }
 
     /// root, or a member (primary or supplementary) of the service group.

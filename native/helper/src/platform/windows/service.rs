@@ -14,6 +14,7 @@ use tokio::net::windows::named_pipe::NamedPipeServer;
 use super::pipe::{self, PipeListener, PipePeer};
 use super::pipe_acl;
 use crate::platform::{PeerIdentity, ServiceTransport};
+use crate::session_quota::OwnerKey;
 
 pub struct PipeService {
     listener: PipeListener,
@@ -55,13 +56,17 @@ impl PeerIdentity for PipePeer {
     type Group = String;
 
     /// The relative id (last sub-authority) of the user's SID: what `status` reports as the
-    /// session's uid. The connection, and so its sessions, belong to the full SID.
+    /// session's uid. The connection, and so its sessions, belong to the full SID (`owner`).
     fn uid(&self) -> u32 {
         self.sid
             .rsplit('-')
             .next()
             .and_then(|r| r.parse().ok())
             .unwrap_or(u32::MAX)
+    }
+
+    fn owner(&self) -> OwnerKey {
+        OwnerKey::new(self.sid.clone())
     }
 
     fn may_use_service(&self, _service_group: &String) -> bool {
