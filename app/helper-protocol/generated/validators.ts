@@ -12,12 +12,12 @@ export const HttpVersion: Check = oneOf('1.0', '1.1');
 export const HttpHeader: Check = object({ name: str(1, 128), value: str(0, 1024) });
 export const ProxySettings: Check = object({
   kind: ProxyKind,
-  host: str(1),
+  host: str(1, 253),
   port: int(1, 65535),
   credentials: nullable(Credentials),
   httpVersion: HttpVersion,
-  userAgent: nullable(str()),
-  customHeaders: arrayOf(HttpHeader),
+  userAgent: nullable(str(0, 1024)),
+  customHeaders: arrayOf(HttpHeader, 0, 16),
 });
 export const KeyDirection: Check = oneOf(0, 1);
 export const TlsAuth: Check = object({ key: str(1, 524288), direction: nullable(KeyDirection) });

@@ -303,7 +303,7 @@ pub struct HttpHeader {
     #[schemars(length(min = 1, max = 128))]
     pub name: String,
     /// No CR or LF (it would end the header).
-    #[schemars(length(max = 1024))]
+    #[schemars(length(max = MAX_TEXT_CHARS))]
     pub value: String,
 }
 
@@ -313,7 +313,7 @@ pub struct HttpHeader {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProxySettings {
     pub kind: ProxyKind,
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = MAX_NAME_CHARS))]
     pub host: String,
     #[schemars(range(min = 1))]
     pub port: u16,
@@ -324,8 +324,10 @@ pub struct ProxySettings {
     pub http_version: HttpVersion,
     /// HTTP only: `User-Agent` (`http-proxy-option AGENT`); null = none sent.
     #[serde(deserialize_with = "nullable")]
+    #[schemars(length(max = MAX_TEXT_CHARS))]
     pub user_agent: Option<String>,
     /// HTTP only: `http-proxy-option CUSTOM-HEADER`.
+    #[schemars(length(max = MAX_SMALL_LIST))]
     pub custom_headers: Vec<HttpHeader>,
 }
 
