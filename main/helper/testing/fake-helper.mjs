@@ -37,6 +37,7 @@ function connected(session) {
       routes: ['10.20.0.0/16'],
       routesIpv6: [],
       redirectGateway: false,
+      blockIpv6: false,
       dns: { servers: ['10.8.0.1'], searchDomains: ['corp.example'], routeDomains: [] },
       mtu: 1500,
       device: `cw${s.index}`,
