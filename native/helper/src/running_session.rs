@@ -69,8 +69,7 @@ impl Session {
             info.clone(),
             device.clone(),
             engine,
-            slot,
-            on_end,
+            Ending { slot, on_end },
         ));
         Session {
             id,
@@ -127,8 +126,7 @@ async fn forward_events(
     info: Arc<Mutex<Info>>,
     device: DeviceSlot,
     engine: JoinHandle<()>,
-    slot: QuotaSlot,
-    on_end: mpsc::UnboundedSender<String>,
+    ending: Ending,
 ) {
     // When the forwarder is aborted (shutdown timeout), the engine task goes with it.
     struct AbortOnDrop(JoinHandle<()>);
@@ -159,9 +157,23 @@ async fn forward_events(
                 .await;
         }
     }
-    // The engine has undone its changes to the host: the owner may start another session.
-    drop(slot);
-    let _ = on_end.send(id);
+    ending.done(id);
+}
+
+/// What a finished session gives back: its owner's place in the quota, and its id to the
+/// connection that started it.
+struct Ending {
+    slot: QuotaSlot,
+    on_end: mpsc::UnboundedSender<String>,
+}
+
+impl Ending {
+    /// Called once the engine has undone its changes to the host: only then may the owner
+    /// start another session.
+    fn done(self, id: String) {
+        drop(self.slot);
+        let _ = self.on_end.send(id);
+    }
 }
 
 fn phase_message(

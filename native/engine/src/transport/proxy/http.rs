@@ -60,10 +60,11 @@ pub fn parse_connect_response(buf: &[u8]) -> Result<Option<usize>, ConnectRefusa
         .map(|r| &r[1..])
         .and_then(|r| r.strip_prefix(' '))
         .ok_or(ConnectRefusal::Malformed)?;
-    let (digits, reason) = rest.split_at(rest.len().min(3));
-    if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // Checked as bytes first: splitting the str at 3 inside a multi-byte character would panic.
+    if rest.len() < 3 || !rest.as_bytes()[..3].iter().all(u8::is_ascii_digit) {
         return Err(ConnectRefusal::Malformed);
     }
+    let (digits, reason) = rest.split_at(3);
     if !(reason.is_empty() || reason.starts_with(' ')) {
         return Err(ConnectRefusal::Malformed);
     }
@@ -251,6 +252,9 @@ mod tests {
             b"SSH-2.0-OpenSSH\r\n\r\n",
             b"HTTP/1.1 200\xff\r\n\r\n",
             b"HTTP/1.1200 OK\r\n\r\n",
+            // A multi-byte character where the status code should be (found by the fuzzer:
+            // splitting the line at byte 3 panicked).
+            "HTTP/1.1  \u{6cc} \r\n\r\n".as_bytes(),
         ] {
             assert_eq!(
                 parse_connect_response(bad),
