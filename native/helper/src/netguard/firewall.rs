@@ -39,12 +39,19 @@ pub struct Policy {
     pub tunnels: BTreeSet<String>,
     pub endpoints: BTreeSet<Endpoint>,
     pub block_ipv6: bool,
+    /// A full tunnel is up (or reconnecting): IPv4 outside the tunnels is blocked too, so
+    /// neither a reconnect nor a more specific route the LAN pushes (TunnelVision) lets it
+    /// leave in plaintext.
+    pub block_ipv4: bool,
+    /// Every IPv4 block allows the directly connected private and link-local subnets, and no
+    /// kill switch is on.
+    pub allow_lan: bool,
     pub kill_switch: bool,
 }
 
 impl Policy {
     pub fn is_empty(&self) -> bool {
-        !self.block_ipv6 && !self.kill_switch
+        !self.block_ipv6 && !self.block_ipv4 && !self.kill_switch
     }
 
     /// For the renderers' tests (nftables, pf, WFP): one tunnel and one UDP server,
@@ -60,6 +67,8 @@ impl Policy {
             }]
             .into(),
             block_ipv6,
+            block_ipv4: false,
+            allow_lan: false,
             kill_switch,
         }
     }
@@ -86,6 +95,11 @@ enum Contribution {
         tunnel: String,
         endpoints: Vec<Endpoint>,
     },
+    Ipv4Block {
+        tunnel: String,
+        endpoints: Vec<Endpoint>,
+        allow_lan: bool,
+    },
 }
 
 #[derive(Default)]
@@ -97,6 +111,7 @@ struct Registry {
 impl Registry {
     fn policy(&self) -> Policy {
         let mut p = Policy::default();
+        let mut lan_allowed = true;
         for c in self.guards.values() {
             match c {
                 Contribution::KillSwitch { tunnel, endpoints } => {
@@ -109,8 +124,21 @@ impl Registry {
                     p.tunnels.insert(tunnel.clone());
                     p.endpoints.extend(endpoints.iter().copied());
                 }
+                Contribution::Ipv4Block {
+                    tunnel,
+                    endpoints,
+                    allow_lan,
+                } => {
+                    p.block_ipv4 = true;
+                    lan_allowed &= allow_lan;
+                    p.tunnels.insert(tunnel.clone());
+                    p.endpoints.extend(endpoints.iter().copied());
+                }
             }
         }
+        // One session refusing the LAN wins (the rule set is shared), and so does a kill
+        // switch: it lets nothing but the tunnel and the servers through.
+        p.allow_lan = p.block_ipv4 && lan_allowed && !p.kill_switch;
         p
     }
 }
@@ -222,22 +250,46 @@ pub fn ipv6_block_needed(
     redirect_gateway && (block_ipv6_setting || !tunnel_takes_ipv6_default)
 }
 
-/// The IPv6 leak block of one session: all IPv6 except loopback, the tunnels and the VPN
-/// server (which may itself be reached over IPv6) is rejected while it exists.
+/// A leak block of one session: while it exists, everything of one address family except
+/// loopback, the tunnels and the VPN servers (IPv4: also DHCP and, if allowed, the LAN) is
+/// rejected.
 #[derive(Debug)]
-pub struct Ipv6Block {
+pub struct LeakBlock {
     id: Option<u64>,
 }
 
-impl Ipv6Block {
-    pub fn enable(tunnel: &str, endpoints: &[Endpoint]) -> Result<Ipv6Block, String> {
-        check_tunnel(tunnel)?;
-        Ok(Ipv6Block {
-            id: Some(add(Contribution::Ipv6Block {
+impl LeakBlock {
+    /// All IPv6 outside the tunnel.
+    pub fn ipv6(tunnel: &str, endpoints: &[Endpoint]) -> Result<LeakBlock, String> {
+        LeakBlock::enable(
+            tunnel,
+            Contribution::Ipv6Block {
                 tunnel: tunnel.to_owned(),
                 endpoints: endpoints.to_vec(),
-            })?),
-        })
+            },
+        )
+    }
+
+    /// All IPv4 outside the tunnel of a full tunnel; `allow_lan` keeps the directly connected
+    /// private and link-local subnets reachable.
+    pub fn ipv4(
+        tunnel: &str,
+        endpoints: &[Endpoint],
+        allow_lan: bool,
+    ) -> Result<LeakBlock, String> {
+        LeakBlock::enable(
+            tunnel,
+            Contribution::Ipv4Block {
+                tunnel: tunnel.to_owned(),
+                endpoints: endpoints.to_vec(),
+                allow_lan,
+            },
+        )
+    }
+
+    fn enable(tunnel: &str, c: Contribution) -> Result<LeakBlock, String> {
+        check_tunnel(tunnel)?;
+        Ok(LeakBlock { id: Some(add(c)?) })
     }
 
     pub fn disable(mut self) -> Result<(), String> {
@@ -245,11 +297,11 @@ impl Ipv6Block {
     }
 }
 
-impl Drop for Ipv6Block {
+impl Drop for LeakBlock {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             if let Err(e) = remove(id) {
-                crate::log::warn(&format!("cannot remove the IPv6 leak block: {e}"));
+                crate::log::warn(&format!("cannot remove a leak block: {e}"));
             }
         }
     }
