@@ -1,6 +1,6 @@
 //! Leak protection, the part that is the same on every OS: the firewall policy (what the
-//! rules must allow and block) and the guards that make up a session's share of it, the IPv6
-//! leak block and the kill switch.
+//! rules must allow and block) and the guards that make up a session's share of it, the leak
+//! blocks (IPv6; IPv4 of a full tunnel) and the kill switch.
 //!
 //! All guards of this helper process share one rule set (an nftables table on Linux, a pf
 //! anchor on macOS): a drop in any of them would be final, so per-session rule sets with
@@ -310,6 +310,30 @@ impl Drop for LeakBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lan_stays_reachable_only_when_every_ipv4_block_allows_it_and_no_kill_switch_is_on() {
+        let block = |allow_lan| Contribution::Ipv4Block {
+            tunnel: "cw1".into(),
+            endpoints: vec![],
+            allow_lan,
+        };
+        let mut reg = Registry::default();
+        reg.guards.insert(0, block(true));
+        assert!(reg.policy().block_ipv4 && reg.policy().allow_lan);
+        reg.guards.insert(1, block(false));
+        assert!(!reg.policy().allow_lan);
+        reg.guards.insert(1, block(true));
+        reg.guards.insert(
+            2,
+            Contribution::KillSwitch {
+                tunnel: None,
+                endpoints: vec![],
+            },
+        );
+        assert!(!reg.policy().allow_lan);
+        assert!(!Registry::default().policy().allow_lan);
+    }
 
     #[test]
     fn the_policy_is_the_union_of_all_guards() {
