@@ -84,12 +84,25 @@ async function helperTables(lab: Lab): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l.includes('causeway_'));
 }
 
+/**
+ * Every policy rule and every route of every table, both families, except the kernel's own
+ * routes of addresses (a link-local one may appear late; the tunnel devices are checked apart).
+ */
+async function rulesAndTables(lab: Lab): Promise<string> {
+  const out: string[] = [];
+  for (const args of [['-4', 'rule'], ['-6', 'rule'], ['-4', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'all']]) {
+    out.push(...(await lab.inClient('ip', args)).stdout.split('\n').filter((l) => !l.includes(' proto kernel ')));
+  }
+  return out.join('\n');
+}
+
 describe('leak protection in the namespace lab', () => {
   let lab: Lab;
   let server: LabServer;
   let helper: HelperClient;
   let internet: { v4: string; v6: string };
   let routesBefore: string[];
+  let rulesAndTablesBefore: string;
 
   beforeAll(async () => {
     lab = await Lab.create();
@@ -97,6 +110,7 @@ describe('leak protection in the namespace lab', () => {
     expect(await lab.addLanIpv6()).toEqual({ server: SERVER_V6, client: CLIENT_V6 });
     internet = await lab.addInternet();
     routesBefore = await lab.clientRoutes();
+    rulesAndTablesBefore = await rulesAndTables(lab);
     server = await lab.startServer({ proto: 'udp', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } });
     helper = await lab.startHelper();
   });
@@ -336,6 +350,7 @@ describe('leak protection in the namespace lab', () => {
     expect(await helperTables(lab)).toEqual([]);
     expect(await lab.clientDevices()).toEqual([]);
     expect(await lab.clientRoutes()).toEqual(routesBefore);
+    expect(await rulesAndTables(lab)).toEqual(rulesAndTablesBefore);
     const capture = await Capture.start(lab, server);
     expect(await probe(lab, internet.v4)).toBe(true);
     expect(await probe(lab, internet.v6)).toBe(true);
