@@ -1,7 +1,8 @@
 // Leak protection, proved with a packet capture on the client namespace's physical (veth)
 // interface while probes (ICMP, TCP, UDP to port 53) from an ordinary process go to the lab's
 // "internet" (public documentation ranges owned by the client's gateway): the IPv6 leak block
-// (by default, in every IPv4-only full tunnel), the kill switch (nothing but the VPN server
+// (by default, in every IPv4-only full tunnel), the IPv4 block of a full tunnel (through a
+// more specific LAN route, TunnelVision, and while it reconnects), the kill switch (nothing but the VPN server
 // while the tunnel is down), a helper crash (the dead helper's rules stay until a session of
 // the next helper takes over), a conflicting route the helper refuses to keep, and nothing
 // left behind after disconnect. A negative control first shows every probe leaves in
@@ -83,12 +84,25 @@ async function helperTables(lab: Lab): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l.includes('causeway_'));
 }
 
+/**
+ * Every policy rule and every route of every table, both families, except the kernel's own
+ * routes of addresses (a link-local one may appear late; the tunnel devices are checked apart).
+ */
+async function rulesAndTables(lab: Lab): Promise<string> {
+  const out: string[] = [];
+  for (const args of [['-4', 'rule'], ['-6', 'rule'], ['-4', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'all']]) {
+    out.push(...(await lab.inClient('ip', args)).stdout.split('\n').filter((l) => !l.includes(' proto kernel ')));
+  }
+  return out.join('\n');
+}
+
 describe('leak protection in the namespace lab', () => {
   let lab: Lab;
   let server: LabServer;
   let helper: HelperClient;
   let internet: { v4: string; v6: string };
   let routesBefore: string[];
+  let rulesAndTablesBefore: string;
 
   beforeAll(async () => {
     lab = await Lab.create();
@@ -96,6 +110,7 @@ describe('leak protection in the namespace lab', () => {
     expect(await lab.addLanIpv6()).toEqual({ server: SERVER_V6, client: CLIENT_V6 });
     internet = await lab.addInternet();
     routesBefore = await lab.clientRoutes();
+    rulesAndTablesBefore = await rulesAndTables(lab);
     server = await lab.startServer({ proto: 'udp', push: ['redirect-gateway def1'], keepalive: { interval: 1, timeout: 4 } });
     helper = await lab.startHelper();
   });
@@ -150,7 +165,7 @@ describe('leak protection in the namespace lab', () => {
       expect(await probe(lab, SERVER_V6)).toBe(!pushesBlock);
       const leaked = to(await capture.stop(), SERVER_V6);
       expect(leaked.length > 0).toBe(!pushesBlock);
-      expect(await helperTables(lab)).toHaveLength(pushesBlock ? 1 : 0);
+      expect(await helperTables(lab)).toHaveLength(1); // a full tunnel's IPv4 block, at least
       helper.disconnect(session);
       await helper.waitForPhase(session, 'disconnected', 10_000);
       await v6server.stop();
@@ -192,6 +207,61 @@ describe('leak protection in the namespace lab', () => {
     await helper.waitForPhase(session, 'disconnected', 10_000);
     expect(await helperTables(lab)).toEqual([]);
     expect(await pingWorks(lab, SERVER_V6)).toBe(true);
+  });
+
+  it('keeps IPv4 in a full tunnel when the LAN routes a public range past it (TunnelVision)', async () => {
+    const session = 'tunnelvision';
+    helper.connect(session, lab.engineConfig(server, {}, { killSwitch: false, allowLan: true }));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    // The attack (CVE-2024-3661): the LAN hands out a route more specific than the tunnel's.
+    await lab.inClient('ip', ['route', 'add', '192.0.2.0/24', 'via', lab.netns.serverAddress]);
+    let leaked: string[];
+    try {
+      const capture = await Capture.start(lab, server);
+      await probe(lab, internet.v4);
+      leaked = to(await capture.stop(), internet.v4);
+      // The directly connected private LAN stays reachable (allowLan).
+      expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(true);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+      // Negative control: without the session the same route sends every probe out in plaintext.
+      const after = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(true);
+      const plain = to(await after.stop(), internet.v4);
+      expect(plain.some((l) => /ICMP/.test(l))).toBe(true);
+      expect(plain.some((l) => /Flags \[S\]/.test(l))).toBe(true);
+      expect(plain.some((l) => l.includes(`${internet.v4}.53: `))).toBe(true);
+    } finally {
+      await lab.inClient('ip', ['route', 'del', '192.0.2.0/24', 'via', lab.netns.serverAddress], { check: false });
+    }
+    expect(leaked).toEqual([]);
+  });
+
+  it('lets no IPv4 out in plaintext while a full tunnel reconnects, kill switch off', async () => {
+    const session = 'reconnect';
+    helper.connect(session, lab.engineConfig(server, {}, { killSwitch: false, allowLan: true, connectRetryMax: null }));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    const since = helper.messages.length;
+    await server.stop();
+    await helper.waitFor((m) => m.type === 'state' && m.session === session && m.phase === 'reconnecting', 20_000, since);
+    let leaked: string[];
+    try {
+      const capture = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(false);
+      expect(await probe(lab, internet.v6)).toBe(false);
+      leaked = await capture.stop();
+    } finally {
+      await server.restart();
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 15_000);
+    }
+    expect(to(leaked, internet.v4)).toEqual([]);
+    expect(to(leaked, internet.v6)).toEqual([]);
+    // Negative control: after the session the same probes go out again.
+    expect(await helperTables(lab)).toEqual([]);
+    const after = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v4)).toBe(true);
+    expect(to(await after.stop(), internet.v4).length).toBeGreaterThan(0);
   });
 
   it('lets nothing but the VPN server through while the tunnel is down with the kill switch on', async () => {
@@ -280,6 +350,7 @@ describe('leak protection in the namespace lab', () => {
     expect(await helperTables(lab)).toEqual([]);
     expect(await lab.clientDevices()).toEqual([]);
     expect(await lab.clientRoutes()).toEqual(routesBefore);
+    expect(await rulesAndTables(lab)).toEqual(rulesAndTablesBefore);
     const capture = await Capture.start(lab, server);
     expect(await probe(lab, internet.v4)).toBe(true);
     expect(await probe(lab, internet.v6)).toBe(true);

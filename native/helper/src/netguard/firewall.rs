@@ -1,6 +1,6 @@
 //! Leak protection, the part that is the same on every OS: the firewall policy (what the
-//! rules must allow and block) and the guards that make up a session's share of it, the IPv6
-//! leak block and the kill switch.
+//! rules must allow and block) and the guards that make up a session's share of it, the leak
+//! blocks (IPv6; IPv4 of a full tunnel) and the kill switch.
 //!
 //! All guards of this helper process share one rule set (an nftables table on Linux, a pf
 //! anchor on macOS): a drop in any of them would be final, so per-session rule sets with
@@ -40,12 +40,19 @@ pub struct Policy {
     pub tunnels: BTreeSet<String>,
     pub endpoints: BTreeSet<Endpoint>,
     pub block_ipv6: bool,
+    /// A full tunnel is up (or reconnecting): IPv4 outside the tunnels is blocked too, so
+    /// neither a reconnect nor a more specific route the LAN pushes (TunnelVision) lets it
+    /// leave in plaintext.
+    pub block_ipv4: bool,
+    /// Every IPv4 block allows the directly connected private and link-local subnets, and no
+    /// kill switch is on.
+    pub allow_lan: bool,
     pub kill_switch: bool,
 }
 
 impl Policy {
     pub fn is_empty(&self) -> bool {
-        !self.block_ipv6 && !self.kill_switch
+        !self.block_ipv6 && !self.block_ipv4 && !self.kill_switch
     }
 
     /// For the renderers' tests (nftables, pf, WFP): one tunnel and one UDP server,
@@ -61,6 +68,8 @@ impl Policy {
             }]
             .into(),
             block_ipv6,
+            block_ipv4: false,
+            allow_lan: false,
             kill_switch,
         }
     }
@@ -87,6 +96,11 @@ enum Contribution {
         tunnel: String,
         endpoints: Vec<Endpoint>,
     },
+    Ipv4Block {
+        tunnel: String,
+        endpoints: Vec<Endpoint>,
+        allow_lan: bool,
+    },
 }
 
 #[derive(Default)]
@@ -98,6 +112,7 @@ struct Registry {
 impl Registry {
     fn policy(&self) -> Policy {
         let mut p = Policy::default();
+        let mut lan_allowed = true;
         for c in self.guards.values() {
             match c {
                 Contribution::KillSwitch { tunnel, endpoints } => {
@@ -110,8 +125,21 @@ impl Registry {
                     p.tunnels.insert(tunnel.clone());
                     p.endpoints.extend(endpoints.iter().copied());
                 }
+                Contribution::Ipv4Block {
+                    tunnel,
+                    endpoints,
+                    allow_lan,
+                } => {
+                    p.block_ipv4 = true;
+                    lan_allowed &= allow_lan;
+                    p.tunnels.insert(tunnel.clone());
+                    p.endpoints.extend(endpoints.iter().copied());
+                }
             }
         }
+        // One session refusing the LAN wins (the rule set is shared), and so does a kill
+        // switch: it lets nothing but the tunnel and the servers through.
+        p.allow_lan = p.block_ipv4 && lan_allowed && !p.kill_switch;
         p
     }
 }
@@ -223,22 +251,46 @@ pub fn ipv6_block_needed(
     redirect_gateway && (block_ipv6_setting || !tunnel_takes_ipv6_default)
 }
 
-/// The IPv6 leak block of one session: all IPv6 except loopback, the tunnels and the VPN
-/// server (which may itself be reached over IPv6) is rejected while it exists.
+/// A leak block of one session: while it exists, everything of one address family except
+/// loopback, the tunnels and the VPN servers (IPv4: also DHCP and, if allowed, the LAN) is
+/// rejected.
 #[derive(Debug)]
-pub struct Ipv6Block {
+pub struct LeakBlock {
     id: Option<u64>,
 }
 
-impl Ipv6Block {
-    pub fn enable(tunnel: &str, endpoints: &[Endpoint]) -> Result<Ipv6Block, String> {
-        check_tunnel(tunnel)?;
-        Ok(Ipv6Block {
-            id: Some(add(Contribution::Ipv6Block {
+impl LeakBlock {
+    /// All IPv6 outside the tunnel.
+    pub fn ipv6(tunnel: &str, endpoints: &[Endpoint]) -> Result<LeakBlock, String> {
+        LeakBlock::enable(
+            tunnel,
+            Contribution::Ipv6Block {
                 tunnel: tunnel.to_owned(),
                 endpoints: endpoints.to_vec(),
-            })?),
-        })
+            },
+        )
+    }
+
+    /// All IPv4 outside the tunnel of a full tunnel; `allow_lan` keeps the directly connected
+    /// private and link-local subnets reachable.
+    pub fn ipv4(
+        tunnel: &str,
+        endpoints: &[Endpoint],
+        allow_lan: bool,
+    ) -> Result<LeakBlock, String> {
+        LeakBlock::enable(
+            tunnel,
+            Contribution::Ipv4Block {
+                tunnel: tunnel.to_owned(),
+                endpoints: endpoints.to_vec(),
+                allow_lan,
+            },
+        )
+    }
+
+    fn enable(tunnel: &str, c: Contribution) -> Result<LeakBlock, String> {
+        check_tunnel(tunnel)?;
+        Ok(LeakBlock { id: Some(add(c)?) })
     }
 
     pub fn disable(mut self) -> Result<(), String> {
@@ -246,11 +298,11 @@ impl Ipv6Block {
     }
 }
 
-impl Drop for Ipv6Block {
+impl Drop for LeakBlock {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             if let Err(e) = remove(id) {
-                crate::log::warn(&format!("cannot remove the IPv6 leak block: {e}"));
+                crate::log::warn(&format!("cannot remove a leak block: {e}"));
             }
         }
     }
@@ -259,6 +311,30 @@ impl Drop for Ipv6Block {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lan_stays_reachable_only_when_every_ipv4_block_allows_it_and_no_kill_switch_is_on() {
+        let block = |allow_lan| Contribution::Ipv4Block {
+            tunnel: "cw1".into(),
+            endpoints: vec![],
+            allow_lan,
+        };
+        let mut reg = Registry::default();
+        reg.guards.insert(0, block(true));
+        assert!(reg.policy().block_ipv4 && reg.policy().allow_lan);
+        reg.guards.insert(1, block(false));
+        assert!(!reg.policy().allow_lan);
+        reg.guards.insert(1, block(true));
+        reg.guards.insert(
+            2,
+            Contribution::KillSwitch {
+                tunnel: None,
+                endpoints: vec![],
+            },
+        );
+        assert!(!reg.policy().allow_lan);
+        assert!(!Registry::default().policy().allow_lan);
+    }
 
     #[test]
     fn the_policy_is_the_union_of_all_guards() {

@@ -1,6 +1,6 @@
 //! The guards of one session, driven by its network setup: DNS follows the tunnel device
 //! (applied when it is configured, restored before it goes away); the IPv6 leak block and the
-//! kill switch follow the session (enabled when the tunnel first comes up, kept through
+//! kill switch, and the IPv4 block of a full tunnel follow the session (enabled when the tunnel first comes up, kept through
 //! reconnects and reconfigurations, removed when the session ends, i.e. on drop).
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -9,22 +9,24 @@ use std::path::PathBuf;
 use causeway_engine::{EngineConfig, Proto, PushedSettings};
 
 use super::dns_plan::{self, DnsRequest};
-use super::firewall::{ipv6_block_needed, Endpoint, Ipv6Block, KillSwitch, Transport};
+use super::firewall::{ipv6_block_needed, Endpoint, KillSwitch, LeakBlock, Transport};
 use crate::platform::{DnsChange, Link, Os, Platform};
 
 pub struct SessionGuards {
     journal_dir: PathBuf,
     block_ipv6: bool,
     kill_switch_wanted: bool,
+    allow_lan: bool,
     /// Transports the profile's remotes use: the kill switch lets exactly these through to
     /// the servers.
     transports: Vec<Transport>,
     /// Every server address the session has used, plus literal-IP remotes of the profile
     /// (so a reconnect may fail over to them with the kill switch on).
     endpoints: Vec<Endpoint>,
-    // Declaration order is drop order: DNS first, then the IPv6 block, the kill switch last.
+    // Declaration order is drop order: DNS first, then the leak blocks, the kill switch last.
     dns: Option<<Os as Platform>::Dns>,
-    ipv6: Option<Ipv6Block>,
+    ipv6: Option<LeakBlock>,
+    ipv4: Option<LeakBlock>,
     kill: Option<KillSwitch>,
 }
 
@@ -68,10 +70,12 @@ impl SessionGuards {
             journal_dir: PathBuf::from(Os::JOURNAL_DIR),
             block_ipv6: config.block_ipv6,
             kill_switch_wanted: config.kill_switch,
+            allow_lan: config.allow_lan,
             transports,
             endpoints,
             dns: None,
             ipv6: None,
+            ipv4: None,
             kill: None,
         }
     }
@@ -111,10 +115,19 @@ impl SessionGuards {
             tunnel_takes_ipv6_default(pushed),
         ) {
             // Re-enabled for the current device name (a reconfiguration may bring a new one).
-            let block = Ipv6Block::enable(device, &self.endpoints)
+            let block = LeakBlock::ipv6(device, &self.endpoints)
                 .map_err(|e| format!("cannot block IPv6 outside the tunnel: {e}"))?;
             self.ipv6 = Some(block);
         } else if let Some(old) = self.ipv6.take() {
+            old.disable()?;
+        }
+        if pushed.redirect_gateway {
+            // Kept while the engine reconnects (no tunnel, the routes gone) and whatever the
+            // LAN routes: only routes protected IPv4 before, and both fail open.
+            let block = LeakBlock::ipv4(device, &self.endpoints, self.allow_lan)
+                .map_err(|e| format!("cannot block IPv4 outside the tunnel: {e}"))?;
+            self.ipv4 = Some(block);
+        } else if let Some(old) = self.ipv4.take() {
             old.disable()?;
         }
         let request = DnsRequest {

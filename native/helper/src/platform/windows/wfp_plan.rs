@@ -193,6 +193,7 @@ mod tests {
             ]),
             block_ipv6,
             kill_switch,
+            ..Policy::default()
         }
     }
 

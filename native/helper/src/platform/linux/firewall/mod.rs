@@ -5,6 +5,7 @@
 //! the dead table goes in the same transaction) or, with none, until `ORPHAN_GRACE` passes
 //! (main gave up).
 
+mod lan;
 mod ruleset;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +28,12 @@ fn nft() -> Result<PathBuf, String> {
 /// one nft transaction: the new rules are in force before the old ones go.
 pub fn install(policy: &Policy) -> Result<(), String> {
     let nft = nft()?;
-    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy);
+    let lan = if policy.allow_lan {
+        lan::connected_subnets(&policy.tunnels)?
+    } else {
+        Default::default()
+    };
+    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy, &lan);
     for pid in orphans(&nft)? {
         script.push_str(&format!("delete table inet {}\n", table_of(pid)));
     }

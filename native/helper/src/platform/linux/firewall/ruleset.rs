@@ -4,8 +4,8 @@
 //!
 //! One `inet` table owned by this helper process holds three base chains (output, input,
 //! forward). Accepts come first (loopback, the tunnels, the VPN servers, IPv6 neighbour
-//! discovery, DHCP), then the
-//! IPv6 block, then the kill switch's catch-all. Locally generated packets are *rejected*
+//! discovery, DHCP, the allowed LAN), then the IPv6 block, then a full tunnel's IPv4 block,
+//! then the kill switch's catch-all. Locally generated packets are *rejected*
 //! (the application gets an immediate error instead of a hang, and nothing reaches the wire);
 //! incoming and forwarded ones are dropped.
 
@@ -13,15 +13,17 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::net::IpAddr;
 
+use super::lan::Subnet;
 use crate::netguard::firewall::{Policy, Transport};
 
 /// The script that atomically replaces the table with one for `policy` (or removes it when
 /// nothing is guarded). `add` first makes `delete` valid even when the table does not exist;
-/// nft runs the whole script as one transaction.
-pub fn replace_script(table: &str, policy: &Policy) -> String {
+/// nft runs the whole script as one transaction. `lan`: the connected LAN subnets an
+/// IPv4 block that allows the LAN leaves reachable.
+pub fn replace_script(table: &str, policy: &Policy, lan: &BTreeSet<Subnet>) -> String {
     let mut s = format!("add table inet {table}\ndelete table inet {table}\n");
     if !policy.is_empty() {
-        s.push_str(&render_table(table, policy));
+        s.push_str(&render_table(table, policy, lan));
     }
     s
 }
@@ -46,7 +48,7 @@ fn transport(t: Transport) -> &'static str {
     }
 }
 
-pub fn render_table(table: &str, p: &Policy) -> String {
+pub fn render_table(table: &str, p: &Policy, lan: &BTreeSet<Subnet>) -> String {
     let mut out = String::new();
     let mut input = String::new();
     let mut forward = String::new();
@@ -80,15 +82,23 @@ pub fn render_table(table: &str, p: &Policy) -> String {
         "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
     );
     input.push_str("\t\ticmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } ip6 hoplimit 255 accept\n");
-    if p.kill_switch {
+    if p.kill_switch || p.block_ipv4 {
         // Keep the machine's DHCP lease while the tunnel is down.
         out.push_str("\t\tudp sport 68 udp dport 67 accept\n");
         input.push_str("\t\tudp sport 67 udp dport 68 accept\n");
+    }
+    if p.allow_lan && !lan.is_empty() {
+        let nets: Vec<String> = lan.iter().map(|(n, l)| format!("{n}/{l}")).collect();
+        let _ = writeln!(out, "\t\tip daddr {{ {} }} accept", nets.join(", "));
     }
     if p.block_ipv6 {
         out.push_str("\t\tmeta nfproto ipv6 reject with icmpv6 type admin-prohibited\n");
         input.push_str("\t\tmeta nfproto ipv6 drop\n");
         forward.push_str("\t\tmeta nfproto ipv6 drop\n");
+    }
+    if p.block_ipv4 {
+        // Outgoing only: what leaks is what the machine sends.
+        out.push_str("\t\tmeta nfproto ipv4 reject with icmp type admin-prohibited\n");
     }
     if p.kill_switch {
         out.push_str("\t\treject with icmpx type admin-prohibited\n");
@@ -123,7 +133,7 @@ mod tests {
 
     #[test]
     fn kill_switch_allows_loopback_tunnel_and_server_then_rejects() {
-        let t = render_table("causeway_1", &policy(true, false));
+        let t = render_table("causeway_1", &policy(true, false), &BTreeSet::new());
         assert_eq!(
             rules_of(&t, "output"),
             [
@@ -142,7 +152,7 @@ mod tests {
 
     #[test]
     fn ipv6_block_alone_rejects_only_ipv6_and_keeps_the_server_and_the_link_working() {
-        let t = render_table("causeway_1", &policy(false, true));
+        let t = render_table("causeway_1", &policy(false, true), &BTreeSet::new());
         let out = rules_of(&t, "output");
         assert_eq!(
             out.last(),
@@ -176,7 +186,7 @@ mod tests {
             transport: Transport::Tcp,
         }]
         .into();
-        let t = render_table("causeway_1", &p);
+        let t = render_table("causeway_1", &p, &BTreeSet::new());
         let out = rules_of(&t, "output");
         let allow = out
             .iter()
@@ -190,12 +200,41 @@ mod tests {
     }
 
     #[test]
+    fn a_full_tunnel_rejects_ipv4_outside_it_but_the_server_dhcp_and_the_allowed_lan() {
+        let mut p = policy(false, false);
+        p.block_ipv4 = true;
+        p.allow_lan = true;
+        let lan: BTreeSet<Subnet> = [("10.99.0.0".parse().unwrap(), 24)].into();
+        let t = render_table("causeway_1", &p, &lan);
+        let out = rules_of(&t, "output");
+        assert_eq!(
+            out[out.len() - 3..],
+            [
+                "udp sport 68 udp dport 67 accept",
+                "ip daddr { 10.99.0.0/24 } accept",
+                "meta nfproto ipv4 reject with icmp type admin-prohibited"
+            ]
+        );
+        assert!(
+            out.contains(&"ip daddr 192.0.2.10 udp dport 1194 accept"),
+            "{t}"
+        );
+        assert_eq!(
+            rules_of(&t, "input").last(),
+            Some(&"udp sport 67 udp dport 68 accept")
+        );
+        p.allow_lan = false;
+        let t = render_table("causeway_1", &p, &lan);
+        assert!(!t.contains("10.99.0.0/24"), "{t}");
+    }
+
+    #[test]
     fn an_empty_policy_only_removes_the_table() {
         assert_eq!(
-            replace_script("causeway_9", &Policy::default()),
+            replace_script("causeway_9", &Policy::default(), &BTreeSet::new()),
             "add table inet causeway_9\ndelete table inet causeway_9\n"
         );
-        let s = replace_script("causeway_9", &policy(true, false));
+        let s = replace_script("causeway_9", &policy(true, false), &BTreeSet::new());
         assert!(s.starts_with("add table inet causeway_9\ndelete table inet causeway_9\ntable inet causeway_9 {\n"), "{s}");
     }
 }

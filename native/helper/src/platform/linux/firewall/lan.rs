@@ -1,0 +1,106 @@
+//! The LAN a full tunnel's IPv4 block may leave reachable: the IPv4 subnets directly connected
+//! to the machine's interfaces (not loopback, not a tunnel), kept only when private (RFC 1918)
+//! or link-local. A public range the LAN claims as its own is never exempt (TunnelCrack's
+//! LocalNet attack makes the victim's traffic "local" that way).
+
+use std::collections::BTreeSet;
+use std::ffi::CStr;
+use std::net::Ipv4Addr;
+
+/// A subnet as (network address, prefix length).
+pub type Subnet = (Ipv4Addr, u8);
+
+fn is_lan(net: Ipv4Addr) -> bool {
+    net.is_private() || net.is_link_local()
+}
+
+/// The connected subnet of an address with netmask `mask`, if it is one the LAN may keep.
+/// Both ends must be in the LAN ranges: a prefix shorter than the private block it lies in
+/// (10.0.0.0/7) would reach public addresses.
+pub fn lan_subnet(addr: Ipv4Addr, mask: Ipv4Addr) -> Option<Subnet> {
+    let mask = u32::from(mask);
+    let net = u32::from(addr) & mask;
+    let last = net | !mask;
+    let prefix = mask.leading_ones() as u8;
+    (is_lan(net.into()) && is_lan(last.into())).then_some((net.into(), prefix))
+}
+
+/// The LAN subnets of the interfaces whose names are not in `tunnels`.
+pub fn connected_subnets(tunnels: &BTreeSet<String>) -> Result<BTreeSet<Subnet>, String> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below with freeifaddrs.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(format!(
+            "cannot list the network interfaces: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let mut found = BTreeSet::new();
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_addr.is_null() || ifa.ifa_netmask.is_null() || ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: a non-null ifa_name is a NUL-terminated interface name.
+        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy();
+        // SAFETY: ifa_addr is non-null; sa_family says which sockaddr it is.
+        if name == "lo"
+            || tunnels.contains(name.as_ref())
+            || i32::from(unsafe { (*ifa.ifa_addr).sa_family }) != libc::AF_INET
+        {
+            continue;
+        }
+        // SAFETY: AF_INET addresses and their netmasks are sockaddr_in.
+        let (addr, mask) = unsafe {
+            (
+                (*ifa.ifa_addr.cast::<libc::sockaddr_in>()).sin_addr.s_addr,
+                (*ifa.ifa_netmask.cast::<libc::sockaddr_in>())
+                    .sin_addr
+                    .s_addr,
+            )
+        };
+        let ip = |be: u32| Ipv4Addr::from(u32::from_be(be));
+        found.extend(lan_subnet(ip(addr), ip(mask)));
+    }
+    // SAFETY: `head` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subnet(addr: &str, mask: &str) -> Option<Subnet> {
+        lan_subnet(addr.parse().unwrap(), mask.parse().unwrap())
+    }
+
+    #[test]
+    fn private_and_link_local_subnets_are_the_lan() {
+        assert_eq!(
+            subnet("10.99.0.2", "255.255.255.0"),
+            Some(("10.99.0.0".parse().unwrap(), 24))
+        );
+        assert_eq!(
+            subnet("192.168.1.7", "255.255.0.0"),
+            Some(("192.168.0.0".parse().unwrap(), 16))
+        );
+        assert_eq!(
+            subnet("169.254.3.4", "255.255.0.0"),
+            Some(("169.254.0.0".parse().unwrap(), 16))
+        );
+    }
+
+    #[test]
+    fn a_public_range_claimed_as_connected_is_never_the_lan() {
+        assert_eq!(subnet("192.0.2.5", "255.255.255.0"), None);
+        assert_eq!(subnet("8.8.8.9", "255.255.255.248"), None);
+        // A netmask reaching beyond the private block covers public addresses too.
+        assert_eq!(subnet("10.1.2.3", "254.0.0.0"), None);
+        assert_eq!(subnet("192.168.1.1", "255.0.0.0"), None);
+        assert_eq!(subnet("192.168.1.1", "255.254.0.0"), None);
+    }
+}
