@@ -55,7 +55,8 @@ echo '${LAN}' | resolvconf -a lan0.dhcp
     setup: `mount -t tmpfs tmpfs /run/resolvconf
 install -m 0755 "$PKG/sbin/resolvconf" /usr/sbin/resolvconf
 cp -r "$PKG/lib/resolvconf" /usr/lib/resolvconf
-cp -r "$PKG/etc/resolvconf" /etc/resolvconf
+# into the folder, which may exist already (squid's package ships /etc/resolvconf/update-libc.d)
+mkdir -p /etc/resolvconf && cp -r "$PKG/etc/resolvconf/." /etc/resolvconf/
 mkdir -p /run/resolvconf/interface
 rm -f /etc/resolv.conf
 ln -s ../run/resolvconf/resolv.conf /etc/resolv.conf
