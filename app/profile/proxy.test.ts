@@ -50,6 +50,10 @@ describe('checkProfile: proxies', () => {
     expect(ask.ok).toBe(false);
     expect(messages(ask.errors)).toMatch(/asks for the proxy password when connecting.*<http-proxy-user-pass> block/);
     expect(messages(check(`${TCP}http-proxy 192.0.2.8 3128 stdin\n`).errors)).toMatch(/asks for the proxy password/);
+    // The file form of http-proxy-user-pass is never read, wherever it points.
+    const fileForm = check(`${TCP}http-proxy 192.0.2.8 3128 auto\nhttp-proxy-user-pass creds.txt\n`, { 'creds.txt': 'u\np\n' });
+    expect(messages(fileForm.warnings)).toMatch(/http-proxy-user-pass was removed: it reads a file/);
+    expect(fileForm.ok).toBe(false);
   });
 
   it('refuses NTLM and unknown methods, a bad auth file, and two different proxies', () => {

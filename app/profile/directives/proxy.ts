@@ -63,8 +63,15 @@ export const proxyHandlers: Record<string, Handler> = {
     this.d.proxyAuth = { fromBlock: false, ask: false };
   },
   'http-proxy-user-pass'(dir) {
-    const text = this.content(dir).text;
-    this.d.inlineProxyCredentials = parseCredentials(dir, text, `the <http-proxy-user-pass> block`);
+    if (dir.inline === null) {
+      // The file form names any path (profiles in the wild point it at ~/.netrc): never read it.
+      this.warn(
+        dir,
+        'http-proxy-user-pass was removed: it reads a file on your computer; put the proxy username and password in a <http-proxy-user-pass> block, or name an auth file next to the profile on the http-proxy line',
+      );
+      return;
+    }
+    this.d.inlineProxyCredentials = parseCredentials(dir, dir.inline, 'the <http-proxy-user-pass> block');
   },
   'http-proxy-option'(dir) {
     const [opt, a, b] = this.args(dir, 1, 3);
