@@ -29,7 +29,7 @@ impl std::fmt::Display for ConnectRefusal {
             ConnectRefusal::Malformed => write!(f, "the HTTP proxy sent a malformed response"),
             ConnectRefusal::AuthRequired => write!(
                 f,
-                "the HTTP proxy refused the proxy username or password (407 Proxy Authentication Required)"
+                "the HTTP proxy answered 407 Proxy Authentication Required: it refused the proxy username or password"
             ),
             ConnectRefusal::Status(code, reason) => {
                 write!(f, "the HTTP proxy refused the connection: {code} {reason}")
