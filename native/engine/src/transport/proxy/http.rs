@@ -60,8 +60,10 @@ pub fn parse_connect_response(buf: &[u8]) -> Result<Option<usize>, ConnectRefusa
         .map(|r| &r[1..])
         .and_then(|r| r.strip_prefix(' '))
         .ok_or(ConnectRefusal::Malformed)?;
-    let (digits, reason) = rest.split_at(rest.len().min(3));
-    if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // `get`, not `split_at`: byte 3 may fall inside a multi-byte character of a hostile reply.
+    let digits = rest.get(..3).ok_or(ConnectRefusal::Malformed)?;
+    let reason = &rest[3..];
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ConnectRefusal::Malformed);
     }
     if !(reason.is_empty() || reason.starts_with(' ')) {
@@ -179,6 +181,16 @@ mod tests {
                 value: "blue".into(),
             }],
         }
+    }
+
+    #[test]
+    fn a_status_code_cut_inside_a_multibyte_character_is_malformed_not_a_panic() {
+        // Found by the http_connect_response fuzz target.
+        let reply = b"HTTP/1.0 \r\xf3\xa9\x96\x96: squid\r\n\r\n";
+        assert!(matches!(
+            parse_connect_response(reply),
+            Err(ConnectRefusal::Malformed)
+        ));
     }
 
     #[test]
