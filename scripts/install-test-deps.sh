@@ -20,6 +20,8 @@ packages=(
   # packaging: a Debian 12 root booted under systemd-nspawn (scripts/debian-root.sh), rpm's
   # own tools for the .rpm
   systemd-container mmdebstrap rpm
+  # real proxies for the proxy tests, started by the tests themselves (test/peers/lab/proxies.ts)
+  squid dante-server
 )
 
 missing=()

@@ -1,5 +1,5 @@
 // The normalizer's working state while it walks a profile's directives.
-import type { AddressFamily, DataCipher, Proto, ProfileSettings, VerifyX509Name } from './model.js';
+import type { AddressFamily, DataCipher, Proto, ProfileProxy, ProfileSettings, VerifyX509Name } from './model.js';
 import type { Directive } from './lexer.js';
 
 /** What a `proto` argument says: the transport and the address families it may use. */
@@ -37,6 +37,16 @@ export class Draft {
   handshakeWindowSec = 60;
   connectTimeoutSec = 120;
   explicitExitNotify = 0;
+  /** `http-proxy`/`socks-proxy` (hasCredentials is set from proxyCredentials when finishing). */
+  proxy: (Omit<ProfileProxy, 'hasCredentials'> & { line: number; directive: string }) | null = null;
+  /** `http-proxy-option` lines, applied to an HTTP proxy when finishing. */
+  httpProxyOptions: { line: number; version: ProfileProxy['httpVersion'] | null; userAgent: string | null; header: ProfileProxy['customHeaders'][number] | null }[] = [];
+  /** Where the proxy's credentials come from: an auth file (read into proxyCredentials), or the <http-proxy-user-pass> block (`auto`: OpenVPN would ask without one); null = none. */
+  proxyAuth: { fromBlock: boolean; ask: boolean } | null = null;
+  /** The proxy's auth file (a secret). */
+  proxyCredentials: { username: string; password: string } | null = null;
+  /** The inline `<http-proxy-user-pass>` block's credentials, for `http-proxy … [inline]`. */
+  inlineProxyCredentials: { username: string; password: string } | null = null;
   ca: string | null = null;
   extraCerts: string | null = null;
   cert: string | null = null;

@@ -14,9 +14,12 @@ import type {
   Compression,
   ConnectRetry,
   DataCipher,
+  HttpHeader,
+  HttpVersion,
   Keepalive,
   MssFix,
   Proto,
+  ProxyKind,
   Remote,
   RemoteCertTls,
   StaticChallenge,
@@ -85,6 +88,24 @@ export interface RedirectGateway {
   flags: string[];
 }
 
+/**
+ * `http-proxy` or `socks-proxy`: every (TCP) remote is reached through this proxy. Its username
+ * and password are a secret (SecretStore `profile/<id>/proxy-credentials`); `hasCredentials` only
+ * says they were saved.
+ */
+export interface ProfileProxy {
+  kind: ProxyKind;
+  host: string;
+  port: number;
+  hasCredentials: boolean;
+  /** `http-proxy-option VERSION` (default 1.0, as OpenVPN). */
+  httpVersion: HttpVersion;
+  /** `http-proxy-option AGENT`; null = none sent. */
+  userAgent: string | null;
+  /** `http-proxy-option CUSTOM-HEADER name value`, in file order. */
+  customHeaders: HttpHeader[];
+}
+
 export interface ProfileDns {
   /** `dhcp-option DNS`/`DNS6` and `dns server N address` addresses, in file order. */
   servers: string[];
@@ -110,6 +131,8 @@ export interface ProfileSettings {
   connectTimeoutSec: number;
   /** `explicit-exit-notify [n]`: tell the server on disconnect (UDP); 0 = off. */
   explicitExitNotify: number;
+  /** `http-proxy` / `socks-proxy`; optional so profiles stored before it existed still read; absent or null = connect directly. */
+  proxy?: ProfileProxy | null;
 
   // ---- keys and certificates (PEM text; the private key is a secret, see hasKey) ----
   /** The CA certificates; "" for a server pinned by peer-fingerprint alone (a self-signed server). */

@@ -14,7 +14,7 @@ export function normalize(directives: Directive[], options: NormalizeOptions = {
   return {
     settings,
     secrets: settings
-      ? { key: n.d.key, password: n.d.password, tlsAuth: n.d.tlsAuth?.key ?? null, tlsCrypt: n.d.tlsCrypt, tlsCryptV2: n.d.tlsCryptV2 }
+      ? { key: n.d.key, password: n.d.password, tlsAuth: n.d.tlsAuth?.key ?? null, tlsCrypt: n.d.tlsCrypt, tlsCryptV2: n.d.tlsCryptV2, proxyCredentials: settings.proxy?.hasCredentials ? n.d.proxyCredentials : null }
       : NO_SECRETS,
     warnings: n.warnings,
     errors: n.errors,

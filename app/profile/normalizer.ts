@@ -13,6 +13,7 @@ import type { AuthKind, ProfileSettings, Remote } from './model.js';
 import { isIpv6, parseIpv4 } from './net.js';
 import { certificates, privateKey } from './pem.js';
 import { NO_EFFECT, REFUSED, STRIPPED } from './directive-policy.js';
+import { settleProxy } from './proxy.js';
 
 /**
  * Reads a file a directive refers to (`ca ca.crt`), relative to the profile's folder.
@@ -63,10 +64,12 @@ export interface ProfileSecrets {
   tlsAuth: string | null;
   tlsCrypt: string | null;
   tlsCryptV2: string | null;
+  /** The proxy's username and password (`<http-proxy-user-pass>` or the proxy's auth file). */
+  proxyCredentials: { username: string; password: string } | null;
 }
 
 /** A verdict's secrets when the profile carries none (or is refused). */
-export const NO_SECRETS: ProfileSecrets = { key: null, password: null, tlsAuth: null, tlsCrypt: null, tlsCryptV2: null };
+export const NO_SECRETS: ProfileSecrets = { key: null, password: null, tlsAuth: null, tlsCrypt: null, tlsCryptV2: null, proxyCredentials: null };
 
 export interface NormalizeResult {
   /** Null when the profile is refused (errors is then non-empty). */
@@ -197,15 +200,20 @@ export class Normalizer {
       if (text === undefined) throw new ProfileError(`${dir.name} says [inline] but there is no <${dir.name}> block`, dir.line, dir.name);
       return { data: text, rest };
     }
+    return { data: this.referencedFile(dir, ref, `<${dir.name}>`), rest };
+  }
+
+  /** The bytes of a file a directive names, read from the profile's folder; `inlineTag` is where the user could paste it instead. */
+  referencedFile(dir: Directive, ref: string, inlineTag: string): Uint8Array | string {
     if (!this.options.readReference) {
       throw new ProfileError(
-        `${dir.name} refers to the file "${ref}", which cannot be read here: import the profile from its folder, or paste the file into a <${dir.name}> block`,
+        `${dir.name} refers to the file "${ref}", which cannot be read here: import the profile from its folder, or paste the file into a ${inlineTag} block`,
         dir.line,
         dir.name,
       );
     }
     try {
-      return { data: this.options.readReference(ref, dir.name, dir.line), rest };
+      return this.options.readReference(ref, dir.name, dir.line);
     } catch (e) {
       if (e instanceof ProfileError) throw new ProfileError(e.reason, dir.line, dir.name);
       throw new ProfileError(`${dir.name}: the file "${ref}" could not be read`, dir.line, dir.name);
@@ -371,7 +379,10 @@ export class Normalizer {
     const authDigest = this.authDigest();
     if (this.errors.length) return null;
 
-    const remotes = this.remotes();
+    const { proxy, remotes, warnings, errors } = settleProxy(d, this.remotes());
+    this.warnings.push(...warnings);
+    this.errors.push(...errors);
+    if (this.errors.length) return null;
     const awsMatch = remotes.map((r) => AWS_HOST.exec(r.host)).find((m) => m !== null) ?? null;
     const isAws = d.federate || awsMatch !== null;
     const keepalive =
@@ -386,6 +397,7 @@ export class Normalizer {
       handshakeWindowSec: d.handshakeWindowSec,
       connectTimeoutSec: d.connectTimeoutSec,
       explicitExitNotify: d.explicitExitNotify,
+      proxy,
       ca: d.ca ?? '',
       extraCerts: d.extraCerts,
       cert: d.cert,

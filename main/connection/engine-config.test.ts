@@ -19,8 +19,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A stored Profile made by the real importer from .ovpn text. */
-function profileFrom(text: string): { profile: Profile; key: string | null; staticKeys: StaticKeys } {
-  const verdict = checkProfile(text);
+function profileFrom(text: string, readReference?: (p: string) => string) {
+  const verdict = checkProfile(text, readReference ? { readReference } : {});
   expect(verdict.errors).toEqual([]);
   const profile: Profile = {
     schemaVersion: PROFILE_SCHEMA_VERSION,
@@ -32,7 +32,8 @@ function profileFrom(text: string): { profile: Profile; key: string | null; stat
     ...DEFAULT_LEAK_PROTECTION,
   };
   const { tlsAuth, tlsCrypt, tlsCryptV2 } = verdict.secrets;
-  return { profile, key: verdict.secrets.key, staticKeys: { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 } };
+  const staticKeys: StaticKeys = { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 };
+  return { profile, key: verdict.secrets.key, staticKeys, proxyCredentials: verdict.secrets.proxyCredentials };
 }
 
 const options = { killSwitch: false, allowLan: true, guiVersion: 'causeway 0.1.0' };
@@ -62,7 +63,7 @@ ${pki.clientEc.key}</key>
 ${pki.tlsCryptKey}</tls-crypt>
 `);
     expect(key).toContain('PRIVATE KEY');
-    const config = buildEngineConfig(profile, { key, credentials: null, staticKeys }, options);
+    const config = buildEngineConfig(profile, { key, credentials: null, staticKeys, proxyCredentials: null }, options);
     expect(config.remotes).toEqual([
       { host: 'vpn1.example.test', port: 1194, proto: 'udp', family: 'any' },
       { host: 'vpn2.example.test', port: 443, proto: 'tcp', family: 'any' },
@@ -107,7 +108,7 @@ static-challenge "Enter your OTP" 1
 <ca>
 ${pki.ca}</ca>
 `);
-    const config = buildEngineConfig(profile, { key: null, credentials: { username: 'alice', password: 'pw' }, staticKeys: noStaticKeys }, options);
+    const config = buildEngineConfig(profile, { key: null, credentials: { username: 'alice', password: 'pw' }, staticKeys: noStaticKeys, proxyCredentials: null }, options);
     expect(config).toMatchObject({
       authUserPass: true,
       staticChallenge: { text: 'Enter your OTP', echo: true },
@@ -131,7 +132,7 @@ dhcp-option DOMAIN-ROUTE internal.example
 <ca>
 ${pki.ca}</ca>
 `);
-    const config = buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options);
+    const config = buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options);
     expect(config.excludedRoutes).toEqual(['192.168.0.0/24']);
     expect(config.routes).toEqual(['10.60.0.0/16']);
     expect(config.dns).toEqual({
@@ -152,12 +153,12 @@ ${pki.clientRsa.cert}</cert>
 <key>
 ${pki.clientRsa.key}</key>
 `);
-    expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(
+    expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(
       /private key of profile "Test" is not in the keyring/,
     );
     const noCert: Profile = { ...profile, cert: null, hasKey: false, auth: { ...profile.auth, kind: 'certificate' } };
-    expect(() => buildEngineConfig(noCert, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(ProfileUnusableError);
-    expect(() => buildEngineConfig(noCert, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(/causeway cert import/);
+    expect(() => buildEngineConfig(noCert, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(ProfileUnusableError);
+    expect(() => buildEngineConfig(noCert, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(/causeway cert import/);
   });
 
   it('refuses an AWS mutual-authentication profile exported without its client certificate', () => {
@@ -168,7 +169,7 @@ remote-random-hostname
 ${pki.ca}</ca>
 `);
     expect(profile).toMatchObject({ isAws: true, cert: null, auth: { kind: 'none' } });
-    expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options)).toThrow(/needs a client certificate but has none; attach one/);
+    expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(/needs a client certificate but has none; attach one/);
   });
 
   it('takes the tls-crypt key from the secret store, never from the profile, and refuses when it is missing', () => {
@@ -183,9 +184,41 @@ ${pki.tlsCryptKey}</tls-crypt>
     expect(profile.tlsCrypt).toBe(true);
     expect(JSON.stringify(profile)).not.toContain('OpenVPN Static key');
     const credentials = { username: 'alice', password: 'pw' };
-    expect(buildEngineConfig(profile, { key: null, credentials, staticKeys }, options).tlsCrypt).toContain('OpenVPN Static key V1');
-    expect(() => buildEngineConfig(profile, { key: null, credentials, staticKeys: noStaticKeys }, options)).toThrow(
+    expect(buildEngineConfig(profile, { key: null, credentials, staticKeys, proxyCredentials: null }, options).tlsCrypt).toContain('OpenVPN Static key V1');
+    expect(() => buildEngineConfig(profile, { key: null, credentials, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(
       /tls-crypt key of profile "Test" is not in the secret store/,
     );
+  });
+
+  it('carries an http-proxy with its options, and the proxy password from the secret store only', () => {
+    const { profile, proxyCredentials } = profileFrom(
+      `client\nproto tcp\nremote vpn.example.test 443\nhttp-proxy proxy.example.test 3128 auto basic\n` +
+        `http-proxy-option VERSION 1.1\nhttp-proxy-option AGENT "Causeway Test"\nhttp-proxy-option CUSTOM-HEADER X-Team blue\n` +
+        `<http-proxy-user-pass>\nalice\nproxy-secret\n</http-proxy-user-pass>\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`,
+    );
+    expect(JSON.stringify(profile)).not.toContain('proxy-secret');
+    expect(proxyCredentials).toEqual({ username: 'alice', password: 'proxy-secret' });
+    const secrets = { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials };
+    const config = buildEngineConfig(profile, secrets, options);
+    expect(config.proxy).toEqual({
+      kind: 'http',
+      host: 'proxy.example.test',
+      port: 3128,
+      credentials: { username: 'alice', password: 'proxy-secret' },
+      httpVersion: '1.1',
+      userAgent: 'Causeway Test',
+      customHeaders: [{ name: 'X-Team', value: 'blue' }],
+    });
+    // The helper accepts what main sends.
+    expect(() => parseClientMessage({ type: 'connect', session: 's1', config })).not.toThrow();
+    expect(() => buildEngineConfig(profile, { ...secrets, proxyCredentials: null }, options)).toThrow(/proxy password of profile "Test" is not in the secret store/);
+  });
+
+  it('carries a socks-proxy without credentials, and a profile without a proxy connects directly', () => {
+    const socks = profileFrom(`client\nremote vpn.example.test 443 tcp\nsocks-proxy 10.9.0.1 1080\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`);
+    const secrets = { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null };
+    expect(buildEngineConfig(socks.profile, secrets, options).proxy).toMatchObject({ kind: 'socks5', host: '10.9.0.1', port: 1080, credentials: null });
+    const direct = profileFrom(`client\nremote vpn.example.test 443 tcp\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`);
+    expect(buildEngineConfig(direct.profile, secrets, options).proxy).toBeNull();
   });
 });

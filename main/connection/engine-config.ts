@@ -3,7 +3,7 @@
 // (the client key from the SecretStore, credentials known before connecting).
 import type { EngineConfig } from '../../app/helper-protocol/messages.js';
 import type { Profile } from '../../app/profile/model.js';
-import type { StaticKeys } from '../profiles/secret-accounts.js';
+import type { ProxyCredentials, StaticKeys } from '../profiles/secret-accounts.js';
 
 export class ProfileUnusableError extends Error {
   override readonly name = 'ProfileUnusableError';
@@ -16,6 +16,8 @@ export interface EngineSecrets {
   credentials: { username: string; password: string } | null;
   /** The profile's tls-auth / tls-crypt / tls-crypt-v2 keys (SecretStore `profile/<id>/<kind>`). */
   staticKeys: StaticKeys;
+  /** The proxy's username and password (SecretStore `profile/<id>/proxy-credentials`). */
+  proxyCredentials: ProxyCredentials | null;
 }
 
 export interface EngineOptions {
@@ -58,6 +60,10 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     return text;
   };
   const tlsAuthKey = staticKey('tls-auth', profile.tlsAuth !== null);
+  const proxy = profile.proxy ?? null;
+  if (proxy?.hasCredentials && secrets.proxyCredentials === null) {
+    throw new ProfileUnusableError(`the proxy password of profile "${profile.name}" is not in the secret store; import the profile again`);
+  }
   return {
     remotes: profile.remotes.map((r) => ({ host: r.host, port: r.port, proto: r.proto, family: r.family })),
     remoteRandom: profile.remoteRandom,
@@ -65,9 +71,15 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     connectRetry: { ...profile.connectRetry },
     connectRetryMax: profile.connectRetryMax,
     handshakeWindowSec: profile.handshakeWindowSec,
-    // The engine can dial through a proxy; the importer does not keep http-proxy/socks-proxy
-    // yet (it strips them with a warning), so every profile connects directly.
-    proxy: null,
+    proxy: proxy && {
+      kind: proxy.kind,
+      host: proxy.host,
+      port: proxy.port,
+      credentials: proxy.hasCredentials && secrets.proxyCredentials ? { ...secrets.proxyCredentials } : null,
+      httpVersion: proxy.httpVersion,
+      userAgent: proxy.userAgent,
+      customHeaders: proxy.customHeaders.map((h) => ({ ...h })),
+    },
     ca: profile.ca,
     extraCerts: profile.extraCerts,
     cert: profile.cert,

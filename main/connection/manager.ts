@@ -25,7 +25,7 @@ import type { LoginContext, LoginFlows } from './login-hooks.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
 import { askWithDeadline } from './ask.js';
 import { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
-import { readStaticKeys, STATIC_KEY_KINDS } from '../profiles/secret-accounts.js';
+import { readProxyCredentials, readStaticKeys, STATIC_KEY_KINDS } from '../profiles/secret-accounts.js';
 import {
   credentialsOf,
   keyAccount,
@@ -223,11 +223,13 @@ export class ConnectionManager {
       }
       const staticKeys = await readStaticKeys(this.options.secrets, profile);
       for (const kind of STATIC_KEY_KINDS) session.redactor.add(staticKeys[kind]);
+      const proxyCredentials = await readProxyCredentials(this.options.secrets, profile);
+      session.redactor.add(proxyCredentials?.password ?? null);
       const credentials = await this.credentialsForConnect(session, signal);
       if (signal.aborted) return;
       const config = buildEngineConfig(
         profile,
-        { key, credentials, staticKeys },
+        { key, credentials, staticKeys, proxyCredentials },
         { killSwitch: profile.killSwitch || session.killSwitchOverride, allowLan: profile.allowLan, guiVersion: this.options.guiVersion ?? 'causeway 0.1.0' },
       );
       let helper: HelperConnection;

@@ -6,6 +6,23 @@ import type { SecretStore } from '../secrets/secret-store.js';
 export const keyAccount = (profileId: string): string => `profile/${profileId}/key`;
 export const passwordAccount = (profileId: string): string => `profile/${profileId}/password`;
 export const usernameAccount = (profileId: string): string => `profile/${profileId}/username`;
+/** The proxy's username and password, one JSON object `{ username, password }`. */
+export const proxyCredentialsAccount = (profileId: string): string => `profile/${profileId}/proxy-credentials`;
+
+export type ProxyCredentials = { username: string; password: string };
+
+/** The proxy credentials the profile says it saved; null when it has none or they are missing or damaged. */
+export async function readProxyCredentials(secrets: SecretStore, profile: Profile): Promise<ProxyCredentials | null> {
+  if (!profile.proxy?.hasCredentials) return null;
+  const text = await secrets.get(proxyCredentialsAccount(profile.id));
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as Partial<ProxyCredentials>;
+    return typeof v.username === 'string' && typeof v.password === 'string' ? { username: v.username, password: v.password } : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The control-channel keys: tls-auth and tls-crypt static keys, the tls-crypt-v2 client key. */
 export type StaticKeyKind = 'tls-auth' | 'tls-crypt' | 'tls-crypt-v2';

@@ -6,7 +6,7 @@ import { checkProfile, NO_SECRETS, type ProfileSecrets, type ProfileSettings } f
 import { keepingSecretStore, type InspectableSecretStore } from '../../test/corpus/support/secrets.js';
 import { MemoryStore } from '../secrets/memory-store.js';
 import { keyAccount, ProfileStore, ProfileStoreError } from './store.js';
-import { readStaticKeys } from './secret-accounts.js';
+import { proxyCredentialsAccount, readProxyCredentials, readStaticKeys } from './secret-accounts.js';
 
 const pki = (f: string) => readFileSync(new URL(`../../test/corpus/pki/${f}`, import.meta.url), 'utf8');
 const withKey = checkProfile(`client\nremote vpn.example.com 1194\n<ca>\n${pki('ca.crt')}</ca>\n<cert>\n${pki('client.crt')}</cert>\n<key>\n${pki('client.key')}</key>\n`);
@@ -47,6 +47,19 @@ describe('ProfileStore', () => {
     expect(store.list().profiles).toEqual([]);
     expect(secrets.entries.size).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('keeps the proxy password in the secret store only, and removes it with the profile', async () => {
+    const v = checkProfile(
+      `client\nremote vpn.example.com 443 tcp\nauth-user-pass\n<ca>\n${pki('ca.crt')}</ca>\nhttp-proxy 10.0.0.1 3128 auto\n<http-proxy-user-pass>\nbob\nproxy-pw-123\n</http-proxy-user-pass>\n`,
+    );
+    const p = await store.add(settings(v), v.secrets, { name: 'Proxied', source: src });
+    expect(readFileSync(join(dir, `${p.id}.json`), 'utf8')).not.toContain('proxy-pw-123');
+    expect(p.proxy).toMatchObject({ kind: 'http', host: '10.0.0.1', port: 3128, hasCredentials: true });
+    expect(secrets.entries.get(proxyCredentialsAccount(p.id))).toContain('proxy-pw-123');
+    expect(await readProxyCredentials(secrets, p)).toEqual({ username: 'bob', password: 'proxy-pw-123' });
+    await store.remove(p.id);
+    expect(secrets.entries.size).toBe(0);
   });
 
   it('replace() rewrites an existing profile and refuses an unknown one', async () => {

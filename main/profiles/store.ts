@@ -18,7 +18,7 @@ import { DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type LeakProtection, t
 import type { SecretStore } from '../secrets/secret-store.js';
 import { describeSecretStore } from '../secrets/index.js';
 import type { LeakDefaults } from './leak-defaults.js';
-import { keyAccount, passwordAccount, STATIC_KEY_KINDS, staticKeyAccount, type StaticKeyKind, type StaticKeys } from './secret-accounts.js';
+import { keyAccount, passwordAccount, proxyCredentialsAccount, STATIC_KEY_KINDS, staticKeyAccount, type StaticKeyKind, type StaticKeys } from './secret-accounts.js';
 
 /** A user-facing failure of a store operation (bad name, unknown profile, secrets unavailable). */
 export class ProfileStoreError extends Error {
@@ -203,6 +203,7 @@ export class ProfileStore {
       secrets.key !== null ? 'a private key' : null,
       secrets.password !== null ? 'a saved password' : null,
       secrets.tlsAuth !== null || secrets.tlsCrypt !== null || secrets.tlsCryptV2 !== null ? 'a tls-auth/tls-crypt key' : null,
+      secrets.proxyCredentials !== null ? 'a proxy password' : null,
     ].filter(Boolean);
     // A dry run opens no store: where no keyring answers, the encrypted file store keeps them.
     if (carried.length && this.secretStore && !this.secretStore.persistent) {
@@ -240,6 +241,10 @@ export class ProfileStore {
         if (text === null) continue;
         await this.secrets.set(staticKeyAccount(profile.id, kind), text);
         written.push(staticKeyAccount(profile.id, kind));
+      }
+      if (secrets.proxyCredentials !== null) {
+        await this.secrets.set(proxyCredentialsAccount(profile.id), JSON.stringify(secrets.proxyCredentials));
+        written.push(proxyCredentialsAccount(profile.id));
       }
       this.write(profile);
     } catch (e) {
@@ -284,6 +289,7 @@ export class ProfileStore {
     await this.secrets.delete(keyAccount(profile.id));
     await this.secrets.delete(passwordAccount(profile.id));
     for (const kind of STATIC_KEY_KINDS) await this.secrets.delete(staticKeyAccount(profile.id, kind));
+    await this.secrets.delete(proxyCredentialsAccount(profile.id));
     this.legacyKeys.delete(profile.id);
     return profile;
   }

@@ -3,7 +3,8 @@
 // namespace, profiles imported with `causeway import` and keys in a real gnome-keyring.
 // Covers certificate, password, static-challenge (SCRV1) and CRV1 logins; ping through the
 // tunnel; `causeway status` / `causeway disconnect` from another process restoring routes; a
-// wrong password failing fast; and SIGKILL of the helper mid-session.
+// wrong password failing fast; SIGKILL of the helper mid-session; and connecting through real
+// HTTP (squid, Basic auth) and SOCKS5 (dante) proxies when the server is reachable only that way.
 //
 // Secret-scan convention: every secret made here goes to test-results/secrets.txt and every CLI
 // output and log to test-results/cli-connect/, which test/integration/secret-scan.test.ts checks.
@@ -493,5 +494,93 @@ describe('causeway connect', () => {
     expect(device).toBeDefined();
     await lab.ping(servers.cert.info.tunnelAddress);
     await disconnectAndCheck(c);
+  });
+});
+
+// Proxies: squid and dante in the server namespace (10.99.0.3), the VPN server reachable from the
+// client namespace only through them (nft drops the direct path, which is shown to fail first).
+describe('causeway connect through a proxy', () => {
+  const proxyUser = { username: 'proxyuser', password: randomBytes(9).toString('base64url') };
+  const wrongPassword = randomBytes(9).toString('base64url');
+  let server: LabServer;
+
+  /** Whether a plain TCP connection from the client namespace reaches host:port within 3 s. */
+  async function tcpReaches(host: string, port: number): Promise<boolean> {
+    const probe = `const s=require('net').connect(${port},'${host}');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(2),3000)`;
+    const r = await lab.inClient(process.execPath, ['-e', probe], { check: false });
+    return r.code === 0;
+  }
+
+  async function importProxied(name: string, proxyLines: string, files: Record<string, string> = {}): Promise<void> {
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(home, f), text, { mode: 0o600 });
+    const text = profileText(server, `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>\n${proxyLines}`);
+    writeFileSync(join(home, `${name}.ovpn`), text);
+    const r = await cli(['import', join(home, `${name}.ovpn`), '--name', name]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }
+
+  async function connectsAndPings(name: string): Promise<void> {
+    const c = connect(name);
+    await c.waitForPhase('connected', 30_000);
+    await lab.ping(server.info.tunnelAddress);
+    await disconnectAndCheck(c);
+  }
+
+  beforeAll(async () => {
+    recordSecret(proxyUser.password, wrongPassword);
+    server = await lab.startServer({ proto: 'tcp' });
+    await Promise.all([lab.startHttpProxy(3128), lab.startHttpProxy(3129, proxyUser), lab.startSocksProxy(1080), lab.startSocksProxy(1081, proxyUser)]);
+    expect(await tcpReaches(server.info.address, server.info.port)).toBe(true);
+    const rules = join(lab.dir, 'no-direct-path.nft');
+    writeFileSync(rules, `table inet cw_proxy_test {\n  chain out {\n    type filter hook output priority 0;\n    ip daddr ${server.info.address} tcp dport ${server.info.port} drop\n  }\n}\n`);
+    await lab.inClient('nft', ['-f', rules]);
+    expect(await tcpReaches(server.info.address, server.info.port)).toBe(false);
+    expect(await tcpReaches(lab.netns.serverAddress2, 3128)).toBe(true);
+  }, 60_000);
+
+  it('does not connect directly: the server is reachable only through the proxy', async () => {
+    // A short hand-window: the engine waits that long for the dropped SYNs to be answered.
+    await importProxied('direct', 'hand-window 5');
+    const c = connect('direct');
+    await c.waitFor((e) => e.event === 'state' && e.phase === 'reconnecting', 30_000);
+    expect(c.phases()).not.toContain('connected');
+  });
+
+  it('connects through an HTTP proxy without authentication and pings through the tunnel', async () => {
+    await importProxied('http-open', `http-proxy ${lab.netns.serverAddress2} 3128\nhttp-proxy-option AGENT causeway-lab`);
+    await connectsAndPings('http-open');
+  });
+
+  it('connects through an HTTP proxy with Basic authentication from an auth file next to the profile', async () => {
+    await importProxied('http-basic', `http-proxy ${lab.netns.serverAddress2} 3129 proxy-auth.txt basic`, {
+      'proxy-auth.txt': `${proxyUser.username}\n${proxyUser.password}\n`,
+    });
+    await connectsAndPings('http-basic');
+  });
+
+  it('says the proxy refused the password when it is wrong', async () => {
+    await importProxied('http-wrong', `http-proxy ${lab.netns.serverAddress2} 3129 auto\n<http-proxy-user-pass>\n${proxyUser.username}\n${wrongPassword}\n</http-proxy-user-pass>`);
+    const c = connect('http-wrong');
+    await c.waitFor((e) => e.event === 'state' && e.phase === 'reconnecting', 30_000);
+    await c.stop();
+    expect(c.phases()).not.toContain('connected');
+    const logs = (await cli(['logs', 'http-wrong'])).stdout;
+    expect(logs).toMatch(
+      new RegExp(`through the HTTP proxy ${lab.netns.serverAddress2.replace(/\./g, '\\.')}:3129: the HTTP proxy answered 407 Proxy Authentication Required: it refused the proxy username or password`),
+    );
+    expect(logs + JSON.stringify(c.events)).not.toContain(wrongPassword);
+  });
+
+  it('connects through a SOCKS5 proxy without authentication', async () => {
+    await importProxied('socks-open', `socks-proxy ${lab.netns.serverAddress2} 1080`);
+    await connectsAndPings('socks-open');
+  });
+
+  it('connects through a SOCKS5 proxy with username and password', async () => {
+    await importProxied('socks-user', `socks-proxy ${lab.netns.serverAddress2} 1081 socks-auth.txt`, {
+      'socks-auth.txt': `${proxyUser.username}\n${proxyUser.password}\n`,
+    });
+    await connectsAndPings('socks-user');
   });
 });

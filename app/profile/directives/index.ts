@@ -4,6 +4,7 @@ import type { Handler } from './handler.js';
 import { keyHandlers } from './keys.js';
 import { networkHandlers } from './network.js';
 import { peerInfoHandlers } from './peer-info.js';
+import { proxyHandlers } from './proxy.js';
 import { timerHandlers } from './timers.js';
 import { tlsHandlers } from './tls.js';
 import { transportHandlers } from './transport.js';
@@ -18,4 +19,5 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...timerHandlers,
   ...networkHandlers,
   ...peerInfoHandlers,
+  ...proxyHandlers,
 };

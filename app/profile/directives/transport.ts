@@ -17,7 +17,7 @@ function parseProto(dir: Directive, text: string): Transport {
   throw new ProfileError(`"${text}" is not a protocol (use udp or tcp)`, dir.line, dir.name);
 }
 
-function checkHost(dir: Directive, host: string): string {
+export function checkHost(dir: Directive, host: string): string {
   if (parseIpv4(host) !== null || isIpv6(host) || isHostname(host)) return host;
   throw new ProfileError(`"${host}" is not a valid server name or address`, dir.line, dir.name);
 }

@@ -21,6 +21,7 @@ import {
   type ServerOptions,
 } from './openvpn-server.js';
 import { createPki, type Pki } from './pki.js';
+import { startDante, startSquid, type ProxyUser, type RunningProxy } from './proxies.js';
 import { LabProcess } from './process.js';
 
 export const TRANSFER_PORT = 7300;
@@ -136,6 +137,20 @@ export class Lab {
     this.processes.add(proc);
     await proc.waitForLog('Initialization Sequence Completed', 30_000);
     return proc;
+  }
+
+  /** Squid (HTTP CONNECT) on the server namespace's second address; with `user`, Basic auth for that user only. */
+  async startHttpProxy(port: number, user: ProxyUser | null = null): Promise<RunningProxy> {
+    const proxy = await startSquid(this.netns.server, this.netns.serverAddress2, port, user);
+    this.processes.add(proxy);
+    return proxy;
+  }
+
+  /** Dante (SOCKS5) on the server namespace's second address; with `user`, RFC 1929 username/password. */
+  async startSocksProxy(port: number, user: ProxyUser | null = null): Promise<RunningProxy> {
+    const proxy = await startDante(this.netns.server, this.dir, this.netns.serverAddress2, port, user);
+    this.processes.add(proxy);
+    return proxy;
   }
 
   /** Runs a command in the client namespace. */

@@ -356,6 +356,9 @@ impl SessionMachine {
             ErrorCode::ServerUnreachable,
             format!("cannot reach {addr}: {error}"),
         );
+        // A retried dial would otherwise leave no trace of why it failed (a proxy that refuses
+        // the password, a refused port): the session log says it each time.
+        self.log(LogLevel::Warn, e.message.clone());
         self.closed(CloseReason::Error(e), now);
     }
 
