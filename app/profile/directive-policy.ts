@@ -15,7 +15,6 @@ export type Outcome = 'keep' | 'strip' | 'refuse';
 const RUNS = 'it runs a program or script; Causeway never runs commands from a profile';
 const LOADS = 'it loads a code library named by the profile; Causeway never loads code from a profile';
 const WRITES = 'it writes a file on your computer; Causeway never lets a profile write files';
-const READS = 'it reads a file on your computer; Causeway never lets a profile read local files';
 const PROCESS = 'it controls the OpenVPN process itself; Causeway runs its own engine and sets this itself';
 const MANAGEMENT = 'it opens a management interface; only Causeway itself controls the connection';
 const LOGS = 'it writes logs elsewhere; Causeway keeps its own logs';

@@ -94,7 +94,7 @@ ${pki.tlsCryptKey}</tls-crypt>
 
   it("carries the profile's mssfix, and reads a profile stored before mssfix had a mode", () => {
     const lines = (mssfix: string) => `client\nremote vpn.example.test 1194\n${mssfix}\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`;
-    const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys }, options).mssfix;
+    const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options).mssfix;
     expect(build(profileFrom(lines('mssfix 1300 mtu')).profile)).toEqual({ max: 1300, mode: 'mtu' });
     expect(build(profileFrom(lines('mssfix 0')).profile)).toEqual({ max: 0, mode: 'payload' });
     expect(build(profileFrom(lines('mssfix')).profile)).toEqual({ max: 1492, mode: 'mtu' });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
 import type { EngineConfig } from '../../app/helper-protocol/messages.js';
-import { checkProfile, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
 import { buildEngineConfig } from '../../main/connection/engine-config.js';
 import { connectSession, disconnectSession } from './engine-support.js';
 
@@ -70,8 +70,9 @@ describe('engine survives network faults (stock openvpn 2.6 server)', () => {
       importedAt: '2026-01-01T00:00:00.000Z',
       source: { fileName: 'mssfix.ovpn', importer: 'ovpn' },
       ...verdict.settings!,
+      ...DEFAULT_LEAK_PROTECTION,
     };
-    const secrets = { key: null, credentials: null, staticKeys: { 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': null } };
+    const secrets = { key: null, credentials: null, staticKeys: { 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': null }, proxyCredentials: null };
     return buildEngineConfig(profile, secrets, { killSwitch: false, allowLan: true, guiVersion: 'causeway-lab' }).mssfix;
   }
 
