@@ -100,7 +100,9 @@ describe('engine survives network faults (stock openvpn 2.6 server)', () => {
       // The fault is there: round trips take the relay's 200 ms, and some of 60 pings are lost.
       const ping = await lab.inClient('ping', ['-c', '60', '-i', '0.05', '-W', '2', server.info.tunnelAddress], { check: false, timeoutMs: 30_000 });
       const minRtt = Number(/= ([\d.]+)\//.exec(ping.stdout)?.[1]);
-      expect(minRtt).toBeGreaterThanOrEqual(200);
+      // Node's timers may fire a fraction of a millisecond early (199.96 ms was seen); without the
+      // relay the tunnel's round trip here is well under 5 ms.
+      expect(minRtt).toBeGreaterThanOrEqual(195);
 
       const bytes = 5 * 1024 * 1024;
       const r = await lab.transfer(server.info.tunnelAddress, bytes, bytes, 240_000);
