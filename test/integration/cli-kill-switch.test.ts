@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
+import { recordSecret } from '../peers/sso-common/record-secret.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -26,15 +27,6 @@ let lab: Lab;
 let server: LabServer;
 let home: string;
 let env: NodeJS.ProcessEnv;
-
-function recordSecret(...values: string[]): void {
-  mkdirSync(join(repo, 'test-results'), { recursive: true });
-  for (const v of values) {
-    for (const line of v.split('\n').map((l) => l.trim())) {
-      if (line.length >= 6 && !line.startsWith('-----')) appendFileSync(join(repo, 'test-results', 'secrets.txt'), `${line}\n`);
-    }
-  }
-}
 
 function record(label: string, text: string): void {
   appendFileSync(join(results, 'outputs.log'), `$ ${label}\n${text}\n`);

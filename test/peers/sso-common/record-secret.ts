@@ -7,7 +7,11 @@ import { join } from 'node:path';
 const resultsDir = join(import.meta.dirname, '..', '..', '..', 'test-results');
 
 export function recordSecret(...secrets: (string | null | undefined)[]): void {
-  const lines = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 8);
+  // Multi-line secrets (PEM keys) are recorded line by line, so a fragment is caught too.
+  const lines = secrets
+    .filter((s): s is string => typeof s === 'string')
+    .flatMap((s) => s.split('\n').map((l) => l.trim()))
+    .filter((l) => l.length >= 8 && !l.startsWith('-----'));
   if (!lines.length) return;
   mkdirSync(resultsDir, { recursive: true });
   appendFileSync(join(resultsDir, 'secrets.txt'), lines.map((s) => `${s}\n`).join(''));
