@@ -172,7 +172,7 @@ export type SecretPromptKind = 'key-passphrase' | 'pkcs12-password';
 export interface SecretPrompt {
   id: string;
   kind: SecretPromptKind;
-  /** What the secret opens, as the user knows it (the profile's file name), or null. */
+  /** Whose secret it is, as the user knows it: the profile's file name or the name it is imported as. */
   subject: string | null;
   /** The previous answer was wrong: the dialog says so. */
   retry: boolean;

@@ -373,7 +373,7 @@ describe('desktop service', () => {
       const { verdict, store, secrets } = await realImport();
       await settled();
       const first = opened()[0]!;
-      expect(first).toEqual({ id: expect.any(String), kind: 'key-passphrase', subject: null, retry: false });
+      expect(first).toEqual({ id: expect.any(String), kind: 'key-passphrase', subject: 'Locked', retry: false });
       expect(await t.dispatcher.dispatch('getSnapshot', [])).toMatchObject({ value: { secretPrompts: [first] } });
 
       expect(await t.dispatcher.dispatch('answerSecretPrompt', [first.id, 'not the passphrase'])).toEqual({ ok: true, value: undefined });

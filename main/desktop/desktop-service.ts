@@ -141,9 +141,14 @@ export class DesktopService {
     );
   }
 
-  /** The importer's question for a locked key's passphrase, asked in the renderer's secret dialog. */
-  private readonly askKeyPassphrase: AskKeyPassphrase = ({ locked, wrong, fileName }) =>
-    this.secretPrompts.ask({ kind: locked === 'key' ? 'key-passphrase' : 'pkcs12-password', subject: fileName, retry: wrong });
+  /**
+   * The importer's question for a locked key's passphrase, asked in the renderer's secret dialog.
+   * Bytes from the renderer come without a file name: the dialog then names the profile.
+   */
+  private askKeyPassphrase(profileName: string | null): AskKeyPassphrase {
+    return ({ locked, wrong, fileName }) =>
+      this.secretPrompts.ask({ kind: locked === 'key' ? 'key-passphrase' : 'pkcs12-password', subject: fileName ?? profileName, retry: wrong });
+  }
 
   /** The opener to give the core: remembers which profile's login page it opened. */
   readonly openLoginUrl = async (url: string): Promise<void> => {
@@ -362,7 +367,7 @@ export class DesktopService {
   readonly calls: CausewayService = {
     getSnapshot: () => this.snapshot(),
     importProfile: async (bytes, name) => {
-      const outcome = await this.c.importProfile(bytes, name, this.askKeyPassphrase);
+      const outcome = await this.c.importProfile(bytes, name, this.askKeyPassphrase(name));
       if (outcome.ok) await this.pushSnapshot();
       return importVerdict(outcome);
     },
@@ -478,7 +483,7 @@ export class DesktopService {
 
   /** Imports a file chosen in main's File menu and tells the renderer; returns the verdict. */
   async importFile(path: string): Promise<ImportVerdict> {
-    const outcome = await this.c.importProfileFile(path, this.askKeyPassphrase);
+    const outcome = await this.c.importProfileFile(path, this.askKeyPassphrase(null));
     if (outcome.ok) await this.pushSnapshot();
     return importVerdict(outcome);
   }
