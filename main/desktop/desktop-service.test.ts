@@ -397,6 +397,22 @@ describe('desktop service', () => {
       expect(everything).not.toContain('not the passphrase');
     });
 
+    it('gives up after three wrong passphrases, with the reason and nothing stored', async () => {
+      const { verdict, store, secrets } = await realImport();
+      for (let i = 0; i < 3; i++) {
+        await settled();
+        const [open] = t.service.secretPrompts.pending();
+        expect(open).toMatchObject({ retry: i > 0 });
+        await t.dispatcher.dispatch('answerSecretPrompt', [open!.id, `wrong ${i}`]);
+      }
+      const out = await verdict;
+      expect(out).toMatchObject({ ok: true, value: { ok: false, errors: [{ message: expect.stringMatching(/passphrase/) }] } });
+      expect(JSON.stringify(out)).not.toMatch(/wrong \d/);
+      expect(store.list().profiles).toEqual([]);
+      expect(secrets.entries.size).toBe(0);
+      expect(opened()).toHaveLength(3);
+    });
+
     it('imports nothing when the user cancels', async () => {
       const { verdict, store, secrets } = await realImport();
       await settled();

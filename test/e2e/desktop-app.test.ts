@@ -21,6 +21,7 @@ import { recordSecret } from '../peers/sso-common/record-secret';
 import { openUi, type Ui } from './support/harness';
 import { accessibilityViolations } from './support/a11y';
 import { dropFile } from './support/drop';
+import { heapHolds } from './support/heap';
 import { hidden, shows, visible } from './support/ui-expect';
 
 const BANNER = 'Authorized use only. Activity on this network is monitored.';
@@ -408,11 +409,16 @@ describe('desktop app in Chromium over the real core', () => {
     expect(await field.evaluate((el) => el.matches(':focus'))).toBe(true);
     expect(core.profiles.list().profiles.map((p) => p.name)).not.toContain('Locked Lab');
     await ui.page.keyboard.type(passphrase);
+    // While typed, the dialog's state holds it (the heap search below can see a secret)…
+    expect(await heapHolds(ui.page, passphrase)).toBe(true);
     await ui.screenshot('15-key-passphrase');
     expect(await accessibilityViolations(ui.page)).toEqual([]);
     await ui.page.keyboard.press('Enter');
     await hidden(dialog);
     await shows(ui.page.getByRole('status', { name: 'Import result' }), 'Imported “Locked Lab”');
+    // …and once closed, the dialog took it along: the renderer holds neither answer anywhere.
+    expect(await heapHolds(ui.page, passphrase)).toBe(false);
+    expect(await heapHolds(ui.page, wrong)).toBe(false);
 
     // Listed, and its details open.
     const c = card(ui, 'Locked Lab');
