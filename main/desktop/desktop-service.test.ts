@@ -12,7 +12,7 @@ import type { EventName, Events } from '../../app/ipc/schema';
 import type { Profile } from '../../app/profile';
 import type { ManagerEvent, SessionSnapshot } from '../connection/manager';
 import { keepingSecretStore } from '../../test/corpus/support/secrets';
-import { importOvpnBytes } from '../profiles/importer';
+import { importOvpnBytes, importOvpnFile } from '../profiles/importer';
 import { keyAccount, ProfileStore } from '../profiles/store';
 import { MemoryStore } from '../secrets/memory-store';
 import { DesktopService, type DesktopCore, type ShellEvent } from './desktop-service';
@@ -351,7 +351,8 @@ describe('desktop service', () => {
 
   describe('a profile whose key is locked', () => {
     // From the corpus: an inline PKCS#8 "ENCRYPTED PRIVATE KEY", passphrase "corpus".
-    const LOCKED = readFileSync(join(import.meta.dirname, '../../test/corpus/real-world/passphrase-key-prompted.ovpn'));
+    const LOCKED_PATH = join(import.meta.dirname, '../../test/corpus/real-world/passphrase-key-prompted.ovpn');
+    const LOCKED = readFileSync(LOCKED_PATH);
     const PASSPHRASE = 'corpus';
 
     /** The service over the real importer, storing into a real profile store. */
@@ -411,6 +412,18 @@ describe('desktop service', () => {
       expect(store.list().profiles).toEqual([]);
       expect(secrets.entries.size).toBe(0);
       expect(opened()).toHaveLength(3);
+    });
+
+    it('asks the same way for a file from main’s File menu, naming the file', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'causeway-desktop-import-'));
+      dirs.push(dir);
+      const store = new ProfileStore(dir, keepingSecretStore());
+      t.core.importProfileFile = (path, askPassphrase) => importOvpnFile(store, path, { askPassphrase });
+      const verdict = t.service.importFile(LOCKED_PATH);
+      await settled();
+      expect(opened()[0]).toMatchObject({ kind: 'key-passphrase', subject: 'passphrase-key-prompted.ovpn', retry: false });
+      await t.dispatcher.dispatch('answerSecretPrompt', [opened()[0]!.id, PASSPHRASE]);
+      expect(await verdict).toMatchObject({ ok: true, profile: { name: 'passphrase-key-prompted' } });
     });
 
     it('imports nothing when the user cancels', async () => {
