@@ -17,6 +17,7 @@ import type {
   OidcSettingsInput,
   ProfileDetails,
   PromptRequest,
+  SecretPrompt,
   Settings,
   TrafficStats,
 } from './types';
@@ -74,6 +75,9 @@ export const calls = {
   disconnect: call<void>()(tuple(id)),
   answerPrompt: call<void>()(tuple(id, promptAnswer)),
   cancelPrompt: call<void>()(tuple(id)),
+  /** Answers a secret prompt (e.g. a key's passphrase while an import waits for it). */
+  answerSecretPrompt: call<void>()(tuple(id, secret)),
+  cancelSecretPrompt: call<void>()(tuple(id)),
   /** Opens the pending login page of this profile's connection again (main holds the URL). */
   reopenLogin: call<void>()(tuple(id)),
   ackBanner: call<void>()(tuple(id)),
@@ -108,6 +112,8 @@ export interface Events {
   bannerCleared: { id: string };
   prompt: PromptRequest;
   promptClosed: { id: string };
+  secretPrompt: SecretPrompt;
+  secretPromptClosed: { id: string };
   log: LogLine;
 }
 
@@ -121,6 +127,8 @@ export const eventNames = [
   'bannerCleared',
   'prompt',
   'promptClosed',
+  'secretPrompt',
+  'secretPromptClosed',
   'log',
 ] as const satisfies readonly EventName[];
 

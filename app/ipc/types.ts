@@ -162,6 +162,22 @@ export type PromptAnswer =
   | { kind: 'password'; username: string; password: string; response: string | null; remember: boolean }
   | { kind: 'response'; response: string };
 
+/**
+ * What a secret prompt asks for. Unlike a PromptRequest it belongs to no connection: main needs
+ * one secret to go on with something the user started (an import whose key is locked). Each kind
+ * has its own wording in the renderer (renderer/src/components/SecretPromptDialog.tsx).
+ */
+export type SecretPromptKind = 'key-passphrase' | 'pkcs12-password';
+
+export interface SecretPrompt {
+  id: string;
+  kind: SecretPromptKind;
+  /** Whose secret it is, as the user knows it: the profile's file name or the name it is imported as. */
+  subject: string | null;
+  /** The previous answer was wrong: the dialog says so. */
+  retry: boolean;
+}
+
 export type BannerKind = 'server-message' | 'session-ending' | 'session-ended';
 
 export interface Banner {
@@ -211,6 +227,8 @@ export interface AppSnapshot {
   connections: Record<string, ConnectionView>;
   stats: Record<string, TrafficStats>;
   prompts: PromptRequest[];
+  /** Open secret prompts (import passphrases), oldest first. */
+  secretPrompts: SecretPrompt[];
   banners: Banner[];
   certs: CertSummary[];
   settings: Settings;

@@ -10,8 +10,8 @@ import { desktopCerts } from './desktop-certs';
 export function desktopCore(core: Core): DesktopCore {
   return {
     profiles: core.profiles,
-    importProfile: (bytes, name) => importOvpnBytes(core.profiles, bytes, { name }),
-    importProfileFile: (path) => importOvpnFile(core.profiles, path),
+    importProfile: (bytes, name, askPassphrase) => importOvpnBytes(core.profiles, bytes, { name, askPassphrase }),
+    importProfileFile: (path, askPassphrase) => importOvpnFile(core.profiles, path, { askPassphrase }),
     connections: core.connections,
     secrets: core.secrets,
     passwordAccount,

@@ -1,5 +1,7 @@
 // The desktop service over a scripted core: calls reach the core, core events become the
-// renderer's events with the right words, prompts round-trip, banners are acknowledged.
+// renderer's events with the right words, prompts round-trip, banners are acknowledged; a locked
+// key's passphrase is asked through the renderer while the real importer waits.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,9 @@ import { createDispatcher } from '../../app/ipc/handlers';
 import type { EventName, Events } from '../../app/ipc/schema';
 import type { Profile } from '../../app/profile';
 import type { ManagerEvent, SessionSnapshot } from '../connection/manager';
+import { keepingSecretStore } from '../../test/corpus/support/secrets';
+import { importOvpnBytes, importOvpnFile } from '../profiles/importer';
+import { keyAccount, ProfileStore } from '../profiles/store';
 import { MemoryStore } from '../secrets/memory-store';
 import { DesktopService, type DesktopCore, type ShellEvent } from './desktop-service';
 import { SettingsStore } from './settings-store';
@@ -342,5 +347,94 @@ describe('desktop service', () => {
     expect(await t.service.calls.getProfileDetails('work')).toMatchObject({ passwordSaved: true });
     await t.service.calls.forgetPassword('work');
     expect(await t.service.calls.getProfileDetails('work')).toMatchObject({ passwordSaved: false });
+  });
+
+  describe('a profile whose key is locked', () => {
+    // From the corpus: an inline PKCS#8 "ENCRYPTED PRIVATE KEY", passphrase "corpus".
+    const LOCKED_PATH = join(import.meta.dirname, '../../test/corpus/real-world/passphrase-key-prompted.ovpn');
+    const LOCKED = readFileSync(LOCKED_PATH);
+    const PASSPHRASE = 'corpus';
+
+    /** The service over the real importer, storing into a real profile store. */
+    async function realImport() {
+      const dir = await mkdtemp(join(tmpdir(), 'causeway-desktop-import-'));
+      dirs.push(dir);
+      const secrets = keepingSecretStore();
+      const store = new ProfileStore(dir, secrets);
+      t.core.importProfile = (bytes, name, askPassphrase) => importOvpnBytes(store, bytes, { name, askPassphrase });
+      const verdict = t.dispatcher.dispatch('importProfile', [new Uint8Array(LOCKED), 'Locked']);
+      return { verdict, store, secrets };
+    }
+    const opened = () => t.events.filter((e) => e.event === 'secretPrompt').map((e) => e.payload as Events['secretPrompt']);
+    const settled = async () => {
+      for (let i = 0; i < 50 && t.service.secretPrompts.pending().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    it('asks for the passphrase, says so when it is wrong and asks again, then stores the unlocked key', async () => {
+      const { verdict, store, secrets } = await realImport();
+      await settled();
+      const first = opened()[0]!;
+      expect(first).toEqual({ id: expect.any(String), kind: 'key-passphrase', subject: 'Locked', retry: false });
+      expect(await t.dispatcher.dispatch('getSnapshot', [])).toMatchObject({ value: { secretPrompts: [first] } });
+
+      expect(await t.dispatcher.dispatch('answerSecretPrompt', [first.id, 'not the passphrase'])).toEqual({ ok: true, value: undefined });
+      expect(t.last('secretPromptClosed')).toEqual({ id: first.id });
+      await settled();
+      const second = opened()[1]!;
+      expect(second).toMatchObject({ kind: 'key-passphrase', retry: true });
+      expect(second.id).not.toBe(first.id);
+      // The first question is over; answering it again is refused, not applied to the second.
+      expect(await t.dispatcher.dispatch('answerSecretPrompt', [first.id, PASSPHRASE])).toMatchObject({ ok: false, error: { code: 'prompt-gone' } });
+
+      await t.dispatcher.dispatch('answerSecretPrompt', [second.id, PASSPHRASE]);
+      expect(await verdict).toMatchObject({ ok: true, value: { ok: true, profile: { name: 'Locked', authKind: 'certificate+password' } } });
+      const stored = store.list().profiles[0]!;
+      expect(stored.hasKey).toBe(true);
+      expect(secrets.entries.get(keyAccount(stored.id))).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+      expect(t.service.secretPrompts.pending()).toEqual([]);
+      // Neither answer went anywhere the renderer or a log could see it.
+      const everything = JSON.stringify([t.events, await t.dispatcher.dispatch('getSnapshot', []), readFileSync(join(store.dir, `${stored.id}.json`), 'utf8')]);
+      expect(everything).not.toContain(PASSPHRASE);
+      expect(everything).not.toContain('not the passphrase');
+    });
+
+    it('gives up after three wrong passphrases, with the reason and nothing stored', async () => {
+      const { verdict, store, secrets } = await realImport();
+      for (let i = 0; i < 3; i++) {
+        await settled();
+        const [open] = t.service.secretPrompts.pending();
+        expect(open).toMatchObject({ retry: i > 0 });
+        await t.dispatcher.dispatch('answerSecretPrompt', [open!.id, `wrong ${i}`]);
+      }
+      const out = await verdict;
+      expect(out).toMatchObject({ ok: true, value: { ok: false, errors: [{ message: expect.stringMatching(/passphrase/) }] } });
+      expect(JSON.stringify(out)).not.toMatch(/wrong \d/);
+      expect(store.list().profiles).toEqual([]);
+      expect(secrets.entries.size).toBe(0);
+      expect(opened()).toHaveLength(3);
+    });
+
+    it('asks the same way for a file from main’s File menu, naming the file', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'causeway-desktop-import-'));
+      dirs.push(dir);
+      const store = new ProfileStore(dir, keepingSecretStore());
+      t.core.importProfileFile = (path, askPassphrase) => importOvpnFile(store, path, { askPassphrase });
+      const verdict = t.service.importFile(LOCKED_PATH);
+      await settled();
+      expect(opened()[0]).toMatchObject({ kind: 'key-passphrase', subject: 'passphrase-key-prompted.ovpn', retry: false });
+      await t.dispatcher.dispatch('answerSecretPrompt', [opened()[0]!.id, PASSPHRASE]);
+      expect(await verdict).toMatchObject({ ok: true, profile: { name: 'passphrase-key-prompted' } });
+    });
+
+    it('imports nothing when the user cancels', async () => {
+      const { verdict, store, secrets } = await realImport();
+      await settled();
+      await t.dispatcher.dispatch('cancelSecretPrompt', [opened()[0]!.id]);
+      expect(await verdict).toMatchObject({ ok: true, value: { ok: false, errors: [{ message: 'No passphrase was given for the encrypted key; nothing was imported' }] } });
+      expect(store.list().profiles).toEqual([]);
+      expect(secrets.entries.size).toBe(0);
+      expect(t.service.secretPrompts.pending()).toEqual([]);
+      expect(t.last('secretPromptClosed')).toEqual({ id: opened()[0]!.id });
+    });
   });
 });

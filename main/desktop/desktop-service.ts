@@ -22,8 +22,10 @@ import type { PushedSettings } from '../../app/helper-protocol/messages';
 import type { LeakProtection, Profile, ProfileIssue } from '../../app/profile';
 import { OidcSettingsError, parseOidcSettings, refreshTokenAccount, type OidcSettings } from '../auth/oidc-settings';
 import type { ManagerEvent, SessionSnapshot } from '../connection/manager';
+import type { AskKeyPassphrase } from '../profiles/importer';
 import type { SecretStore } from '../secrets/secret-store';
 import { PromptBroker } from './prompt-broker';
+import { SecretPromptBroker } from './secret-prompt-broker';
 import type { SettingsStore } from './settings-store';
 import { connectionView, importVerdict, profileSummary } from './views';
 
@@ -38,10 +40,13 @@ export interface DesktopCore {
     replace(profile: Profile): Profile;
     setLeakProtection(idOrName: string, change: Partial<LeakProtection>): Profile;
   };
-  /** Imports profile text the user chose; file references cannot be resolved from bytes alone. */
-  importProfile(bytes: Uint8Array, name: string): Promise<ImportOutcome>;
+  /**
+   * Imports profile text the user chose; file references cannot be resolved from bytes alone.
+   * A locked key's passphrase is asked with `askPassphrase`.
+   */
+  importProfile(bytes: Uint8Array, name: string, askPassphrase: AskKeyPassphrase): Promise<ImportOutcome>;
   /** Imports a file main's own open dialog returned; references are read from its folder. */
-  importProfileFile(path: string): Promise<ImportOutcome>;
+  importProfileFile(path: string, askPassphrase: AskKeyPassphrase): Promise<ImportOutcome>;
   connections: {
     on(listener: (e: ManagerEvent) => void): () => void;
     get(profileIdOrName: string): SessionSnapshot | null;
@@ -100,6 +105,11 @@ export class DesktopService {
   readonly prompts: PromptBroker;
   private core: DesktopCore | null = null;
   private sink: EventSink = () => {};
+  /** Secrets asked outside any connection: the passphrase of a key being imported. */
+  readonly secretPrompts = new SecretPromptBroker(
+    (view) => this.sink('secretPrompt', view),
+    (id) => this.sink('secretPromptClosed', { id }),
+  );
   private readonly shellListeners = new Set<(e: ShellEvent) => void>();
   private readonly views = new Map<string, ConnectionView>();
   private readonly stats = new Map<string, TrafficStats>();
@@ -129,6 +139,15 @@ export class DesktopService {
         this.refreshView(profileId);
       },
     );
+  }
+
+  /**
+   * The importer's question for a locked key's passphrase, asked in the renderer's secret dialog.
+   * Bytes from the renderer come without a file name: the dialog then names the profile.
+   */
+  private askKeyPassphrase(profileName: string | null): AskKeyPassphrase {
+    return ({ locked, wrong, fileName }) =>
+      this.secretPrompts.ask({ kind: locked === 'key' ? 'key-passphrase' : 'pkcs12-password', subject: fileName ?? profileName, retry: wrong });
   }
 
   /** The opener to give the core: remembers which profile's login page it opened. */
@@ -313,6 +332,7 @@ export class DesktopService {
       connections,
       stats,
       prompts: this.prompts.pending(),
+      secretPrompts: this.secretPrompts.pending(),
       banners: [...this.banners.values()],
       certs: this.core?.certs ? await this.core.certs.list() : [],
       settings: this.options.settings.get(),
@@ -347,7 +367,7 @@ export class DesktopService {
   readonly calls: CausewayService = {
     getSnapshot: () => this.snapshot(),
     importProfile: async (bytes, name) => {
-      const outcome = await this.c.importProfile(bytes, name);
+      const outcome = await this.c.importProfile(bytes, name, this.askKeyPassphrase(name));
       if (outcome.ok) await this.pushSnapshot();
       return importVerdict(outcome);
     },
@@ -415,6 +435,8 @@ export class DesktopService {
     },
     answerPrompt: async (id, answer) => this.prompts.answer(id, answer),
     cancelPrompt: async (id) => this.prompts.cancel(id),
+    answerSecretPrompt: async (id, secret) => this.secretPrompts.answer(id, secret),
+    cancelSecretPrompt: async (id) => this.secretPrompts.cancel(id),
     reopenLogin: async (id) => {
       const url = this.loginUrls.get(id);
       if (!url) throw new UserFacingError('no-login-page', 'There is no login page waiting for this profile.');
@@ -461,7 +483,7 @@ export class DesktopService {
 
   /** Imports a file chosen in main's File menu and tells the renderer; returns the verdict. */
   async importFile(path: string): Promise<ImportVerdict> {
-    const outcome = await this.c.importProfileFile(path);
+    const outcome = await this.c.importProfileFile(path, this.askKeyPassphrase(null));
     if (outcome.ok) await this.pushSnapshot();
     return importVerdict(outcome);
   }

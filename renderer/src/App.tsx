@@ -1,10 +1,12 @@
 // The window: navigation, the current view, the app's alert line, and the dialogs main asks for
-// (prompts first, then banners — one at a time). A file dropped anywhere on the window is imported.
+// (secret prompts of what the user just did first, then connection prompts, then banners — one at
+// a time). A file dropped anywhere on the window is imported.
 import { useCallback, useMemo, useState, type DragEvent } from 'react';
 import type { AppSnapshot } from '../../app/ipc/types';
 import { errorMessage, type CausewayBridge } from './bridge';
 import { BannerDialog } from './components/BannerDialog';
 import { PromptDialog } from './components/PromptDialog';
+import { SecretPromptDialog, secretPromptWording } from './components/SecretPromptDialog';
 import { ServicesContext, type AppServices } from './context';
 import { useAppState, type Store } from './state/store';
 import { CertificatesView } from './views/CertificatesView';
@@ -68,8 +70,9 @@ export function App({ bridge, store }: { bridge: CausewayBridge; store: Store })
     );
   }
   const snapshot: AppSnapshot = state.snapshot;
-  const prompt = snapshot.prompts[0];
-  const banner = prompt ? undefined : snapshot.banners[0];
+  const secretPrompt = snapshot.secretPrompts[0];
+  const prompt = secretPrompt ? undefined : snapshot.prompts[0];
+  const banner = secretPrompt || prompt ? undefined : snapshot.banners[0];
 
   return (
     <ServicesContext.Provider value={services}>
@@ -118,6 +121,15 @@ export function App({ bridge, store }: { bridge: CausewayBridge; store: Store })
           <div className="drop-overlay" aria-hidden="true">
             Drop the profile to import it
           </div>
+        )}
+        {secretPrompt && (
+          <SecretPromptDialog
+            key={secretPrompt.id}
+            wording={secretPromptWording[secretPrompt.kind](secretPrompt.subject)}
+            retry={secretPrompt.retry}
+            onSubmit={(secret) => bridge.answerSecretPrompt(secretPrompt.id, secret).catch(report)}
+            onCancel={() => bridge.cancelSecretPrompt(secretPrompt.id).catch(report)}
+          />
         )}
         {prompt && (
           <PromptDialog

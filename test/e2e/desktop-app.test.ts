@@ -2,8 +2,8 @@
 // the real desktop service and core (profile store, connection manager, causeway-helper in a
 // network namespace) connecting to a stock openvpn server from the namespace lab. Each state the
 // user sees is saved under test-results/screenshots/. Needs root (namespaces, TUN).
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { createDispatcher } from '../../app/ipc/handlers';
 import type { Events } from '../../app/ipc/schema';
 import { openCore, type Core } from '../../main/core';
 import { desktopCore } from '../../main/desktop/desktop-core';
+import { keyAccount } from '../../main/profiles/store';
 import { DesktopService } from '../../main/desktop/desktop-service';
 import { SettingsStore } from '../../main/desktop/settings-store';
 import { openSecretStore } from '../../main/secrets';
@@ -20,6 +21,7 @@ import { recordSecret } from '../peers/sso-common/record-secret';
 import { openUi, type Ui } from './support/harness';
 import { accessibilityViolations } from './support/a11y';
 import { dropFile } from './support/drop';
+import { heapHolds } from './support/heap';
 import { hidden, shows, visible } from './support/ui-expect';
 
 const BANNER = 'Authorized use only. Activity on this network is monitored.';
@@ -377,6 +379,97 @@ describe('desktop app in Chromium over the real core', () => {
     await shows(c.locator('dl.details'), 'Kill switchOff');
     expect(stored()).toMatchObject({ killSwitch: false });
     await c.getByRole('button', { name: 'Hide details' }).click();
+  });
+
+  it('imports a profile whose key is locked: asks for the passphrase, again after a wrong one, and connects with the unlocked key', async () => {
+    // The key as `openssl pkcs8 -topk8` (and easy-rsa 3) writes it: PKCS#8, PBES2 with AES-256.
+    const passphrase = randomBytes(12).toString('base64url');
+    const wrong = randomBytes(12).toString('base64url');
+    recordSecret(passphrase, wrong);
+    const locked = (await run('openssl', ['pkcs8', '-topk8', '-in', lab.pki.clientRsa.keyPath, '-passout', `pass:${passphrase}`])).stdout;
+    expect(locked).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    const file = join(work, 'Locked Lab.ovpn');
+    writeFileSync(file, `${profileText(lab, certServer, 'certificate-missing')}<cert>\n${lab.pki.clientRsa.cert.trim()}\n</cert>\n<key>\n${locked.trim()}\n</key>\n`);
+
+    const chooser = ui.page.waitForEvent('filechooser');
+    await ui.page.getByRole('button', { name: 'Import profile…' }).click();
+    await (await chooser).setFiles(file);
+    const dialog = ui.page.getByRole('dialog', { name: 'Unlock the private key' });
+    await visible(dialog);
+    await shows(dialog, 'The private key in Locked Lab is protected by a passphrase.');
+    const field = dialog.getByLabel('Passphrase');
+    expect(await field.getAttribute('type')).toBe('password');
+    expect(await field.evaluate((el) => el.matches(':focus'))).toBe(true);
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
+    // From the keyboard: type, Enter. A wrong passphrase is said so, and asked again.
+    await ui.page.keyboard.type(wrong);
+    await ui.page.keyboard.press('Enter');
+    await shows(dialog.getByRole('alert'), 'That passphrase did not unlock the key. Try again.');
+    expect(await field.inputValue()).toBe('');
+    expect(await field.evaluate((el) => el.matches(':focus'))).toBe(true);
+    expect(core.profiles.list().profiles.map((p) => p.name)).not.toContain('Locked Lab');
+    await ui.page.keyboard.type(passphrase);
+    // While typed, the dialog's state holds it (the heap search below can see a secret)…
+    expect(await heapHolds(ui.page, passphrase)).toBe(true);
+    await ui.screenshot('15-key-passphrase');
+    expect(await accessibilityViolations(ui.page)).toEqual([]);
+    await ui.page.keyboard.press('Enter');
+    await hidden(dialog);
+    await shows(ui.page.getByRole('status', { name: 'Import result' }), 'Imported “Locked Lab”');
+    // …and once closed, the dialog took it along: the renderer holds neither answer anywhere.
+    expect(await heapHolds(ui.page, passphrase)).toBe(false);
+    expect(await heapHolds(ui.page, wrong)).toBe(false);
+
+    // Listed, and its details open.
+    const c = card(ui, 'Locked Lab');
+    await shows(c, 'Certificate');
+    await c.getByRole('button', { name: 'Details' }).click();
+    await shows(c.locator('dl.details'), `${certServer.info.address}:${certServer.info.port} (TCP)`);
+    await c.getByRole('button', { name: 'Hide details' }).click();
+
+    // What the secret store keeps is the unlocked key, as `causeway import` stores it.
+    const profile = core.profiles.resolve('Locked Lab');
+    const unlocked = createPrivateKey(lab.pki.clientRsa.key).export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(await core.secrets.get(keyAccount(profile.id))).toBe(unlocked);
+    await c.getByRole('button', { name: 'Connect Locked Lab' }).click();
+    await shows(c.getByRole('status'), /Connected since/, 30_000);
+    await c.getByRole('button', { name: 'Disconnect Locked Lab' }).click();
+    await shows(c.getByRole('status'), 'Not connected', 20_000);
+
+    // The passphrases are nowhere: not in the page (the dialog's state died with it), the stored
+    // profile or the logs. recordSecret above makes the secret scan check every output too.
+    const page = await ui.page.content();
+    const inputs = await Promise.all((await ui.page.locator('input').all()).map((input) => input.inputValue()));
+    const stored = readFileSync(join(work, 'config', 'profiles', `${profile.id}.json`), 'utf8');
+    const logs = readdirSync('test-results/e2e-logs', { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const text of [page, ...inputs, stored, ...logs]) {
+      expect(text).not.toContain(passphrase);
+      expect(text).not.toContain(wrong);
+    }
+  });
+
+  it('imports nothing when the passphrase dialog is cancelled', async () => {
+    const before = readdirSync(join(work, 'config', 'profiles')).sort();
+    const chooser = ui.page.waitForEvent('filechooser');
+    await ui.page.getByRole('button', { name: 'Import profile…' }).click();
+    const again = join(work, 'Locked Again.ovpn');
+    writeFileSync(again, readFileSync(join(work, 'Locked Lab.ovpn')));
+    await (await chooser).setFiles(again);
+    const dialog = ui.page.getByRole('dialog', { name: 'Unlock the private key' });
+    await visible(dialog);
+    await ui.page.keyboard.type('typed, then cancelled');
+    await ui.page.keyboard.press('Escape');
+    await hidden(dialog);
+    const result = ui.page.getByRole('status', { name: 'Import result' });
+    await shows(result, 'Could not import Locked Again.ovpn');
+    await shows(result, 'No passphrase was given for the encrypted key; nothing was imported');
+    expect(await card(ui, 'Locked Again').count()).toBe(0);
+    expect(core.profiles.list().profiles.map((p) => p.name)).not.toContain('Locked Again');
+    expect(readdirSync(join(work, 'config', 'profiles')).sort()).toEqual(before);
+    await result.getByRole('button', { name: 'Dismiss' }).click();
   });
 
   it('keeps the desktop settings the user chooses', async () => {

@@ -43,5 +43,9 @@ export function reduce(state: AppState, e: AppEvent): AppState {
       return { ...state, snapshot: { ...s, prompts: [...s.prompts.filter((p) => p.id !== e.payload.id), e.payload] } };
     case 'promptClosed':
       return { ...state, snapshot: { ...s, prompts: s.prompts.filter((p) => p.id !== e.payload.id) } };
+    case 'secretPrompt':
+      return { ...state, snapshot: { ...s, secretPrompts: [...s.secretPrompts.filter((p) => p.id !== e.payload.id), e.payload] } };
+    case 'secretPromptClosed':
+      return { ...state, snapshot: { ...s, secretPrompts: s.secretPrompts.filter((p) => p.id !== e.payload.id) } };
   }
 }

@@ -1,5 +1,5 @@
 // Realistic view data for the component tests.
-import type { AppSnapshot, Banner, CertSummary, ProfileDetails, ProfileSummary, PromptRequest } from '../../../app/ipc/types';
+import type { AppSnapshot, Banner, CertSummary, ProfileDetails, ProfileSummary, PromptRequest, SecretPrompt } from '../../../app/ipc/types';
 
 export const workProfile: ProfileSummary = {
   id: 'work',
@@ -44,6 +44,7 @@ export function snapshot(over: Partial<AppSnapshot> = {}): AppSnapshot {
     connections: {},
     stats: {},
     prompts: [],
+    secretPrompts: [],
     banners: [],
     certs: [],
     settings: { connectOnStartup: null, startMinimized: false, notifications: true, newProfileKillSwitch: false, newProfileAllowLan: true },
@@ -63,6 +64,8 @@ export const passwordPrompt: PromptRequest = {
   canRemember: true,
   retryReason: null,
 };
+
+export const keyPassphrasePrompt: SecretPrompt = { id: 'secret-1', kind: 'key-passphrase', subject: 'office.ovpn', retry: false };
 
 export const banner: Banner = {
   id: 'b1',
