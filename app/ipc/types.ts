@@ -96,7 +96,8 @@ export interface OidcSettingsInput {
 
 export type ImportVerdict =
   | { ok: true; profile: ProfileSummary; stripped: StrippedDirective[]; warnings: string[] }
-  | { ok: false; errors: { message: string; line: number | null }[] };
+  /** cancelled: the user declined a question (a key's passphrase); nothing is wrong with the file. */
+  | { ok: false; cancelled: boolean; errors: { message: string; line: number | null }[] };
 
 /** What a connection is doing, as the renderer shows it. */
 export type ConnectionView =

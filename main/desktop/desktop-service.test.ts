@@ -407,7 +407,7 @@ describe('desktop service', () => {
         await t.dispatcher.dispatch('answerSecretPrompt', [open!.id, `wrong ${i}`]);
       }
       const out = await verdict;
-      expect(out).toMatchObject({ ok: true, value: { ok: false, errors: [{ message: expect.stringMatching(/passphrase/) }] } });
+      expect(out).toMatchObject({ ok: true, value: { ok: false, cancelled: false, errors: [{ message: expect.stringMatching(/passphrase/) }] } });
       expect(JSON.stringify(out)).not.toMatch(/wrong \d/);
       expect(store.list().profiles).toEqual([]);
       expect(secrets.entries.size).toBe(0);
@@ -430,7 +430,7 @@ describe('desktop service', () => {
       const { verdict, store, secrets } = await realImport();
       await settled();
       await t.dispatcher.dispatch('cancelSecretPrompt', [opened()[0]!.id]);
-      expect(await verdict).toMatchObject({ ok: true, value: { ok: false, errors: [{ message: 'No passphrase was given for the encrypted key; nothing was imported' }] } });
+      expect(await verdict).toMatchObject({ ok: true, value: { ok: false, cancelled: true, errors: [{ message: 'No passphrase was given for the encrypted key; nothing was imported' }] } });
       expect(store.list().profiles).toEqual([]);
       expect(secrets.entries.size).toBe(0);
       expect(t.service.secretPrompts.pending()).toEqual([]);

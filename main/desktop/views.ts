@@ -66,9 +66,9 @@ export function profileSummary(p: Profile, now: number = Date.now()): ProfileSum
 const STRIPPED = /^(\S+) was removed: (.+)$/;
 
 /** Splits the importer's issues into removed directives (with why) and other warnings. */
-export function importVerdict(outcome: { ok: boolean; profile: Profile | null; warnings: ProfileIssue[]; errors: ProfileIssue[] }): ImportVerdict {
+export function importVerdict(outcome: { ok: boolean; profile: Profile | null; warnings: ProfileIssue[]; errors: ProfileIssue[]; cancelled?: true }): ImportVerdict {
   if (!outcome.ok || !outcome.profile) {
-    return { ok: false, errors: outcome.errors.map((e) => ({ message: capitalize(e.message), line: e.line })) };
+    return { ok: false, cancelled: outcome.cancelled === true, errors: outcome.errors.map((e) => ({ message: capitalize(e.message), line: e.line })) };
   }
   const stripped: StrippedDirective[] = [];
   const warnings: string[] = [];

@@ -17,6 +17,8 @@ export interface ImportOutcome {
   profile: Profile | null;
   warnings: ProfileIssue[];
   errors: ProfileIssue[];
+  /** Set when the user declined to answer (no passphrase given): the file itself is not at fault. */
+  cancelled?: true;
 }
 
 export interface ImportOptions {
@@ -82,7 +84,7 @@ export async function importOvpnFile(store: ProfileStore, path: string, options:
     throw e;
   }
   const verdict = await check(bytes, folderReader(full), basename(full), options.askPassphrase);
-  if (verdict === null) return failed(NO_PASSPHRASE);
+  if (verdict === null) return { ...failed(NO_PASSPHRASE), cancelled: true };
   return keep(store, verdict, basename(full, extname(full)), { fileName: basename(full), importer: options.importer ?? 'ovpn' }, options);
 }
 
@@ -116,7 +118,7 @@ export async function importOvpnBytes(
   const fileName = options.fileName ?? null;
   const defaultName = fileName ? basename(fileName, extname(fileName)) : 'profile';
   const verdict = await check(bytes, undefined, fileName, options.askPassphrase);
-  if (verdict === null) return failed(NO_PASSPHRASE);
+  if (verdict === null) return { ...failed(NO_PASSPHRASE), cancelled: true };
   return keep(store, verdict, defaultName, { fileName, importer: options.importer ?? 'ovpn' }, options);
 }
 

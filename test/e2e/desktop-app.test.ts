@@ -464,7 +464,8 @@ describe('desktop app in Chromium over the real core', () => {
     await ui.page.keyboard.press('Escape');
     await hidden(dialog);
     const result = ui.page.getByRole('status', { name: 'Import result' });
-    await shows(result, 'Could not import Locked Again.ovpn');
+    await shows(result, 'Did not import Locked Again.ovpn');
+    await shows(result, 'Import the file again when you have the passphrase');
     await shows(result, 'No passphrase was given for the encrypted key; nothing was imported');
     expect(await card(ui, 'Locked Again').count()).toBe(0);
     expect(core.profiles.list().profiles.map((p) => p.name)).not.toContain('Locked Again');

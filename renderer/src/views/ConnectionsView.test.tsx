@@ -139,7 +139,7 @@ describe('Connections view', () => {
 
   it('explains a refused import', async () => {
     const { bridge, user, container } = await renderApp();
-    bridge.mocks.importProfile!.mockResolvedValue({ ok: false, errors: [{ message: 'TLS 1.0 is not allowed; the minimum is TLS 1.2.', line: 4 }] });
+    bridge.mocks.importProfile!.mockResolvedValue({ ok: false, cancelled: false, errors: [{ message: 'TLS 1.0 is not allowed; the minimum is TLS 1.2.', line: 4 }] });
     await user.upload(container.querySelector<HTMLInputElement>('#import-file')!, new File(['x'], 'old.ovpn'));
     const result = await screen.findByRole('status', { name: 'Import result' });
     expect(result).toHaveTextContent('Could not import old.ovpn');

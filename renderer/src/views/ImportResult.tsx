@@ -42,7 +42,7 @@ export function ImportResult({ fileName, verdict, onDismiss }: Props) {
         </>
       ) : (
         <>
-          <h3>Could not import {fileName}</h3>
+          <h3>{verdict.cancelled ? `Did not import ${fileName}` : `Could not import ${fileName}`}</h3>
           <ul className="notes">
             {verdict.errors.map((e, i) => (
               <li key={i}>
@@ -51,7 +51,7 @@ export function ImportResult({ fileName, verdict, onDismiss }: Props) {
               </li>
             ))}
           </ul>
-          <p className="muted">Nothing was changed. Ask your administrator for a corrected file.</p>
+          <p className="muted">{verdict.cancelled ? 'Nothing was stored. Import the file again when you have the passphrase.' : 'Nothing was changed. Ask your administrator for a corrected file.'}</p>
         </>
       )}
       <div className="actions">
