@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { run } from '../peers/lab/exec.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
+import { serverHandshakes } from './engine-support.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -523,6 +524,11 @@ describe('causeway connect to servers that only offer CBC', () => {
     return (await cli(['logs', name])).stdout;
   }
 
+  /** The stock server's own account of the data channel it set up. */
+  function serverDataChannel(server: LabServer): string[] {
+    return server.process.log.match(/Data Channel: cipher '[^']+', auth '[^']+'/g) ?? [];
+  }
+
   beforeAll(async () => {
     cbc256 = await lab.startServer({ proto: 'udp', dataCiphers: ['AES-256-CBC'], extra: ['auth SHA256'] });
     cbc128 = await lab.startServer({ proto: 'tcp', dataCiphers: ['AES-128-CBC'], extra: ['auth SHA512'] });
@@ -534,6 +540,7 @@ describe('causeway connect to servers that only offer CBC', () => {
     expect(shown.stdout).toMatch(/ciphers AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC/);
     const logs = await carriesTraffic('cbc-256', cbc256);
     expect(logs).toMatch(/data channel AES-256-CBC via/);
+    expect(serverDataChannel(cbc256)).toContain("Data Channel: cipher 'AES-256-CBC', auth 'SHA256'");
   });
 
   it('connects over TCP with data-ciphers AES-128-CBC, data-ciphers-fallback and auth SHA512', async () => {
@@ -542,6 +549,28 @@ describe('causeway connect to servers that only offer CBC', () => {
     expect(shown.stdout).toMatch(/ciphers AES-128-CBC; fallback AES-128-CBC/);
     const logs = await carriesTraffic('cbc-128', cbc128);
     expect(logs).toMatch(/data channel AES-128-CBC via/);
+    expect(serverDataChannel(cbc128)).toContain("Data Channel: cipher 'AES-128-CBC', auth 'SHA512'");
+  });
+
+  it('renegotiates CBC keys every 4 s under load without losing a transfer or reconnecting', async () => {
+    const server = await lab.startServer({ proto: 'udp', dataCiphers: ['AES-256-CBC'], renegSec: 4 });
+    try {
+      await importProfile('cbc-reneg', server, 'cipher AES-256-CBC');
+      const c = connect('cbc-reneg');
+      await c.waitForPhase('connected', 30_000);
+      const handshakesBefore = serverHandshakes(server);
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        const r = await lab.transfer(server.info.tunnelAddress, 4 * 1024 * 1024);
+        expect(r).toMatchObject({ ok: true, upDigestOk: true, downDigestOk: true });
+      }
+      expect(serverHandshakes(server) - handshakesBefore).toBeGreaterThanOrEqual(2);
+      expect(c.phases()).not.toContain('reconnecting');
+      expect(serverDataChannel(server)).toContain("Data Channel: cipher 'AES-256-CBC', auth 'SHA1'");
+      await disconnectAndCheck(c);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('a profile whose HMAC digest differs from the server\'s does not carry traffic', async () => {
