@@ -235,3 +235,36 @@ impl Prepared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{tests_support::typical_config, AuthDigest};
+
+    #[test]
+    fn options_string_announces_the_fallback_with_its_digest() {
+        let mut cfg = typical_config();
+        assert!(options_string(&cfg, Proto::Udp)
+            .contains(",cipher AES-256-GCM,auth [null-digest],keysize 256,"));
+        cfg.data_ciphers_fallback = Some(DataCipher::Aes128Cbc);
+        cfg.auth_digest = AuthDigest::Sha512;
+        assert!(options_string(&cfg, Proto::Tcp)
+            .contains(",cipher AES-128-CBC,auth SHA512,keysize 128,"));
+    }
+
+    #[test]
+    fn peer_info_announces_cbc_ciphers_the_profile_allows() {
+        let mut cfg = typical_config();
+        cfg.data_ciphers = vec![
+            DataCipher::Aes256Gcm,
+            DataCipher::Aes128Gcm,
+            DataCipher::Aes256Cbc,
+        ];
+        let info = peer_info(&cfg, IV_PROTO);
+        assert!(
+            info.contains("IV_CIPHERS=AES-256-GCM:AES-128-GCM:AES-256-CBC\n"),
+            "{info}"
+        );
+        assert!(info.contains("IV_NCP=2\n"));
+    }
+}
