@@ -60,6 +60,9 @@ export class Draft {
   tlsVersionMin: '1.2' | '1.3' = '1.2';
   tlsVersionMax: '1.2' | '1.3' | null = null;
   dataCiphers: DataCipher[] | null = null;
+  /** The 2.4-style `cipher`, offered after `dataCiphers`. */
+  cipher: DataCipher | null = null;
+  dataCiphersFallback: DataCipher | null = null;
   remoteCertTls: 'server' | null = null;
   verifyX509Name: VerifyX509Name | null = null;
   peerFingerprints: string[] = [];

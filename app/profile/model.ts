@@ -147,14 +147,16 @@ export interface ProfileSettings {
   tlsCrypt: boolean;
   /** `tls-crypt-v2` present (the client key is a secret in the SecretStore). */
   tlsCryptV2: boolean;
-  /** `auth` digest for tls-auth HMAC (default SHA1). */
+  /** `auth` digest for the tls-auth HMAC and the CBC data ciphers' HMAC (default SHA1). */
   authDigest: AuthDigest;
 
   // ---- TLS and data channel ----
   tlsVersionMin: TlsVersion;
   tlsVersionMax: TlsVersion | null;
-  /** AEAD ciphers the engine offers, in preference order (IV_CIPHERS). Never empty. */
+  /** Ciphers the engine offers, in preference order (IV_CIPHERS), a 2.4-style `cipher` last. Never empty. */
   dataCiphers: DataCipher[];
+  /** `data-ciphers-fallback`: for a server that names no cipher. Optional so profiles stored before it still read. */
+  dataCiphersFallback?: DataCipher | null;
   /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
   remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;

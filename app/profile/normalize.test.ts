@@ -95,7 +95,7 @@ describe('checkProfile: keep', () => {
   it('reads tls-auth with key-direction, data ciphers, routes and DNS', () => {
     const v = check(
       `client\nremote h\n${CA}<tls-auth>\n${TA}</tls-auth>\nkey-direction 1\nauth SHA256\n` +
-        `data-ciphers AES-256-GCM:AES-256-CBC:CHACHA20-POLY1305\nroute 10.1.2.3 255.255.0.0\nroute 192.168.0.0 255.255.255.0 net_gateway\n` +
+        `data-ciphers AES-256-GCM:AES-192-GCM:AES-256-CBC:CHACHA20-POLY1305\nroute 10.1.2.3 255.255.0.0\nroute 192.168.0.0 255.255.255.0 net_gateway\n` +
         `route-ipv6 2000::/3\nredirect-gateway def1 ipv6\ndhcp-option DNS 10.0.0.2\ndhcp-option DOMAIN-ROUTE .\ndhcp-option DOMAIN corp.example\n` +
         `ifconfig-ipv6 fd15:53b6:dead::2/64 fd15:53b6:dead::1\nkeepalive 10 60\ncomp-lzo no\ntun-mtu 1400\nsetenv IV_GUI_VER "corp 1"\n`,
     );
@@ -104,8 +104,8 @@ describe('checkProfile: keep', () => {
     expect(s.tlsAuth!.direction).toBe(1);
     expect(v.secrets.tlsAuth).toContain('OpenVPN Static key V1');
     expect(s.authDigest).toBe('SHA256');
-    expect(s.dataCiphers).toEqual(['AES-256-GCM', 'CHACHA20-POLY1305']);
-    expect(messages(v.warnings)).toMatch(/AES-256-CBC is not supported/);
+    expect(s.dataCiphers).toEqual(['AES-256-GCM', 'AES-256-CBC', 'CHACHA20-POLY1305']);
+    expect(messages(v.warnings)).toMatch(/AES-192-GCM is not supported/);
     expect(messages(v.warnings)).toMatch(/host bits set; using 10.1.0.0\/16/);
     expect(s.routes).toEqual(['10.1.0.0/16']);
     expect(s.excludedRoutes).toEqual(['192.168.0.0/24']);
@@ -267,6 +267,41 @@ describe('checkProfile: strip', () => {
   });
 });
 
+describe('checkProfile: CBC data ciphers for older servers', () => {
+  it('offers a 2.4-style cipher after the negotiated ones, with its auth digest', () => {
+    const v = check(`client\nremote h\n${CA}cipher AES-256-CBC\nauth SHA512\n`);
+    expect(v.errors).toEqual([]);
+    expect(messages(v.warnings)).not.toMatch(/cipher|auth SHA512/);
+    expect(v.settings!.dataCiphers).toEqual(['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305', 'AES-256-CBC']);
+    expect(v.settings!.authDigest).toBe('SHA512');
+    expect(v.settings!.dataCiphersFallback).toBeNull();
+  });
+
+  it('keeps data-ciphers-fallback and lists CBC ciphers in data-ciphers', () => {
+    const v = check(`client\nremote h\n${CA}data-ciphers AES-128-CBC:AES-256-GCM\ndata-ciphers-fallback aes-128-cbc\nauth SHA1\n`);
+    expect(v.errors).toEqual([]);
+    expect(v.settings!.dataCiphers).toEqual(['AES-128-CBC', 'AES-256-GCM']);
+    expect(v.settings!.dataCiphersFallback).toBe('AES-128-CBC');
+    expect(v.settings!.authDigest).toBe('SHA1');
+  });
+
+  it('warns about a fallback or cipher the engine lacks, and an auth nothing uses', () => {
+    const v = check(`client\nremote h\n${CA}data-ciphers-fallback AES-192-CBC\ncipher CAMELLIA-256-CBC\nauth MD5\n`);
+    expect(v.ok).toBe(true);
+    expect(v.settings!.dataCiphersFallback).toBeNull();
+    expect(v.settings!.dataCiphers).toEqual(['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305']);
+    expect(messages(v.warnings)).toMatch(/data-ciphers-fallback AES-192-CBC is ignored/);
+    expect(messages(v.warnings)).toMatch(/cipher CAMELLIA-256-CBC is ignored/);
+    expect(messages(v.warnings)).toMatch(/auth MD5 is ignored/);
+  });
+
+  it('refuses an auth digest the CBC HMAC cannot use', () => {
+    const v = check(`client\nremote h\n${CA}cipher AES-256-CBC\nauth MD5\n`);
+    expect(v.ok).toBe(false);
+    expect(messages(v.errors)).toMatch(/auth MD5 is not supported for the CBC data ciphers; Causeway supports SHA1, SHA256, SHA512/);
+  });
+});
+
 describe('checkProfile: refuse', () => {
   it.each([
     ['tls-version-min 1.0', /below 1.2/],
@@ -281,7 +316,13 @@ describe('checkProfile: refuse', () => {
     ['remote', /takes 1 to 3 arguments/],
     ['remote h 99999', /not a number from 1 to 65535/],
     ['route 10.0.0.0 255.0.255.0', /not a valid netmask/],
-    ['data-ciphers BF-CBC', /none of the data ciphers/],
+    ['data-ciphers AES-192-GCM', /none of the data ciphers/],
+    ['data-ciphers BF-CBC', /BF-CBC is a 64-bit block cipher open to the SWEET32 attack/],
+    ['data-ciphers AES-256-GCM:DES-EDE3-CBC', /DES-EDE3-CBC is a 64-bit block cipher .*SWEET32.*AES-256-GCM/],
+    ['cipher BF-CBC', /cipher: BF-CBC is a 64-bit block cipher .*SWEET32/],
+    ['cipher CAST5-CBC', /SWEET32/],
+    ['data-ciphers-fallback BF-CBC', /SWEET32/],
+    ['data-ciphers-fallback none', /unencrypted/],
   ])('%s refuses the profile', (line, why) => {
     const v = check(`client\nremote h\n${CA}${line}\n`);
     expect(v.ok).toBe(false);

@@ -5,11 +5,11 @@
 // value; stripped and unknown directives become warnings; refusals are collected so the user
 // sees every reason at once.
 import { LIMITS } from '../helper-protocol/generated/types.js';
-import { SUPPORTED_CIPHERS } from './ciphers.js';
+import { DEFAULT_CIPHERS, SUPPORTED_DIGESTS, isCbc } from './ciphers.js';
 import { Draft, type BlockDefaults } from './draft.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
 import type { Directive } from './lexer.js';
-import type { AuthKind, ProfileSettings, Remote } from './model.js';
+import type { AuthKind, DataCipher, ProfileSettings, Remote } from './model.js';
 import { isIpv6, parseIpv4 } from './net.js';
 import { certificates, privateKey } from './pem.js';
 import { NO_EFFECT, REFUSED, STRIPPED } from './directive-policy.js';
@@ -323,17 +323,28 @@ export class Normalizer {
     }
   }
 
-  /** The tls-auth HMAC digest; `auth` only matters (and must be supported) with tls-auth. */
-  private authDigest(): ProfileSettings['authDigest'] {
+  /** The data ciphers offered: `data-ciphers` (or the default) and a 2.4-style `cipher` after them. */
+  private dataCiphers(): DataCipher[] {
+    const d = this.d;
+    const list = [...(d.dataCiphers ?? DEFAULT_CIPHERS)];
+    if (d.cipher !== null && !list.includes(d.cipher)) list.push(d.cipher);
+    return list;
+  }
+
+  /** The HMAC digest; `auth` only matters (and must be supported) with tls-auth or a CBC cipher. */
+  private authDigest(ciphers: DataCipher[]): ProfileSettings['authDigest'] {
     const d = this.d;
     if (d.authDigest === null) return 'SHA1';
     const digest = d.authDigest.toUpperCase().replace(/^SHA-/, 'SHA');
-    if (digest === 'SHA1' || digest === 'SHA256' || digest === 'SHA512') return digest;
+    const known = SUPPORTED_DIGESTS.find((s) => s === digest);
+    if (known !== undefined) return known;
     const where = { line: d.authDigestLine, directive: 'auth' };
-    if (d.tlsAuth) {
-      this.errors.push({ ...where, message: `auth ${d.authDigest} is not supported for tls-auth; Causeway supports SHA1, SHA256 and SHA512` });
+    const cbc = [...ciphers, d.dataCiphersFallback].some((c) => c !== null && isCbc(c));
+    if (d.tlsAuth || cbc) {
+      const uses = [d.tlsAuth ? 'tls-auth' : null, cbc ? 'the CBC data ciphers' : null].filter((u) => u !== null).join(' and ');
+      this.errors.push({ ...where, message: `auth ${d.authDigest} is not supported for ${uses}; Causeway supports ${SUPPORTED_DIGESTS.join(', ')}` });
     } else {
-      this.warnings.push({ ...where, message: `auth ${d.authDigest} is ignored: it only applies to tls-auth and legacy ciphers` });
+      this.warnings.push({ ...where, message: `auth ${d.authDigest} is ignored: it only applies to tls-auth and CBC ciphers` });
     }
     return 'SHA1';
   }
@@ -376,7 +387,8 @@ export class Normalizer {
     // AWS exports always pair auth-federate with auth-user-pass; the SAML leg needs it.
     if (d.federate) d.userPass = true;
     this.checkWhole();
-    const authDigest = this.authDigest();
+    const dataCiphers = this.dataCiphers();
+    const authDigest = this.authDigest(dataCiphers);
     if (this.errors.length) return null;
 
     const { proxy, remotes, warnings, errors } = settleProxy(d, this.remotes());
@@ -408,7 +420,8 @@ export class Normalizer {
       authDigest,
       tlsVersionMin: d.tlsVersionMin,
       tlsVersionMax: d.tlsVersionMax,
-      dataCiphers: d.dataCiphers ?? [...SUPPORTED_CIPHERS],
+      dataCiphers,
+      dataCiphersFallback: d.dataCiphersFallback,
       remoteCertTls: d.remoteCertTls,
       verifyX509Name: d.verifyX509Name,
       peerFingerprints: d.peerFingerprints,

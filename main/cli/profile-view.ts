@@ -80,7 +80,8 @@ export function describeProfile(p: Profile): string {
   for (const c of v.ca) lines.push(`  CA:             ${c.subject} (expires ${c.validTo.slice(0, 10)})`);
   if (v.cert) lines.push(`  certificate:    ${v.cert.subject} (expires ${v.cert.validTo.slice(0, 10)})${p.hasKey ? ', key in secret store' : ''}`);
   const wrap = p.tlsCryptV2 ? 'tls-crypt-v2' : p.tlsCrypt ? 'tls-crypt' : p.tlsAuth ? `tls-auth${p.tlsAuth.direction !== null ? ` (direction ${p.tlsAuth.direction})` : ''}` : 'none';
-  lines.push(`  control channel: ${wrap}; TLS ${p.tlsVersionMin}+; ciphers ${p.dataCiphers.join(', ')}`);
+  const fallback = p.dataCiphersFallback ? `; fallback ${p.dataCiphersFallback}` : '';
+  lines.push(`  control channel: ${wrap}; TLS ${p.tlsVersionMin}+; ciphers ${p.dataCiphers.join(', ')}${fallback}`);
   if (p.verifyX509Name) lines.push(`  server name:    ${p.verifyX509Name.name} (${p.verifyX509Name.type})`);
   if (p.routes.length || p.routesIpv6.length) lines.push(`  routes:         ${[...p.routes, ...p.routesIpv6].slice(0, 8).join(', ')}${p.routes.length + p.routesIpv6.length > 8 ? ', …' : ''}`);
   if (p.redirectGateway) lines.push(`  all traffic:    through the VPN${p.redirectGateway.ipv6 ? ' (IPv4 and IPv6)' : ''}`);

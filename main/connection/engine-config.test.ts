@@ -92,6 +92,21 @@ ${pki.tlsCryptKey}</tls-crypt>
     expect(JSON.stringify(config)).not.toMatch(/\.ovpn|\/tmp\//);
   });
 
+  it('carries CBC ciphers, the fallback and the auth digest, and reads a profile stored before the fallback existed', () => {
+    const text = `client\nremote vpn.example.test 1194\ncipher AES-128-CBC\ndata-ciphers-fallback AES-256-CBC\nauth SHA512\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`;
+    const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options);
+    const { profile } = profileFrom(text);
+    const config = build(profile);
+    expect(config).toMatchObject({
+      dataCiphers: ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305', 'AES-128-CBC'],
+      dataCiphersFallback: 'AES-256-CBC',
+      authDigest: 'SHA512',
+    });
+    expect(() => parseClientMessage({ type: 'connect', session: 's', config })).not.toThrow();
+    const { dataCiphersFallback: _, ...older } = profile;
+    expect(build(older).dataCiphersFallback).toBeNull();
+  });
+
   it("carries the profile's mssfix, and reads a profile stored before mssfix had a mode", () => {
     const lines = (mssfix: string) => `client\nremote vpn.example.test 1194\n${mssfix}\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`;
     const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options).mssfix;

@@ -91,6 +91,7 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     tlsVersionMin: profile.tlsVersionMin,
     tlsVersionMax: profile.tlsVersionMax,
     dataCiphers: [...profile.dataCiphers],
+    dataCiphersFallback: profile.dataCiphersFallback ?? null,
     remoteCertTls: profile.remoteCertTls,
     verifyX509Name: profile.verifyX509Name ? { ...profile.verifyX509Name } : null,
     peerFingerprints: [...(profile.peerFingerprints ?? [])],

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { run } from '../peers/lab/exec.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
+import { serverHandshakes } from './engine-support.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -494,6 +495,100 @@ describe('causeway connect', () => {
     expect(device).toBeDefined();
     await lab.ping(servers.cert.info.tunnelAddress);
     await disconnectAndCheck(c);
+  });
+});
+
+// Older servers: stock openvpn offering only CBC data ciphers (no AEAD), reached with 2.4-style
+// profiles (`cipher`, `auth`, `data-ciphers-fallback`); a Blowfish profile is refused at import.
+describe('causeway connect to servers that only offer CBC', () => {
+  const TRANSFER = 2 * 1024 * 1024;
+  let cbc256: LabServer;
+  let cbc128: LabServer;
+
+  async function importProfile(name: string, server: LabServer, lines: string): Promise<void> {
+    writeFileSync(join(home, `${name}.ovpn`), profileText(server, `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>\n${lines}`));
+    const r = await cli(['import', join(home, `${name}.ovpn`), '--name', name]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }
+
+  /** Connects, pings and moves TRANSFER bytes each way (SHA-256 checked); returns the logs. */
+  async function carriesTraffic(name: string, server: LabServer): Promise<string> {
+    const c = connect(name);
+    await c.waitForPhase('connected', 30_000);
+    await lab.ping(server.info.tunnelAddress);
+    const r = await lab.transfer(server.info.tunnelAddress, TRANSFER);
+    expect(r).toMatchObject({ ok: true, upDigestOk: true, downDigestOk: true, up: TRANSFER, down: TRANSFER });
+    appendFileSync(join(results, 'cbc-transfer.log'), `${name}: ${TRANSFER} bytes each way in ${r.ms} ms\n`);
+    await disconnectAndCheck(c);
+    return (await cli(['logs', name])).stdout;
+  }
+
+  /** The stock server's own account of the data channel it set up. */
+  function serverDataChannel(server: LabServer): string[] {
+    return server.process.log.match(/Data Channel: cipher '[^']+', auth '[^']+'/g) ?? [];
+  }
+
+  beforeAll(async () => {
+    cbc256 = await lab.startServer({ proto: 'udp', dataCiphers: ['AES-256-CBC'], extra: ['auth SHA256'] });
+    cbc128 = await lab.startServer({ proto: 'tcp', dataCiphers: ['AES-128-CBC'], extra: ['auth SHA512'] });
+  }, 60_000);
+
+  it('connects a 2.4-style profile (cipher AES-256-CBC, auth SHA256) to a server with data-ciphers AES-256-CBC, and carries ping and a transfer', async () => {
+    await importProfile('cbc-256', cbc256, 'cipher AES-256-CBC\nauth SHA256');
+    const shown = await cli(['show', 'cbc-256']);
+    expect(shown.stdout).toMatch(/ciphers AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC/);
+    const logs = await carriesTraffic('cbc-256', cbc256);
+    expect(logs).toMatch(/data channel AES-256-CBC via/);
+    expect(serverDataChannel(cbc256)).toContain("Data Channel: cipher 'AES-256-CBC', auth 'SHA256'");
+  });
+
+  it('connects over TCP with data-ciphers AES-128-CBC, data-ciphers-fallback and auth SHA512', async () => {
+    await importProfile('cbc-128', cbc128, 'data-ciphers AES-128-CBC\ndata-ciphers-fallback AES-128-CBC\nauth SHA512');
+    const shown = await cli(['show', 'cbc-128']);
+    expect(shown.stdout).toMatch(/ciphers AES-128-CBC; fallback AES-128-CBC/);
+    const logs = await carriesTraffic('cbc-128', cbc128);
+    expect(logs).toMatch(/data channel AES-128-CBC via/);
+    expect(serverDataChannel(cbc128)).toContain("Data Channel: cipher 'AES-128-CBC', auth 'SHA512'");
+  });
+
+  it('renegotiates CBC keys every 4 s under load without losing a transfer or reconnecting', async () => {
+    const server = await lab.startServer({ proto: 'udp', dataCiphers: ['AES-256-CBC'], renegSec: 4 });
+    try {
+      await importProfile('cbc-reneg', server, 'cipher AES-256-CBC');
+      const c = connect('cbc-reneg');
+      await c.waitForPhase('connected', 30_000);
+      const handshakesBefore = serverHandshakes(server);
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        const r = await lab.transfer(server.info.tunnelAddress, 4 * 1024 * 1024);
+        expect(r).toMatchObject({ ok: true, upDigestOk: true, downDigestOk: true });
+      }
+      expect(serverHandshakes(server) - handshakesBefore).toBeGreaterThanOrEqual(2);
+      expect(c.phases()).not.toContain('reconnecting');
+      expect(serverDataChannel(server)).toContain("Data Channel: cipher 'AES-256-CBC', auth 'SHA1'");
+      await disconnectAndCheck(c);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a profile whose HMAC digest differs from the server\'s does not carry traffic', async () => {
+    // The same server with auth SHA256 on its side: our SHA1 HMAC never verifies there.
+    await importProfile('cbc-wrong-auth', cbc256, 'cipher AES-256-CBC\nauth SHA1\nping 1\nping-restart 4');
+    const c = connect('cbc-wrong-auth');
+    // The control channel and the push do not use the data HMAC: the session comes up.
+    await c.waitForPhase('connected', 30_000);
+    await expect(lab.ping(cbc256.info.tunnelAddress, 2)).rejects.toThrow();
+  });
+
+  it('refuses to import a BF-CBC profile, naming SWEET32 and what to ask for', async () => {
+    writeFileSync(join(home, 'blowfish.ovpn'), profileText(cbc256, 'cipher BF-CBC'));
+    const r = await cli(['import', join(home, 'blowfish.ovpn'), '--name', 'blowfish']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cipher: BF-CBC is a 64-bit block cipher open to the SWEET32 attack/);
+    expect(r.stderr).toMatch(/AES-256-GCM/);
+    expect((await cli(['show', 'blowfish'])).code).not.toBe(0);
   });
 });
 

@@ -67,12 +67,18 @@ export interface EngineConfig {
   tlsCrypt: string | null;
   /** The client's tls-crypt-v2 key file text (client key + wrapped key). */
   tlsCryptV2: string | null;
-  /** HMAC digest for tls-auth (`auth` directive); default SHA1. */
+  /** HMAC digest (`auth` directive) for tls-auth and the CBC data ciphers; default SHA1. */
   authDigest: AuthDigest;
   tlsVersionMin: TlsVersion;
   tlsVersionMax: TlsVersion | null;
-  /** Preference order, as sent in IV_CIPHERS. */
+  /** Preference order, as sent in IV_CIPHERS. A profile's `cipher` (2.4 style) is among them. */
   dataCiphers: DataCipher[];
+  /**
+   * `data-ciphers-fallback`: the cipher of a server that neither pushes `cipher` nor names
+   * one in its options string (OpenVPN 2.3 and older, or built without OCC); also the
+   * cipher the options string announces. The CBC ciphers authenticate with the `auth` digest.
+   */
+  dataCiphersFallback: DataCipher | null;
   remoteCertTls: RemoteCertTls | null;
   verifyX509Name: VerifyX509Name | null;
   /**
@@ -210,7 +216,12 @@ export type AuthDigest = 'SHA1' | 'SHA256' | 'SHA512';
 
 export type TlsVersion = '1.2' | '1.3';
 
-export type DataCipher = 'AES-256-GCM' | 'AES-128-GCM' | 'CHACHA20-POLY1305';
+/**
+ * A data-channel cipher: the AEAD ciphers OpenVPN 2.4+ negotiates, and AES-CBC (with the
+ * `auth` digest as its HMAC) for older servers. 64-bit block ciphers (BF-CBC, DES, CAST5, …)
+ * are deliberately absent: SWEET32 recovers plaintext from them (`cbc::sweet32_refusal`).
+ */
+export type DataCipher = 'AES-256-GCM' | 'AES-128-GCM' | 'CHACHA20-POLY1305' | 'AES-256-CBC' | 'AES-128-CBC';
 
 export type RemoteCertTls = 'server';
 

@@ -23,7 +23,7 @@ export const KeyDirection: Check = oneOf(0, 1);
 export const TlsAuth: Check = object({ key: str(1, 524288), direction: nullable(KeyDirection) });
 export const AuthDigest: Check = oneOf('SHA1', 'SHA256', 'SHA512');
 export const TlsVersion: Check = oneOf('1.2', '1.3');
-export const DataCipher: Check = oneOf('AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305');
+export const DataCipher: Check = oneOf('AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305', 'AES-256-CBC', 'AES-128-CBC');
 export const RemoteCertTls: Check = oneOf('server');
 export const X509NameType: Check = oneOf('subject', 'name', 'name-prefix');
 export const VerifyX509Name: Check = object({ name: str(1, 1024), type: X509NameType });
@@ -58,6 +58,7 @@ export const EngineConfig: Check = object({
   tlsVersionMin: TlsVersion,
   tlsVersionMax: nullable(TlsVersion),
   dataCiphers: arrayOf(DataCipher, 1, 16),
+  dataCiphersFallback: nullable(DataCipher),
   remoteCertTls: nullable(RemoteCertTls),
   verifyX509Name: nullable(VerifyX509Name),
   peerFingerprints: arrayOf(str(0, 1024), 0, 64),

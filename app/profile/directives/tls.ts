@@ -1,12 +1,25 @@
-// TLS and data-channel directives: versions, cipher lists (refusing NULL and none), digests,
+// TLS and data-channel directives: versions, cipher lists (refusing NULL, none and 64-bit block
+// ciphers), digests,
 // renegotiation, server verification.
 import { ProfileError } from '../errors.js';
 import type { Directive } from '../lexer.js';
 import type { TlsVersion } from '../../helper-protocol/messages.js';
 import type { DataCipher } from '../model.js';
 import type { Normalizer } from '../normalizer.js';
-import { SUPPORTED_CIPHERS } from '../ciphers.js';
+import { SUPPORTED_CIPHERS, supportedCipher, sweet32Refusal } from '../ciphers.js';
 import type { Handler } from './handler.js';
+
+/** Refuses a 64-bit block cipher with the SWEET32 reason and advice. */
+function refuseSweet32(dir: Directive, name: string): void {
+  const reason = sweet32Refusal(name);
+  if (reason !== null) throw new ProfileError(`${dir.name}: ${name} is ${reason}`, dir.line, dir.name);
+}
+
+function refuseNone(dir: Directive, name: string): void {
+  if (name.toUpperCase() === 'NONE') {
+    throw new ProfileError(`${dir.name} none would send your traffic unencrypted`, dir.line, dir.name);
+  }
+}
 
 function cipherName(n: Normalizer, dir: Directive, list: string): DataCipher[] {
   const names = list.split(':').map((c) => c.trim().replace(/^\?/, '').toUpperCase()).filter((c) => c !== '');
@@ -14,9 +27,9 @@ function cipherName(n: Normalizer, dir: Directive, list: string): DataCipher[] {
   if (names.includes('NONE')) {
     throw new ProfileError(`${dir.name} includes "none", which would send your traffic unencrypted`, dir.line, dir.name);
   }
-  const alias = (c: string): string => (c === 'CHACHA20POLY1305' ? 'CHACHA20-POLY1305' : c.replace(/^ID-/, ''));
-  const supported = [...new Set(names.map(alias).filter((c): c is DataCipher => (SUPPORTED_CIPHERS as string[]).includes(c)))];
-  const other = names.map(alias).filter((c) => !(SUPPORTED_CIPHERS as string[]).includes(c));
+  for (const name of names) refuseSweet32(dir, name);
+  const supported = [...new Set(names.map(supportedCipher).filter((c): c is DataCipher => c !== null))];
+  const other = names.filter((c) => supportedCipher(c) === null);
   if (supported.length === 0) {
     throw new ProfileError(
       `none of the data ciphers ${names.join(', ')} is supported; Causeway supports ${SUPPORTED_CIPHERS.join(', ')}`,
@@ -77,16 +90,26 @@ export const tlsHandlers: Record<string, Handler> = {
   },
   'data-ciphers-fallback'(dir) {
     const [c] = this.args(dir, 1, 1);
-    if (c!.toLowerCase() === 'none') throw new ProfileError('data-ciphers-fallback none would send your traffic unencrypted', dir.line, dir.name);
-    this.warn(dir, `data-ciphers-fallback ${c} is ignored: Causeway only uses negotiated AEAD ciphers (OpenVPN 2.4+ servers)`);
+    refuseNone(dir, c!);
+    refuseSweet32(dir, c!);
+    const cipher = supportedCipher(c!);
+    if (cipher === null) {
+      this.warn(dir, `data-ciphers-fallback ${c} is ignored: Causeway supports ${SUPPORTED_CIPHERS.join(', ')}`);
+      return;
+    }
+    this.d.dataCiphersFallback = cipher;
   },
   cipher(dir) {
     const [c] = this.args(dir, 1, 1);
-    const upper = c!.toUpperCase();
-    if (upper === 'NONE') throw new ProfileError('cipher none would send your traffic unencrypted', dir.line, dir.name);
-    if (!(SUPPORTED_CIPHERS as string[]).includes(upper)) {
-      this.warn(dir, `cipher ${c} is ignored: Causeway negotiates ${SUPPORTED_CIPHERS.join(', ')} with the server (OpenVPN 2.4+ servers)`);
+    refuseNone(dir, c!);
+    refuseSweet32(dir, c!);
+    const cipher = supportedCipher(c!);
+    if (cipher === null) {
+      this.warn(dir, `cipher ${c} is ignored: Causeway supports ${SUPPORTED_CIPHERS.join(', ')}`);
+      return;
     }
+    // As OpenVPN 2.5 did: the 2.4-style cipher joins the offered ones (for servers that only have it).
+    this.d.cipher = cipher;
   },
   auth(dir) {
     const [a] = this.args(dir, 1, 1);

@@ -60,6 +60,9 @@ pub struct Remote {
     pub family: AddressFamily,
 }
 
+/// A data-channel cipher: the AEAD ciphers OpenVPN 2.4+ negotiates, and AES-CBC (with the
+/// `auth` digest as its HMAC) for older servers. 64-bit block ciphers (BF-CBC, DES, CAST5, …)
+/// are deliberately absent: SWEET32 recovers plaintext from them (`cbc::sweet32_refusal`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum DataCipher {
     #[serde(rename = "AES-256-GCM")]
@@ -68,30 +71,49 @@ pub enum DataCipher {
     Aes128Gcm,
     #[serde(rename = "CHACHA20-POLY1305")]
     Chacha20Poly1305,
+    #[serde(rename = "AES-256-CBC")]
+    Aes256Cbc,
+    #[serde(rename = "AES-128-CBC")]
+    Aes128Cbc,
 }
 
 impl DataCipher {
+    const ALL: [Self; 5] = [
+        Self::Aes256Gcm,
+        Self::Aes128Gcm,
+        Self::Chacha20Poly1305,
+        Self::Aes256Cbc,
+        Self::Aes128Cbc,
+    ];
+
     /// The canonical OpenVPN spelling (IV_CIPHERS, pushed `cipher`).
     pub fn name(self) -> &'static str {
         match self {
             DataCipher::Aes256Gcm => "AES-256-GCM",
             DataCipher::Aes128Gcm => "AES-128-GCM",
             DataCipher::Chacha20Poly1305 => "CHACHA20-POLY1305",
+            DataCipher::Aes256Cbc => "AES-256-CBC",
+            DataCipher::Aes128Cbc => "AES-128-CBC",
         }
     }
 
     /// Parses a cipher name as a server pushes it (case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Aes256Gcm, Self::Aes128Gcm, Self::Chacha20Poly1305]
+        Self::ALL
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(name))
     }
 
     pub fn key_len(self) -> usize {
         match self {
-            DataCipher::Aes128Gcm => 16,
-            DataCipher::Aes256Gcm | DataCipher::Chacha20Poly1305 => 32,
+            DataCipher::Aes128Gcm | DataCipher::Aes128Cbc => 16,
+            DataCipher::Aes256Gcm | DataCipher::Chacha20Poly1305 | DataCipher::Aes256Cbc => 32,
         }
+    }
+
+    /// AEAD ciphers authenticate themselves; CBC ones carry an HMAC of the `auth` digest.
+    pub fn is_aead(self) -> bool {
+        !matches!(self, DataCipher::Aes256Cbc | DataCipher::Aes128Cbc)
     }
 }
 
@@ -201,6 +223,17 @@ pub enum AuthDigest {
     Sha256,
     #[serde(rename = "SHA512")]
     Sha512,
+}
+
+impl AuthDigest {
+    /// OpenVPN's spelling (the options string's `auth`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthDigest::Sha1 => "SHA1",
+            AuthDigest::Sha256 => "SHA256",
+            AuthDigest::Sha512 => "SHA512",
+        }
+    }
 }
 
 #[derive(
@@ -379,15 +412,20 @@ pub struct EngineConfig {
     #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub tls_crypt_v2: Option<String>,
-    /// HMAC digest for tls-auth (`auth` directive); default SHA1.
+    /// HMAC digest (`auth` directive) for tls-auth and the CBC data ciphers; default SHA1.
     pub auth_digest: AuthDigest,
 
     pub tls_version_min: TlsVersion,
     #[serde(deserialize_with = "nullable")]
     pub tls_version_max: Option<TlsVersion>,
-    /// Preference order, as sent in IV_CIPHERS.
+    /// Preference order, as sent in IV_CIPHERS. A profile's `cipher` (2.4 style) is among them.
     #[schemars(length(min = 1, max = MAX_SMALL_LIST))]
     pub data_ciphers: Vec<DataCipher>,
+    /// `data-ciphers-fallback`: the cipher of a server that neither pushes `cipher` nor names
+    /// one in its options string (OpenVPN 2.3 and older, or built without OCC); also the
+    /// cipher the options string announces. The CBC ciphers authenticate with the `auth` digest.
+    #[serde(deserialize_with = "nullable")]
+    pub data_ciphers_fallback: Option<DataCipher>,
     #[serde(deserialize_with = "nullable")]
     pub remote_cert_tls: Option<RemoteCertTls>,
     #[serde(deserialize_with = "nullable")]
@@ -626,9 +664,11 @@ mod tests {
             vec![
                 DataCipher::Aes256Gcm,
                 DataCipher::Aes128Gcm,
-                DataCipher::Chacha20Poly1305
+                DataCipher::Chacha20Poly1305,
+                DataCipher::Aes256Cbc
             ]
         );
+        assert_eq!(c.data_ciphers_fallback, Some(DataCipher::Aes256Cbc));
         assert_eq!(
             c.verify_x509_name.as_ref().unwrap().kind,
             X509NameType::Name

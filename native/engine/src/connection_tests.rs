@@ -51,8 +51,19 @@ impl Sim {
     }
 
     fn build(push: &[&str], tls_auth: bool) -> Sim {
+        Self::build_with(push, tls_auth, |_| {}, |_| {})
+    }
+
+    /// With the profile and the server changed before the connection starts.
+    fn build_with(
+        push: &[&str],
+        tls_auth: bool,
+        profile: impl FnOnce(&mut EngineConfig),
+        server_setup: impl FnOnce(&mut FakeServer),
+    ) -> Sim {
         let pki = fake_server::pki();
         let mut cfg = client_config(&pki.ca_pem);
+        profile(&mut cfg);
         let key = crate::keys::Key2(std::array::from_fn(|i| (i * 7) as u8));
         if tls_auth {
             let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
@@ -75,6 +86,7 @@ impl Sim {
         let client = Connection::new(params, Box::new(rand), 1_700_000_000, now).unwrap();
         let mut server = FakeServer::new(&pki, DataCipher::Aes256Gcm);
         server.on_push_request = push.iter().map(|s| s.to_string()).collect();
+        server_setup(&mut server);
         if tls_auth {
             server.wrap = crate::wrap::Wrap::tls_auth(
                 &key,
@@ -524,4 +536,154 @@ fn a_flood_of_push_continuations_closes_the_connection() {
         other => panic!("{other:?}"),
     }
     assert!(!sim.established());
+}
+
+/// A push without `cipher`: what a server without cipher negotiation sends.
+const PUSH_NO_CIPHER: &str =
+    "PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,peer-id 7,key-derivation tls-ekm";
+
+/// Connects with `push` to a server whose options string is `server_occ` and whose data
+/// channel is `cipher` with HMAC-`auth`; returns the simulation once established or closed.
+fn cbc_sim(
+    push: &str,
+    profile: impl FnOnce(&mut EngineConfig),
+    server_occ: &str,
+    cipher: DataCipher,
+    auth: crate::config::AuthDigest,
+) -> Sim {
+    let mut sim = Sim::build_with(&[push], false, profile, |server| {
+        server.cipher = cipher;
+        server.auth = auth;
+        server.options_string = server_occ.into();
+    });
+    sim.run_until(Duration::from_secs(10), |s| {
+        s.established() || s.closed().is_some()
+    });
+    sim
+}
+
+fn data_cipher_summary(sim: &Sim) -> String {
+    sim.events
+        .iter()
+        .find_map(|e| match e {
+            ConnEvent::Log(_, t) if t.starts_with("control channel") => Some(t.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no summary: {:?}", sim.events))
+}
+
+fn assert_data_both_ways(sim: &mut Sim) {
+    let mut out = Vec::new();
+    assert!(sim.client.encrypt_tun(&mut ip_packet(1), &mut out, sim.now));
+    assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(1));
+    let mut back = sim.server.encrypt(&ip_packet(2));
+    let r = sim
+        .client
+        .handle_link(&mut back, sim.now)
+        .expect("data for the TUN");
+    assert_eq!(back[r].to_vec(), ip_packet(2));
+}
+
+fn closed_with(sim: &Sim) -> String {
+    match sim.closed() {
+        Some(CloseReason::Error(e)) => e.message.clone(),
+        other => panic!("{other:?} {:?}", sim.events),
+    }
+}
+
+#[test]
+fn negotiated_cbc_carries_data_with_the_profiles_hmac() {
+    use crate::config::AuthDigest;
+    let mut sim = cbc_sim(
+        &PUSH.replace("cipher AES-256-GCM", "cipher AES-256-CBC"),
+        |cfg| {
+            cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes256Cbc];
+            cfg.auth_digest = AuthDigest::Sha256;
+        },
+        "V4,dev-type tun,cipher AES-256-CBC,auth SHA256,tls-server",
+        DataCipher::Aes256Cbc,
+        AuthDigest::Sha256,
+    );
+    assert!(data_cipher_summary(&sim).contains("data channel AES-256-CBC via TLS-EKM"));
+    assert_data_both_ways(&mut sim);
+}
+
+#[test]
+fn a_server_without_negotiation_is_followed_by_its_options_string() {
+    use crate::config::AuthDigest;
+    // 2.4-style: the profile's `cipher AES-128-CBC` is among the ciphers it allows.
+    let mut sim = cbc_sim(
+        PUSH_NO_CIPHER,
+        |cfg| {
+            cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes128Cbc];
+            cfg.auth_digest = AuthDigest::Sha512;
+        },
+        "V4,dev-type tun,cipher AES-128-CBC,auth SHA512,keysize 128,tls-server",
+        DataCipher::Aes128Cbc,
+        AuthDigest::Sha512,
+    );
+    assert!(data_cipher_summary(&sim).contains("data channel AES-128-CBC"));
+    assert_data_both_ways(&mut sim);
+}
+
+#[test]
+fn a_server_naming_no_cipher_gets_the_fallback() {
+    use crate::config::AuthDigest;
+    let silent = "V4,dev-type tun,tls-server";
+    let mut sim = cbc_sim(
+        PUSH_NO_CIPHER,
+        |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
+        silent,
+        DataCipher::Aes256Cbc,
+        AuthDigest::Sha1,
+    );
+    assert!(data_cipher_summary(&sim).contains("data channel AES-256-CBC"));
+    assert_data_both_ways(&mut sim);
+    // A fallback also answers a server whose options string names it, though data-ciphers do not.
+    let sim = cbc_sim(
+        PUSH_NO_CIPHER,
+        |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
+        "V4,dev-type tun,cipher AES-256-CBC,tls-server",
+        DataCipher::Aes256Cbc,
+        AuthDigest::Sha1,
+    );
+    assert!(sim.established(), "{:?}", sim.events);
+    // Without one, the connection ends saying what to set.
+    let sim = cbc_sim(
+        PUSH_NO_CIPHER,
+        |_| {},
+        silent,
+        DataCipher::Aes256Cbc,
+        AuthDigest::Sha1,
+    );
+    assert!(closed_with(&sim).contains("data-ciphers-fallback"));
+}
+
+#[test]
+fn a_server_choosing_a_64_bit_block_cipher_is_refused_naming_sweet32() {
+    use crate::config::AuthDigest;
+    for (push, occ) in [
+        (
+            PUSH_NO_CIPHER.to_string(),
+            "V4,dev-type tun,cipher BF-CBC,auth SHA1,keysize 128,tls-server",
+        ),
+        (
+            PUSH.replace("cipher AES-256-GCM", "cipher DES-EDE3-CBC"),
+            "V4,dev-type tun,tls-server",
+        ),
+    ] {
+        let sim = cbc_sim(
+            &push,
+            |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
+            occ,
+            DataCipher::Aes256Cbc,
+            AuthDigest::Sha1,
+        );
+        let msg = closed_with(&sim);
+        assert!(
+            msg.contains("SWEET32") && msg.contains("AES-256-GCM"),
+            "{msg}"
+        );
+        assert!(!sim.established());
+    }
 }

@@ -1,13 +1,17 @@
 //! Data channel (wire-protocol §6): AEAD packets (AES-GCM, CHACHA20-POLY1305) with P_DATA_V1/V2
 //! headers, packet ids and the replay window, compression framing, and the ping / OCC payloads.
+//! The legacy CBC ciphers seal and open in `cbc.rs` behind the same `DataKeys`.
 //! The hot path works in place on caller-owned buffers: no allocation per packet.
 
-use crate::config::{Compression, DataCipher};
+use crate::cbc::CbcKeys;
+use crate::config::{AuthDigest, Compression, DataCipher};
 use crate::replay::ReplayWindow;
 use crate::wire::{P_DATA_V1, P_DATA_V2};
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 
 pub const TAG_LEN: usize = 16;
+/// What `Encapsulation::begin` reserves between header and payload: packet id and AEAD tag.
+pub const AEAD_ROOM: usize = 4 + TAG_LEN;
 /// Keepalive ping payload; never written to the TUN device.
 pub const PING: [u8; 16] = [
     0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e, 0xb4, 0xcb, 0x07, 0xed, 0x2d, 0x0a, 0x98, 0x1f, 0xc7, 0x48,
@@ -25,15 +29,31 @@ fn algorithm(c: DataCipher) -> &'static aead::Algorithm {
         DataCipher::Aes128Gcm => &aead::AES_128_GCM,
         DataCipher::Aes256Gcm => &aead::AES_256_GCM,
         DataCipher::Chacha20Poly1305 => &aead::CHACHA20_POLY1305,
+        DataCipher::Aes256Cbc | DataCipher::Aes128Cbc => unreachable!("CBC is not AEAD"),
     }
 }
 
-/// One direction pair of data keys for a key_id.
-pub struct DataKeys {
+/// The AEAD keys and implicit IVs of both directions.
+struct AeadKeys {
     enc: LessSafeKey,
     enc_iv: [u8; 8],
     dec: LessSafeKey,
     dec_iv: [u8; 8],
+}
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per key_id, built at key exchange and never moved on the packet path; boxing \
+              the AEAD keys would add an indirection to every packet of the common ciphers"
+)]
+enum Crypto {
+    Aead(AeadKeys),
+    Cbc(CbcKeys),
+}
+
+/// One direction pair of data keys for a key_id.
+pub struct DataKeys {
+    crypto: Crypto,
     send_id: u32,
     replay: ReplayWindow,
 }
@@ -59,7 +79,85 @@ pub enum DecryptError {
 
 impl DataKeys {
     /// From the 256-byte key2 (client = NORMAL direction: keys[0] sends, keys[1] receives).
-    pub fn from_key2(cipher: DataCipher, key2: &[u8; 256]) -> Self {
+    /// `auth` is the HMAC digest of the CBC ciphers; AEAD ciphers ignore it.
+    pub fn from_key2(cipher: DataCipher, auth: AuthDigest, key2: &[u8; 256]) -> Self {
+        let crypto = if cipher.is_aead() {
+            Crypto::Aead(AeadKeys::from_key2(cipher, key2))
+        } else {
+            Crypto::Cbc(CbcKeys::from_key2(cipher, auth, key2))
+        };
+        Self {
+            crypto,
+            send_id: 0,
+            replay: ReplayWindow::new(),
+        }
+    }
+
+    /// The server-side view of the same key2 (for tests and loopback peers).
+    #[cfg(test)]
+    pub fn server_from_key2(cipher: DataCipher, auth: AuthDigest, key2: &[u8; 256]) -> Self {
+        let mut swapped = [0u8; 256];
+        swapped[..128].copy_from_slice(&key2[128..]);
+        swapped[128..].copy_from_slice(&key2[..128]);
+        Self::from_key2(cipher, auth, &swapped)
+    }
+
+    pub fn send_id(&self) -> u32 {
+        self.send_id
+    }
+
+    /// Encrypts the framed plaintext of `out` in place. `out` must have been laid out by
+    /// `Encapsulation::begin` (header + room for packet id and tag); CBC rearranges it.
+    pub fn seal(&mut self, out: &mut Vec<u8>, hdr_len: usize) -> Result<(), SealError> {
+        self.send_id = self.send_id.checked_add(1).ok_or(SealError)?;
+        match &self.crypto {
+            Crypto::Aead(k) => k.seal(out, hdr_len, self.send_id),
+            Crypto::Cbc(k) => k.seal(out, hdr_len, self.send_id),
+        }
+    }
+
+    /// Decrypts a data packet in place; returns the range of the plaintext within `pkt`.
+    pub fn open(
+        &mut self,
+        pkt: &mut [u8],
+        hdr_len: usize,
+    ) -> Result<std::ops::Range<usize>, DecryptError> {
+        let (id, range) = match &self.crypto {
+            Crypto::Aead(k) => {
+                // The id is in the clear: a replay is refused before spending a decryption.
+                let id = aead_packet_id(pkt, hdr_len)?;
+                if !self.replay.check(0, id) {
+                    return Err(DecryptError::Replay);
+                }
+                (id, k.open(pkt, hdr_len)?)
+            }
+            Crypto::Cbc(k) => {
+                let (id, range) = k.open(pkt, hdr_len)?;
+                if !self.replay.check(0, id) {
+                    return Err(DecryptError::Replay);
+                }
+                (id, range)
+            }
+        };
+        self.replay.record(0, id);
+        Ok(range)
+    }
+}
+
+fn aead_packet_id(pkt: &[u8], hdr_len: usize) -> Result<u32, DecryptError> {
+    if pkt.len() <= hdr_len + AEAD_ROOM {
+        return Err(DecryptError::Truncated);
+    }
+    Ok(u32::from_be_bytes([
+        pkt[hdr_len],
+        pkt[hdr_len + 1],
+        pkt[hdr_len + 2],
+        pkt[hdr_len + 3],
+    ]))
+}
+
+impl AeadKeys {
+    fn from_key2(cipher: DataCipher, key2: &[u8; 256]) -> Self {
         let alg = algorithm(cipher);
         let k = cipher.key_len();
         let mk = |b: &[u8]| {
@@ -75,32 +173,14 @@ impl DataKeys {
             enc_iv: iv(&key2[64..128]),
             dec: mk(&key2[128..192]),
             dec_iv: iv(&key2[192..256]),
-            send_id: 0,
-            replay: ReplayWindow::new(),
         }
     }
 
-    /// The server-side view of the same key2 (for tests and loopback peers).
-    #[cfg(test)]
-    pub fn server_from_key2(cipher: DataCipher, key2: &[u8; 256]) -> Self {
-        let mut swapped = [0u8; 256];
-        swapped[..128].copy_from_slice(&key2[128..]);
-        swapped[128..].copy_from_slice(&key2[..128]);
-        Self::from_key2(cipher, &swapped)
-    }
-
-    pub fn send_id(&self) -> u32 {
-        self.send_id
-    }
-
-    /// Encrypts `out[body_start..]` (the framed plaintext) in place. `out` must have been
-    /// laid out by `Encapsulation::begin` (header + room for packet id and tag).
-    pub fn seal(&mut self, out: &mut [u8], hdr_len: usize) -> Result<(), SealError> {
-        self.send_id = self.send_id.checked_add(1).ok_or(SealError)?;
-        let pid = self.send_id.to_be_bytes();
+    fn seal(&self, out: &mut [u8], hdr_len: usize, packet_id: u32) -> Result<(), SealError> {
+        let pid = packet_id.to_be_bytes();
         out[hdr_len..hdr_len + 4].copy_from_slice(&pid);
         let nonce = nonce(&pid, &self.enc_iv);
-        let (head, body) = out.split_at_mut(hdr_len + 4 + TAG_LEN);
+        let (head, body) = out.split_at_mut(hdr_len + AEAD_ROOM);
         let mut ad = [0u8; 8];
         let ad_len = ad_bytes(&head[..hdr_len + 4], hdr_len, &mut ad);
         let tag = self
@@ -111,26 +191,15 @@ impl DataKeys {
         Ok(())
     }
 
-    /// Decrypts a data packet in place; returns the range of the plaintext within `pkt`.
-    pub fn open(
-        &mut self,
-        pkt: &mut [u8],
-        hdr_len: usize,
-    ) -> Result<std::ops::Range<usize>, DecryptError> {
-        let body_start = hdr_len + 4 + TAG_LEN;
-        if pkt.len() <= body_start {
-            return Err(DecryptError::Truncated);
-        }
+    /// Opens a packet whose id `aead_packet_id` has read (so its length is checked).
+    fn open(&self, pkt: &mut [u8], hdr_len: usize) -> Result<std::ops::Range<usize>, DecryptError> {
+        let body_start = hdr_len + AEAD_ROOM;
         let pid = [
             pkt[hdr_len],
             pkt[hdr_len + 1],
             pkt[hdr_len + 2],
             pkt[hdr_len + 3],
         ];
-        let id = u32::from_be_bytes(pid);
-        if !self.replay.check(0, id) {
-            return Err(DecryptError::Replay);
-        }
         let mut ad = [0u8; 8];
         let ad_len = ad_bytes(&pkt[..hdr_len + 4], hdr_len, &mut ad);
         let mut tag = [0u8; TAG_LEN];
@@ -145,7 +214,6 @@ impl DataKeys {
                 0..,
             )
             .map_err(|_| DecryptError::Auth)?;
-        self.replay.record(0, id);
         Ok(body_start..pkt.len())
     }
 }
@@ -290,8 +358,8 @@ mod tests {
     }
 
     fn roundtrip(cipher: DataCipher, enc: Encapsulation) {
-        let mut client = DataKeys::from_key2(cipher, &key2());
-        let mut server = DataKeys::server_from_key2(cipher, &key2());
+        let mut client = DataKeys::from_key2(cipher, AuthDigest::Sha256, &key2());
+        let mut server = DataKeys::server_from_key2(cipher, AuthDigest::Sha256, &key2());
         let ip = [
             0x45u8, 0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         ];
@@ -318,6 +386,8 @@ mod tests {
             DataCipher::Aes128Gcm,
             DataCipher::Aes256Gcm,
             DataCipher::Chacha20Poly1305,
+            DataCipher::Aes256Cbc,
+            DataCipher::Aes128Cbc,
         ] {
             for comp in [
                 Compression::None,

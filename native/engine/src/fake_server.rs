@@ -2,7 +2,7 @@
 //! reliability layer, a rustls ServerConnection, a stock server KM2, scripted control-message
 //! replies, and EKM data keys. No sockets, no clock: the test decides what is delivered when.
 
-use crate::config::DataCipher;
+use crate::config::{AuthDigest, DataCipher};
 use crate::data::{DataKeys, Encapsulation};
 use crate::reliable::{ReliableRecv, ReliableSend};
 use crate::wire;
@@ -65,7 +65,11 @@ pub struct FakeServer {
     pub push_requests: usize,
     pub received_messages: Vec<String>,
     pub client_password: Option<String>,
-    cipher: DataCipher,
+    pub cipher: DataCipher,
+    /// The HMAC digest of a CBC cipher (the server's `auth`).
+    pub auth: AuthDigest,
+    /// The server's options string in its key method 2 message (its OCC `cipher`).
+    pub options_string: String,
     pub keys: Option<DataKeys>,
     pub out: VecDeque<Vec<u8>>,
     /// Control-channel protection (server side); none by default.
@@ -88,6 +92,8 @@ impl FakeServer {
             received_messages: Vec::new(),
             client_password: None,
             cipher,
+            auth: AuthDigest::Sha1,
+            options_string: "V4,dev-type tun,cipher AES-256-GCM,tls-server".into(),
             keys: None,
             out: VecDeque::new(),
             wrap: Wrap::none(),
@@ -194,9 +200,9 @@ impl FakeServer {
             self.got_client_km2 = true;
             let mut km = vec![0, 0, 0, 0, 2];
             km.extend_from_slice(&[0x11; 64]);
-            let opts = b"V4,dev-type tun,cipher AES-256-GCM,tls-server\0";
+            let opts = format!("{}\0", self.options_string);
             km.extend_from_slice(&(opts.len() as u16).to_be_bytes());
-            km.extend_from_slice(opts);
+            km.extend_from_slice(opts.as_bytes());
             km.extend_from_slice(&[0; 6]);
             self.tls.writer().write_all(&km).unwrap();
         }
@@ -215,7 +221,7 @@ impl FakeServer {
                                 None,
                             )
                             .unwrap();
-                        self.keys = Some(DataKeys::server_from_key2(self.cipher, &key2));
+                        self.keys = Some(DataKeys::server_from_key2(self.cipher, self.auth, &key2));
                     }
                     self.send_message(&reply, now);
                 }

@@ -12,6 +12,7 @@
 //! The helper uses `run_session` with its `NetworkSetup`; see `api`.
 
 pub mod api;
+pub mod cbc;
 pub mod config;
 pub mod connection;
 #[cfg(test)]

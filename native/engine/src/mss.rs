@@ -20,6 +20,8 @@ const TCP_OPT_MSS: u8 = 2;
 pub struct MssClamp {
     /// For TCP over IPv4 inside the tunnel; IPv6 has 20 more header bytes.
     max_v4: u16,
+    /// `mssfix N fixed`: the limit is the MSS itself, whatever the encryption adds.
+    fixed: bool,
 }
 
 /// How the encrypted packets travel: the outer IP family and the link protocol.
@@ -56,7 +58,21 @@ impl MssClamp {
             .clamp(1, u32::from(u16::MAX));
         Some(Self {
             max_v4: u16::try_from(max).unwrap_or(u16::MAX),
+            fixed: fix.mode == MssFixMode::Fixed,
         })
+    }
+
+    /// The clamp once the negotiated cipher is known to add `extra` bytes per packet beyond
+    /// the AEAD layout `new` assumes (the CBC ciphers: HMAC, IV, padding).
+    pub fn with_extra_data_overhead(self, extra: usize) -> Self {
+        if self.fixed {
+            return self;
+        }
+        let extra = u16::try_from(extra).unwrap_or(u16::MAX);
+        Self {
+            max_v4: self.max_v4.saturating_sub(extra).max(1),
+            ..self
+        }
     }
 
     /// The MSS an IPv4 TCP connection through the tunnel ends up with at most.
@@ -234,6 +250,23 @@ mod tests {
         };
         let c = MssClamp::new(fix(1492, MssFixMode::Mtu), tcp6, Compression::CompLzoNo).unwrap();
         assert_eq!(c.max_v4(), 1492 - 62 - 25 - 40);
+    }
+
+    #[test]
+    fn cbc_overhead_lowers_the_limit_unless_fixed() {
+        // AES-CBC + HMAC-SHA256: 32 HMAC + 16 IV + 4 id + 16 padding instead of 4 id + 16 tag.
+        let extra = crate::cbc::extra_overhead(crate::config::AuthDigest::Sha256);
+        assert_eq!(extra, 48);
+        let mtu = clamp(1492, MssFixMode::Mtu).with_extra_data_overhead(extra);
+        assert_eq!(mtu.max_v4(), 1400 - 48);
+        let fixed = clamp(1400, MssFixMode::Fixed).with_extra_data_overhead(extra);
+        assert_eq!(fixed.max_v4(), 1360);
+        assert_eq!(
+            clamp(50, MssFixMode::Mtu)
+                .with_extra_data_overhead(extra)
+                .max_v4(),
+            1
+        );
     }
 
     #[test]

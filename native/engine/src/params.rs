@@ -58,10 +58,10 @@ pub fn peer_info(cfg: &EngineConfig, iv_proto: u32) -> String {
 }
 
 pub fn options_string(cfg: &EngineConfig, proto: Proto) -> String {
+    // As OpenVPN 2.6: the fallback is the cipher the options string announces.
     let cipher = cfg
-        .data_ciphers
-        .first()
-        .copied()
+        .data_ciphers_fallback
+        .or(cfg.data_ciphers.first().copied())
         .unwrap_or(DataCipher::Aes256Gcm);
     let tcp = proto == Proto::Tcp;
     let comp = cfg.compression != Compression::None;
@@ -82,8 +82,13 @@ pub fn options_string(cfg: &EngineConfig, proto: Proto) -> String {
             });
         }
     }
+    let auth = if cipher.is_aead() {
+        "[null-digest]"
+    } else {
+        cfg.auth_digest.name()
+    };
     s.push_str(&format!(
-        ",cipher {},auth [null-digest],keysize {}",
+        ",cipher {},auth {auth},keysize {}",
         cipher.name(),
         cipher.key_len() * 8
     ));
@@ -208,6 +213,8 @@ impl Prepared {
             options_string: options_string(cfg, proto),
             peer_info: peer_info(cfg, IV_PROTO),
             data_ciphers: cfg.data_ciphers.clone(),
+            data_ciphers_fallback: cfg.data_ciphers_fallback,
+            data_auth: cfg.auth_digest,
             compression: cfg.compression,
             tun_mtu: cfg.tun_mtu,
             mss: MssClamp::new(
@@ -226,5 +233,38 @@ impl Prepared {
             keepalive: cfg.keepalive,
             udp: proto == Proto::Udp,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{tests_support::typical_config, AuthDigest};
+
+    #[test]
+    fn options_string_announces_the_fallback_with_its_digest() {
+        let mut cfg = typical_config();
+        assert!(options_string(&cfg, Proto::Udp)
+            .contains(",cipher AES-256-GCM,auth [null-digest],keysize 256,"));
+        cfg.data_ciphers_fallback = Some(DataCipher::Aes128Cbc);
+        cfg.auth_digest = AuthDigest::Sha512;
+        assert!(options_string(&cfg, Proto::Tcp)
+            .contains(",cipher AES-128-CBC,auth SHA512,keysize 128,"));
+    }
+
+    #[test]
+    fn peer_info_announces_cbc_ciphers_the_profile_allows() {
+        let mut cfg = typical_config();
+        cfg.data_ciphers = vec![
+            DataCipher::Aes256Gcm,
+            DataCipher::Aes128Gcm,
+            DataCipher::Aes256Cbc,
+        ];
+        let info = peer_info(&cfg, IV_PROTO);
+        assert!(
+            info.contains("IV_CIPHERS=AES-256-GCM:AES-128-GCM:AES-256-CBC\n"),
+            "{info}"
+        );
+        assert!(info.contains("IV_NCP=2\n"));
     }
 }

@@ -60,7 +60,8 @@ impl std::fmt::Display for UnwrapError {
     }
 }
 
-fn digest(d: AuthDigest) -> (hmac::Algorithm, usize) {
+/// The HMAC of an `auth` digest and its length (tls-auth and the CBC data channel).
+pub(crate) fn digest(d: AuthDigest) -> (hmac::Algorithm, usize) {
     match d {
         AuthDigest::Sha1 => (hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, 20),
         AuthDigest::Sha256 => (hmac::HMAC_SHA256, 32),

@@ -125,13 +125,57 @@ proptest! {
     #[test]
     fn data_packets(mut bytes in proptest::collection::vec(any::<u8>(), 0..200), comp in 0usize..4) {
         let compression = [Compression::None, Compression::CompLzoNo, Compression::CompressStub, Compression::CompressStubV2][comp];
-        let mut keys = DataKeys::from_key2(DataCipher::Chacha20Poly1305, &[7u8; 256]);
-        if let Some((_, hdr)) = data::data_header(&bytes) {
-            prop_assert!(keys.open(&mut bytes, hdr).is_err(), "a forged data packet decrypted");
+        for (cipher, auth) in [
+            (DataCipher::Chacha20Poly1305, AuthDigest::Sha1),
+            (DataCipher::Aes256Cbc, AuthDigest::Sha256),
+            (DataCipher::Aes128Cbc, AuthDigest::Sha1),
+        ] {
+            let mut keys = DataKeys::from_key2(cipher, auth, &[7u8; 256]);
+            let mut pkt = bytes.clone();
+            if let Some((_, hdr)) = data::data_header(&pkt) {
+                prop_assert!(keys.open(&mut pkt, hdr).is_err(), "a forged {cipher:?} data packet decrypted");
+            }
         }
         let enc = Encapsulation { peer_id: None, compression };
         let len = bytes.len();
         let _ = enc.unframe(&mut bytes, 0..len);
+    }
+
+    #[test]
+    fn cbc_packets_changed_or_cut_are_refused(
+        payload in proptest::collection::vec(any::<u8>(), 1..100),
+        at in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+        cut in any::<prop::sample::Index>(),
+        which in 0usize..3,
+    ) {
+        let (cipher, auth) = [
+            (DataCipher::Aes256Cbc, AuthDigest::Sha1),
+            (DataCipher::Aes128Cbc, AuthDigest::Sha256),
+            (DataCipher::Aes256Cbc, AuthDigest::Sha512),
+        ][which];
+        let k = key2().0;
+        let mut server_view = [0u8; 256];
+        server_view[..128].copy_from_slice(&k[128..]);
+        server_view[128..].copy_from_slice(&k[..128]);
+        let mut client = DataKeys::from_key2(cipher, auth, &k);
+        let mut server = DataKeys::from_key2(cipher, auth, &server_view);
+        let enc = Encapsulation { peer_id: Some(3), compression: Compression::None };
+        let mut pkt = Vec::new();
+        let hdr = enc.begin(0, &payload, &mut pkt);
+        client.seal(&mut pkt, hdr).unwrap();
+        // Any bit after the (unauthenticated) header changed: refused.
+        let mut changed = pkt.clone();
+        changed[hdr + at.index(pkt.len() - hdr)] ^= 1 << bit;
+        prop_assert!(server.open(&mut changed, hdr).is_err());
+        // Any shorter packet: refused.
+        let mut short = pkt[..cut.index(pkt.len())].to_vec();
+        prop_assert!(server.open(&mut short, hdr).is_err());
+        // The untouched packet still opens, once.
+        let mut opened = pkt.clone();
+        let r = server.open(&mut opened, hdr).unwrap();
+        prop_assert_eq!(&opened[r], &payload[..]);
+        prop_assert!(server.open(&mut pkt, hdr).is_err(), "a replay was accepted");
     }
 
     #[test]

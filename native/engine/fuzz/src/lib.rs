@@ -76,13 +76,20 @@ pub fn control_messages(data: &[u8]) {
 }
 
 pub fn data_packet(data: &[u8]) {
-    let mut pkt = data.to_vec();
-    let mut keys = DataKeys::from_key2(DataCipher::Aes128Gcm, &[9u8; 256]);
-    if let Some((_, hdr)) = data::data_header(&pkt) {
-        assert!(
-            keys.open(&mut pkt, hdr).is_err(),
-            "a forged packet decrypted"
-        );
+    // The AEAD format, and the CBC one, whose HMAC must refuse what no key signed.
+    for (cipher, auth) in [
+        (DataCipher::Aes128Gcm, AuthDigest::Sha1),
+        (DataCipher::Aes256Cbc, AuthDigest::Sha1),
+        (DataCipher::Aes128Cbc, AuthDigest::Sha512),
+    ] {
+        let mut pkt = data.to_vec();
+        let mut keys = DataKeys::from_key2(cipher, auth, &[9u8; 256]);
+        if let Some((_, hdr)) = data::data_header(&pkt) {
+            assert!(
+                keys.open(&mut pkt, hdr).is_err(),
+                "a forged packet decrypted"
+            );
+        }
     }
     for compression in [
         Compression::None,

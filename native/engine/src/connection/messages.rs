@@ -213,21 +213,11 @@ impl Connection {
                 .find_map(|o| o.strip_prefix("cipher "))
                 .map(str::to_string)
         });
-        let name = opts
-            .cipher
-            .clone()
-            .or(server_occ_cipher)
-            .unwrap_or_default();
-        let cipher = DataCipher::from_name(&name)
-            .filter(|c| self.p.data_ciphers.contains(c))
-            .ok_or_else(|| {
-                EngineError::new(
-                    ErrorCode::ProtocolError,
-                    format!(
-                        "the server chose data cipher '{name}', which this profile does not allow"
-                    ),
-                )
-            })?;
+        let cipher = self.choose_cipher(opts.cipher.as_deref(), server_occ_cipher.as_deref())?;
+        if !cipher.is_aead() {
+            let extra = crate::cbc::extra_overhead(self.p.data_auth);
+            self.p.mss = self.p.mss.map(|m| m.with_extra_data_overhead(extra));
+        }
         self.cipher = Some(cipher);
         self.tls_ekm = opts.tls_ekm;
         self.cc_exit = opts.cc_exit;
@@ -276,6 +266,49 @@ impl Connection {
         Ok(opts.to_settings(cipher, self.p.tun_mtu, self.p.route_no_pull))
     }
 
+    /// The data cipher (wire-protocol §4.4, OpenVPN's `check_pull_client_ncp`): the pushed
+    /// one, else the server's options-string `cipher` (a server without negotiation), else
+    /// `data-ciphers-fallback` (a server that names none). The first two must be allowed by the
+    /// profile (`data-ciphers`, or the fallback itself); a 64-bit block cipher never is.
+    fn choose_cipher(
+        &self,
+        pushed: Option<&str>,
+        server_occ: Option<&str>,
+    ) -> Result<DataCipher, EngineError> {
+        let fallback = self.p.data_ciphers_fallback;
+        let (name, allowed): (&str, &dyn Fn(DataCipher) -> bool) = match (pushed, server_occ) {
+            (Some(name), _) => (name, &|c| self.p.data_ciphers.contains(&c)),
+            (None, Some(name)) => (name, &|c| {
+                self.p.data_ciphers.contains(&c) || fallback == Some(c)
+            }),
+            (None, None) => match fallback {
+                Some(c) => return Ok(c),
+                None => {
+                    return Err(EngineError::new(
+                        ErrorCode::ProtocolError,
+                        "the server named no data cipher; set data-ciphers-fallback to the cipher it uses",
+                    ))
+                }
+            },
+        };
+        if let Some(reason) = crate::cbc::sweet32_refusal(name) {
+            return Err(EngineError::new(
+                ErrorCode::ProtocolError,
+                format!("the server chose data cipher {name}, {reason}"),
+            ));
+        }
+        DataCipher::from_name(name)
+            .filter(|c| allowed(*c))
+            .ok_or_else(|| {
+                EngineError::new(
+                    ErrorCode::ProtocolError,
+                    format!(
+                        "the server chose data cipher '{name}', which this profile does not allow"
+                    ),
+                )
+            })
+    }
+
     /// tls-crypt for renegotiations keyed from the first TLS session: EKM
     /// "EXPORTER-OpenVPN-dynamic-tls-crypt" XOR the connection's original wrap key (§2.6).
     pub(super) fn dynamic_tls_crypt(&mut self, now: Instant) -> Result<Wrap, EngineError> {
@@ -321,7 +354,7 @@ impl Connection {
                 .ok_or_else(|| EngineError::new(ErrorCode::Internal, "no server key material"))?;
             key2 = crate::prf::openvpn_prf_key2(&ks.source, server, &self.local_sid, &remote_sid);
         }
-        ks.data = Some(DataKeys::from_key2(cipher, &key2));
+        ks.data = Some(DataKeys::from_key2(cipher, self.p.data_auth, &key2));
         key2.fill(0);
         ks.keys_at = Some(now);
         Ok(())

@@ -10,7 +10,7 @@ mod messages;
 use key_state::KeyState;
 
 use crate::api::{EngineError, LogLevel, PendingMethod};
-use crate::config::{Compression, DataCipher, ErrorCode, Keepalive, PushedSettings};
+use crate::config::{AuthDigest, Compression, DataCipher, ErrorCode, Keepalive, PushedSettings};
 use crate::ctrl_msg::{self, Crv1};
 use crate::data::{self, Encapsulation, OCC_EXIT, OCC_MAGIC, PING};
 use crate::km2::Framing;
@@ -52,6 +52,10 @@ pub struct ConnParams {
     pub options_string: String,
     pub peer_info: String,
     pub data_ciphers: Vec<DataCipher>,
+    /// `data-ciphers-fallback`: the cipher of a server that names none (push or options string).
+    pub data_ciphers_fallback: Option<DataCipher>,
+    /// The HMAC digest of the CBC data ciphers (`auth`).
+    pub data_auth: AuthDigest,
     pub compression: Compression,
     pub tun_mtu: u32,
     /// `mssfix`: the MSS limit for TCP SYNs both ways through the tunnel (None: off).
