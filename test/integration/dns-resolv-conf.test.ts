@@ -5,17 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type HelperClient, type LabServer } from '../peers/lab/index.js';
-import { DnsServer, NetnsResolvConf } from '../peers/dns/index.js';
+import { FULL_TUNNEL_PUSH, NetnsResolvConf, PRIVATE_IP, PRIVATE_NAME, privateDnsOn, resolveInClient, SPLIT_DNS_PUSH, type DnsServer } from '../peers/dns/index.js';
 
 const ORIGINAL = '# the LAN resolver\nnameserver 10.99.0.1\nsearch lan.example\noptions edns0\n';
-const PRIVATE_NAME = 'intranet.corp.example';
-const PRIVATE_IP = '10.77.0.7';
-
-/** What the client namespace's resolver (glibc, via getent) makes of `name`; null if nothing. */
-async function resolve(lab: Lab, name: string): Promise<string | null> {
-  const r = await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 });
-  return r.code === 0 ? (r.stdout.split(/\s+/)[0] ?? null) : null;
-}
 
 describe('DNS through a managed /etc/resolv.conf', () => {
   let lab: Lab;
@@ -29,21 +21,15 @@ describe('DNS through a managed /etc/resolv.conf', () => {
   beforeAll(async () => {
     lab = await Lab.create();
     resolvConf = new NetnsResolvConf(lab.netns.client, ORIGINAL);
-    fullTunnel = await lab.startServer({
-      proto: 'udp',
-      push: ['redirect-gateway def1', 'dhcp-option DNS 10.8.1.1', 'dhcp-option DOMAIN corp.example'],
-    });
-    splitTunnel = await lab.startServer({
-      proto: 'udp',
-      push: ['dhcp-option DNS 10.8.2.1', 'dhcp-option DOMAIN-ROUTE corp.example'],
-    });
+    fullTunnel = await lab.startServer({ proto: 'udp', push: FULL_TUNNEL_PUSH });
+    splitTunnel = await lab.startServer({ proto: 'udp', push: SPLIT_DNS_PUSH });
     // OpenVPN 2.6's `dns` option instead of dhcp-option, with its address:port syntax.
     dnsOption = await lab.startServer({
       proto: 'udp',
       push: ['redirect-gateway def1', 'dns server 0 address 10.8.3.1:53', 'dns search-domains corp.example'],
     });
     for (const s of [fullTunnel, splitTunnel, dnsOption]) {
-      dnsServers.push(await DnsServer.start(lab.netns.server, s.info.tunnelAddress, { [PRIVATE_NAME]: PRIVATE_IP }));
+      dnsServers.push(await privateDnsOn(lab, s));
     }
     helper = await lab.startHelper();
   });
@@ -60,7 +46,7 @@ describe('DNS through a managed /etc/resolv.conf', () => {
     expect(fullTunnel.info.tunnelAddress).toBe('10.8.1.1');
     expect(splitTunnel.info.tunnelAddress).toBe('10.8.2.1');
     expect(dnsOption.info.tunnelAddress).toBe('10.8.3.1');
-    expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBeNull();
   });
 
   it('resolves it through the tunnel while connected, and not after; the file comes back byte for byte', async () => {
@@ -75,14 +61,14 @@ describe('DNS through a managed /etc/resolv.conf', () => {
     expect(during).not.toContain('10.99.0.1');
     expect(during).toContain('search corp.example\n');
     expect(during).toContain('options edns0\n');
-    expect(await resolve(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
-    expect(await resolve(lab, 'intranet')).toBe(PRIVATE_IP); // the pushed search domain applies
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    expect(await resolveInClient(lab, 'intranet')).toBe(PRIVATE_IP); // the pushed search domain applies
     expect(dnsServers[0]!.queries()).toContain(PRIVATE_NAME);
 
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
-    expect(await resolve(lab, PRIVATE_NAME)).toBeNull();
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBeNull();
   });
 
   it('puts the tunnel resolver first and keeps the LAN one for split DNS (DOMAIN-ROUTE)', async () => {
@@ -93,7 +79,7 @@ describe('DNS through a managed /etc/resolv.conf', () => {
       .split('\n')
       .filter((l) => l.startsWith('nameserver'));
     expect(servers).toEqual(['nameserver 10.8.2.1', 'nameserver 10.99.0.1']);
-    expect(await resolve(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
@@ -106,7 +92,7 @@ describe('DNS through a managed /etc/resolv.conf', () => {
     const during = readFileSync(resolvConf.path, 'utf8');
     expect(during.split('\n').filter((l) => l.startsWith('nameserver'))).toEqual(['nameserver 10.8.3.1']);
     expect(during).toContain('search corp.example\n');
-    expect(await resolve(lab, 'intranet')).toBe(PRIVATE_IP);
+    expect(await resolveInClient(lab, 'intranet')).toBe(PRIVATE_IP);
     expect(dnsServers[2]!.queries()).toContain(PRIVATE_NAME);
     helper.disconnect(session);
     await helper.waitForPhase(session, 'disconnected', 10_000);

@@ -6,15 +6,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineConfig } from '../../app/helper-protocol/messages.js';
 import { Lab, type HelperClient, type LabServer } from '../peers/lab/index.js';
-import { DnsServer, NetnsResolvConf } from '../peers/dns/index.js';
+import { NetnsResolvConf, PRIVATE_IP, PRIVATE_NAME, privateDnsOn, resolveInClient, type DnsServer } from '../peers/dns/index.js';
 
 const ORIGINAL = '# the LAN resolver\nnameserver 10.99.0.1\nsearch lan.example\n';
 /** A network the profile keeps off the tunnel (TEST-NET-2) and one that goes through it (TEST-NET-3). */
 const EXCLUDED_NET = '198.51.100.0/24';
 const EXCLUDED_HOST = '198.51.100.7';
 const TUNNELLED_HOST = '203.0.113.7';
-const PRIVATE_NAME = 'intranet.corp.example';
-const PRIVATE_IP = '10.77.0.7';
 
 describe("the profile's own routing exclusions and DNS options", () => {
   let lab: Lab;
@@ -39,18 +37,13 @@ describe("the profile's own routing exclusions and DNS options", () => {
     return { dev: /\bdev (\S+)/.exec(out)?.[1] ?? null, via: /\bvia (\S+)/.exec(out)?.[1] ?? null };
   }
 
-  async function resolve(name: string): Promise<string | null> {
-    const r = await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 });
-    return r.code === 0 ? (r.stdout.split(/\s+/)[0] ?? null) : null;
-  }
-
   beforeAll(async () => {
     lab = await Lab.create();
     resolvConf = new NetnsResolvConf(lab.netns.client, ORIGINAL);
     // The server pushes no route and no DNS server, only a search domain: all the rest must
     // come from the profile.
     server = await lab.startServer({ proto: 'udp', push: ['dhcp-option DOMAIN pushed.example'] });
-    dns = await DnsServer.start(lab.netns.server, server.info.tunnelAddress, { [PRIVATE_NAME]: PRIVATE_IP });
+    dns = await privateDnsOn(lab, server);
     helper = await lab.startHelper();
   });
 
@@ -84,7 +77,7 @@ describe("the profile's own routing exclusions and DNS options", () => {
   });
 
   it("puts the profile's DNS server and domain first in resolv.conf, keeps the pushed domain, and restores the file", async () => {
-    expect(await resolve(PRIVATE_NAME)).toBeNull();
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBeNull();
     helper.connect('dns', profileConfig());
     await helper.waitForPhase('dns', 'connected', 20_000);
     // The pushed settings report what the server sent; the profile's additions are the helper's.
@@ -93,14 +86,14 @@ describe("the profile's own routing exclusions and DNS options", () => {
     const during = readFileSync(resolvConf.path, 'utf8');
     expect(during.split('\n').filter((l) => l.startsWith('nameserver'))).toEqual([`nameserver ${server.info.tunnelAddress}`]);
     expect(during).toContain('search corp.example pushed.example\n');
-    expect(await resolve(PRIVATE_NAME)).toBe(PRIVATE_IP);
-    expect(await resolve('intranet')).toBe(PRIVATE_IP); // the profile's search domain applies
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBe(PRIVATE_IP);
+    expect(await resolveInClient(lab, 'intranet')).toBe(PRIVATE_IP); // the profile's search domain applies
     expect(dns.queries()).toContain(PRIVATE_NAME);
 
     helper.disconnect('dns');
     await helper.waitForPhase('dns', 'disconnected', 10_000);
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
-    expect(await resolve(PRIVATE_NAME)).toBeNull();
+    expect(await resolveInClient(lab, PRIVATE_NAME)).toBeNull();
   });
 
   it('records the excluded route for crash recovery: the next helper removes what a killed one left', async () => {
