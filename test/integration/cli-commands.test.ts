@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createPki, type Pki } from '../peers/lab/pki.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
+import { runCli, type CliResult } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -29,13 +30,6 @@ function recordSecret(...values: string[]): void {
   }
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   const env = {
     PATH: process.env.PATH,
@@ -45,22 +39,7 @@ function cli(args: string[], options: { input?: string; env?: Record<string, str
     CAUSEWAY_HELPER: fakeHelper,
     ...options.env,
   };
-  const t0 = Date.now();
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      appendFileSync(join(results, 'outputs.log'), `$ causeway ${args.join(' ')}\n${stdout}${stderr}(exit ${code})\n`);
-      done({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+  return runCli(args, { env, input: options.input, timeoutMs: 30_000, log: join(results, 'outputs.log') });
 }
 
 function profileFile(name: string, body: string): string {

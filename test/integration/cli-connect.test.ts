@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { run } from '../peers/lab/exec.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
+import { runCli } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -70,23 +71,8 @@ function profileText(server: LabServer, body: string): string {
 }
 
 /** Runs the CLI to completion (outside the namespace: import, status, disconnect, logs). */
-async function cli(args: string[], input = '') {
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  appendFileSync(join(results, 'cli-commands.log'), `$ causeway ${args.join(' ')}\n${r.stdout}${r.stderr}(exit ${r.code})\n`);
-  return r;
+function cli(args: string[], input = '') {
+  return runCli(args, { env, input, log: join(results, 'cli-commands.log') });
 }
 
 interface Event {
