@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPki, type Pki } from '../../test/peers/lab/pki.js';
-import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import type { Profile } from '../../app/profile/index.js';
+import { storedProfile } from '../../test/support/stored-profile.js';
 import { parseClientMessage } from '../../app/helper-protocol/validate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { StaticKeys } from '../profiles/secret-accounts.js';
@@ -20,20 +21,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A stored Profile made by the real importer from .ovpn text. */
 function profileFrom(text: string, readReference?: (p: string) => string) {
-  const verdict = checkProfile(text, readReference ? { readReference } : {});
-  expect(verdict.errors).toEqual([]);
-  const profile: Profile = {
-    schemaVersion: PROFILE_SCHEMA_VERSION,
-    id: 'test-profile',
-    name: 'Test',
-    importedAt: '2026-01-01T00:00:00.000Z',
-    source: { fileName: 'test.ovpn', importer: 'ovpn' },
-    ...verdict.settings!,
-    ...DEFAULT_LEAK_PROTECTION,
-  };
-  const { tlsAuth, tlsCrypt, tlsCryptV2 } = verdict.secrets;
+  const { profile, secrets } = storedProfile(text, { readReference });
+  const { tlsAuth, tlsCrypt, tlsCryptV2 } = secrets;
   const staticKeys: StaticKeys = { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 };
-  return { profile, key: verdict.secrets.key, staticKeys, proxyCredentials: verdict.secrets.proxyCredentials };
+  return { profile, key: secrets.key, staticKeys, proxyCredentials: secrets.proxyCredentials };
 }
 
 const options = { killSwitch: false, allowLan: true, guiVersion: 'causeway 0.1.0' };

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPki, type Pki } from '../../test/peers/lab/pki.js';
-import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import type { Profile } from '../../app/profile/index.js';
+import { storedProfile } from '../../test/support/stored-profile.js';
 import type { ConnectionPhase } from '../../app/connection/state.js';
 import { MemoryStore } from '../secrets/memory-store.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -25,17 +26,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function profile(id: string, body: string): Profile {
-  const verdict = checkProfile(`client\nremote vpn.example.test 1194 udp\n${body}\n<ca>\n${pki.ca}</ca>\n`);
-  expect(verdict.errors).toEqual([]);
-  return {
-    schemaVersion: PROFILE_SCHEMA_VERSION,
-    id,
-    name: id.toUpperCase(),
-    importedAt: '2026-01-01T00:00:00.000Z',
-    source: { fileName: null, importer: 'ovpn' },
-    ...verdict.settings!,
-    ...DEFAULT_LEAK_PROTECTION,
-  };
+  return storedProfile(`client\nremote vpn.example.test 1194 udp\n${body}\n<ca>\n${pki.ca}</ca>\n`, { id, name: id.toUpperCase() }).profile;
 }
 const certBody = () => `<cert>\n${pki.clientEc.cert}</cert>\n<key>\n${pki.clientEc.key}</key>`;
 
