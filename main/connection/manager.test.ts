@@ -70,11 +70,15 @@ afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.shutdown()));
 });
 
-function harness(
-  profiles: Profile[],
-  prompter: Prompter,
-  opts: { mode?: string; env?: Record<string, string>; secrets?: SecretStore; policy?: Partial<ConnectionPolicy>; flows?: LoginFlows } = {},
-): Harness {
+interface HarnessOptions {
+  mode?: string;
+  env?: Record<string, string>;
+  secrets?: SecretStore;
+  policy?: Partial<ConnectionPolicy>;
+  flows?: LoginFlows;
+}
+
+function harness(profiles: Profile[], prompter: Prompter, opts: HarnessOptions = {}): Harness {
   const helperLog: string[] = [];
   const events: ManagerEvent[] = [];
   const secrets = opts.secrets ?? new MemoryStore();
@@ -120,6 +124,13 @@ function harness(
       });
     });
   return { manager, events, helperLog, secrets, phases, until };
+}
+
+/** A harness for certificate profile `id` whose key is already in the secret store: no prompt. */
+async function certHarness(id: string, opts: Omit<HarnessOptions, 'secrets'> = {}): Promise<Harness> {
+  const secrets = new MemoryStore();
+  await secrets.set(keyAccount(id), pki.clientEc.key);
+  return harness([profile(id, certBody())], new ScriptedPrompter([]), { ...opts, secrets });
 }
 
 describe('ConnectionManager', () => {
@@ -301,10 +312,7 @@ describe('ConnectionManager', () => {
   });
 
   it('fails a session with helper-unavailable when the helper crashes, then retries with a new helper', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('crash'), pki.clientEc.key);
-    const h = harness([profile('crash', certBody())], new ScriptedPrompter([]), {
-      secrets,
+    const h = await certHarness('crash', {
       mode: 'crash-after-connect',
       policy: { helperRetries: 1 },
     });
@@ -345,18 +353,13 @@ describe('ConnectionManager', () => {
   });
 
   it('shows reconnecting while the engine recovers, then connected again', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('flaky'), pki.clientEc.key);
-    const h = harness([profile('flaky', certBody())], new ScriptedPrompter([]), { secrets, mode: 'drop-after-connect' });
+    const h = await certHarness('flaky', { mode: 'drop-after-connect' });
     h.manager.connect('flaky');
     await expect.poll(() => h.phases('flaky').join(' '), { timeout: 5_000 }).toMatch(/connected reconnecting connected$/);
   });
 
   it('gives up when reconnecting lasts longer than the policy allows', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('gone'), pki.clientEc.key);
-    const h = harness([profile('gone', certBody())], new ScriptedPrompter([]), {
-      secrets,
+    const h = await certHarness('gone', {
       mode: 'drop-after-connect',
       policy: { maxReconnectMs: 10 },
     });
@@ -366,10 +369,7 @@ describe('ConnectionManager', () => {
   });
 
   it('announces a server session timeout and reconnects when no interaction is needed', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('aws'), pki.clientEc.key);
-    const h = harness([profile('aws', certBody())], new ScriptedPrompter([]), {
-      secrets,
+    const h = await certHarness('aws', {
       mode: 'expire-after-connect',
       env: { FAKE_SESSION_TIMEOUT: '28800' },
       policy: { reconnectOnSessionExpiry: true },
@@ -440,9 +440,7 @@ describe('ConnectionManager', () => {
   });
 
   it('reports an unreachable server with its reason', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('down'), pki.clientEc.key);
-    const h = harness([profile('down', certBody())], new ScriptedPrompter([]), { secrets, mode: 'unreachable' });
+    const h = await certHarness('down', { mode: 'unreachable' });
     h.manager.connect('down');
     await h.until('down', 'failed');
     expect(h.manager.get('down')!.state).toEqual({ phase: 'failed', reason: 'server-unreachable', detail: 'no answer from 192.0.2.10:1194' });
