@@ -25,6 +25,10 @@ export function privateDnsOn(lab: Lab, server: LabServer): Promise<DnsServer> {
   return DnsServer.start(lab.netns.server, server.info.tunnelAddress, { [PRIVATE_NAME]: PRIVATE_IP });
 }
 
+export async function stopAll(servers: DnsServer[]): Promise<void> {
+  for (const d of servers) await d.stop();
+}
+
 /** What the client namespace's resolver (glibc, via getent) makes of `name`; null if nothing. */
 export async function resolveInClient(lab: Lab, name: string): Promise<string | null> {
   const r = await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 });
