@@ -174,24 +174,23 @@ impl Harness {
         self.drain();
     }
 
+    /// What `pick` takes from each event it matches, in order.
+    fn picked<T>(&self, pick: impl Fn(&Event) -> Option<T>) -> Vec<T> {
+        self.events.iter().filter_map(pick).collect()
+    }
+
     fn prompts(&self) -> Vec<CredentialKind> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::NeedCredentials { kind, .. } => Some(*kind),
-                _ => None,
-            })
-            .collect()
+        self.picked(|e| match e {
+            Event::NeedCredentials { kind, .. } => Some(*kind),
+            _ => None,
+        })
     }
 
     fn phases(&self) -> Vec<SessionPhase> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Phase { phase, .. } => Some(*phase),
-                _ => None,
-            })
-            .collect()
+        self.picked(|e| match e {
+            Event::Phase { phase, .. } => Some(*phase),
+            _ => None,
+        })
     }
 
     fn failure(&self) -> Option<(ErrorCode, String)> {
