@@ -14,7 +14,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Lab, type LabServer } from '../peers/lab/index.js';
+import { Lab, LineSplitter, type LabServer } from '../peers/lab/index.js';
 import { run } from '../peers/lab/exec.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
 import { runCli } from '../support/run-cli.js';
@@ -93,18 +93,12 @@ class Connect {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let buffered = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        appendFileSync(join(results, `connect-${profile}.jsonl`), `${line}\n`);
-        this.events.push(JSON.parse(line) as Event);
-        for (const w of this.waiters.splice(0)) w();
-      }
+    const lines = new LineSplitter((line) => {
+      appendFileSync(join(results, `connect-${profile}.jsonl`), `${line}\n`);
+      this.events.push(JSON.parse(line) as Event);
+      for (const w of this.waiters.splice(0)) w();
     });
+    this.child.stdout!.on('data', (d: Buffer) => lines.push(d));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
       appendFileSync(join(results, `connect-${profile}.stderr`), d);

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI_PATH, runCli, stopCli, type CliResult } from '../../support/run-cli.js';
+import { LineSplitter } from '../lab/lines.js';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 export const HELPER_PATH = join(repo, 'native', 'target', 'release', 'causeway-helper');
@@ -145,22 +146,16 @@ export class ConnectRun {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const base = join(user.results, `connect-${profile}-${process.hrtime.bigint()}`);
-    let buffered = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        appendFileSync(`${base}.jsonl`, `${line}\n`);
-        try {
-          this.events.push(JSON.parse(line) as CliEvent);
-        } catch {
-          this.events.push({ event: 'unparsed', line });
-        }
-        for (const w of this.waiters.splice(0)) w();
+    const lines = new LineSplitter((line) => {
+      appendFileSync(`${base}.jsonl`, `${line}\n`);
+      try {
+        this.events.push(JSON.parse(line) as CliEvent);
+      } catch {
+        this.events.push({ event: 'unparsed', line });
       }
+      for (const w of this.waiters.splice(0)) w();
     });
+    this.child.stdout!.on('data', (d: Buffer) => lines.push(d));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
       appendFileSync(`${base}.stderr`, d);
