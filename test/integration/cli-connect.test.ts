@@ -8,7 +8,7 @@
 //
 // Secret-scan convention: every secret made here goes to test-results/secrets.txt and every CLI
 // output and log to test-results/cli-connect/, which test/integration/secret-scan.test.ts checks.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { Lab, LineSplitter, type LabServer } from '../peers/lab/index.js';
 import { run } from '../peers/lab/exec.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, stopLeftoverConnects } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -227,11 +227,7 @@ beforeAll(async () => {
   }
 }, 180_000);
 
-// A failed test must not leave its tunnel up for the next one.
-afterEach(async () => {
-  await Promise.all([...running].map((c) => c.stop()));
-  running.clear();
-}, 30_000);
+stopLeftoverConnects(running);
 
 afterAll(async () => {
   // Keep the logs for the secret scan, then clean up.

@@ -8,7 +8,7 @@
 //
 // Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
 // output to test-results/cli-kill-switch/, which the secret scan checks.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
-import { runCli, stopCli, type CliResult } from '../support/run-cli.js';
+import { runCli, stopCli, stopLeftoverConnects, type CliResult } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -135,10 +135,7 @@ beforeAll(async () => {
   if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
 }, 180_000);
 
-afterEach(async () => {
-  await Promise.all([...running].map((c) => c.stop()));
-  running.clear();
-}, 30_000);
+stopLeftoverConnects(running);
 
 afterAll(async () => {
   if (home) {

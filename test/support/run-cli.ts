@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
 
 export const CLI_PATH = join(resolve(import.meta.dirname, '..', '..'), 'bin', 'causeway.cjs');
 
@@ -55,4 +56,15 @@ export async function stopCli(child: ChildProcess, exited: Promise<number | null
     clearTimeout(timer);
   }
   return exited;
+}
+
+/** Stops every connect in `running`: the connects a test left running (so a failed test leaves no tunnel up for the next). */
+export async function stopConnects(running: Set<{ stop(): Promise<unknown> }>): Promise<void> {
+  await Promise.all([...running].map((c) => c.stop()));
+  running.clear();
+}
+
+/** Registers stopConnects(running) after each test of the file. */
+export function stopLeftoverConnects(running: Set<{ stop(): Promise<unknown> }>): void {
+  afterEach(() => stopConnects(running), 30_000);
 }

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CLI_PATH, runCli, stopCli, type CliResult } from '../../support/run-cli.js';
+import { CLI_PATH, runCli, stopCli, stopConnects, type CliResult } from '../../support/run-cli.js';
 import { LineSplitter } from '../lab/lines.js';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
@@ -114,9 +114,8 @@ export class CliUser {
   }
 
   /** Stops every connect still running (afterEach). */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.running].map((r) => r.stop()));
-    this.running.clear();
+  stopAll(): Promise<void> {
+    return stopConnects(this.running);
   }
 
   /** Keeps the session logs for the secret scan and removes the user's files. */
