@@ -111,12 +111,7 @@ cases! {
     server_initiated_renegotiation_loses_nothing: Case {
         server: Server::Stock(|_| "reneg-sec 4".into()),
         // 55 pings and a few handshakes.
-        expect: Expect::Renegotiates(Renegotiation {
-            ping_secs: 11,
-            key_switches: 2,
-            max_cpu_secs: Some(3.0),
-            ..Renegotiation::NONE
-        }),
+        expect: Expect::Renegotiates(Renegotiation::over(11, 2).max_cpu_secs(3.0)),
         ..Case::connects()
     },
     client_initiated_renegotiation_loses_nothing: Case {
@@ -126,46 +121,27 @@ cases! {
             c["renegSec"] = 4.into();
             c["tlsCrypt"] = lab.read("ta.key").into();
         },
-        expect: Expect::Renegotiates(Renegotiation {
-            ping_secs: 11,
-            key_switches: 2,
-            client_started: 2,
-            ..Renegotiation::NONE
-        }),
+        expect: Expect::Renegotiates(Renegotiation::over(11, 2).client_started(2)),
         ..Case::connects()
     },
     // Renegotiations (every 4 s) must authenticate with the pushed auth-token.
     password_auth_renegotiates_with_the_auth_token: Case {
         server: Server::Stock(password_server),
         client: |_, c| login(c, "alice", "correct horse"),
-        expect: Expect::Renegotiates(Renegotiation {
-            ping_secs: 10,
-            key_switches: 2,
-            ..Renegotiation::NONE
-        }),
+        expect: Expect::Renegotiates(Renegotiation::over(10, 2)),
         ..Case::connects()
     },
     tls_crypt_v2_renegotiation_under_dynamic_tls_crypt: Case {
         server: Server::Stock(|_| "reneg-sec 2\ntls-crypt-v2 V2S".into()),
         client: |lab, c| c["tlsCryptV2"] = lab.read("v2-client.key").into(),
-        expect: Expect::Renegotiates(Renegotiation {
-            ping_secs: 7,
-            key_switches: 2,
-            dyn_tls_crypt: true,
-            ..Renegotiation::NONE
-        }),
+        expect: Expect::Renegotiates(Renegotiation::over(7, 2).under_dyn_tls_crypt()),
         ..Case::connects()
     },
     // Key ids run 1..7 and wrap to 1; more than 7 switches proves the wrap works.
     rapid_renegotiation_wraps_key_ids_without_loss: Case {
         server: Server::Stock(|_| "reneg-sec 1\ntls-auth TA 0".into()),
         client: |lab, c| c["tlsAuth"] = json!({"key": lab.read("ta.key"), "direction": 1}),
-        expect: Expect::Renegotiates(Renegotiation {
-            ping_secs: 12,
-            key_switches: 8,
-            dyn_tls_crypt: true,
-            ..Renegotiation::NONE
-        }),
+        expect: Expect::Renegotiates(Renegotiation::over(12, 8).under_dyn_tls_crypt()),
         ..Case::connects()
     },
     reneg_bytes_triggers_client_renegotiation: Case {
@@ -257,13 +233,37 @@ impl Case {
 }
 
 impl Renegotiation {
-    const NONE: Renegotiation = Renegotiation {
-        ping_secs: 0,
-        key_switches: 0,
-        client_started: 0,
-        dyn_tls_crypt: false,
-        max_cpu_secs: None,
-    };
+    /// Pings for `ping_secs` without a loss, while at least `key_switches` new keys come in.
+    const fn over(ping_secs: u32, key_switches: usize) -> Renegotiation {
+        Renegotiation {
+            ping_secs,
+            key_switches,
+            client_started: 0,
+            dyn_tls_crypt: false,
+            max_cpu_secs: None,
+        }
+    }
+
+    const fn client_started(self, n: usize) -> Renegotiation {
+        Renegotiation {
+            client_started: n,
+            ..self
+        }
+    }
+
+    const fn under_dyn_tls_crypt(self) -> Renegotiation {
+        Renegotiation {
+            dyn_tls_crypt: true,
+            ..self
+        }
+    }
+
+    const fn max_cpu_secs(self, secs: f64) -> Renegotiation {
+        Renegotiation {
+            max_cpu_secs: Some(secs),
+            ..self
+        }
+    }
 }
 
 /// What a case's steps work with.
