@@ -1,26 +1,19 @@
 // openCore wires the real stores and the connection manager the way the CLI and the app use them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPki, type Pki } from '../test/peers/lab/pki.js';
+import { useTempPki } from '../test/support/temp-pki.js';
 import { openCore } from './core.js';
 import { MemoryStore } from './secrets/memory-store.js';
 import { importOvpnFile } from './profiles/importer.js';
 import type { Prompter } from './connection/prompter.js';
 
 const fakeHelper = join(import.meta.dirname, 'helper', 'testing', 'fake-helper.mjs');
-let dir: string;
-let pki: Pki;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cw-core-'));
-  pki = await createPki(join(dir, 'pki'));
-}, 60_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const t = useTempPki('cw-core-');
 
 describe('openCore', () => {
   it('opens the stores under the home folder and connects through the helper it locates', async () => {
-    const home = join(dir, 'home');
+    const home = join(t.dir, 'home');
     const asked: string[] = [];
     const prompter: Prompter = {
       ask: async (r) => {
@@ -37,8 +30,8 @@ describe('openCore', () => {
     });
     try {
       expect(core.logDir).toBe(join(home, '.local', 'state', 'causeway', 'logs'));
-      const file = join(dir, 'pw.ovpn');
-      writeFileSync(file, `client\nremote vpn.example.test 1194\nauth-user-pass\n<ca>\n${pki.ca}</ca>\n`);
+      const file = join(t.dir, 'pw.ovpn');
+      writeFileSync(file, `client\nremote vpn.example.test 1194\nauth-user-pass\n<ca>\n${t.pki.ca}</ca>\n`);
       const imported = await importOvpnFile(core.profiles, file, { name: 'Office' });
       expect(existsSync(join(home, '.config', 'Causeway', 'profiles', `${imported.profile!.id}.json`))).toBe(true);
 
@@ -58,13 +51,13 @@ describe('openCore', () => {
   it('honours an explicit config folder and memory-only logs (the desktop app)', async () => {
     const core = await openCore({
       prompter: { ask: async () => null },
-      configDir: join(dir, 'userData'),
+      configDir: join(t.dir, 'userData'),
       logDir: null,
       env: { PATH: process.env.PATH, CAUSEWAY_SECRET_STORE: 'memory' },
     });
     expect(core.secrets.backend).toBe('memory');
-    expect(core.profiles.dir).toBe(join(dir, 'userData', 'profiles'));
-    expect(core.certs.dir).toBe(join(dir, 'userData', 'certificates'));
+    expect(core.profiles.dir).toBe(join(t.dir, 'userData', 'profiles'));
+    expect(core.certs.dir).toBe(join(t.dir, 'userData', 'certificates'));
     expect(core.logDir).toBeNull();
     await core.shutdown();
   });

@@ -10,21 +10,16 @@
 // is a per-client credential, and either key lets a stranger past the server's HMAC firewall.
 import type {
   AddressFamily,
-  AuthDigest,
-  Compression,
-  ConnectRetry,
   DataCipher,
+  EngineConfig,
   HttpHeader,
   HttpVersion,
-  Keepalive,
   MssFix,
   Proto,
   ProxyKind,
   Remote,
-  RemoteCertTls,
   StaticChallenge,
   TlsAuth,
-  TlsVersion,
   VerifyX509Name,
 } from '../helper-protocol/messages.js';
 
@@ -115,18 +110,42 @@ export interface ProfileDns {
   routeDomains: string[];
 }
 
-export interface ProfileSettings {
+/**
+ * The settings a profile hands to the engine as they are: the same name, type and meaning as in
+ * EngineConfig (documented there). What the profile text leaves out is defaulted at import as
+ * OpenVPN does: `connect-retry` 1 s / 300 s, `hand-window` 60 s, `auth` SHA1, `reneg-sec` 3600
+ * (AWS exports 0), `tun-mtu` 1500. `remotes` are in file order (with `<connection>` blocks only
+ * theirs, as in OpenVPN) and never empty; `dataCiphers` is never empty.
+ */
+type SettingsAsInEngineConfig =
+  | 'remotes'
+  | 'remoteRandom'
+  | 'remoteRandomHostname'
+  | 'connectRetry'
+  | 'connectRetryMax'
+  | 'handshakeWindowSec'
+  | 'ca'
+  | 'extraCerts'
+  | 'cert'
+  | 'authDigest'
+  | 'tlsVersionMin'
+  | 'tlsVersionMax'
+  | 'dataCiphers'
+  | 'remoteCertTls'
+  | 'verifyX509Name'
+  | 'compression'
+  | 'keepalive'
+  | 'renegSec'
+  | 'renegBytes'
+  | 'tunMtu'
+  | 'routeNoPull'
+  | 'routes'
+  | 'excludedRoutes'
+  | 'routesIpv6'
+  | 'blockIpv6';
+
+export interface ProfileSettings extends Pick<EngineConfig, SettingsAsInEngineConfig> {
   // ---- transport ----
-  /** In order. With `<connection>` blocks, only theirs (remote lines outside are ignored, as in OpenVPN). Never empty. */
-  remotes: Remote[];
-  remoteRandom: boolean;
-  remoteRandomHostname: boolean;
-  /** `connect-retry n [max]` (defaults 1 s / 300 s). */
-  connectRetry: ConnectRetry;
-  /** `connect-retry-max n`; null = retry forever. */
-  connectRetryMax: number | null;
-  /** `hand-window` (default 60 s). */
-  handshakeWindowSec: number;
   /** `connect-timeout` / `server-poll-timeout` for TCP (default 120 s). */
   connectTimeoutSec: number;
   /** `explicit-exit-notify [n]`: tell the server on disconnect (UDP); 0 = off. */
@@ -135,10 +154,6 @@ export interface ProfileSettings {
   proxy?: ProfileProxy | null;
 
   // ---- keys and certificates (PEM text; the private key is a secret, see hasKey) ----
-  /** The CA certificates; "" for a server pinned by peer-fingerprint alone (a self-signed server). */
-  ca: string;
-  extraCerts: string | null;
-  cert: string | null;
   /** The profile carried a client private key (stored in the SecretStore, never in this JSON). */
   hasKey: boolean;
   /** `tls-auth` present (its key is a secret in the SecretStore). */
@@ -147,19 +162,10 @@ export interface ProfileSettings {
   tlsCrypt: boolean;
   /** `tls-crypt-v2` present (the client key is a secret in the SecretStore). */
   tlsCryptV2: boolean;
-  /** `auth` digest for the tls-auth HMAC and the CBC data ciphers' HMAC (default SHA1). */
-  authDigest: AuthDigest;
 
   // ---- TLS and data channel ----
-  tlsVersionMin: TlsVersion;
-  tlsVersionMax: TlsVersion | null;
-  /** Ciphers the engine offers, in preference order (IV_CIPHERS), a 2.4-style `cipher` last. Never empty. */
-  dataCiphers: DataCipher[];
-  /** `data-ciphers-fallback`: for a server that names no cipher. Optional so profiles stored before it still read. */
+  /** `data-ciphers-fallback` (EngineConfig's, documented there); optional so profiles stored before it still read. */
   dataCiphersFallback?: DataCipher | null;
-  /** `remote-cert-tls server` (or the deprecated `ns-cert-type server`). */
-  remoteCertTls: RemoteCertTls | null;
-  verifyX509Name: VerifyX509Name | null;
   // Stricter server checks (OpenVPN 2.6), enforced by the engine's certificate verifier. Optional
   // so profiles stored before they existed still read; absent means not set.
   /** `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate must have; with no CA they are the only trust. */
@@ -188,34 +194,17 @@ export interface ProfileSettings {
   /** From the remote hostname (or the AWS VPN Client's profile index when migrated). */
   aws: { endpointId: string | null; region: string | null } | null;
 
-  // ---- timers, MTU, compression ----
-  /** Wire framing for `comp-lzo`/`compress` profiles; Causeway never compresses. */
-  compression: Compression;
-  /** From `keepalive i t` or `ping i` + `ping-restart t`; null = whatever the server pushes. */
-  keepalive: Keepalive | null;
-  /** `reneg-sec` (default 3600; AWS exports 0 = never from the client side). */
-  renegSec: number;
-  renegBytes: number | null;
-  /** `tun-mtu` (default 1500). */
-  tunMtu: number;
+  // ---- timers, MTU ----
   /** `mssfix max [mtu|fixed]`; null = OpenVPN's default, 1492 mtu; `max` 0 turns the clamp off. */
   mssFix: MssFix | null;
   /** `inactive n` seconds: disconnect after n seconds without tunnel traffic; null = never. */
   inactiveSec: number | null;
 
   // ---- routing and DNS ----
-  routeNoPull: boolean;
-  /** Routes through the tunnel, CIDR ("10.0.0.0/8"). */
-  routes: string[];
-  /** Routes that must bypass the tunnel (`route … net_gateway`), CIDR. */
-  excludedRoutes: string[];
-  routesIpv6: string[];
   redirectGateway: RedirectGateway | null;
   dns: ProfileDns;
   /** `ifconfig-ipv6 addr/bits remote` from the profile (AWS's IPv6 leak-prevention recipe). */
   ifconfigIpv6: { address: string; prefix: number; remote: string } | null;
-  /** `block-ipv6`: keep IPv6 out of the tunnel and answer it locally. */
-  blockIpv6: boolean;
   /** `block-outside-dns` (a Windows hint; recorded so the leak-protection setting can honour it). */
   blockOutsideDns: boolean;
 

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import type { Profile } from '../../app/profile/index.js';
+import { storedProfile } from '../../test/support/stored-profile.js';
 import { describeProfile, profileView } from './profile-view.js';
 
 const corpus = (f: string) => readFileSync(new URL(`../../test/corpus/${f}`, import.meta.url));
 
 function stored(file: string): Profile {
-  const v = checkProfile(corpus(file));
-  return { schemaVersion: PROFILE_SCHEMA_VERSION, id: 'p-000001', name: 'P', importedAt: '2026-01-01T00:00:00.000Z', source: { fileName: file, importer: 'ovpn' }, ...v.settings!, ...DEFAULT_LEAK_PROTECTION };
+  return storedProfile(corpus(file), { id: 'p-000001', name: 'P' }).profile;
 }
 
 describe('profile views', () => {

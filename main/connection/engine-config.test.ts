@@ -1,39 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPki, type Pki } from '../../test/peers/lab/pki.js';
-import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { describe, expect, it } from 'vitest';
+import { useTempPki } from '../../test/support/temp-pki.js';
+import type { Profile } from '../../app/profile/index.js';
+import { storedProfile } from '../../test/support/stored-profile.js';
 import { parseClientMessage } from '../../app/helper-protocol/validate.js';
 import { buildEngineConfig, ProfileUnusableError } from './engine-config.js';
 import type { StaticKeys } from '../profiles/secret-accounts.js';
 
 const noStaticKeys: StaticKeys = { 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': null };
 
-let dir: string;
-let pki: Pki;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cw-engine-config-'));
-  pki = await createPki(join(dir, 'pki'));
-}, 60_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const t = useTempPki('cw-engine-config-');
 
 /** A stored Profile made by the real importer from .ovpn text. */
 function profileFrom(text: string, readReference?: (p: string) => string) {
-  const verdict = checkProfile(text, readReference ? { readReference } : {});
-  expect(verdict.errors).toEqual([]);
-  const profile: Profile = {
-    schemaVersion: PROFILE_SCHEMA_VERSION,
-    id: 'test-profile',
-    name: 'Test',
-    importedAt: '2026-01-01T00:00:00.000Z',
-    source: { fileName: 'test.ovpn', importer: 'ovpn' },
-    ...verdict.settings!,
-    ...DEFAULT_LEAK_PROTECTION,
-  };
-  const { tlsAuth, tlsCrypt, tlsCryptV2 } = verdict.secrets;
+  const { profile, secrets } = storedProfile(text, { readReference });
+  const { tlsAuth, tlsCrypt, tlsCryptV2 } = secrets;
   const staticKeys: StaticKeys = { 'tls-auth': tlsAuth, 'tls-crypt': tlsCrypt, 'tls-crypt-v2': tlsCryptV2 };
-  return { profile, key: verdict.secrets.key, staticKeys, proxyCredentials: verdict.secrets.proxyCredentials };
+  return { profile, key: secrets.key, staticKeys, proxyCredentials: secrets.proxyCredentials };
 }
 
 const options = { killSwitch: false, allowLan: true, guiVersion: 'causeway 0.1.0' };
@@ -54,13 +36,13 @@ keepalive 10 60
 route 10.50.0.0 255.255.0.0
 redirect-gateway def1
 <ca>
-${pki.ca}</ca>
+${t.pki.ca}</ca>
 <cert>
-${pki.clientEc.cert}</cert>
+${t.pki.clientEc.cert}</cert>
 <key>
-${pki.clientEc.key}</key>
+${t.pki.clientEc.key}</key>
 <tls-crypt>
-${pki.tlsCryptKey}</tls-crypt>
+${t.pki.tlsCryptKey}</tls-crypt>
 `);
     expect(key).toContain('PRIVATE KEY');
     const config = buildEngineConfig(profile, { key, credentials: null, staticKeys, proxyCredentials: null }, options);
@@ -93,7 +75,7 @@ ${pki.tlsCryptKey}</tls-crypt>
   });
 
   it('carries CBC ciphers, the fallback and the auth digest, and reads a profile stored before the fallback existed', () => {
-    const text = `client\nremote vpn.example.test 1194\ncipher AES-128-CBC\ndata-ciphers-fallback AES-256-CBC\nauth SHA512\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`;
+    const text = `client\nremote vpn.example.test 1194\ncipher AES-128-CBC\ndata-ciphers-fallback AES-256-CBC\nauth SHA512\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`;
     const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options);
     const { profile } = profileFrom(text);
     const config = build(profile);
@@ -108,7 +90,7 @@ ${pki.tlsCryptKey}</tls-crypt>
   });
 
   it("carries the profile's mssfix, and reads a profile stored before mssfix had a mode", () => {
-    const lines = (mssfix: string) => `client\nremote vpn.example.test 1194\n${mssfix}\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`;
+    const lines = (mssfix: string) => `client\nremote vpn.example.test 1194\n${mssfix}\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`;
     const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options).mssfix;
     expect(build(profileFrom(lines('mssfix 1300 mtu')).profile)).toEqual({ max: 1300, mode: 'mtu' });
     expect(build(profileFrom(lines('mssfix 0')).profile)).toEqual({ max: 0, mode: 'payload' });
@@ -121,7 +103,7 @@ remote vpn.example.test 1194 udp
 auth-user-pass
 static-challenge "Enter your OTP" 1
 <ca>
-${pki.ca}</ca>
+${t.pki.ca}</ca>
 `);
     const config = buildEngineConfig(profile, { key: null, credentials: { username: 'alice', password: 'pw' }, staticKeys: noStaticKeys, proxyCredentials: null }, options);
     expect(config).toMatchObject({
@@ -145,7 +127,7 @@ dhcp-option DNS6 fd00::53
 dhcp-option DOMAIN corp.example
 dhcp-option DOMAIN-ROUTE internal.example
 <ca>
-${pki.ca}</ca>
+${t.pki.ca}</ca>
 `);
     const config = buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options);
     expect(config.excludedRoutes).toEqual(['192.168.0.0/24']);
@@ -162,11 +144,11 @@ ${pki.ca}</ca>
     const { profile } = profileFrom(`client
 remote vpn.example.test 1194 udp
 <ca>
-${pki.ca}</ca>
+${t.pki.ca}</ca>
 <cert>
-${pki.clientRsa.cert}</cert>
+${t.pki.clientRsa.cert}</cert>
 <key>
-${pki.clientRsa.key}</key>
+${t.pki.clientRsa.key}</key>
 `);
     expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(
       /private key of profile "Test" is not in the keyring/,
@@ -181,7 +163,7 @@ ${pki.clientRsa.key}</key>
 remote cvpn-endpoint-0123456789abcdef0.prod.clientvpn.eu-west-1.amazonaws.com 443 udp
 remote-random-hostname
 <ca>
-${pki.ca}</ca>
+${t.pki.ca}</ca>
 `);
     expect(profile).toMatchObject({ isAws: true, cert: null, auth: { kind: 'none' } });
     expect(() => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options)).toThrow(/needs a client certificate but has none; attach one/);
@@ -192,9 +174,9 @@ ${pki.ca}</ca>
 remote vpn.example.test 1194 udp
 auth-user-pass
 <ca>
-${pki.ca}</ca>
+${t.pki.ca}</ca>
 <tls-crypt>
-${pki.tlsCryptKey}</tls-crypt>
+${t.pki.tlsCryptKey}</tls-crypt>
 `);
     expect(profile.tlsCrypt).toBe(true);
     expect(JSON.stringify(profile)).not.toContain('OpenVPN Static key');
@@ -209,7 +191,7 @@ ${pki.tlsCryptKey}</tls-crypt>
     const { profile, proxyCredentials } = profileFrom(
       `client\nproto tcp\nremote vpn.example.test 443\nhttp-proxy proxy.example.test 3128 auto basic\n` +
         `http-proxy-option VERSION 1.1\nhttp-proxy-option AGENT "Causeway Test"\nhttp-proxy-option CUSTOM-HEADER X-Team blue\n` +
-        `<http-proxy-user-pass>\nalice\nproxy-secret\n</http-proxy-user-pass>\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`,
+        `<http-proxy-user-pass>\nalice\nproxy-secret\n</http-proxy-user-pass>\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`,
     );
     expect(JSON.stringify(profile)).not.toContain('proxy-secret');
     expect(proxyCredentials).toEqual({ username: 'alice', password: 'proxy-secret' });
@@ -230,10 +212,10 @@ ${pki.tlsCryptKey}</tls-crypt>
   });
 
   it('carries a socks-proxy without credentials, and a profile without a proxy connects directly', () => {
-    const socks = profileFrom(`client\nremote vpn.example.test 443 tcp\nsocks-proxy 10.9.0.1 1080\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`);
+    const socks = profileFrom(`client\nremote vpn.example.test 443 tcp\nsocks-proxy 10.9.0.1 1080\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`);
     const secrets = { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null };
     expect(buildEngineConfig(socks.profile, secrets, options).proxy).toMatchObject({ kind: 'socks5', host: '10.9.0.1', port: 1080, credentials: null });
-    const direct = profileFrom(`client\nremote vpn.example.test 443 tcp\n<ca>\n${pki.ca}</ca>\nauth-user-pass\n`);
+    const direct = profileFrom(`client\nremote vpn.example.test 443 tcp\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`);
     expect(buildEngineConfig(direct.profile, secrets, options).proxy).toBeNull();
   });
 });

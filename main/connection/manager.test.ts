@@ -1,11 +1,10 @@
 // The ConnectionManager against a scripted helper process (main/helper/testing/fake-helper.mjs)
 // speaking the real protocol over real stdio: prompts, auth-retry, crashes, several sessions.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { createPki, type Pki } from '../../test/peers/lab/pki.js';
-import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { useTempPki } from '../../test/support/temp-pki.js';
+import type { Profile } from '../../app/profile/index.js';
+import { storedProfile } from '../../test/support/stored-profile.js';
 import type { ConnectionPhase } from '../../app/connection/state.js';
 import { MemoryStore } from '../secrets/memory-store.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -16,28 +15,12 @@ import type { LoginFlows } from './login-hooks.js';
 import { readProfileLog } from './session-log.js';
 
 const fakeHelper = join(import.meta.dirname, '..', 'helper', 'testing', 'fake-helper.mjs');
-let dir: string;
-let pki: Pki;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cw-manager-'));
-  pki = await createPki(join(dir, 'pki'));
-}, 60_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const t = useTempPki('cw-manager-');
 
 function profile(id: string, body: string): Profile {
-  const verdict = checkProfile(`client\nremote vpn.example.test 1194 udp\n${body}\n<ca>\n${pki.ca}</ca>\n`);
-  expect(verdict.errors).toEqual([]);
-  return {
-    schemaVersion: PROFILE_SCHEMA_VERSION,
-    id,
-    name: id.toUpperCase(),
-    importedAt: '2026-01-01T00:00:00.000Z',
-    source: { fileName: null, importer: 'ovpn' },
-    ...verdict.settings!,
-    ...DEFAULT_LEAK_PROTECTION,
-  };
+  return storedProfile(`client\nremote vpn.example.test 1194 udp\n${body}\n<ca>\n${t.pki.ca}</ca>\n`, { id, name: id.toUpperCase() }).profile;
 }
-const certBody = () => `<cert>\n${pki.clientEc.cert}</cert>\n<key>\n${pki.clientEc.key}</key>`;
+const certBody = () => `<cert>\n${t.pki.clientEc.cert}</cert>\n<key>\n${t.pki.clientEc.key}</key>`;
 
 /** A persistent in-memory store (the real keyring is tested in main/secrets). */
 function persistentStore(): SecretStore {
@@ -79,11 +62,15 @@ afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.shutdown()));
 });
 
-function harness(
-  profiles: Profile[],
-  prompter: Prompter,
-  opts: { mode?: string; env?: Record<string, string>; secrets?: SecretStore; policy?: Partial<ConnectionPolicy>; flows?: LoginFlows } = {},
-): Harness {
+interface HarnessOptions {
+  mode?: string;
+  env?: Record<string, string>;
+  secrets?: SecretStore;
+  policy?: Partial<ConnectionPolicy>;
+  flows?: LoginFlows;
+}
+
+function harness(profiles: Profile[], prompter: Prompter, opts: HarnessOptions = {}): Harness {
   const helperLog: string[] = [];
   const events: ManagerEvent[] = [];
   const secrets = opts.secrets ?? new MemoryStore();
@@ -105,7 +92,7 @@ function harness(
         env: { ...process.env, FAKE_HELPER: opts.mode ?? 'normal', ...opts.env },
         onLog: (l) => helperLog.push(l),
       }),
-    logDir: join(dir, 'logs'),
+    logDir: join(t.dir, 'logs'),
     loginFlows: opts.flows,
     policy: { helperRetryBaseMs: 20, authRetryDelayMs: 20, ...opts.policy },
   });
@@ -131,11 +118,18 @@ function harness(
   return { manager, events, helperLog, secrets, phases, until };
 }
 
+/** A harness for certificate profile `id` whose key is already in the secret store: no prompt. */
+async function certHarness(id: string, opts: Omit<HarnessOptions, 'secrets'> = {}): Promise<Harness> {
+  const secrets = new MemoryStore();
+  await secrets.set(keyAccount(id), t.pki.clientEc.key);
+  return harness([profile(id, certBody())], new ScriptedPrompter([]), { ...opts, secrets });
+}
+
 describe('ConnectionManager', () => {
   it('connects a certificate profile, reports what the server pushed, and disconnects', async () => {
     const p = profile('cert', certBody());
     const secrets = new MemoryStore();
-    await secrets.set(keyAccount('cert'), pki.clientEc.key);
+    await secrets.set(keyAccount('cert'), t.pki.clientEc.key);
     const h = harness([p], new ScriptedPrompter([]), { secrets });
     h.manager.connect('cert');
     await h.until('cert', 'connected');
@@ -152,8 +146,8 @@ describe('ConnectionManager', () => {
 
   it("sends the profile's kill switch and LAN access, and --kill-switch's override for that connection only", async () => {
     const secrets = new MemoryStore();
-    await secrets.set(keyAccount('guarded'), pki.clientEc.key);
-    await secrets.set(keyAccount('locked'), pki.clientEc.key);
+    await secrets.set(keyAccount('guarded'), t.pki.clientEc.key);
+    await secrets.set(keyAccount('locked'), t.pki.clientEc.key);
     const guarded = { ...profile('guarded', certBody()), killSwitch: false, allowLan: false };
     const locked = { ...profile('locked', certBody()), killSwitch: true };
     const h = harness([guarded, locked], new ScriptedPrompter([]), { secrets });
@@ -201,7 +195,7 @@ describe('ConnectionManager', () => {
     await expect.poll(() => h.helperLog.filter((l) => l.includes('received connect')).length).toBe(1); // stderr may lag
     expect(h.phases('pw')).toContain('authenticating');
     // The password never reaches the log, in memory or on disk.
-    const lines = [...h.manager.logLines('pw'), ...readProfileLog(join(dir, 'logs'), 'pw')];
+    const lines = [...h.manager.logLines('pw'), ...readProfileLog(join(t.dir, 'logs'), 'pw')];
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.join('\n')).not.toContain('wrong-pw-1');
   });
@@ -310,10 +304,7 @@ describe('ConnectionManager', () => {
   });
 
   it('fails a session with helper-unavailable when the helper crashes, then retries with a new helper', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('crash'), pki.clientEc.key);
-    const h = harness([profile('crash', certBody())], new ScriptedPrompter([]), {
-      secrets,
+    const h = await certHarness('crash', {
       mode: 'crash-after-connect',
       policy: { helperRetries: 1 },
     });
@@ -337,9 +328,9 @@ describe('ConnectionManager', () => {
 
   it('runs several profiles at once, each with its own session', async () => {
     const secrets = new MemoryStore();
-    await secrets.set(keyAccount('one'), pki.clientEc.key);
-    await secrets.set(keyAccount('two'), pki.clientRsa.key);
-    const two = profile('two', `<cert>\n${pki.clientRsa.cert}</cert>\n<key>\n${pki.clientRsa.key}</key>`);
+    await secrets.set(keyAccount('one'), t.pki.clientEc.key);
+    await secrets.set(keyAccount('two'), t.pki.clientRsa.key);
+    const two = profile('two', `<cert>\n${t.pki.clientRsa.cert}</cert>\n<key>\n${t.pki.clientRsa.key}</key>`);
     const h = harness([profile('one', certBody()), two], new ScriptedPrompter([]), { secrets });
     h.manager.connect('one');
     h.manager.connect('TWO');
@@ -354,18 +345,13 @@ describe('ConnectionManager', () => {
   });
 
   it('shows reconnecting while the engine recovers, then connected again', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('flaky'), pki.clientEc.key);
-    const h = harness([profile('flaky', certBody())], new ScriptedPrompter([]), { secrets, mode: 'drop-after-connect' });
+    const h = await certHarness('flaky', { mode: 'drop-after-connect' });
     h.manager.connect('flaky');
     await expect.poll(() => h.phases('flaky').join(' '), { timeout: 5_000 }).toMatch(/connected reconnecting connected$/);
   });
 
   it('gives up when reconnecting lasts longer than the policy allows', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('gone'), pki.clientEc.key);
-    const h = harness([profile('gone', certBody())], new ScriptedPrompter([]), {
-      secrets,
+    const h = await certHarness('gone', {
       mode: 'drop-after-connect',
       policy: { maxReconnectMs: 10 },
     });
@@ -375,10 +361,7 @@ describe('ConnectionManager', () => {
   });
 
   it('announces a server session timeout and reconnects when no interaction is needed', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('aws'), pki.clientEc.key);
-    const h = harness([profile('aws', certBody())], new ScriptedPrompter([]), {
-      secrets,
+    const h = await certHarness('aws', {
       mode: 'expire-after-connect',
       env: { FAKE_SESSION_TIMEOUT: '28800' },
       policy: { reconnectOnSessionExpiry: true },
@@ -440,8 +423,8 @@ describe('ConnectionManager', () => {
 
   it('warns when the client certificate has expired', async () => {
     const secrets = new MemoryStore();
-    await secrets.set(keyAccount('old'), pki.expiredServer.key);
-    const old = profile('old', `<cert>\n${pki.expiredServer.cert}</cert>\n<key>\n${pki.expiredServer.key}</key>`);
+    await secrets.set(keyAccount('old'), t.pki.expiredServer.key);
+    const old = profile('old', `<cert>\n${t.pki.expiredServer.cert}</cert>\n<key>\n${t.pki.expiredServer.key}</key>`);
     const h = harness([old], new ScriptedPrompter([]), { secrets });
     h.manager.connect('old');
     await h.until('old', 'connected'); // the scripted server does not check it; a real one would refuse
@@ -449,9 +432,7 @@ describe('ConnectionManager', () => {
   });
 
   it('reports an unreachable server with its reason', async () => {
-    const secrets = new MemoryStore();
-    await secrets.set(keyAccount('down'), pki.clientEc.key);
-    const h = harness([profile('down', certBody())], new ScriptedPrompter([]), { secrets, mode: 'unreachable' });
+    const h = await certHarness('down', { mode: 'unreachable' });
     h.manager.connect('down');
     await h.until('down', 'failed');
     expect(h.manager.get('down')!.state).toEqual({ phase: 'failed', reason: 'server-unreachable', detail: 'no answer from 192.0.2.10:1194' });

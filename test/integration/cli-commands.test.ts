@@ -2,13 +2,14 @@
 // the scripted stand-in (main/helper/testing/fake-helper.mjs), secrets go to a real gnome-keyring.
 // (cli-connect.test.ts runs the same commands against the real helper and openvpn servers.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createPki, type Pki } from '../peers/lab/pki.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
+import { runCli, type CliResult } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -29,38 +30,30 @@ function recordSecret(...values: string[]): void {
   }
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const env = {
+/** The environment of the user's CLI: their home, their keyring, the scripted helper. */
+function userEnv(): NodeJS.ProcessEnv {
+  return {
     PATH: process.env.PATH,
     HOME: home,
     XDG_RUNTIME_DIR: join(home, 'run'),
     DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS,
     CAUSEWAY_HELPER: fakeHelper,
-    ...options.env,
   };
-  const t0 = Date.now();
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      appendFileSync(join(results, 'outputs.log'), `$ causeway ${args.join(' ')}\n${stdout}${stderr}(exit ${code})\n`);
-      done({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+}
+
+function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const env = { ...userEnv(), ...options.env };
+  return runCli(args, { env, input: options.input, timeoutMs: 30_000, log: join(results, 'outputs.log') });
+}
+
+/** `causeway connect cert --json-events` left running once it reports connected; `out()` is its output so far. */
+async function connectedCert(): Promise<{ child: ChildProcess; exited: Promise<number | null>; out: () => string }> {
+  const child = spawn(process.execPath, [cliPath, 'connect', 'cert', '--json-events'], { env: userEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  await expect.poll(() => out.includes('"phase":"connected"'), { timeout: 10_000 }).toBe(true);
+  return { child, exited, out: () => out };
 }
 
 function profileFile(name: string, body: string): string {
@@ -119,14 +112,7 @@ describe('causeway connect exit status', () => {
   });
 
   it('0 after a clean disconnect, with JSON events for every step', async () => {
-    const child = spawn(process.execPath, [cliPath, 'connect', 'cert', '--json-events'], {
-      env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS, CAUSEWAY_HELPER: fakeHelper },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('close', r));
-    await expect.poll(() => out.includes('"phase":"connected"'), { timeout: 10_000 }).toBe(true);
+    const { child, exited, out } = await connectedCert();
     const status = await cli(['status', '--json']);
     expect(JSON.parse(status.stdout).sessions).toHaveLength(1);
     const twice = await cli(['connect', 'cert']);
@@ -134,7 +120,7 @@ describe('causeway connect exit status', () => {
     expect(twice.stderr).toMatch(/"cert" is already connected by process \d+/);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const events = out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; phase?: string });
+    const events = out().trim().split('\n').map((l) => JSON.parse(l) as { event: string; phase?: string });
     expect(events.filter((e) => e.event === 'state').map((e) => e.phase)).toEqual([
       'resolving', 'connecting', 'authenticating', 'connected', 'disconnecting', 'idle',
     ]);
@@ -146,17 +132,10 @@ describe('causeway connect exit status', () => {
 
 describe('causeway connect and its terminal going away', () => {
   it('disconnects cleanly on SIGHUP', async () => {
-    const child = spawn(process.execPath, [cliPath, 'connect', 'cert', '--json-events'], {
-      env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS, CAUSEWAY_HELPER: fakeHelper },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('close', r));
-    await expect.poll(() => out.includes('"phase":"connected"'), { timeout: 10_000 }).toBe(true);
+    const { child, exited, out } = await connectedCert();
     child.kill('SIGHUP');
     expect(await exited).toBe(0);
-    expect(out).toMatch(/"phase":"disconnecting"[\s\S]*"phase":"idle"/);
+    expect(out()).toMatch(/"phase":"disconnecting"[\s\S]*"phase":"idle"/);
   });
 });
 

@@ -8,16 +8,17 @@
 //
 // Secret-scan convention: every secret made here goes to test-results/secrets.txt and every CLI
 // output and log to test-results/cli-connect/, which test/integration/secret-scan.test.ts checks.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Lab, type LabServer } from '../peers/lab/index.js';
+import { Lab, LineSplitter, type LabServer } from '../peers/lab/index.js';
 import { run } from '../peers/lab/exec.js';
 import { startTestKeyring, type TestKeyring } from '../support/keyring.js';
 import { serverHandshakes } from './engine-support.js';
+import { runCli, stopLeftoverConnects } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -71,23 +72,8 @@ function profileText(server: LabServer, body: string): string {
 }
 
 /** Runs the CLI to completion (outside the namespace: import, status, disconnect, logs). */
-async function cli(args: string[], input = '') {
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  appendFileSync(join(results, 'cli-commands.log'), `$ causeway ${args.join(' ')}\n${r.stdout}${r.stderr}(exit ${r.code})\n`);
-  return r;
+function cli(args: string[], input = '') {
+  return runCli(args, { env, input, log: join(results, 'cli-commands.log') });
 }
 
 interface Event {
@@ -108,18 +94,12 @@ class Connect {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let buffered = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        appendFileSync(join(results, `connect-${profile}.jsonl`), `${line}\n`);
-        this.events.push(JSON.parse(line) as Event);
-        for (const w of this.waiters.splice(0)) w();
-      }
+    const lines = new LineSplitter((line) => {
+      appendFileSync(join(results, `connect-${profile}.jsonl`), `${line}\n`);
+      this.events.push(JSON.parse(line) as Event);
+      for (const w of this.waiters.splice(0)) w();
     });
+    this.child.stdout!.on('data', (d: Buffer) => lines.push(d));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
       appendFileSync(join(results, `connect-${profile}.stderr`), d);
@@ -248,11 +228,7 @@ beforeAll(async () => {
   }
 }, 180_000);
 
-// A failed test must not leave its tunnel up for the next one.
-afterEach(async () => {
-  await Promise.all([...running].map((c) => c.stop()));
-  running.clear();
-}, 30_000);
+stopLeftoverConnects(running);
 
 afterAll(async () => {
   // Keep the logs for the secret scan, then clean up.

@@ -8,7 +8,7 @@
 //
 // Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
 // output to test-results/cli-kill-switch/, which the secret scan checks.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
+import { runCli, stopCli, stopLeftoverConnects, type CliResult } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -33,20 +34,8 @@ function record(label: string, text: string): void {
 }
 
 /** Runs the CLI to completion outside the namespace (import, set, show). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      record(`causeway ${args.join(' ')}`, `${stdout}${stderr}(exit ${code})`);
-      done({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, { env, log: join(results, 'outputs.log') });
 }
 
 /** A running `causeway connect --json-events` in the client namespace, as a user starts it. */
@@ -72,14 +61,9 @@ class Connect {
 
   /** SIGTERM: the clean disconnect of Ctrl-C; SIGKILL only if it hangs. */
   async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    const code = await stopCli(this.child, this.exited);
     record('causeway connect (events)', this.out);
-    return this.exited;
+    return code;
   }
 }
 const running = new Set<Connect>();
@@ -151,10 +135,7 @@ beforeAll(async () => {
   if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
 }, 180_000);
 
-afterEach(async () => {
-  await Promise.all([...running].map((c) => c.stop()));
-  running.clear();
-}, 30_000);
+stopLeftoverConnects(running);
 
 afterAll(async () => {
   if (home) {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createPki, type Pki } from '../peers/lab/pki.js';
 import { SettingsStore } from '../../main/desktop/settings-store.js';
+import { runCli } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -26,21 +27,7 @@ function env(): NodeJS.ProcessEnv {
 }
 
 function cli(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      appendFileSync(join(results, 'outputs.log'), `$ causeway ${args.join(' ')}\n${stdout}${stderr}(exit ${code})\n`);
-      done({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, { env: env(), input, timeoutMs: 30_000, log: join(results, 'outputs.log') });
 }
 
 async function show(profile: string): Promise<{ id: string; killSwitch: boolean; allowLan: boolean }> {

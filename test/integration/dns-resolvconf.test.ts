@@ -8,12 +8,10 @@ import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DnsServer } from '../peers/dns/index.js';
+import { PRIVATE_IP, PRIVATE_NAME, privateDnsOn, type DnsServer } from '../peers/dns/index.js';
 import { unpackedDebianPackage } from '../peers/dns/debian-package.js';
 import { HelperClient, Lab, LabProcess, run, type LabServer } from '../peers/lab/index.js';
 
-const PRIVATE_NAME = 'intranet.corp.example';
-const PRIVATE_IP = '10.77.0.7';
 const LAN = 'nameserver 10.99.0.1';
 
 const overlays = `set -e
@@ -104,7 +102,7 @@ describe.each(flavours)('DNS through resolvconf ($name)', (flavour) => {
     splitTunnel = await lab.startServer({ proto: 'udp', push: ['dhcp-option DNS 10.8.2.1', 'dhcp-option DOMAIN-ROUTE corp.example'] });
     expect([fullTunnel.info.tunnelAddress, splitTunnel.info.tunnelAddress]).toEqual(['10.8.1.1', '10.8.2.1']);
     for (const s of [fullTunnel, splitTunnel]) {
-      dnsServers.push(await DnsServer.start(lab.netns.server, s.info.tunnelAddress, { [PRIVATE_NAME]: PRIVATE_IP }));
+      dnsServers.push(await privateDnsOn(lab, s));
     }
 
     // The throwaway root, made after the lab so it sees the lab's namespace handles.

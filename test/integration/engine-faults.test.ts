@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
 import type { EngineConfig } from '../../app/helper-protocol/messages.js';
-import { checkProfile, DEFAULT_LEAK_PROTECTION, PROFILE_SCHEMA_VERSION, type Profile } from '../../app/profile/index.js';
+import { storedProfile } from '../support/stored-profile.js';
 import { buildEngineConfig } from '../../main/connection/engine-config.js';
 import { connectSession, disconnectSession } from './engine-support.js';
 
@@ -61,17 +61,7 @@ describe('engine survives network faults (stock openvpn 2.6 server)', () => {
 
   /** The mssfix main sends for a profile with this `mssfix` line (the importer and engine-config, as a user's profile goes). */
   function mssfixOfProfile(line: string): EngineConfig['mssfix'] {
-    const verdict = checkProfile(`client\nremote vpn.example.test 1194\n${line}\n<ca>\n${lab.pki.ca}</ca>\nauth-user-pass\n`);
-    expect(verdict.errors).toEqual([]);
-    const profile: Profile = {
-      schemaVersion: PROFILE_SCHEMA_VERSION,
-      id: 'mssfix',
-      name: 'mssfix',
-      importedAt: '2026-01-01T00:00:00.000Z',
-      source: { fileName: 'mssfix.ovpn', importer: 'ovpn' },
-      ...verdict.settings!,
-      ...DEFAULT_LEAK_PROTECTION,
-    };
+    const { profile } = storedProfile(`client\nremote vpn.example.test 1194\n${line}\n<ca>\n${lab.pki.ca}</ca>\nauth-user-pass\n`, { id: 'mssfix', name: 'mssfix' });
     const secrets = { key: null, credentials: null, staticKeys: { 'tls-auth': null, 'tls-crypt': null, 'tls-crypt-v2': null }, proxyCredentials: null };
     return buildEngineConfig(profile, secrets, { killSwitch: false, allowLan: true, guiVersion: 'causeway-lab' }).mssfix;
   }

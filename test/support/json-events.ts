@@ -1,7 +1,7 @@
 // A running `causeway connect --json-events`: its events as they arrive, its stderr, its exit,
 // and waiting for an event (with everything seen so far in the error when it never comes).
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { sleep } from '../peers/lab/index.js';
+import { LineSplitter, sleep } from '../peers/lab/index.js';
 
 export interface CliEvent {
   event: string;
@@ -14,21 +14,14 @@ export class JsonEvents {
   stderr = '';
   /** The exit code once the process has closed. */
   readonly exited: Promise<number | null>;
-  private buffered = '';
 
   constructor(
     readonly child: ChildProcessWithoutNullStreams,
     /** More to put in a timeout's error (e.g. the service's log). */
     private readonly context: () => string = () => '',
   ) {
-    child.stdout.on('data', (d: Buffer) => {
-      this.buffered += d.toString();
-      let nl: number;
-      while ((nl = this.buffered.indexOf('\n')) >= 0) {
-        this.events.push(JSON.parse(this.buffered.slice(0, nl)) as CliEvent);
-        this.buffered = this.buffered.slice(nl + 1);
-      }
-    });
+    const lines = new LineSplitter((line) => this.events.push(JSON.parse(line) as CliEvent));
+    child.stdout.on('data', (d: Buffer) => lines.push(d));
     child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => child.on('close', resolve));
   }

@@ -13,16 +13,14 @@ export const workProfile: ProfileSummary = {
   needsCertificate: false,
 };
 
+/** Like workProfile (no certificate), but an AWS Client VPN endpoint with SAML sign-in. */
 export const awsProfile: ProfileSummary = {
+  ...workProfile,
   id: 'aws',
   name: 'AWS Dev',
   remote: { host: 'cvpn-endpoint-0abc.prod.clientvpn.eu-west-1.amazonaws.com', port: 443, proto: 'udp' },
   authKind: 'aws-saml',
   isAws: true,
-  hasCertificate: false,
-  certificateNotAfter: null,
-  certificateExpiry: null,
-  needsCertificate: false,
 };
 
 export const cert: CertSummary = {

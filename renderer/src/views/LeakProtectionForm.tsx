@@ -4,6 +4,7 @@
 import { useId, useState } from 'react';
 import type { LeakProtectionInput, ProfileDetails } from '../../../app/ipc/types';
 import { errorMessage } from '../bridge';
+import { LeakProtectionChecks } from '../components/fields';
 import { useServices } from '../context';
 
 export function LeakProtectionForm({ details, onSaved }: { details: ProfileDetails; onSaved(details: ProfileDetails): void }) {
@@ -33,14 +34,7 @@ export function LeakProtectionForm({ details, onSaved }: { details: ProfileDetai
   return (
     <div role="group" className="form leak" aria-labelledby={titleId} aria-busy={pending !== null}>
       <h3 id={titleId}>Leak protection</h3>
-      <label className="check">
-        <input type="checkbox" checked={shown.killSwitch} onChange={(e) => void change({ killSwitch: e.target.checked })} />
-        <span>Kill switch: while connected or reconnecting, nothing leaves this computer but the VPN</span>
-      </label>
-      <label className="check">
-        <input type="checkbox" checked={shown.allowLan} onChange={(e) => void change({ allowLan: e.target.checked })} />
-        <span>Allow the local network (printers, file shares) while traffic outside the VPN is blocked</span>
-      </label>
+      <LeakProtectionChecks value={{ killSwitch: shown.killSwitch, allowLan: shown.allowLan }} onChange={(next) => void change(next)} />
       <p className="muted small">Used from the next connection.</p>
       {error && (
         <p className="inline-alert bad" role="alert">

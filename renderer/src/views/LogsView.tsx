@@ -1,6 +1,7 @@
 // Per-session logs of one profile, already redacted by main, easy to copy into a support request.
 import { useEffect, useMemo, useState } from 'react';
 import type { AppSnapshot, LogLine } from '../../../app/ipc/types';
+import { ProfileOptions } from '../components/fields';
 import { useServices } from '../context';
 
 interface Props {
@@ -50,11 +51,7 @@ export function LogsView({ snapshot, liveLogs }: Props) {
           <label className="inline">
             <span>Profile</span>
             <select value={profileId} onChange={(e) => setProfileId(e.target.value)}>
-              {snapshot.profiles.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
+              <ProfileOptions profiles={snapshot.profiles} />
             </select>
           </label>
         )}

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { AppSnapshot, Settings } from '../../../app/ipc/types';
+import { CheckRow, LeakProtectionChecks, ProfileOptions } from '../components/fields';
 import { useServices } from '../context';
 
 const backendWords: Record<string, string> = {
@@ -38,33 +39,23 @@ export function SettingsView({ snapshot }: { snapshot: AppSnapshot }) {
           <span>Connect when Causeway starts</span>
           <select value={s.connectOnStartup ?? ''} onChange={(e) => void change({ connectOnStartup: e.target.value || null })}>
             <option value="">Don’t connect</option>
-            {snapshot.profiles.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
+            <ProfileOptions profiles={snapshot.profiles} />
           </select>
         </label>
-        <label className="check">
-          <input type="checkbox" checked={s.startMinimized} onChange={(e) => void change({ startMinimized: e.target.checked })} />
-          <span>Start minimized to the tray</span>
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={s.notifications} onChange={(e) => void change({ notifications: e.target.checked })} />
-          <span>Show a notification when a connection comes up, drops or fails</span>
-        </label>
+        <CheckRow label="Start minimized to the tray" checked={s.startMinimized} onChange={(startMinimized) => void change({ startMinimized })} />
+        <CheckRow
+          label="Show a notification when a connection comes up, drops or fails"
+          checked={s.notifications}
+          onChange={(notifications) => void change({ notifications })}
+        />
       </div>
       <div className="card form" role="group" aria-labelledby="new-profiles-title">
         <h2 id="new-profiles-title">New profiles</h2>
         <p className="muted small">Profiles imported from now on (here or with causeway import) start with these; each profile’s details can change them.</p>
-        <label className="check">
-          <input type="checkbox" checked={s.newProfileKillSwitch} onChange={(e) => void change({ newProfileKillSwitch: e.target.checked })} />
-          <span>Kill switch: while connected or reconnecting, nothing leaves this computer but the VPN</span>
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={s.newProfileAllowLan} onChange={(e) => void change({ newProfileAllowLan: e.target.checked })} />
-          <span>Allow the local network (printers, file shares) while traffic outside the VPN is blocked</span>
-        </label>
+        <LeakProtectionChecks
+          value={{ killSwitch: s.newProfileKillSwitch, allowLan: s.newProfileAllowLan }}
+          onChange={(next) => void change({ newProfileKillSwitch: next.killSwitch, newProfileAllowLan: next.allowLan })}
+        />
       </div>
       <div className="card">
         <h2>Saved secrets</h2>

@@ -12,6 +12,7 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { LineSplitter } from '../lab/lines.js';
 
 export const AWS_AUDIENCE = 'urn:amazon:webservices:clientvpn';
 export const AWS_ACS_URL = 'http://127.0.0.1:35001/';
@@ -49,7 +50,7 @@ export class AwsEndpointController {
   private readonly seen = new Set<string>();
   /** Clients that logged in, so a renegotiation (REAUTH) needs no new browser login. */
   private readonly authenticated = new Set<string>();
-  private buffer = '';
+  private readonly lines = new LineSplitter((line) => this.onLine(line));
   private pending: ClientRequest | null = null;
   private queue: Promise<void> = Promise.resolve();
   private waiters: { match: (e: string) => boolean; resolve: (e: string) => void }[] = [];
@@ -73,7 +74,7 @@ export class AwsEndpointController {
       acceptedClockSkewMs: 5_000,
     });
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('data', (chunk: string) => this.lines.push(chunk));
   }
 
   static async connect(options: AwsEndpointOptions): Promise<AwsEndpointController> {
@@ -110,16 +111,6 @@ export class AwsEndpointController {
     for (const w of this.waiters.filter((w) => w.match(text))) {
       this.waiters.splice(this.waiters.indexOf(w), 1);
       w.resolve(text);
-    }
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
-      this.onLine(line);
     }
   }
 

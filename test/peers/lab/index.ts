@@ -6,4 +6,5 @@ export type { ServerOptions, ServerInfo, TlsWrap, ClientAuth } from './openvpn-s
 export type { Pki, CertAndKey } from './pki.js';
 export { LabProcess } from './process.js';
 export { run, inNetns, sleep } from './exec.js';
+export { LineSplitter } from './lines.js';
 export type { ProxyUser, RunningProxy } from './proxies.js';

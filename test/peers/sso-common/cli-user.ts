@@ -11,9 +11,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CLI_PATH, runCli, stopCli, stopConnects, type CliResult } from '../../support/run-cli.js';
+import { LineSplitter } from '../lab/lines.js';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
-export const CLI_PATH = join(repo, 'bin', 'causeway.cjs');
 export const HELPER_PATH = join(repo, 'native', 'target', 'release', 'causeway-helper');
 
 export interface CliEvent {
@@ -93,23 +94,8 @@ export class CliUser {
   }
 
   /** Runs a CLI command to completion. */
-  async cli(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, [CLI_PATH, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        done({ code, stdout, stderr });
-      });
-    });
-    appendFileSync(join(this.results, 'cli-commands.log'), `$ causeway ${args.join(' ')}\n${r.stdout}${r.stderr}(exit ${r.code})\n`);
-    return r;
+  cli(args: string[], input = ''): Promise<CliResult> {
+    return runCli(args, { env: this.env, input, timeoutMs: 120_000, log: join(this.results, 'cli-commands.log') });
   }
 
   /** Imports profile text under `name`; throws with the CLI's reasons when refused. */
@@ -128,9 +114,8 @@ export class CliUser {
   }
 
   /** Stops every connect still running (afterEach). */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.running].map((r) => r.stop()));
-    this.running.clear();
+  stopAll(): Promise<void> {
+    return stopConnects(this.running);
   }
 
   /** Keeps the session logs for the secret scan and removes the user's files. */
@@ -160,22 +145,16 @@ export class ConnectRun {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const base = join(user.results, `connect-${profile}-${process.hrtime.bigint()}`);
-    let buffered = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        appendFileSync(`${base}.jsonl`, `${line}\n`);
-        try {
-          this.events.push(JSON.parse(line) as CliEvent);
-        } catch {
-          this.events.push({ event: 'unparsed', line });
-        }
-        for (const w of this.waiters.splice(0)) w();
+    const lines = new LineSplitter((line) => {
+      appendFileSync(`${base}.jsonl`, `${line}\n`);
+      try {
+        this.events.push(JSON.parse(line) as CliEvent);
+      } catch {
+        this.events.push({ event: 'unparsed', line });
       }
+      for (const w of this.waiters.splice(0)) w();
     });
+    this.child.stdout!.on('data', (d: Buffer) => lines.push(d));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
       appendFileSync(`${base}.stderr`, d);
@@ -214,13 +193,7 @@ export class ConnectRun {
   }
 
   /** SIGTERM (clean disconnect), SIGKILL if it hangs. */
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    return this.exited;
+  stop(): Promise<number | null> {
+    return stopCli(this.child, this.exited);
   }
 }

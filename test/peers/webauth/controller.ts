@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { LineSplitter } from '../lab/lines.js';
 
 export type PendingMode = 'webauth' | 'openurl' | 'crtext';
 
@@ -38,7 +39,7 @@ const SIGN_IN_PAGE = (action: string) => `<!doctype html><html><head><meta chars
 
 export class PendingAuthPeer {
   readonly events: string[] = [];
-  private buffer = '';
+  private readonly lines = new LineSplitter((line) => this.onLine(line));
   private current: { kind: 'CONNECT' | 'CR_RESPONSE'; request: Request; response?: string } | null = null;
   /** Web sign-in sessions: token in the URL → the waiting VPN client. */
   private readonly pending = new Map<string, Request>();
@@ -50,7 +51,7 @@ export class PendingAuthPeer {
     readonly webBase: string,
   ) {
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => this.onData(d));
+    socket.on('data', (d: string) => this.lines.push(d));
     web.on('request', (req, res) => this.onWeb(req, res));
   }
 
@@ -74,16 +75,6 @@ export class PendingAuthPeer {
     this.socket.destroy();
     this.web.closeAllConnections();
     this.web.close();
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
-      this.onLine(line);
-    }
   }
 
   private onLine(line: string): void {

@@ -11,15 +11,20 @@ use crate::ctrl_msg::Crv1;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// A remote of either address family.
+fn remote(host: &str, port: u16, proto: Proto) -> Remote {
+    Remote {
+        host: host.into(),
+        port,
+        proto,
+        family: AddressFamily::Any,
+    }
+}
+
 fn config() -> EngineConfig {
     // A password profile with its credentials, one UDP remote, no retry limit.
     let mut c = crate::config::tests_support::vector_config("to-connect-minimal");
-    c.remotes = vec![Remote {
-        host: "vpn.example.com".into(),
-        port: 1194,
-        proto: Proto::Udp,
-        family: AddressFamily::Any,
-    }];
+    c.remotes = vec![remote("vpn.example.com", 1194, Proto::Udp)];
     c.auth_user_pass = true;
     c.credentials = Some(Credentials {
         username: "u".into(),
@@ -169,24 +174,23 @@ impl Harness {
         self.drain();
     }
 
+    /// What `pick` takes from each event it matches, in order.
+    fn picked<T>(&self, pick: impl Fn(&Event) -> Option<T>) -> Vec<T> {
+        self.events.iter().filter_map(pick).collect()
+    }
+
     fn prompts(&self) -> Vec<CredentialKind> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::NeedCredentials { kind, .. } => Some(*kind),
-                _ => None,
-            })
-            .collect()
+        self.picked(|e| match e {
+            Event::NeedCredentials { kind, .. } => Some(*kind),
+            _ => None,
+        })
     }
 
     fn phases(&self) -> Vec<SessionPhase> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Phase { phase, .. } => Some(*phase),
-                _ => None,
-            })
-            .collect()
+        self.picked(|e| match e {
+            Event::Phase { phase, .. } => Some(*phase),
+            _ => None,
+        })
     }
 
     fn failure(&self) -> Option<(ErrorCode, String)> {
@@ -284,12 +288,8 @@ fn crv1() -> Crv1 {
 #[test]
 fn a_crv1_answer_goes_to_the_address_that_issued_the_challenge_once() {
     let mut cfg = config();
-    cfg.remotes.push(Remote {
-        host: "second.example.com".into(),
-        port: 1194,
-        proto: Proto::Udp,
-        family: AddressFamily::Any,
-    });
+    cfg.remotes
+        .push(remote("second.example.com", 1194, Proto::Udp));
     let mut h = Harness::new(cfg);
     h.resolved("192.0.2.1:1194");
     h.closed(CloseReason::Crv1(crv1()));
@@ -370,12 +370,7 @@ fn fails_over_across_the_remotes_and_gives_up_after_connect_retry_max() {
     let mut cfg = config();
     cfg.connect_retry_max = Some(2);
     for host in ["b.example.com", "c.example.com"] {
-        cfg.remotes.push(Remote {
-            host: host.into(),
-            port: 443,
-            proto: Proto::Tcp,
-            family: AddressFamily::Any,
-        });
+        cfg.remotes.push(remote(host, 443, Proto::Tcp));
     }
     let mut h = Harness::new(cfg);
     h.resolved("192.0.2.1:1194");
@@ -544,12 +539,7 @@ fn remote_random_hostname_is_looked_up_under_a_fresh_label() {
 #[test]
 fn a_dual_stack_name_is_tried_over_its_other_family_before_the_next_remote() {
     let mut cfg = config();
-    cfg.remotes.push(Remote {
-        host: "b.example.com".into(),
-        port: 1194,
-        proto: Proto::Udp,
-        family: AddressFamily::Any,
-    });
+    cfg.remotes.push(remote("b.example.com", 1194, Proto::Udp));
     let mut h = Harness::new(cfg);
     h.m.handle_resolved(
         Ok(vec![addr("192.0.2.1:1194"), addr("[2001:db8::1]:1194")]),

@@ -270,13 +270,11 @@ fn condition(
             v.r#type = FWP_BYTE_ARRAY16_TYPE;
             v.Anonymous.byteArray16 = bytes;
         }
-        (Condition::RemotePort(p), _) => {
-            out.fieldKey = FWPM_CONDITION_IP_REMOTE_PORT;
-            v.r#type = FWP_UINT16;
-            v.Anonymous.uint16 = p;
-        }
-        (Condition::LocalPort(p), _) => {
-            out.fieldKey = FWPM_CONDITION_IP_LOCAL_PORT;
+        (Condition::RemotePort(p) | Condition::LocalPort(p), _) => {
+            out.fieldKey = match c {
+                Condition::RemotePort(_) => FWPM_CONDITION_IP_REMOTE_PORT,
+                _ => FWPM_CONDITION_IP_LOCAL_PORT,
+            };
             v.r#type = FWP_UINT16;
             v.Anonymous.uint16 = p;
         }
