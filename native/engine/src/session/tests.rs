@@ -47,7 +47,7 @@ fn addr(s: &str) -> SocketAddr {
 
 fn settings() -> PushedSettings {
     serde_json::from_value(serde_json::json!({
-        "ipv4": null, "ipv6": null, "routes": [], "routesIpv6": [], "redirectGateway": false, "blockIpv6": false,
+        "ipv4": null, "ipv6": null, "routes": [], "routesIpv6": [], "redirectGateway": false, "redirectGatewayIpv6": false, "blockLocal": false, "blockIpv6": false,
         "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
         "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
     }))
