@@ -173,10 +173,13 @@ impl RetryPolicy {
                 if same >= REFUSAL_STALLS {
                     return Some(refusal);
                 }
-                self.unreachable(EngineError::new(
+                // Retried like an unreachable server; when connect-retry-max leaves no attempt,
+                // the refusal is still the best account of what happened.
+                let retry = EngineError::new(
                     ErrorCode::ServerUnreachable,
-                    "the server answered but not our TLS handshake (a lossy path, or a server refusing our TLS versions)",
-                ))
+                    "the handshake stalled where a server refusing it stops",
+                );
+                self.unreachable(retry).map(|_| refusal)
             }
             Outcome::Unreachable(e) => self.unreachable(e),
         }
@@ -299,11 +302,10 @@ mod tests {
     }
 
     #[test]
-    fn stalls_count_against_connect_retry_max() {
+    fn stalls_count_against_connect_retry_max_and_the_last_one_says_what_it_looked_like() {
         let mut p = RetryPolicy::new(&cfg(Some(1)), 1);
         let e = p.failed(stalled()).expect("no attempt left");
-        assert_eq!(e.code, ErrorCode::ServerUnreachable);
-        assert!(e.message.contains("1 failed attempts"), "{}", e.message);
+        assert_eq!(e.code, ErrorCode::TlsVersionRefused);
     }
 
     #[test]
