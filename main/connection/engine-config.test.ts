@@ -89,6 +89,19 @@ ${t.pki.tlsCryptKey}</tls-crypt>
     expect(build(older).dataCiphersFallback).toBeNull();
   });
 
+  it("carries the profile's redirect-gateway ipv6, and its block-local takes the LAN away whatever allowLan says", () => {
+    const build = (flags: string, allowLan: boolean) => {
+      const { profile } = profileFrom(`client\nremote vpn.example.test 1194\nredirect-gateway ${flags}\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`);
+      const config = buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, { ...options, allowLan });
+      return { v4: config.redirectGateway, v6: config.redirectGatewayIpv6, allowLan: config.allowLan };
+    };
+    expect(build('def1', true)).toEqual({ v4: true, v6: false, allowLan: true });
+    expect(build('def1 ipv6', true)).toEqual({ v4: true, v6: true, allowLan: true });
+    expect(build('ipv6 !ipv4', true)).toEqual({ v4: false, v6: true, allowLan: true });
+    expect(build('def1 block-local', true)).toEqual({ v4: true, v6: false, allowLan: false });
+    expect(build('def1', false)).toEqual({ v4: true, v6: false, allowLan: false });
+  });
+
   it("carries the profile's mssfix, and reads a profile stored before mssfix had a mode", () => {
     const lines = (mssfix: string) => `client\nremote vpn.example.test 1194\n${mssfix}\n<ca>\n${t.pki.ca}</ca>\nauth-user-pass\n`;
     const build = (profile: Profile) => buildEngineConfig(profile, { key: null, credentials: null, staticKeys: noStaticKeys, proxyCredentials: null }, options).mssfix;

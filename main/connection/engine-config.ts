@@ -112,9 +112,8 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     routeNoPull: profile.routeNoPull,
     routes: [...profile.routes],
     routesIpv6: [...profile.routesIpv6],
-    // EngineConfig carries one switch: IPv4 default route (def1). IPv6-only redirection is
-    // expressed by the helper's leak protection (blockIpv6) rather than a v6 default route.
     redirectGateway: profile.redirectGateway?.ipv4 ?? false,
+    redirectGatewayIpv6: profile.redirectGateway?.ipv6 ?? false,
     excludedRoutes: [...profile.excludedRoutes],
     dns: {
       servers: [...profile.dns.servers],
@@ -123,7 +122,8 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
     },
     blockIpv6: profile.blockIpv6,
     killSwitch: options.killSwitch,
-    allowLan: options.allowLan,
+    // The profile's `redirect-gateway block-local` takes the LAN away whatever the setting.
+    allowLan: options.allowLan && !(profile.redirectGateway?.flags.includes('block-local') ?? false),
     guiVersion: options.guiVersion,
   };
 }

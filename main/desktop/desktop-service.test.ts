@@ -185,7 +185,7 @@ describe('desktop service', () => {
     expect(t.core.connections.connect).toHaveBeenCalledWith('work');
     expect(t.last('connection')).toEqual({ profileId: 'work', view: { phase: 'connecting', step: 'resolving', server: null } });
     const since = Date.parse('2026-11-22T10:42:00Z');
-    const pushed = { ipv4: { address: '10.8.0.6', prefix: 24, gateway: null }, ipv6: null, routes: [], routesIpv6: [], redirectGateway: false, blockIpv6: false, dns: { servers: ['10.8.0.1'], searchDomains: [], routeDomains: [] }, mtu: 1500, device: 'cw0', peerId: 1, cipher: 'AES-256-GCM' as const, sessionTimeoutSec: 3600 };
+    const pushed = { ipv4: { address: '10.8.0.6', prefix: 24, gateway: null }, ipv6: null, routes: [], routesIpv6: [], redirectGateway: false, redirectGatewayIpv6: false, blockLocal: false, blockIpv6: false, dns: { servers: ['10.8.0.1'], searchDomains: [], routeDomains: [] }, mtu: 1500, device: 'cw0', peerId: 1, cipher: 'AES-256-GCM' as const, sessionTimeoutSec: 3600 };
     t.state('work', { phase: 'connected', remote: { host: 'vpn.example.com', address: '192.0.2.1', port: 1194, proto: 'udp' }, since }, pushed);
     expect(t.last('connection')!.view).toEqual({
       phase: 'connected',

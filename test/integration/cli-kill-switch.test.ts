@@ -4,7 +4,10 @@
 // `causeway set … kill-switch on` make the helper put up its nftables table (`causeway_<pid>`,
 // whose output chain ends in the kill switch's catch-all reject) while connected; a plain
 // connect of the same profile puts up none (it asks for no IPv6 block either). With the LAN
-// blocked too, the server's LAN address stops answering pings while the tunnel is up.
+// blocked too, the server's LAN address stops answering pings while the tunnel is up. A
+// profile's `redirect-gateway def1 ipv6` carries IPv6 to the lab internet through the tunnel
+// (none of it in plaintext on the link), and its `redirect-gateway def1 block-local` blocks the
+// LAN although the profile's LAN access is on.
 //
 // Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
 // output to test-results/cli-kill-switch/, which the secret scan checks.
@@ -17,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
 import { runCli, stopCli, stopLeftoverConnects, type CliResult } from '../support/run-cli.js';
+import { Capture, pingWorks, probe, to } from './leak-capture.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -93,8 +97,8 @@ async function pingsLan(): Promise<boolean> {
   return r.code === 0;
 }
 
-async function show(): Promise<{ killSwitch: boolean; allowLan: boolean }> {
-  return JSON.parse((await cli(['show', 'lab', '--json'])).stdout) as { killSwitch: boolean; allowLan: boolean };
+async function show(profile = 'lab'): Promise<{ killSwitch: boolean; allowLan: boolean }> {
+  return JSON.parse((await cli(['show', profile, '--json'])).stdout) as { killSwitch: boolean; allowLan: boolean };
 }
 
 beforeAll(async () => {
@@ -115,25 +119,31 @@ beforeAll(async () => {
     CAUSEWAY_SECRET_PASSPHRASE: PASSPHRASE,
     CAUSEWAY_HELPER: helperPath,
   };
-  const file = join(home, 'lab.ovpn');
+  await importProfile('lab', server);
+}, 180_000);
+
+/** Writes a profile for `to` with `extra` lines and imports it under `name`, as a user would. */
+async function importProfile(name: string, to: LabServer, extra: string[] = []): Promise<void> {
+  const file = join(home, `${name}.ovpn`);
   writeFileSync(
     file,
     [
       'client',
       'dev tun',
       'proto udp',
-      `remote ${server.info.address} ${server.info.port}`,
+      `remote ${to.info.address} ${to.info.port}`,
       'remote-cert-tls server',
       'connect-retry 1 5',
+      ...extra,
       `<ca>\n${lab.pki.ca}</ca>`,
       `<cert>\n${lab.pki.clientEc.cert}</cert>`,
       `<key>\n${lab.pki.clientEc.key}</key>`,
       '',
     ].join('\n'),
   );
-  const imported = await cli(['import', file, '--name', 'lab']);
+  const imported = await cli(['import', file, '--name', name]);
   if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
-}, 180_000);
+}
 
 stopLeftoverConnects(running);
 
@@ -179,5 +189,57 @@ describe('the kill switch from the CLI to the helper', () => {
     expect(await c.stop()).toBe(0);
     expect(await helperTables()).toEqual([]);
     expect(await pingsLan()).toBe(true);
+  });
+});
+
+describe("a profile's redirect-gateway flags, imported and connected", () => {
+  let v6server: LabServer;
+  let internet: { v4: string; v6: string };
+  const lanV6 = 'fd99::1';
+
+  beforeAll(async () => {
+    // The LAN gets IPv6 and the gateway the lab "internet"; the server gives tunnels an IPv6
+    // address (server-ipv6) and pushes no routing: the profiles ask for it.
+    await lab.addLanIpv6();
+    internet = await lab.addInternet();
+    v6server = await lab.startServer({ proto: 'udp', ipv6: true });
+    await importProfile('lab-v6', v6server, ['redirect-gateway def1 ipv6']);
+    await importProfile('lab-block-local', v6server, ['redirect-gateway def1 block-local']);
+  }, 60_000);
+
+  it('redirect-gateway ipv6 carries IPv6 to the internet through the tunnel, none of it on the link; the LAN stays reachable', async () => {
+    // Negative control: with no connection the probe leaves on the link in plaintext.
+    const before = await Capture.start(lab, v6server);
+    expect(await probe(lab, internet.v6)).toBe(true);
+    expect(to(await before.stop(), internet.v6).length).toBeGreaterThan(0);
+
+    expect(await show('lab-v6')).toMatchObject({ allowLan: true, killSwitch: false });
+    const c = connect('lab-v6');
+    await c.connected();
+    const capture = await Capture.start(lab, v6server);
+    expect(await probe(lab, internet.v6)).toBe(true); // answered, through the tunnel
+    expect(await pingsLan()).toBe(true);
+    expect(await pingWorks(lab, lanV6)).toBe(true);
+    const seen = await capture.stop();
+    expect(to(seen, internet.v6)).toEqual([]);
+    expect(await c.stop()).toBe(0);
+    expect(await helperTables()).toEqual([]);
+  });
+
+  it('redirect-gateway block-local blocks the LAN although the profile allows it', async () => {
+    expect(await show('lab-block-local')).toMatchObject({ allowLan: true });
+    const c = connect('lab-block-local');
+    await c.connected();
+    await lab.ping(v6server.info.tunnelAddress); // the tunnel itself works
+    const capture = await Capture.start(lab, v6server);
+    expect(await pingsLan()).toBe(false);
+    expect(await pingWorks(lab, lanV6)).toBe(false);
+    const seen = await capture.stop();
+    expect(to(seen, lab.netns.serverAddress)).toEqual([]);
+    expect(to(seen, lanV6)).toEqual([]);
+    expect(await c.stop()).toBe(0);
+    // Negative control: the same pings answer once the connection is over.
+    expect(await pingsLan()).toBe(true);
+    expect(await pingWorks(lab, lanV6)).toBe(true);
   });
 });

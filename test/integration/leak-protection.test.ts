@@ -7,77 +7,12 @@
 // the next helper takes over), a conflicting route the helper refuses to keep, and nothing
 // left behind after disconnect. A negative control first shows every probe leaves in
 // plaintext with no protection, so a probe with no route out cannot pass.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LabProcess, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
+import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
+import { Capture, pingWorks, probe, tcpProbe, to } from './leak-capture.js';
 
 const CLIENT_V6 = 'fd99::2';
 const SERVER_V6 = 'fd99::1';
-
-/**
- * Captures IP/IPv6 packets leaving the client through its veth, except the tunnel's own and
- * IPv6 neighbour discovery: like ARP (which is not IP and not captured either), it only finds
- * the next hop on the link for packets that are allowed, and the kernel refreshes it on its own.
- */
-class Capture {
-  private constructor(private readonly proc: LabProcess) {}
-
-  static async start(lab: Lab, server: LabServer): Promise<Capture> {
-    const tunnel = `udp and host ${lab.netns.serverAddress} and port ${server.info.port}`;
-    const neighbourDiscovery = 'icmp6 and (icmp6[icmp6type] == icmp6-neighborsolicit or icmp6[icmp6type] == icmp6-neighboradvert)';
-    const filter = `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`;
-    const child = spawn('ip', ['netns', 'exec', lab.netns.client, 'tcpdump', '-i', lab.netns.clientDevice, '-Q', 'out', '-n', '-l', '-U', filter], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const proc = new LabProcess(child, 'tcpdump');
-    await proc.waitForLog('listening on', 10_000);
-    return new Capture(proc);
-  }
-
-  /** Packet lines seen so far (tcpdump prints one line per packet, each with a timestamp). */
-  packets(): string[] {
-    return this.proc.log.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d+ /.test(l));
-  }
-
-  async stop(): Promise<string[]> {
-    await sleep(300); // let tcpdump print what it has
-    await this.proc.stop();
-    return this.packets();
-  }
-}
-
-/** True when every probe packet got a reply (ping exits 0). */
-async function pingWorks(lab: Lab, address: string): Promise<boolean> {
-  const v6 = address.includes(':') ? ['-6'] : [];
-  const r = await lab.inClient('ping', [...v6, '-c', '2', '-i', '0.2', '-W', '1', address], { check: false, timeoutMs: 15_000 });
-  return r.code === 0;
-}
-
-/** A TCP connection attempt to the server's veth address (nobody needs to listen). */
-async function tcpProbe(lab: Lab, address: string): Promise<void> {
-  const script = `const s=require('net').connect({host:${JSON.stringify(address)},port:7,timeout:1500});s.on('error',()=>process.exit(0));s.on('timeout',()=>process.exit(0));s.on('connect',()=>process.exit(0));`;
-  await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
-}
-
-/** A UDP datagram to port 53 (a DNS query's first packet; nobody needs to answer). */
-async function udp53Probe(lab: Lab, address: string): Promise<void> {
-  const family = address.includes(':') ? 'udp6' : 'udp4';
-  const script = `const s=require('dgram').createSocket(${JSON.stringify(family)});s.on('error',()=>process.exit(0));s.send(Buffer.from('probe'),53,${JSON.stringify(address)},()=>setTimeout(()=>process.exit(0),100));`;
-  await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
-}
-
-/** ICMP, TCP and UDP/53 to `address` from an ordinary process; true when the ping was answered. */
-async function probe(lab: Lab, address: string): Promise<boolean> {
-  const answered = await pingWorks(lab, address);
-  await tcpProbe(lab, address);
-  await udp53Probe(lab, address);
-  return answered;
-}
-
-/** The captured packets addressed to `address` (tcpdump prints "> address" or "> address.port"). */
-function to(seen: string[], address: string): string[] {
-  return seen.filter((l) => l.includes(`> ${address}:`) || l.includes(`> ${address}.`));
-}
 
 async function helperTables(lab: Lab): Promise<string[]> {
   const r = await lab.inClient('nft', ['list', 'tables']);
@@ -169,6 +104,113 @@ describe('leak protection in the namespace lab', () => {
       helper.disconnect(session);
       await helper.waitForPhase(session, 'disconnected', 10_000);
       await v6server.stop();
+    }
+    expect(await helperTables(lab)).toEqual([]);
+  });
+
+  it('routes IPv6 into the tunnel with a pushed redirect-gateway ipv6: the lab internet over IPv6 through it, none on the link', async () => {
+    const v6server = await lab.startServer({ proto: 'udp', ipv6: true, push: ['redirect-gateway def1 ipv6'] });
+    try {
+      const session = 'pushed-v6-redirect';
+      helper.connect(session, lab.engineConfig(v6server, {}, { blockIpv6: false, killSwitch: false, allowLan: true }));
+      await helper.waitForPhase(session, 'connected', 20_000);
+      const pushed = helper.pushed(session)!;
+      expect(pushed.redirectGatewayIpv6).toBe(true);
+      expect(pushed.ipv6).not.toBeNull();
+      // OpenVPN's four routes, never ::/1 + 8000::/1 (they would swallow link-local and multicast).
+      const routes = (await lab.inClient('ip', ['-6', 'route', 'show', 'dev', pushed.device])).stdout
+        .split('\n')
+        .filter((l) => l && !l.includes(' proto kernel '))
+        .map((l) => l.split(' ')[0]);
+      expect(routes.sort()).toEqual(['2000::/4', '3000::/4', '::/3', 'fc00::/7']);
+      const capture = await Capture.start(lab, v6server);
+      expect(await probe(lab, internet.v6)).toBe(true); // answered, through the tunnel
+      expect(await probe(lab, internet.v4)).toBe(true);
+      const seen = await capture.stop();
+      expect(to(seen, internet.v6)).toEqual([]);
+      expect(to(seen, internet.v4)).toEqual([]);
+      // The IPv6 block stays for the session: IPv6 leaves through the tunnel or not at all.
+      expect(await helperTables(lab)).toHaveLength(1);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+    } finally {
+      await v6server.stop();
+    }
+    expect(await helperTables(lab)).toEqual([]);
+    // Negative control: without the session the same probe leaves on the link in plaintext.
+    const after = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v6)).toBe(true);
+    expect(to(await after.stop(), internet.v6).length).toBeGreaterThan(0);
+  });
+
+  it('keeps only the directly connected private LAN reachable, both families; a pushed block-local takes it away', async () => {
+    const linkLocal = await lab.serverLinkLocal();
+    const lanAnswers = async () => ({
+      v4: await pingWorks(lab, lab.netns.serverAddress),
+      ula: await pingWorks(lab, SERVER_V6),
+      linkLocal: await pingWorks(lab, `${linkLocal}%${lab.netns.clientDevice}`),
+    });
+    for (const blockLocal of [false, true]) {
+      const push = blockLocal ? 'redirect-gateway def1 ipv6 block-local' : 'redirect-gateway def1 ipv6';
+      const v6server = await lab.startServer({ proto: 'udp', ipv6: true, push: [push] });
+      try {
+        const session = `lan-${blockLocal}`;
+        // The profile allows the LAN either way.
+        helper.connect(session, lab.engineConfig(v6server, {}, { blockIpv6: false, killSwitch: false, allowLan: true }));
+        await helper.waitForPhase(session, 'connected', 20_000);
+        expect(helper.pushed(session)?.blockLocal).toBe(blockLocal);
+        const capture = await Capture.start(lab, v6server);
+        const answers = await lanAnswers();
+        const seen = await capture.stop();
+        expect(answers).toEqual({ v4: !blockLocal, ula: !blockLocal, linkLocal: !blockLocal });
+        for (const address of [lab.netns.serverAddress, SERVER_V6, linkLocal]) {
+          expect(to(seen, address).length > 0).toBe(!blockLocal);
+        }
+        helper.disconnect(session);
+        await helper.waitForPhase(session, 'disconnected', 10_000);
+      } finally {
+        await v6server.stop();
+      }
+    }
+    // And after the session, all of it answers again.
+    expect(await lanAnswers()).toEqual({ v4: true, ula: true, linkLocal: true });
+  });
+
+  it('never exempts a public range the LAN claims as on-link (TunnelCrack LocalNet), IPv4 and IPv6', async () => {
+    const claimed = { v4: '198.51.100.1', v6: '2001:db8:77::1' };
+    const unclaim4 = await lab.claimOnLink(claimed.v4, '198.51.100.2', 24);
+    const unclaim6 = await lab.claimOnLink(claimed.v6, '2001:db8:77::2', 64);
+    const v6server = await lab.startServer({ proto: 'udp', ipv6: true, push: ['redirect-gateway def1 ipv6'] });
+    try {
+      // Negative control: with no session both "local" ranges are reached in plaintext.
+      const before = await Capture.start(lab, v6server);
+      expect(await probe(lab, claimed.v4)).toBe(true);
+      expect(await probe(lab, claimed.v6)).toBe(true);
+      const plain = await before.stop();
+      for (const address of [claimed.v4, claimed.v6]) {
+        expect(to(plain, address).some((l) => /ICMP/.test(l))).toBe(true);
+        expect(to(plain, address).some((l) => /Flags \[S\]/.test(l))).toBe(true);
+        expect(to(plain, address).some((l) => l.includes(`${address}.53: `))).toBe(true);
+      }
+
+      const session = 'localnet';
+      helper.connect(session, lab.engineConfig(v6server, {}, { blockIpv6: false, killSwitch: false, allowLan: true }));
+      await helper.waitForPhase(session, 'connected', 20_000);
+      const capture = await Capture.start(lab, v6server);
+      expect(await probe(lab, claimed.v4)).toBe(false);
+      expect(await probe(lab, claimed.v6)).toBe(false);
+      // The private LAN, allowed, still answers: the block is not just everything.
+      expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(true);
+      expect(await pingWorks(lab, SERVER_V6)).toBe(true);
+      const seen = await capture.stop();
+      expect(to(seen, claimed.v4)).toEqual([]);
+      expect(to(seen, claimed.v6)).toEqual([]);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+    } finally {
+      await v6server.stop();
+      await unclaim6();
+      await unclaim4();
     }
     expect(await helperTables(lab)).toEqual([]);
   });

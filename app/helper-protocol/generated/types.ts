@@ -122,6 +122,12 @@ export interface EngineConfig {
   routesIpv6: string[];
   redirectGateway: boolean;
   /**
+   * The profile's `redirect-gateway ipv6`: IPv6 goes into the tunnel too (OpenVPN's
+   * `::/3`, `2000::/4`, `3000::/4`, `fc00::/7`) once the server gives the tunnel an IPv6
+   * address.
+   */
+  redirectGatewayIpv6: boolean;
+  /**
    * Routes that bypass the tunnel via the original default path (`route … net_gateway`),
    * CIDR, IPv4 and IPv6 (applied by the helper, not the engine).
    */
@@ -375,6 +381,16 @@ export interface PushedSettings {
   routes: string[];
   routesIpv6: string[];
   redirectGateway: boolean;
+  /**
+   * The server pushed `redirect-gateway ipv6`: IPv6 goes into the tunnel too, when it has
+   * an IPv6 address (`ipv6`).
+   */
+  redirectGatewayIpv6: boolean;
+  /**
+   * The server pushed `redirect-gateway block-local`: the LAN stays blocked for this
+   * session whatever the profile's `allowLan`.
+   */
+  blockLocal: boolean;
   /**
    * The server pushed `block-ipv6`: IPv6 outside the tunnel stays blocked even when the
    * tunnel carries IPv6 (the helper's IPv6 leak block, as for the profile's `block-ipv6`).

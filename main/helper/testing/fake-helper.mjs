@@ -37,6 +37,8 @@ function connected(session) {
       routes: ['10.20.0.0/16'],
       routesIpv6: [],
       redirectGateway: false,
+      redirectGatewayIpv6: false,
+      blockLocal: false,
       blockIpv6: false,
       dns: { servers: ['10.8.0.1'], searchDomains: ['corp.example'], routeDomains: [] },
       mtu: 1500,

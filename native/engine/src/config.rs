@@ -482,6 +482,10 @@ pub struct EngineConfig {
     #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    /// The profile's `redirect-gateway ipv6`: IPv6 goes into the tunnel too (OpenVPN's
+    /// `::/3`, `2000::/4`, `3000::/4`, `fc00::/7`) once the server gives the tunnel an IPv6
+    /// address.
+    pub redirect_gateway_ipv6: bool,
     /// Routes that bypass the tunnel via the original default path (`route … net_gateway`),
     /// CIDR, IPv4 and IPv6 (applied by the helper, not the engine).
     #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
@@ -578,6 +582,12 @@ pub struct PushedSettings {
     #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    /// The server pushed `redirect-gateway ipv6`: IPv6 goes into the tunnel too, when it has
+    /// an IPv6 address (`ipv6`).
+    pub redirect_gateway_ipv6: bool,
+    /// The server pushed `redirect-gateway block-local`: the LAN stays blocked for this
+    /// session whatever the profile's `allowLan`.
+    pub block_local: bool,
     /// The server pushed `block-ipv6`: IPv6 outside the tunnel stays blocked even when the
     /// tunnel carries IPv6 (the helper's IPv6 leak block, as for the profile's `block-ipv6`).
     pub block_ipv6: bool,

@@ -687,3 +687,38 @@ fn a_server_choosing_a_64_bit_block_cipher_is_refused_naming_sweet32() {
         assert!(!sim.established());
     }
 }
+
+#[test]
+fn a_suspension_longer_than_ping_restart_restarts_the_connection_at_once() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let now = sim.now;
+    // The lid was closed for 90 s; the monotonic clock saw none of it.
+    sim.client.handle_suspended(Duration::from_secs(90), now);
+    while let Some(e) = sim.client.poll_event() {
+        sim.events.push(e);
+    }
+    assert_eq!(sim.closed(), Some(&CloseReason::PingTimeout));
+}
+
+#[test]
+fn a_shorter_suspension_counts_towards_ping_restart() {
+    let mut sim = Sim::new(&[PUSH]);
+    sim.run_until(Duration::from_secs(10), Sim::established);
+    let now = sim.now;
+    sim.client.handle_suspended(Duration::from_secs(30), now);
+    while let Some(e) = sim.client.poll_event() {
+        sim.events.push(e);
+    }
+    assert_eq!(sim.closed(), None, "30 s asleep is within ping-restart 60");
+    // The server stays silent: the rest of the 60 s runs out 30 s after the resume.
+    let t0 = sim.now;
+    sim.lose_s2c = Box::new(|_| true);
+    sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
+    assert_eq!(sim.closed(), Some(&CloseReason::PingTimeout));
+    let elapsed = sim.now - t0;
+    assert!(
+        elapsed >= Duration::from_secs(29) && elapsed <= Duration::from_secs(31),
+        "{elapsed:?}"
+    );
+}

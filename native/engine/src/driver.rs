@@ -3,6 +3,7 @@
 
 use crate::api::Command;
 use crate::connection::Connection;
+use crate::suspend_clock::SuspendWatch;
 use crate::transport::Link;
 use crate::tun_io::TunIo;
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ pub struct Driver<'a> {
     link: &'a mut Link,
     next_stats: Instant,
     last_stats: (u64, u64),
+    suspend: SuspendWatch,
 }
 
 async fn tun_ready(tun: Option<&TunIo>) -> std::io::Result<()> {
@@ -40,6 +42,7 @@ impl<'a> Driver<'a> {
             link,
             next_stats: Instant::now() + STATS_INTERVAL,
             last_stats: (0, 0),
+            suspend: SuspendWatch::new(),
         }
     }
 
@@ -152,6 +155,11 @@ impl<'a> Driver<'a> {
             }
             _ = tokio::time::sleep_until(wake) => {
                 let now = Instant::now();
+                // Timers wake at least every STATS_INTERVAL of running time, so a
+                // suspension is seen within that after the resume.
+                if let Some(slept) = self.suspend.since_last() {
+                    self.conn.handle_suspended(slept, now);
+                }
                 self.conn.handle_timeout(now);
                 if now >= self.next_stats {
                     self.next_stats = now + STATS_INTERVAL;

@@ -38,6 +38,7 @@ mod remote_addr;
 pub mod replay;
 pub mod secret;
 mod session;
+mod suspend_clock;
 pub mod tls;
 mod transport;
 mod tun_io;

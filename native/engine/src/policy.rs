@@ -15,7 +15,19 @@ pub enum Outcome {
     Dropped { backoff: Option<Duration> },
     /// Nothing a retry can fix.
     Terminal(EngineError),
+    /// The handshake stopped where a refusing server stops it: after our ClientHello (the
+    /// server refuses our TLS versions) or after our client certificate (it does not accept
+    /// it). A stock server drops the client instance before its alert goes out, so that is
+    /// all we see; but a lossy path that lost the answer looks the same. Retried like
+    /// `Unreachable`, and taken for the refusal (the error) only when `REFUSAL_STALLS`
+    /// attempts in a row stall the same way.
+    HandshakeStalled(EngineError),
 }
+
+/// Handshakes in a row that stall at the same point before the stall counts as a refusal. A
+/// lossy path stalls a handshake for a whole hand-window only rarely (every packet is
+/// retransmitted several times within it), so twice in a row is the server, not the path.
+pub const REFUSAL_STALLS: u32 = 2;
 
 impl Outcome {
     pub fn from_close(reason: CloseReason, established: bool) -> Self {
@@ -46,11 +58,11 @@ impl Outcome {
             },
             CloseReason::HandshakeFailed(stage) => match stage {
                 HandshakeStage::NoAnswer => Outcome::Unreachable(EngineError::new(ErrorCode::ServerUnreachable, "no answer from the server")),
-                HandshakeStage::ResetOnly => Outcome::Terminal(EngineError::new(
+                HandshakeStage::ResetOnly => Outcome::HandshakeStalled(EngineError::new(
                     ErrorCode::TlsVersionRefused,
                     "the server answered but refused our TLS handshake; it most likely allows only TLS 1.1 or older, or none of the TLS versions this profile allows",
                 )),
-                HandshakeStage::TlsStarted { client_cert: true, cert_requested: true } => Outcome::Terminal(EngineError::new(
+                HandshakeStage::TlsStarted { client_cert: true, cert_requested: true } => Outcome::HandshakeStalled(EngineError::new(
                     ErrorCode::ClientCertRejected,
                     "the server ended the TLS handshake after receiving our client certificate; it most likely does not accept it (another CA, revoked or expired)",
                 )),
@@ -92,6 +104,8 @@ pub struct RetryPolicy {
     max: Duration,
     max_attempts: Option<u64>,
     failures: u64,
+    /// Attempts in a row that ended `HandshakeStalled` at the same point (the error's code).
+    stalls: Option<(ErrorCode, u32)>,
     next_delay: Duration,
 }
 
@@ -113,6 +127,7 @@ impl RetryPolicy {
                 .connect_retry_max
                 .map(|n| u64::from(n) * remotes.max(1) as u64),
             failures: 0,
+            stalls: None,
             next_delay: Duration::ZERO,
         }
     }
@@ -138,6 +153,9 @@ impl RetryPolicy {
 
     /// Records a failed/dropped attempt. Returns the terminal error when the session must stop.
     pub fn failed(&mut self, outcome: Outcome) -> Option<EngineError> {
+        if !matches!(outcome, Outcome::HandshakeStalled(_)) {
+            self.stalls = None;
+        }
         match outcome {
             Outcome::Terminal(e) => Some(e),
             Outcome::Dropped { backoff } => {
@@ -146,24 +164,45 @@ impl RetryPolicy {
                     .min(self.max.max(backoff.unwrap_or_default()));
                 None
             }
-            Outcome::Unreachable(e) => {
-                self.failures += 1;
-                if self.max_attempts.is_some_and(|m| self.failures >= m) {
-                    return Some(EngineError::new(
-                        ErrorCode::ServerUnreachable,
-                        format!(
-                            "giving up after {} failed attempts: {}",
-                            self.failures, e.message
-                        ),
-                    ));
+            Outcome::HandshakeStalled(refusal) => {
+                let same = match self.stalls {
+                    Some((code, n)) if code == refusal.code => n + 1,
+                    _ => 1,
+                };
+                self.stalls = Some((refusal.code, same));
+                if same >= REFUSAL_STALLS {
+                    return Some(refusal);
                 }
-                self.current = (self.current + 1) % self.remotes;
-                // After 5 failures the pause doubles per attempt, capped (like OpenVPN).
-                let doublings = self.failures.saturating_sub(5).min(16) as u32;
-                self.next_delay = self.initial.saturating_mul(1 << doublings).min(self.max);
-                None
+                // Retried like an unreachable server; when connect-retry-max leaves no attempt,
+                // the refusal is still the best account of what happened.
+                let retry = EngineError::new(
+                    ErrorCode::ServerUnreachable,
+                    "the handshake stalled where a server refusing it stops",
+                );
+                self.unreachable(retry).map(|_| refusal)
             }
+            Outcome::Unreachable(e) => self.unreachable(e),
         }
+    }
+
+    /// An attempt that did not reach the server: the next remote, after a pause, unless
+    /// connect-retry-max is used up.
+    fn unreachable(&mut self, e: EngineError) -> Option<EngineError> {
+        self.failures += 1;
+        if self.max_attempts.is_some_and(|m| self.failures >= m) {
+            return Some(EngineError::new(
+                ErrorCode::ServerUnreachable,
+                format!(
+                    "giving up after {} failed attempts: {}",
+                    self.failures, e.message
+                ),
+            ));
+        }
+        self.current = (self.current + 1) % self.remotes;
+        // After 5 failures the pause doubles per attempt, capped (like OpenVPN).
+        let doublings = self.failures.saturating_sub(5).min(16) as u32;
+        self.next_delay = self.initial.saturating_mul(1 << doublings).min(self.max);
+        None
     }
 }
 
@@ -208,6 +247,67 @@ mod tests {
         assert!(e.message.contains("4 failed attempts"));
     }
 
+    fn stalled() -> Outcome {
+        Outcome::from_close(
+            CloseReason::HandshakeFailed(HandshakeStage::ResetOnly),
+            false,
+        )
+    }
+
+    #[test]
+    fn a_handshake_stalled_after_the_reset_is_retried_not_a_refusal() {
+        let mut p = RetryPolicy::new(&cfg(None), 2);
+        assert!(matches!(stalled(), Outcome::HandshakeStalled(_)));
+        assert_eq!(p.failed(stalled()), None, "one stall may be the path");
+        assert_eq!(p.remote_index(), 1);
+        assert_eq!(p.delay(), Duration::from_secs(1));
+        // Anything else in between starts the count over.
+        assert_eq!(p.failed(unreachable()), None);
+        assert_eq!(p.failed(stalled()), None);
+        assert_eq!(p.failed(Outcome::Dropped { backoff: None }), None);
+        assert_eq!(p.failed(stalled()), None);
+    }
+
+    #[test]
+    fn the_same_stall_on_attempts_in_a_row_is_a_refusal_of_our_tls_versions() {
+        let mut p = RetryPolicy::new(&cfg(None), 1);
+        for _ in 1..REFUSAL_STALLS {
+            assert_eq!(p.failed(stalled()), None);
+        }
+        let e = p.failed(stalled()).expect("refused");
+        assert_eq!(e.code, ErrorCode::TlsVersionRefused);
+        assert!(e.message.contains("TLS 1.1 or older"), "{}", e.message);
+    }
+
+    #[test]
+    fn only_stalls_at_the_same_point_add_up() {
+        let after_cert = || {
+            Outcome::from_close(
+                CloseReason::HandshakeFailed(HandshakeStage::TlsStarted {
+                    client_cert: true,
+                    cert_requested: true,
+                }),
+                false,
+            )
+        };
+        let mut p = RetryPolicy::new(&cfg(None), 1);
+        assert_eq!(p.failed(stalled()), None);
+        assert_eq!(
+            p.failed(after_cert()),
+            None,
+            "a stall elsewhere starts over"
+        );
+        let e = p.failed(after_cert()).expect("refused");
+        assert_eq!(e.code, ErrorCode::ClientCertRejected);
+    }
+
+    #[test]
+    fn stalls_count_against_connect_retry_max_and_the_last_one_says_what_it_looked_like() {
+        let mut p = RetryPolicy::new(&cfg(Some(1)), 1);
+        let e = p.failed(stalled()).expect("no attempt left");
+        assert_eq!(e.code, ErrorCode::TlsVersionRefused);
+    }
+
     #[test]
     fn classification() {
         assert!(
@@ -218,7 +318,7 @@ mod tests {
             Outcome::Dropped { .. }
         ));
         let code = |stage| match Outcome::from_close(CloseReason::HandshakeFailed(stage), false) {
-            Outcome::Terminal(e) | Outcome::Unreachable(e) => e.code,
+            Outcome::Terminal(e) | Outcome::Unreachable(e) | Outcome::HandshakeStalled(e) => e.code,
             Outcome::Dropped { .. } => panic!("a handshake timeout is never a mere drop"),
         };
         assert_eq!(code(HandshakeStage::NoAnswer), ErrorCode::ServerUnreachable);

@@ -58,6 +58,8 @@ pub struct PushedOptions {
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    pub redirect_gateway_ipv6: bool,
+    pub block_local: bool,
     pub block_ipv6: bool,
     pub dns: DnsSettings,
     pub peer_id: Option<u32>,
@@ -158,7 +160,12 @@ fn apply(opts: &mut PushedOptions, tokens: &[String]) -> Result<(), String> {
                 opts.routes_ipv6.push(format!("{a}/{b}"));
             }
         }
-        "redirect-gateway" => opts.redirect_gateway = !tokens.iter().any(|t| t == "!ipv4"),
+        "redirect-gateway" => {
+            let flag = |f: &str| tokens[1..].iter().any(|t| t == f);
+            opts.redirect_gateway = !flag("!ipv4");
+            opts.redirect_gateway_ipv6 = flag("ipv6");
+            opts.block_local = flag("block-local");
+        }
         "block-ipv6" => opts.block_ipv6 = true,
         "dhcp-option" => match (arg(1), arg(2)) {
             (Some("DNS" | "DNS6"), Some(ip)) => opts.dns.servers.push(ip.to_string()),
@@ -404,6 +411,9 @@ impl PushedOptions {
                 self.routes_ipv6.clone()
             },
             redirect_gateway: self.redirect_gateway && !route_no_pull,
+            redirect_gateway_ipv6: self.redirect_gateway_ipv6 && !route_no_pull,
+            // A restriction, honoured with route-nopull too.
+            block_local: self.block_local,
             block_ipv6: self.block_ipv6,
             dns: self.dns.clone(),
             mtu: self.tun_mtu.unwrap_or(default_mtu),
@@ -478,6 +488,23 @@ mod tests {
         let s = o.to_settings(DataCipher::Aes256Gcm, 1500, true);
         assert!(s.routes.is_empty());
         assert!(!s.redirect_gateway);
+    }
+
+    #[test]
+    fn redirect_gateway_flags_ipv6_and_block_local_are_reported() {
+        let settings = |line: &str, no_pull| {
+            let (o, _) = parse_options(&[line.to_owned()]).unwrap();
+            o.to_settings(DataCipher::Aes256Gcm, 1500, no_pull)
+        };
+        let s = settings("redirect-gateway def1 ipv6 block-local", false);
+        assert!(s.redirect_gateway && s.redirect_gateway_ipv6 && s.block_local);
+        let s = settings("redirect-gateway ipv6 !ipv4", false);
+        assert!(!s.redirect_gateway && s.redirect_gateway_ipv6 && !s.block_local);
+        let s = settings("redirect-gateway def1", false);
+        assert!(s.redirect_gateway && !s.redirect_gateway_ipv6 && !s.block_local);
+        // route-nopull drops the routing, never the restriction.
+        let s = settings("redirect-gateway def1 ipv6 block-local", true);
+        assert!(!s.redirect_gateway && !s.redirect_gateway_ipv6 && s.block_local);
     }
 
     #[test]

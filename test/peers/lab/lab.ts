@@ -217,12 +217,39 @@ export class Lab {
    */
   async addLanIpv6(): Promise<{ server: string; client: string }> {
     const lan = { server: 'fd99::1', client: 'fd99::2' };
-    const serverDev = /^\d+: (cwv[^:@]+)/m.exec((await this.inServer('ip', ['-o', 'link', 'show'])).stdout)?.[1];
-    if (!serverDev) throw new Error('the server namespace has no veth device');
-    await this.inServer('ip', ['addr', 'add', `${lan.server}/64`, 'dev', serverDev, 'nodad']);
-    await this.inClient('ip', ['addr', 'add', `${lan.client}/64`, 'dev', this.netns.clientDevice, 'nodad']);
+    await this.claimOnLink(lan.server, lan.client, 64);
     await this.inClient('ip', ['-6', 'route', 'add', 'default', 'via', lan.server]);
     return lan;
+  }
+
+  /**
+   * The LAN makes `prefix` bits around `server`/`client` its own: each end of the veth gets its
+   * address, so the range is directly connected (what TunnelCrack's LocalNet does with a public
+   * range). Returns a function that takes it back.
+   */
+  async claimOnLink(server: string, client: string, prefix: number): Promise<() => Promise<void>> {
+    const serverDev = await this.serverDevice();
+    const nodad = server.includes(':') ? ['nodad'] : [];
+    await this.inServer('ip', ['addr', 'add', `${server}/${prefix}`, 'dev', serverDev, ...nodad]);
+    await this.inClient('ip', ['addr', 'add', `${client}/${prefix}`, 'dev', this.netns.clientDevice, ...nodad]);
+    return async () => {
+      await this.inClient('ip', ['addr', 'del', `${client}/${prefix}`, 'dev', this.netns.clientDevice], { check: false });
+      await this.inServer('ip', ['addr', 'del', `${server}/${prefix}`, 'dev', serverDev], { check: false });
+    };
+  }
+
+  /** The server side's link-local IPv6 address on the veth (the client reaches it as `…%clientDevice`). */
+  async serverLinkLocal(): Promise<string> {
+    const out = (await this.inServer('ip', ['-6', '-o', 'addr', 'show', 'dev', await this.serverDevice(), 'scope', 'link'])).stdout;
+    const address = /inet6 (fe80::[0-9a-f:]+)\//.exec(out)?.[1];
+    if (!address) throw new Error(`the server's veth has no link-local address:\n${out}`);
+    return address;
+  }
+
+  private async serverDevice(): Promise<string> {
+    const serverDev = /^\d+: (cwv[^:@]+)/m.exec((await this.inServer('ip', ['-o', 'link', 'show'])).stdout)?.[1];
+    if (!serverDev) throw new Error('the server namespace has no veth device');
+    return serverDev;
   }
 
   /**

@@ -449,6 +449,25 @@ impl Connection {
         t.0
     }
 
+    /// The machine was suspended for `slept`, which `now` does not count: the keepalive
+    /// does. Past ping-restart the server has dropped us, so the connection restarts now
+    /// rather than a whole ping-restart after the resume.
+    pub fn handle_suspended(&mut self, slept: Duration, now: Instant) {
+        if self.closed || !self.established {
+            return;
+        }
+        if let Some(r) = self.ping_restart {
+            if now.saturating_duration_since(self.last_rx) + slept >= r {
+                self.close(CloseReason::PingTimeout);
+                return;
+            }
+            // Less than that: the rest of the timeout counts from before the suspension.
+            if let Some(earlier) = self.last_rx.checked_sub(slept) {
+                self.last_rx = earlier;
+            }
+        }
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;

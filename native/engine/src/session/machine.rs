@@ -593,10 +593,22 @@ impl SessionMachine {
                         self.log(LogLevel::Info, text);
                         self.connect(next);
                     }
-                    outcome => match self.policy.failed(outcome) {
-                        Some(e) => self.finish(Some(e)),
-                        None => self.reconnect(now),
-                    },
+                    outcome => {
+                        let stalled = match &outcome {
+                            Outcome::HandshakeStalled(refusal) => Some(refusal.code),
+                            _ => None,
+                        };
+                        match self.policy.failed(outcome) {
+                            Some(e) => self.finish(Some(e)),
+                            None => {
+                                if let Some(code) = stalled {
+                                    let text = format!("the handshake stalled where a server refusing it stops ({code:?}); trying again, since a lossy path does that too (the same stall again is taken for the refusal)");
+                                    self.log(LogLevel::Info, text);
+                                }
+                                self.reconnect(now)
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -52,7 +52,7 @@ fn addr(s: &str) -> SocketAddr {
 
 fn settings() -> PushedSettings {
     serde_json::from_value(serde_json::json!({
-        "ipv4": null, "ipv6": null, "routes": [], "routesIpv6": [], "redirectGateway": false, "blockIpv6": false,
+        "ipv4": null, "ipv6": null, "routes": [], "routesIpv6": [], "redirectGateway": false, "redirectGatewayIpv6": false, "blockLocal": false, "blockIpv6": false,
         "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
         "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
     }))
@@ -558,4 +558,33 @@ fn a_dual_stack_name_is_tried_over_its_other_family_before_the_next_remote() {
     )));
     h.sleep();
     assert_eq!(h.lookups, vec!["vpn.example.com", "b.example.com"]);
+}
+
+#[test]
+fn a_handshake_stalled_after_the_reset_is_tried_again_and_a_repeat_is_a_refusal() {
+    let stall = || CloseReason::HandshakeFailed(HandshakeStage::ResetOnly);
+    let mut h = Harness::new(config());
+    h.resolved("192.0.2.1:1194");
+    // A lossy path lost the answer to our ClientHello: the next attempt follows, not a failure.
+    h.closed(stall());
+    assert_eq!(h.failure(), None);
+    h.sleep();
+    h.resolved("192.0.2.1:1194");
+    assert_eq!(h.dials.len(), 2);
+    // That one gets through.
+    h.establish();
+    assert_eq!(h.phases().last(), Some(&SessionPhase::Connected));
+
+    // A server refusing our TLS versions stalls every handshake the same way: twice in a row
+    // ends the session with the refusal.
+    let mut h = Harness::new(config());
+    h.resolved("192.0.2.1:1194");
+    h.closed(stall());
+    h.sleep();
+    h.resolved("192.0.2.1:1194");
+    h.closed(stall());
+    let (code, message) = h.failure().expect("refused");
+    assert_eq!(code, ErrorCode::TlsVersionRefused);
+    assert!(message.contains("TLS"), "{message}");
+    assert_eq!(h.dials.len(), 2);
 }

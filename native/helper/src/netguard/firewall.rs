@@ -47,6 +47,9 @@ pub struct Policy {
     /// Every IPv4 block allows the directly connected private and link-local subnets, and no
     /// kill switch is on.
     pub allow_lan: bool,
+    /// Every IPv6 block allows the directly connected link-local and ULA subnets, and no kill
+    /// switch is on.
+    pub allow_lan_ipv6: bool,
     pub kill_switch: bool,
 }
 
@@ -70,6 +73,7 @@ impl Policy {
             block_ipv6,
             block_ipv4: false,
             allow_lan: false,
+            allow_lan_ipv6: false,
             kill_switch,
         }
     }
@@ -95,6 +99,7 @@ enum Contribution {
     Ipv6Block {
         tunnel: String,
         endpoints: Vec<Endpoint>,
+        allow_lan: bool,
     },
     Ipv4Block {
         tunnel: String,
@@ -113,6 +118,7 @@ impl Registry {
     fn policy(&self) -> Policy {
         let mut p = Policy::default();
         let mut lan_allowed = true;
+        let mut lan6_allowed = true;
         for c in self.guards.values() {
             match c {
                 Contribution::KillSwitch { tunnel, endpoints } => {
@@ -120,8 +126,13 @@ impl Registry {
                     p.tunnels.extend(tunnel.iter().cloned());
                     p.endpoints.extend(endpoints.iter().copied());
                 }
-                Contribution::Ipv6Block { tunnel, endpoints } => {
+                Contribution::Ipv6Block {
+                    tunnel,
+                    endpoints,
+                    allow_lan,
+                } => {
                     p.block_ipv6 = true;
+                    lan6_allowed &= allow_lan;
                     p.tunnels.insert(tunnel.clone());
                     p.endpoints.extend(endpoints.iter().copied());
                 }
@@ -140,6 +151,7 @@ impl Registry {
         // One session refusing the LAN wins (the rule set is shared), and so does a kill
         // switch: it lets nothing but the tunnel and the servers through.
         p.allow_lan = p.block_ipv4 && lan_allowed && !p.kill_switch;
+        p.allow_lan_ipv6 = p.block_ipv6 && lan6_allowed && !p.kill_switch;
         p
     }
 }
@@ -242,13 +254,18 @@ impl Drop for KillSwitch {
 
 /// Whether a session needs the IPv6 leak block: the tunnel takes the IPv4 default route but
 /// not the IPv6 one, so IPv6 would bypass it (AWS "IPv6 considerations"); the profile's
-/// `block-ipv6` keeps IPv6 outside the tunnel blocked even when the tunnel carries it.
+/// `block-ipv6` keeps IPv6 outside the tunnel blocked even when the tunnel carries it; a
+/// tunnel that takes IPv6 with `redirect-gateway ipv6` is a full tunnel for IPv6 (its block
+/// lets the tunnel through, and keeps IPv6 in it while reconnecting or against a more
+/// specific route of the LAN, as the IPv4 block does).
 pub fn ipv6_block_needed(
     block_ipv6_setting: bool,
     redirect_gateway: bool,
+    redirect_gateway_ipv6: bool,
     tunnel_takes_ipv6_default: bool,
 ) -> bool {
-    redirect_gateway && (block_ipv6_setting || !tunnel_takes_ipv6_default)
+    redirect_gateway_ipv6
+        || (redirect_gateway && (block_ipv6_setting || !tunnel_takes_ipv6_default))
 }
 
 /// A leak block of one session: while it exists, everything of one address family except
@@ -260,13 +277,19 @@ pub struct LeakBlock {
 }
 
 impl LeakBlock {
-    /// All IPv6 outside the tunnel.
-    pub fn ipv6(tunnel: &str, endpoints: &[Endpoint]) -> Result<LeakBlock, String> {
+    /// All IPv6 outside the tunnel; `allow_lan` keeps the directly connected link-local and
+    /// ULA subnets reachable.
+    pub fn ipv6(
+        tunnel: &str,
+        endpoints: &[Endpoint],
+        allow_lan: bool,
+    ) -> Result<LeakBlock, String> {
         LeakBlock::enable(
             tunnel,
             Contribution::Ipv6Block {
                 tunnel: tunnel.to_owned(),
                 endpoints: endpoints.to_vec(),
+                allow_lan,
             },
         )
     }
@@ -337,6 +360,36 @@ mod tests {
     }
 
     #[test]
+    fn the_ipv6_lan_follows_the_ipv6_blocks_alone() {
+        let v6 = |allow_lan| Contribution::Ipv6Block {
+            tunnel: "cw1".into(),
+            endpoints: vec![],
+            allow_lan,
+        };
+        let v4 = |allow_lan| Contribution::Ipv4Block {
+            tunnel: "cw1".into(),
+            endpoints: vec![],
+            allow_lan,
+        };
+        let mut reg = Registry::default();
+        reg.guards.insert(0, v6(true));
+        assert!(reg.policy().allow_lan_ipv6 && !reg.policy().allow_lan);
+        // A profile's block-ipv6 (an IPv6 block without the LAN) leaves the IPv4 LAN alone.
+        reg.guards.insert(0, v6(false));
+        reg.guards.insert(1, v4(true));
+        assert!(!reg.policy().allow_lan_ipv6 && reg.policy().allow_lan);
+        reg.guards.insert(0, v6(true));
+        reg.guards.insert(
+            2,
+            Contribution::KillSwitch {
+                tunnel: None,
+                endpoints: vec![],
+            },
+        );
+        assert!(!reg.policy().allow_lan_ipv6 && !reg.policy().allow_lan);
+    }
+
+    #[test]
     fn the_policy_is_the_union_of_all_guards() {
         let e = |port| Endpoint {
             addr: "192.0.2.1".parse().unwrap(),
@@ -356,6 +409,7 @@ mod tests {
             Contribution::Ipv6Block {
                 tunnel: "cw1".into(),
                 endpoints: vec![e(1195)],
+                allow_lan: true,
             },
         );
         reg.guards.insert(
@@ -378,13 +432,16 @@ mod tests {
     #[test]
     fn ipv6_is_blocked_outside_every_full_tunnel_that_does_not_take_the_ipv6_default() {
         // By default, not only with the profile's block-ipv6.
-        assert!(ipv6_block_needed(false, true, false));
-        assert!(ipv6_block_needed(true, true, false));
-        assert!(!ipv6_block_needed(false, true, true));
-        assert!(ipv6_block_needed(true, true, true));
+        assert!(ipv6_block_needed(false, true, false, false));
+        assert!(ipv6_block_needed(true, true, false, false));
+        assert!(!ipv6_block_needed(false, true, false, true));
+        assert!(ipv6_block_needed(true, true, false, true));
         // A split tunnel leaves the host's IPv6 alone.
-        assert!(!ipv6_block_needed(true, false, false));
-        assert!(!ipv6_block_needed(false, false, false));
+        assert!(!ipv6_block_needed(true, false, false, false));
+        assert!(!ipv6_block_needed(false, false, false, false));
+        // redirect-gateway ipv6 is a full tunnel for IPv6, with or without IPv4.
+        assert!(ipv6_block_needed(false, true, true, true));
+        assert!(ipv6_block_needed(false, false, true, true));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use causeway_engine::{EngineConfig, Proto, PushedSettings};
 
 use super::dns_plan::{self, DnsRequest};
 use super::firewall::{ipv6_block_needed, Endpoint, KillSwitch, LeakBlock, Transport};
+use crate::network::redirects_ipv6;
 use crate::platform::{DnsChange, Link, Os, Platform};
 
 pub struct SessionGuards {
@@ -37,7 +38,8 @@ fn transport(p: Proto) -> Transport {
     }
 }
 
-/// Whether the tunnel carries IPv6 and routes the global unicast range (2000::/3) into itself.
+/// Whether the tunnel carries IPv6 and routes the global unicast range (2000::/3) into itself
+/// (`redirect-gateway ipv6`, or routes the server pushed).
 fn tunnel_takes_ipv6_default(pushed: &PushedSettings) -> bool {
     let global = u128::from(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0));
     let covers_global = |cidr: &String| match crate::network::parse_cidr(cidr) {
@@ -46,7 +48,8 @@ fn tunnel_takes_ipv6_default(pushed: &PushedSettings) -> bool {
         }
         _ => false,
     };
-    pushed.ipv6.is_some() && pushed.routes_ipv6.iter().any(covers_global)
+    redirects_ipv6(pushed)
+        || (pushed.ipv6.is_some() && pushed.routes_ipv6.iter().any(covers_global))
 }
 
 impl SessionGuards {
@@ -109,13 +112,18 @@ impl SessionGuards {
                 }
             }
         }
+        // The server's `redirect-gateway block-local` takes the LAN away for this session.
+        let allow_lan = self.allow_lan && !pushed.block_local;
+        let block_ipv6_setting = self.block_ipv6 || pushed.block_ipv6;
         if ipv6_block_needed(
-            self.block_ipv6 || pushed.block_ipv6,
+            block_ipv6_setting,
             pushed.redirect_gateway,
+            redirects_ipv6(pushed),
             tunnel_takes_ipv6_default(pushed),
         ) {
             // Re-enabled for the current device name (a reconfiguration may bring a new one).
-            let block = LeakBlock::ipv6(device, &self.endpoints)
+            // `block-ipv6` means all of IPv6 outside the tunnel, the LAN's too.
+            let block = LeakBlock::ipv6(device, &self.endpoints, allow_lan && !block_ipv6_setting)
                 .map_err(|e| format!("cannot block IPv6 outside the tunnel: {e}"))?;
             self.ipv6 = Some(block);
         } else if let Some(old) = self.ipv6.take() {
@@ -124,7 +132,7 @@ impl SessionGuards {
         if pushed.redirect_gateway {
             // Kept while the engine reconnects (no tunnel, the routes gone) and whatever the
             // LAN routes: only routes protected IPv4 before, and both fail open.
-            let block = LeakBlock::ipv4(device, &self.endpoints, self.allow_lan)
+            let block = LeakBlock::ipv4(device, &self.endpoints, allow_lan)
                 .map_err(|e| format!("cannot block IPv4 outside the tunnel: {e}"))?;
             self.ipv4 = Some(block);
         } else if let Some(old) = self.ipv4.take() {
@@ -172,7 +180,7 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"},
             "ipv6": if ipv6 { serde_json::json!({"address": "fd00:8::2", "prefix": 64}) } else { serde_json::Value::Null },
-            "routes": [], "routesIpv6": routes_ipv6, "redirectGateway": true, "blockIpv6": false,
+            "routes": [], "routesIpv6": routes_ipv6, "redirectGateway": true, "redirectGatewayIpv6": false, "blockLocal": false, "blockIpv6": false,
             "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
             "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
         }))
@@ -200,5 +208,11 @@ mod tests {
         }
         // Routes without an IPv6 address on the tunnel carry nothing.
         assert!(!tunnel_takes_ipv6_default(&pushed(false, &["::/0"])));
+        // redirect-gateway ipv6 takes it with its own routes, once there is an address.
+        let mut redirect = pushed(true, &[]);
+        redirect.redirect_gateway_ipv6 = true;
+        assert!(tunnel_takes_ipv6_default(&redirect));
+        redirect.ipv6 = None;
+        assert!(!tunnel_takes_ipv6_default(&redirect));
     }
 }

@@ -30,6 +30,8 @@ pub struct ProfileRouting {
     pub routes: Vec<String>,
     pub routes_ipv6: Vec<String>,
     pub redirect_gateway: bool,
+    /// `redirect-gateway ipv6`: IPv6 into the tunnel too, when it has an IPv6 address.
+    pub redirect_gateway_ipv6: bool,
     /// Networks that keep using the path they had before the tunnel came up.
     pub excluded_routes: Vec<String>,
     pub dns: DnsSettings,
@@ -41,6 +43,7 @@ impl ProfileRouting {
             routes: config.routes.clone(),
             routes_ipv6: config.routes_ipv6.clone(),
             redirect_gateway: config.redirect_gateway,
+            redirect_gateway_ipv6: config.redirect_gateway_ipv6,
             excluded_routes: config.excluded_routes.clone(),
             dns: config.dns.clone(),
         }
@@ -58,6 +61,7 @@ impl ProfileRouting {
             append_missing(theirs, mine);
         }
         effective.redirect_gateway |= self.redirect_gateway;
+        effective.redirect_gateway_ipv6 |= self.redirect_gateway_ipv6;
         for (mine, theirs) in [
             (&self.dns.servers, &mut effective.dns.servers),
             (&self.dns.search_domains, &mut effective.dns.search_domains),
@@ -68,6 +72,23 @@ impl ProfileRouting {
         }
         effective
     }
+}
+
+/// OpenVPN's `redirect-gateway ipv6`: the unicast space in four routes that beat a default
+/// route without replacing it, and leave link-local (`fe80::/10`) and multicast (`ff00::/8`)
+/// on the link (`::/1` + `8000::/1` would swallow both).
+pub const IPV6_REDIRECT_ROUTES: [(Ipv6Addr, u8); 4] = [
+    (Ipv6Addr::UNSPECIFIED, 3),
+    (Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 4),
+    (Ipv6Addr::new(0x3000, 0, 0, 0, 0, 0, 0, 0), 4),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),
+];
+
+/// Whether IPv6 goes into the tunnel as a full tunnel: `redirect-gateway ipv6` (profile or
+/// pushed) and an IPv6 address on the tunnel to carry it (without one the routes would only
+/// black-hole IPv6, as OpenVPN does not add them either).
+pub fn redirects_ipv6(pushed: &PushedSettings) -> bool {
+    pushed.redirect_gateway_ipv6 && pushed.ipv6.is_some()
 }
 
 /// Appends the entries of `extra` that `list` does not have yet, in order.
@@ -271,8 +292,8 @@ fn planned_routes(
         }
     };
     let mut routes = Vec::new();
-    if pushed.redirect_gateway {
-        // def1: two halves that beat the default route without replacing it.
+    let redirect_ipv6 = redirects_ipv6(pushed);
+    if pushed.redirect_gateway || redirect_ipv6 {
         let original = net
             .lookup_route(server.ip())
             .map_err(|e| format!("cannot find the route to the server {}: {e}", server.ip()))?;
@@ -284,10 +305,15 @@ fn planned_routes(
             oif: original.oif,
         });
         routes.extend(excluded_routes(excluded, net)?);
-        routes.push(via_tun(Ipv4Addr::new(0, 0, 0, 0).into(), 1));
-        routes.push(via_tun(Ipv4Addr::new(128, 0, 0, 0).into(), 1));
-    }
-    if !pushed.redirect_gateway {
+        if pushed.redirect_gateway {
+            // def1: two halves that beat the default route without replacing it.
+            routes.push(via_tun(Ipv4Addr::new(0, 0, 0, 0).into(), 1));
+            routes.push(via_tun(Ipv4Addr::new(128, 0, 0, 0).into(), 1));
+        }
+        if redirect_ipv6 {
+            routes.extend(IPV6_REDIRECT_ROUTES.map(|(dst, prefix)| via_tun(dst.into(), prefix)));
+        }
+    } else {
         routes.extend(excluded_routes(excluded, net)?);
     }
     for cidr in pushed.routes.iter().chain(&pushed.routes_ipv6) {
@@ -384,7 +410,7 @@ mod tests {
     fn pushed() -> PushedSettings {
         serde_json::from_value(serde_json::json!({
             "ipv4": {"address": "10.8.0.2", "prefix": 24, "gateway": "10.8.0.1"}, "ipv6": null,
-            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false, "blockIpv6": false,
+            "routes": ["10.20.0.0/16"], "routesIpv6": [], "redirectGateway": false, "redirectGatewayIpv6": false, "blockLocal": false, "blockIpv6": false,
             "dns": {"servers": [], "searchDomains": [], "routeDomains": []},
             "mtu": 1500, "peerId": null, "cipher": "AES-256-GCM", "sessionTimeoutSec": null
         }))
@@ -404,6 +430,52 @@ mod tests {
         assert_eq!(e.routes_ipv6, vec!["fd00:50::/64"]);
         assert!(e.redirect_gateway);
         assert_eq!(ProfileRouting::default().apply_to(&pushed()), pushed());
+    }
+
+    #[test]
+    fn ipv6_goes_into_the_tunnel_only_when_asked_and_the_tunnel_has_an_ipv6_address() {
+        let mut p = pushed();
+        assert!(!redirects_ipv6(&p));
+        let profile = ProfileRouting {
+            redirect_gateway_ipv6: true,
+            ..ProfileRouting::default()
+        };
+        // The profile asks, but the server gave the tunnel no IPv6 address.
+        assert!(!redirects_ipv6(&profile.apply_to(&p)));
+        p.ipv6 = Some(causeway_engine::config::Ipv6Settings {
+            address: "fd00:8::2".into(),
+            prefix: 64,
+        });
+        assert!(redirects_ipv6(&profile.apply_to(&p)));
+        assert!(!redirects_ipv6(&p));
+        p.redirect_gateway_ipv6 = true; // pushed
+        assert!(redirects_ipv6(&p));
+    }
+
+    #[test]
+    fn the_ipv6_redirect_covers_unicast_but_never_link_local_or_multicast() {
+        let covered = |a: &str| {
+            let a = u128::from(a.parse::<Ipv6Addr>().unwrap());
+            IPV6_REDIRECT_ROUTES
+                .iter()
+                .any(|(net, prefix)| (a ^ u128::from(*net)) >> (128 - u32::from(*prefix)) == 0)
+        };
+        for a in [
+            "2001:db8::1",
+            "2a00:1450::1",
+            "3fff::1",
+            "fd00::1",
+            "fc00::1",
+            "::ffff:192.0.2.1",
+            "1fff::1",
+        ] {
+            assert!(covered(a), "{a}");
+        }
+        for a in [
+            "fe80::1", "ff02::1", "ff05::2", "febf::1", "4000::1", "8000::1",
+        ] {
+            assert!(!covered(a), "{a}");
+        }
     }
 
     #[test]

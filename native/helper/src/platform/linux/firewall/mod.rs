@@ -33,7 +33,12 @@ pub fn install(policy: &Policy) -> Result<(), String> {
     } else {
         Default::default()
     };
-    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy, &lan);
+    let lan6 = if policy.allow_lan_ipv6 {
+        lan::connected_subnets6(&policy.tunnels)?
+    } else {
+        Default::default()
+    };
+    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy, &lan, &lan6);
     for pid in orphans(&nft)? {
         script.push_str(&format!("delete table inet {}\n", table_of(pid)));
     }

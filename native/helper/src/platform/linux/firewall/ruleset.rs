@@ -13,19 +13,36 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::lan::Subnet;
+use super::lan::{Subnet, Subnet6};
 use crate::netguard::firewall::{Policy, Transport};
 
 /// The script that atomically replaces the table with one for `policy` (or removes it when
 /// nothing is guarded). `add` first makes `delete` valid even when the table does not exist;
 /// nft runs the whole script as one transaction. `lan`: the connected LAN subnets an
-/// IPv4 block that allows the LAN leaves reachable.
-pub fn replace_script(table: &str, policy: &Policy, lan: &BTreeSet<Subnet>) -> String {
+/// IPv4 block that allows the LAN leaves reachable, `lan6` those of an IPv6 block.
+pub fn replace_script(
+    table: &str,
+    policy: &Policy,
+    lan: &BTreeSet<Subnet>,
+    lan6: &BTreeSet<Subnet6>,
+) -> String {
     let mut s = format!("add table inet {table}\ndelete table inet {table}\n");
     if !policy.is_empty() {
-        s.push_str(&render_table(table, policy, lan));
+        s.push_str(&render_table(table, policy, lan, lan6));
     }
     s
+}
+
+/// The IPv6 LAN an IPv6 block leaves reachable, both ways (the block drops incoming IPv6 too):
+/// link-local and the connected ULA subnets, never a public range the LAN calls on-link.
+fn ipv6_lan_accepts(p: &Policy, lan6: &BTreeSet<Subnet6>, out: &mut String, input: &mut String) {
+    if !(p.block_ipv6 && p.allow_lan_ipv6) || lan6.is_empty() {
+        return;
+    }
+    let nets: Vec<String> = lan6.iter().map(|(n, l)| format!("{n}/{l}")).collect();
+    let nets = nets.join(", ");
+    let _ = writeln!(out, "\t\tip6 daddr {{ {nets} }} accept");
+    let _ = writeln!(input, "\t\tip6 saddr {{ {nets} }} accept");
 }
 
 fn ifname_set(names: &BTreeSet<String>) -> String {
@@ -48,7 +65,12 @@ fn transport(t: Transport) -> &'static str {
     }
 }
 
-pub fn render_table(table: &str, p: &Policy, lan: &BTreeSet<Subnet>) -> String {
+pub fn render_table(
+    table: &str,
+    p: &Policy,
+    lan: &BTreeSet<Subnet>,
+    lan6: &BTreeSet<Subnet6>,
+) -> String {
     let mut out = String::new();
     let mut input = String::new();
     let mut forward = String::new();
@@ -91,6 +113,7 @@ pub fn render_table(table: &str, p: &Policy, lan: &BTreeSet<Subnet>) -> String {
         let nets: Vec<String> = lan.iter().map(|(n, l)| format!("{n}/{l}")).collect();
         let _ = writeln!(out, "\t\tip daddr {{ {} }} accept", nets.join(", "));
     }
+    ipv6_lan_accepts(p, lan6, &mut out, &mut input);
     if p.block_ipv6 {
         out.push_str("\t\tmeta nfproto ipv6 reject with icmpv6 type admin-prohibited\n");
         input.push_str("\t\tmeta nfproto ipv6 drop\n");
@@ -133,7 +156,12 @@ mod tests {
 
     #[test]
     fn kill_switch_allows_loopback_tunnel_and_server_then_rejects() {
-        let t = render_table("causeway_1", &policy(true, false), &BTreeSet::new());
+        let t = render_table(
+            "causeway_1",
+            &policy(true, false),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+        );
         assert_eq!(
             rules_of(&t, "output"),
             [
@@ -152,7 +180,12 @@ mod tests {
 
     #[test]
     fn ipv6_block_alone_rejects_only_ipv6_and_keeps_the_server_and_the_link_working() {
-        let t = render_table("causeway_1", &policy(false, true), &BTreeSet::new());
+        let t = render_table(
+            "causeway_1",
+            &policy(false, true),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+        );
         let out = rules_of(&t, "output");
         assert_eq!(
             out.last(),
@@ -186,7 +219,7 @@ mod tests {
             transport: Transport::Tcp,
         }]
         .into();
-        let t = render_table("causeway_1", &p, &BTreeSet::new());
+        let t = render_table("causeway_1", &p, &BTreeSet::new(), &BTreeSet::new());
         let out = rules_of(&t, "output");
         let allow = out
             .iter()
@@ -205,7 +238,7 @@ mod tests {
         p.block_ipv4 = true;
         p.allow_lan = true;
         let lan: BTreeSet<Subnet> = [("10.99.0.0".parse().unwrap(), 24)].into();
-        let t = render_table("causeway_1", &p, &lan);
+        let t = render_table("causeway_1", &p, &lan, &BTreeSet::new());
         let out = rules_of(&t, "output");
         assert_eq!(
             out[out.len() - 3..],
@@ -224,17 +257,59 @@ mod tests {
             Some(&"udp sport 67 udp dport 68 accept")
         );
         p.allow_lan = false;
-        let t = render_table("causeway_1", &p, &lan);
+        let t = render_table("causeway_1", &p, &lan, &BTreeSet::new());
         assert!(!t.contains("10.99.0.0/24"), "{t}");
+    }
+
+    #[test]
+    fn an_ipv6_block_that_allows_the_lan_lets_only_the_ipv6_lan_through_both_ways() {
+        let mut p = policy(false, true);
+        p.allow_lan_ipv6 = true;
+        let lan6: BTreeSet<Subnet6> = [
+            super::super::lan::LINK_LOCAL_6,
+            ("fd99::".parse().unwrap(), 64),
+        ]
+        .into();
+        let t = render_table("causeway_1", &p, &BTreeSet::new(), &lan6);
+        let out = rules_of(&t, "output");
+        assert_eq!(
+            out[out.len() - 2..],
+            [
+                "ip6 daddr { fd99::/64, fe80::/10 } accept",
+                "meta nfproto ipv6 reject with icmpv6 type admin-prohibited"
+            ]
+        );
+        let input = rules_of(&t, "input");
+        assert_eq!(
+            input[input.len() - 2..],
+            [
+                "ip6 saddr { fd99::/64, fe80::/10 } accept",
+                "meta nfproto ipv6 drop"
+            ]
+        );
+        // Not allowed (block-ipv6, block-local, a kill switch): no exemption at all.
+        p.allow_lan_ipv6 = false;
+        let t = render_table("causeway_1", &p, &BTreeSet::new(), &lan6);
+        assert!(!t.contains("fd99::/64") && !t.contains("fe80::/10"), "{t}");
     }
 
     #[test]
     fn an_empty_policy_only_removes_the_table() {
         assert_eq!(
-            replace_script("causeway_9", &Policy::default(), &BTreeSet::new()),
+            replace_script(
+                "causeway_9",
+                &Policy::default(),
+                &BTreeSet::new(),
+                &BTreeSet::new()
+            ),
             "add table inet causeway_9\ndelete table inet causeway_9\n"
         );
-        let s = replace_script("causeway_9", &policy(true, false), &BTreeSet::new());
+        let s = replace_script(
+            "causeway_9",
+            &policy(true, false),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+        );
         assert!(s.starts_with("add table inet causeway_9\ndelete table inet causeway_9\ntable inet causeway_9 {\n"), "{s}");
     }
 }
