@@ -12,6 +12,10 @@ export const FAILURE_MESSAGES: Record<FailureReason, FailureMessage> = {
     title: 'The server rejected your credentials',
     nextStep: 'Check your username, password or one-time code and connect again.',
   },
+  'bad-proxy-credentials': {
+    title: 'The proxy rejected its username or password',
+    nextStep: "Check the proxy's username and password with whoever runs the proxy. If the profile asks for them, connect again and enter them; otherwise import the profile again with the right ones.",
+  },
   'sign-in-failed': {
     title: 'Signing in through the browser did not complete',
     nextStep: 'Connect again and finish signing in in the browser window that opens.',

@@ -26,6 +26,7 @@ export type AuthWait =
 
 export type FailureReason =
   | 'bad-credentials'
+  | 'bad-proxy-credentials'
   | 'sign-in-failed'
   | 'server-unreachable'
   | 'server-certificate-rejected'
@@ -87,6 +88,8 @@ export function reasonForError(code: ErrorCode): FailureReason {
   switch (code) {
     case 'auth-failed':
       return 'bad-credentials';
+    case 'proxy-auth-failed':
+      return 'bad-proxy-credentials';
     case 'server-unreachable':
       return 'server-unreachable';
     case 'tls-version-refused':

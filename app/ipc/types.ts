@@ -138,9 +138,10 @@ export interface TrafficStats {
 /**
  * password: username and password, plus the answer to `challenge` when it is set (static challenge);
  * mfa: only the answer to a static challenge (the password is saved);
- * challenge: one answer to a server's question (CRV1, CR_TEXT).
+ * challenge: one answer to a server's question (CRV1, CR_TEXT);
+ * proxy-password: the proxy's username and password (`challenge` says which proxy), answered as `password`.
  */
-export type PromptKind = 'password' | 'mfa' | 'challenge';
+export type PromptKind = 'password' | 'mfa' | 'challenge' | 'proxy-password';
 
 export interface PromptRequest {
   id: string;

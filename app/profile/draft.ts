@@ -38,10 +38,10 @@ export class Draft {
   connectTimeoutSec = 120;
   explicitExitNotify = 0;
   /** `http-proxy`/`socks-proxy` (hasCredentials is set from proxyCredentials when finishing). */
-  proxy: (Omit<ProfileProxy, 'hasCredentials'> & { line: number; directive: string }) | null = null;
+  proxy: (Omit<ProfileProxy, 'hasCredentials' | 'askCredentials'> & { line: number; directive: string }) | null = null;
   /** `http-proxy-option` lines, applied to an HTTP proxy when finishing. */
   httpProxyOptions: { line: number; version: ProfileProxy['httpVersion'] | null; userAgent: string | null; header: ProfileProxy['customHeaders'][number] | null }[] = [];
-  /** Where the proxy's credentials come from: an auth file (read into proxyCredentials), or the <http-proxy-user-pass> block (`auto`: OpenVPN would ask without one); null = none. */
+  /** Where the proxy's credentials come from: an auth file (read into proxyCredentials), or the <http-proxy-user-pass> block; `ask`: asked for when connecting unless a block gives them (`auto`, `stdin`); null = none. */
   proxyAuth: { fromBlock: boolean; ask: boolean } | null = null;
   /** The proxy's auth file (a secret). */
   proxyCredentials: { username: string; password: string } | null = null;

@@ -84,15 +84,21 @@ export interface RedirectGateway {
 }
 
 /**
- * `http-proxy` or `socks-proxy`: every (TCP) remote is reached through this proxy. Its username
- * and password are a secret (SecretStore `profile/<id>/proxy-credentials`); `hasCredentials` only
- * says they were saved.
+ * `http-proxy` or `socks-proxy`: the remotes are reached through this proxy (an HTTP proxy carries
+ * TCP remotes only). Its username and password are a secret (SecretStore
+ * `profile/<id>/proxy-credentials`); `hasCredentials` only says they were saved at import.
  */
 export interface ProfileProxy {
   kind: ProxyKind;
   host: string;
   port: number;
   hasCredentials: boolean;
+  /**
+   * `http-proxy … stdin|auto` without a block, `socks-proxy … stdin`: the username and password
+   * are asked for when connecting (and kept in the secret store if the user says so). Absent in
+   * profiles stored before it existed: false.
+   */
+  askCredentials?: boolean;
   /** `http-proxy-option VERSION` (default 1.0, as OpenVPN). */
   httpVersion: HttpVersion;
   /** `http-proxy-option AGENT`; null = none sent. */

@@ -26,6 +26,7 @@ describe('checkProfile: proxies', () => {
       host: 'proxy.corp.example',
       port: 8080,
       hasCredentials: false,
+      askCredentials: false,
       httpVersion: '1.1',
       userAgent: 'Mozilla/5.0 (X11)',
       customHeaders: [{ name: 'X-Tenant', value: 'a b' }],
@@ -42,18 +43,23 @@ describe('checkProfile: proxies', () => {
     expect(JSON.stringify(v.settings)).not.toContain('hunter2');
   });
 
-  it('takes the <http-proxy-user-pass> block for auto, wherever it is, and refuses auto without one', () => {
+  it('takes the <http-proxy-user-pass> block for auto, wherever it is, and asks when connecting without one', () => {
     const v = check(`<http-proxy-user-pass>\ndave\npw\n</http-proxy-user-pass>\n${TCP}http-proxy 192.0.2.8 3128 auto-nct\n`);
     expect(v.errors).toEqual([]);
     expect(v.secrets.proxyCredentials).toEqual({ username: 'dave', password: 'pw' });
-    const ask = check(`${TCP}http-proxy 192.0.2.8 3128 auto\n`);
-    expect(ask.ok).toBe(false);
-    expect(messages(ask.errors)).toMatch(/asks for the proxy password when connecting.*<http-proxy-user-pass> block/);
-    expect(messages(check(`${TCP}http-proxy 192.0.2.8 3128 stdin\n`).errors)).toMatch(/asks for the proxy password/);
-    // The file form of http-proxy-user-pass is never read, wherever it points.
+    expect(v.settings!.proxy).toMatchObject({ hasCredentials: true, askCredentials: false });
+    for (const line of ['http-proxy 192.0.2.8 3128 auto', 'http-proxy 192.0.2.8 3128 stdin basic', 'socks-proxy 192.0.2.9 1080 stdin']) {
+      const ask = check(`${TCP}${line}\n`);
+      expect(ask.errors, line).toEqual([]);
+      expect(ask.settings!.proxy, line).toMatchObject({ hasCredentials: false, askCredentials: true });
+      expect(ask.secrets.proxyCredentials, line).toBeNull();
+    }
+    expect(messages(check(`${TCP}http-proxy 192.0.2.8 3128 [inline]\n`).errors)).toMatch(/says \[inline\] but there is no <http-proxy-user-pass> block/);
+    // The file form of http-proxy-user-pass is never read, wherever it points: auto then asks.
     const fileForm = check(`${TCP}http-proxy 192.0.2.8 3128 auto\nhttp-proxy-user-pass creds.txt\n`, { 'creds.txt': 'u\np\n' });
     expect(messages(fileForm.warnings)).toMatch(/http-proxy-user-pass was removed: it reads a file/);
-    expect(fileForm.ok).toBe(false);
+    expect(fileForm.secrets.proxyCredentials).toBeNull();
+    expect(fileForm.settings!.proxy).toMatchObject({ askCredentials: true });
   });
 
   it('refuses NTLM and unknown methods, a bad auth file, and two different proxies', () => {
@@ -78,10 +84,17 @@ describe('checkProfile: proxies', () => {
     expect(check(`${TCP}socks-proxy 192.0.2.9\n`).settings!.proxy).toMatchObject({ port: 1080, hasCredentials: false });
   });
 
-  it('refuses a UDP-only profile with a proxy, and leaves out the UDP remotes of a mixed one', () => {
-    const udp = check(`client\nremote vpn.example.com 1194 udp\nauth-user-pass\n${CA}socks-proxy 192.0.2.9 1080\n`);
+  it('keeps UDP remotes behind a SOCKS proxy (UDP ASSOCIATE)', () => {
+    const udp = check(`client\nremote vpn.example.com 1194 udp\nremote b.example.com 443 tcp\nauth-user-pass\n${CA}socks-proxy 192.0.2.9 1080\n`);
+    expect(udp.errors).toEqual([]);
+    expect(messages(udp.warnings)).not.toMatch(/left out/);
+    expect(udp.settings!.remotes.map((r) => r.proto)).toEqual(['udp', 'tcp']);
+  });
+
+  it('refuses a UDP-only profile behind an HTTP proxy, and leaves out the UDP remotes of a mixed one', () => {
+    const udp = check(`client\nremote vpn.example.com 1194 udp\nauth-user-pass\n${CA}http-proxy 192.0.2.8 3128\n`);
     expect(udp.ok).toBe(false);
-    expect(messages(udp.errors)).toMatch(/every remote of this profile is UDP.*UDP ASSOCIATE is not implemented/);
+    expect(messages(udp.errors)).toMatch(/every remote of this profile is UDP, and an HTTP proxy carries TCP only/);
     const mixed = check(`client\nremote a.example.com 1194 udp\nremote b.example.com 443 tcp\nauth-user-pass\n${CA}http-proxy 192.0.2.8 3128\n`);
     expect(mixed.errors).toEqual([]);
     expect(mixed.settings!.remotes).toEqual([{ host: 'b.example.com', port: 443, proto: 'tcp', family: 'any' }]);

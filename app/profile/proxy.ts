@@ -1,14 +1,14 @@
 // Settles a profile's proxy once every directive has been seen: which credentials it uses (an
 // auth file, or a <http-proxy-user-pass> block that may come anywhere in the file), the
-// http-proxy-option lines, and which remotes it can reach (TCP only: the engine has no SOCKS5
-// UDP ASSOCIATE, and an HTTP proxy carries TCP alone).
+// http-proxy-option lines, and which remotes it can reach (an HTTP proxy carries TCP alone; a
+// SOCKS5 proxy carries both, UDP through its UDP ASSOCIATE relay).
 import type { Draft } from './draft.js';
 import type { ProfileIssue } from './errors.js';
 import type { ProfileProxy, Remote } from './model.js';
 
 export interface ProxyVerdict {
   proxy: ProfileProxy | null;
-  /** The remotes the profile can use (UDP ones left out when there is a proxy). */
+  /** The remotes the profile can use (UDP ones left out behind an HTTP proxy). */
   remotes: Remote[];
   warnings: ProfileIssue[];
   errors: ProfileIssue[];
@@ -33,7 +33,7 @@ export function settleProxy(d: Draft, remotes: Remote[]): ProxyVerdict {
     return { proxy: null, remotes, warnings, errors };
   }
 
-  const proxy: ProfileProxy = { kind: p.kind, host: p.host, port: p.port, hasCredentials: false, httpVersion: '1.0', userAgent: null, customHeaders: [] };
+  const proxy: ProfileProxy = { kind: p.kind, host: p.host, port: p.port, hasCredentials: false, askCredentials: false, httpVersion: '1.0', userAgent: null, customHeaders: [] };
   if (p.kind === 'http') {
     for (const o of d.httpProxyOptions) {
       if (o.version) proxy.httpVersion = o.version;
@@ -45,14 +45,8 @@ export function settleProxy(d: Draft, remotes: Remote[]): ProxyVerdict {
       ignoredBlock('http-proxy names no authentication (write `http-proxy host port auto` to use it)');
     } else if (auth.fromBlock) {
       d.proxyCredentials = d.inlineProxyCredentials;
-      if (d.proxyCredentials === null) {
-        errors.push({
-          line: p.line,
-          directive: p.directive,
-          message: auth.ask
-            ? 'http-proxy auto asks for the proxy password when connecting, which Causeway cannot do yet; put the username and password (two lines) in a <http-proxy-user-pass> block or in an auth file next to the profile'
-            : 'http-proxy says [inline] but there is no <http-proxy-user-pass> block',
-        });
+      if (d.proxyCredentials === null && !auth.ask) {
+        errors.push({ line: p.line, directive: p.directive, message: 'http-proxy says [inline] but there is no <http-proxy-user-pass> block' });
       }
     } else if (d.inlineProxyCredentials) {
       // As in OpenVPN 2.6, the block overrides the auth file.
@@ -61,17 +55,16 @@ export function settleProxy(d: Draft, remotes: Remote[]): ProxyVerdict {
   }
   if (d.proxyAuth === null) d.proxyCredentials = null;
   proxy.hasCredentials = d.proxyCredentials !== null;
+  proxy.askCredentials = !proxy.hasCredentials && d.proxyAuth?.ask === true;
 
-  const why =
-    p.kind === 'http'
-      ? 'an HTTP proxy carries TCP only'
-      : 'Causeway reaches servers through a SOCKS proxy over TCP only (SOCKS5 UDP ASSOCIATE is not implemented)';
+  if (p.kind === 'socks5') return { proxy, remotes, warnings, errors };
+  const why = 'an HTTP proxy carries TCP only';
   const tcp = remotes.filter((r) => r.proto === 'tcp');
   if (tcp.length === 0) {
     errors.push({
       line: p.line,
       directive: p.directive,
-      message: `every remote of this profile is UDP, and ${why}: use a TCP remote (proto tcp, or remote <host> <port> tcp) or remove ${p.directive}`,
+      message: `every remote of this profile is UDP, and ${why}: use a TCP remote (proto tcp, or remote <host> <port> tcp), a socks-proxy, or remove ${p.directive}`,
     });
   } else {
     for (const r of remotes.filter((x) => x.proto !== 'tcp')) {

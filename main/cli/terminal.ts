@@ -1,8 +1,8 @@
-// Questions on the terminal for the CLI: credentials, MFA codes, challenge answers, PKCS#12
-// passwords. On a TTY secrets are read in raw mode and never echoed; without a TTY (scripts,
+// Questions on the terminal for the CLI: credentials, MFA codes, challenge answers, proxy
+// passwords, PKCS#12 passwords. On a TTY secrets are read in raw mode and never echoed; without a TTY (scripts,
 // tests) answers are read line by line from stdin, and nothing typed is ever written back.
 import { createInterface, type Interface } from 'node:readline';
-import type { PromptAnswer, Prompter, PromptRequest } from '../connection/prompter.js';
+import type { PromptAnswer, Prompter, PromptRequest, ProxyPasswordPrompt } from '../connection/prompter.js';
 
 export class TerminalInput {
   private lines: Interface | null = null;
@@ -117,6 +117,7 @@ export class TerminalPrompter implements Prompter {
       const response = await q(`${request.text}: `, !request.echo);
       return response === null ? null : { kind: 'challenge', response };
     }
+    if (request.kind === 'proxy-password') return this.askProxy(request, q, signal);
     if (request.retryReason) this.terminal.say(`${request.retryReason} Try again.\n`);
     // A question with a default is optional: end of input (a script that gave only the answers it
     // needed) takes the default, an empty line too. Questions without one cancel at end of input.
@@ -145,5 +146,27 @@ export class TerminalPrompter implements Prompter {
       remember = answer !== null && /^y(es)?$/i.test(answer.trim());
     }
     return { kind: 'credentials', username, password, response, remember };
+  }
+
+  /** The proxy's username and password, then whether to keep them (optional: no by default). */
+  private async askProxy(
+    request: ProxyPasswordPrompt,
+    q: (text: string, secret: boolean) => Promise<string | null>,
+    signal: AbortSignal,
+  ): Promise<PromptAnswer | null> {
+    this.terminal.say(`The proxy ${request.proxy} needs a username and password.\n`);
+    const typed = await q(`Proxy username${request.username ? ` [${request.username}]` : ''}: `, false);
+    if (typed === null && (request.username === null || signal.aborted)) return null;
+    const username = typed?.trim() || request.username;
+    if (!username) return null;
+    const password = await q('Proxy password: ', true);
+    if (password === null) return null;
+    let remember = false;
+    if (request.canRemember) {
+      const answer = await q('Remember the proxy password? [y/N]: ', false);
+      if (answer === null && signal.aborted) return null;
+      remember = answer !== null && /^y(es)?$/i.test(answer.trim());
+    }
+    return { kind: 'proxy-password', username, password, remember };
   }
 }

@@ -16,7 +16,7 @@ export interface EngineSecrets {
   credentials: { username: string; password: string } | null;
   /** The profile's tls-auth / tls-crypt / tls-crypt-v2 keys (SecretStore `profile/<id>/<kind>`). */
   staticKeys: StaticKeys;
-  /** The proxy's username and password (SecretStore `profile/<id>/proxy-credentials`). */
+  /** The proxy's username and password (SecretStore `profile/<id>/proxy-credentials`, or asked for at connect). */
   proxyCredentials: ProxyCredentials | null;
 }
 
@@ -75,7 +75,7 @@ export function buildEngineConfig(profile: Profile, secrets: EngineSecrets, opti
       kind: proxy.kind,
       host: proxy.host,
       port: proxy.port,
-      credentials: proxy.hasCredentials && secrets.proxyCredentials ? { ...secrets.proxyCredentials } : null,
+      credentials: (proxy.hasCredentials || proxy.askCredentials) && secrets.proxyCredentials ? { ...secrets.proxyCredentials } : null,
       httpVersion: proxy.httpVersion,
       userAgent: proxy.userAgent,
       customHeaders: proxy.customHeaders.map((h) => ({ ...h })),

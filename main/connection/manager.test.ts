@@ -10,6 +10,7 @@ import { MemoryStore } from '../secrets/memory-store.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { connectHelper } from '../helper/connect.js';
 import { ConnectionManager, keyAccount, passwordAccount, usernameAccount, type ConnectionPolicy, type ManagerEvent } from './manager.js';
+import { proxyCredentialsAccount } from '../profiles/secret-accounts.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
 import type { LoginFlows } from './login-hooks.js';
 import { readProfileLog } from './session-log.js';
@@ -180,6 +181,40 @@ describe('ConnectionManager', () => {
     h.manager.connect('nokeyring');
     await h.until('nokeyring', 'failed');
     expect(h.manager.get('nokeyring')!.state).toMatchObject({ reason: 'profile-invalid', detail: expect.stringMatching(/OS keyring, which is not available: no D-Bus session bus/) });
+  });
+
+  it('asks for the proxy password of a profile that says stdin, remembers it once connected, and uses it next time', async () => {
+    const p = profile('askproxy', `${certBody()}\nsocks-proxy 192.0.2.9 1080 stdin`);
+    expect(p.proxy).toMatchObject({ hasCredentials: false, askCredentials: true });
+    const secrets = persistentStore();
+    await secrets.set(keyAccount('askproxy'), t.pki.clientEc.key);
+    const prompter = new ScriptedPrompter([{ kind: 'proxy-password', username: 'pu', password: 'proxy-right', remember: true }]);
+    const h = harness([p], prompter, { secrets });
+    h.manager.connect('askproxy');
+    await h.until('askproxy', 'connected');
+    expect(prompter.asked).toEqual([expect.objectContaining({ kind: 'proxy-password', proxy: '192.0.2.9:1080', username: null, canRemember: true, retryReason: null })]);
+    await expect.poll(() => secrets.get(proxyCredentialsAccount('askproxy'))).toBe(JSON.stringify({ username: 'pu', password: 'proxy-right' }));
+    await h.manager.disconnect('askproxy');
+    h.manager.connect('askproxy');
+    await h.until('askproxy', 'connected');
+    expect(prompter.asked).toHaveLength(1);
+    const logs = readProfileLog(join(t.dir, 'logs'), 'askproxy').join('\n');
+    expect(logs).not.toContain('proxy-right');
+  });
+
+  it('fails a refused proxy password as bad proxy credentials, without retrying, and forgets it', async () => {
+    const p = profile('badproxy', `${certBody()}\nsocks-proxy 192.0.2.9 1080 stdin`);
+    const secrets = persistentStore();
+    await secrets.set(keyAccount('badproxy'), t.pki.clientEc.key);
+    await secrets.set(proxyCredentialsAccount('badproxy'), JSON.stringify({ username: 'pu', password: 'proxy-old' }));
+    const prompter = new ScriptedPrompter([]);
+    const h = harness([p], prompter, { secrets });
+    h.manager.connect('badproxy');
+    await h.until('badproxy', 'failed');
+    expect(h.manager.get('badproxy')!.state).toMatchObject({ reason: 'bad-proxy-credentials', detail: expect.stringMatching(/refused the proxy username or password/) });
+    expect(prompter.asked).toEqual([]);
+    await expect.poll(() => secrets.get(proxyCredentialsAccount('badproxy'))).toBeNull();
+    expect(h.phases('badproxy')).not.toContain('reconnecting');
   });
 
   it('asks for a password, and a wrong one fails fast as bad credentials without retrying', async () => {

@@ -25,7 +25,7 @@ import type { LoginContext, LoginFlows } from './login-hooks.js';
 import type { PromptAnswer, Prompter, PromptRequest } from './prompter.js';
 import { askWithDeadline } from './ask.js';
 import { DEFAULT_POLICY, type ConnectionPolicy } from './retry-policy.js';
-import { readProxyCredentials, readStaticKeys, STATIC_KEY_KINDS } from '../profiles/secret-accounts.js';
+import { proxyCredentialsAccount, readProxyCredentials, readStaticKeys, STATIC_KEY_KINDS, type ProxyCredentials } from '../profiles/secret-accounts.js';
 import {
   credentialsOf,
   keyAccount,
@@ -223,7 +223,8 @@ export class ConnectionManager {
       }
       const staticKeys = await readStaticKeys(this.options.secrets, profile);
       for (const kind of STATIC_KEY_KINDS) session.redactor.add(staticKeys[kind]);
-      const proxyCredentials = await readProxyCredentials(this.options.secrets, profile);
+      const proxyCredentials = await this.proxyCredentials(session);
+      if (proxyCredentials === 'unanswered') return;
       session.redactor.add(proxyCredentials?.password ?? null);
       const credentials = await this.credentialsForConnect(session, signal);
       if (signal.aborted) return;
@@ -255,6 +256,36 @@ export class ConnectionManager {
       else if (e instanceof SignInError) this.fail(session, 'sign-in-failed', e.message);
       else this.fail(session, 'internal', (e as Error).message);
     }
+  }
+
+  /**
+   * The proxy's username and password: saved at import, or, for a profile that asks for them,
+   * this session's, the secret store's (remembered before) or asked for now. 'unanswered': the
+   * prompt was cancelled or timed out, and the session has failed.
+   */
+  private async proxyCredentials(session: Session): Promise<ProxyCredentials | null | 'unanswered'> {
+    const proxy = session.profile.proxy;
+    if (!proxy?.askCredentials || session.proxyCredentials) {
+      return session.proxyCredentials?.credentials ?? (await readProxyCredentials(this.options.secrets, session.profile));
+    }
+    const saved = await readProxyCredentials(this.options.secrets, session.profile);
+    if (saved) {
+      session.proxyCredentials = { credentials: saved, remember: false };
+      return saved;
+    }
+    const answer = await this.ask(session, {
+      kind: 'proxy-password',
+      ...this.promptBase(session),
+      proxy: `${proxy.host}:${proxy.port}`,
+      username: null,
+      canRemember: this.options.secrets.persistent,
+      retryReason: null,
+    });
+    if (answer?.kind !== 'proxy-password') return 'unanswered';
+    const credentials = { username: answer.username, password: answer.password };
+    session.redactor.add(credentials.password);
+    session.proxyCredentials = { credentials, remember: answer.remember };
+    return credentials;
   }
 
   /** Credentials to send with `connect`, when they are known without asking. */
@@ -398,6 +429,7 @@ export class ConnectionManager {
     }
     if (phase === 'failed' && session.state.phase !== 'disconnecting' && error) {
       if (error.code === 'auth-failed' && this.retryAuth(session, error.message)) return;
+      if (error.code === 'proxy-auth-failed') this.forgetProxyCredentials(session);
       if (error.code === 'session-expired') {
         this.notice(session, 'The server ended the session because its time limit was reached.');
         if (this.canReconnectUnattended(session) && this.policy.reconnectOnSessionExpiry) {
@@ -427,6 +459,7 @@ export class ConnectionManager {
     session.stats = { ...session.stats, connectedSince: session.stats.connectedSince ?? this.now() };
     // helperRetries is not reset here: a helper that crashes after every connect must not loop.
     session.authRetries = 0;
+    this.rememberProxyCredentials(session);
     const state = session.credentials;
     const remember = state.kind === 'typed' && state.remember ? state.credentials : null;
     if (state.kind === 'typed') session.credentials = { ...state, remember: false };
@@ -442,6 +475,24 @@ export class ConnectionManager {
         (e: Error) => this.notice(session, `The password could not be saved: ${e.message}`),
       );
     }
+  }
+
+  /** The proxy refused asked-for credentials: the next connect asks again instead of sending them. */
+  private forgetProxyCredentials(session: Session): void {
+    if (!session.profile.proxy?.askCredentials) return;
+    session.proxyCredentials = null;
+    void this.options.secrets.delete(proxyCredentialsAccount(session.profile.id)).catch((e: Error) => this.notice(session, `The refused proxy password could not be removed: ${e.message}`));
+  }
+
+  /** Proxy credentials typed with "remember" go to the secret store once a connection through the proxy worked. */
+  private rememberProxyCredentials(session: Session): void {
+    const typed = session.proxyCredentials;
+    if (!typed?.remember || !this.options.secrets.persistent) return;
+    session.proxyCredentials = { ...typed, remember: false };
+    void this.options.secrets.set(proxyCredentialsAccount(session.profile.id), JSON.stringify(typed.credentials)).then(
+      () => this.note(session, `proxy password saved in the ${this.options.secrets.backend} secret store`),
+      (e: Error) => this.notice(session, `The proxy password could not be saved: ${e.message}`),
+    );
   }
 
   private watchReconnect(session: Session): void {
@@ -622,7 +673,7 @@ export class ConnectionManager {
 
   /** Asks the user; on timeout or cancel the session fails and null is returned. */
   private async ask(session: Session, request: PromptRequest): Promise<PromptAnswer | null> {
-    this.apply(session, { type: 'prompt', waiting: request.kind === 'credentials' ? 'credentials' : 'challenge' });
+    this.apply(session, { type: 'prompt', waiting: request.kind === 'challenge' ? 'challenge' : 'credentials' });
     const outcome = await askWithDeadline(this.options.prompter, request, session.abort.signal);
     switch (outcome.kind) {
       case 'answered':

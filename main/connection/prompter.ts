@@ -34,11 +34,30 @@ export interface ChallengePrompt {
   timeoutMs: number;
 }
 
-export type PromptRequest = CredentialsPrompt | ChallengePrompt;
+/** The proxy's username and password, for a profile that asks for them (`http-proxy … auto|stdin`, `socks-proxy … stdin`). */
+export interface ProxyPasswordPrompt {
+  kind: 'proxy-password';
+  id: string;
+  sessionId: string;
+  profileId: string;
+  profileName: string;
+  /** Which proxy, as host:port: the user must tell its password from the VPN's. */
+  proxy: string;
+  /** Username to prefill (the one refused last time, when asking again). */
+  username: string | null;
+  /** Offer to keep them in the secret store (it persists). */
+  canRemember: boolean;
+  /** Set when asking again after the proxy refused the previous answer. */
+  retryReason: string | null;
+  timeoutMs: number;
+}
+
+export type PromptRequest = CredentialsPrompt | ChallengePrompt | ProxyPasswordPrompt;
 
 export type PromptAnswer =
   | { kind: 'credentials'; username: string; password: string; response: string | null; remember: boolean }
-  | { kind: 'challenge'; response: string };
+  | { kind: 'challenge'; response: string }
+  | { kind: 'proxy-password'; username: string; password: string; remember: boolean };
 
 export interface Prompter {
   /** Resolves with the answer, or null when the user cancelled. Must settle soon after `signal` aborts. */

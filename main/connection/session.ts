@@ -4,6 +4,7 @@
 import type { PushedSettings } from '../../app/helper-protocol/messages.js';
 import type { Profile } from '../../app/profile/model.js';
 import type { ConnectionState } from '../../app/connection/state.js';
+import type { ProxyCredentials } from '../profiles/secret-accounts.js';
 import { Redactor } from './redact.js';
 import { logFile, SessionLog } from './session-log.js';
 
@@ -72,6 +73,8 @@ export class Session {
   banner: string[] = [];
   /** Reused for reconnects unless auth-nocache. */
   credentials: CredentialState = noCredentials(null);
+  /** The proxy's credentials when the profile asks for them: kept for reconnects; `remember` until saved. */
+  proxyCredentials: { credentials: ProxyCredentials; remember: boolean } | null = null;
   /** The keyring's password was refused: do not offer it again in this session. */
   savedRejected = false;
   authRetries = 0;

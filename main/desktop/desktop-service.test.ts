@@ -254,6 +254,19 @@ describe('desktop service', () => {
     await expect(answer).resolves.toEqual({ kind: 'credentials', username: 'a', password: 'p', response: '42', remember: false });
   });
 
+  it("asks for the proxy's username and password through the same dialog, naming the proxy", async () => {
+    t.state('work', { phase: 'authenticating', waiting: 'credentials', remote: null });
+    const answer = t.service.prompts.ask(
+      { kind: 'proxy-password', id: 'q5', sessionId: 's', profileId: 'work', profileName: 'Work', proxy: '192.0.2.9:1080', username: null, canRemember: true, retryReason: null, timeoutMs: 1000 },
+      new AbortController().signal,
+    );
+    expect(t.last('prompt')).toMatchObject({ id: 'q5', kind: 'proxy-password', challenge: 'The proxy 192.0.2.9:1080 needs a username and password.', username: null, canRemember: true });
+    expect(t.last('connection')!.view).toEqual({ phase: 'waiting-input', promptId: 'q5', kind: 'proxy-password' });
+    expect(await t.dispatcher.dispatch('answerPrompt', ['q5', { kind: 'response', response: 'x' }])).toMatchObject({ ok: false, error: { code: 'wrong-answer' } });
+    await t.dispatcher.dispatch('answerPrompt', ['q5', { kind: 'password', username: 'pu', password: 'pp', response: null, remember: true }]);
+    await expect(answer).resolves.toEqual({ kind: 'proxy-password', username: 'pu', password: 'pp', remember: true });
+  });
+
   it('closes a prompt the session gave up on', async () => {
     const abort = new AbortController();
     const answer = t.service.prompts.ask({ kind: 'challenge', id: 'q2', sessionId: 's', profileId: 'work', profileName: 'Work', text: 'PIN?', echo: true, timeoutMs: 10 }, abort.signal);

@@ -15,6 +15,10 @@ export function promptView(r: PromptRequest): IpcPrompt {
   if (r.kind === 'challenge') {
     return { ...common, kind: 'challenge', challenge: r.text, echo: r.echo, username: null, canRemember: false, retryReason: null };
   }
+  if (r.kind === 'proxy-password') {
+    const challenge = `The proxy ${r.proxy} needs a username and password.`;
+    return { ...common, kind: 'proxy-password', challenge, echo: false, username: r.username, canRemember: r.canRemember, retryReason: r.retryReason };
+  }
   return {
     ...common,
     // Without a password to ask (it is saved), a static challenge is just the MFA code.
@@ -33,6 +37,10 @@ function toManagerAnswer(open: Open, answer: IpcAnswer): PromptAnswer {
   if (request.kind === 'challenge') {
     if (answer.kind !== 'response') throw mismatch();
     return { kind: 'challenge', response: answer.response };
+  }
+  if (request.kind === 'proxy-password') {
+    if (answer.kind !== 'password') throw mismatch();
+    return { kind: 'proxy-password', username: answer.username, password: answer.password, remember: request.canRemember && answer.remember };
   }
   if (view.kind === 'mfa') {
     if (answer.kind !== 'response') throw mismatch();

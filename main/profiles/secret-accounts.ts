@@ -11,9 +11,9 @@ export const proxyCredentialsAccount = (profileId: string): string => `profile/$
 
 export type ProxyCredentials = { username: string; password: string };
 
-/** The proxy credentials the profile says it saved; null when it has none or they are missing or damaged. */
+/** The proxy credentials saved at import (or remembered at connect, for a profile that asks); null when there are none or they are damaged. */
 export async function readProxyCredentials(secrets: SecretStore, profile: Profile): Promise<ProxyCredentials | null> {
-  if (!profile.proxy?.hasCredentials) return null;
+  if (!profile.proxy?.hasCredentials && !profile.proxy?.askCredentials) return null;
   const text = await secrets.get(proxyCredentialsAccount(profile.id));
   if (text === null) return null;
   try {

@@ -46,6 +46,7 @@ const inputWords: Record<PromptKind, string> = {
   password: 'Enter your username and password',
   mfa: 'Enter your MFA code',
   challenge: 'Answer the server’s question',
+  'proxy-password': 'Enter the proxy’s username and password',
 };
 
 export function describeConnection(view: ConnectionView): ConnectionWords {

@@ -574,6 +574,7 @@ describe('causeway connect through a proxy', () => {
   const proxyUser = { username: 'proxyuser', password: randomBytes(9).toString('base64url') };
   const wrongPassword = randomBytes(9).toString('base64url');
   let server: LabServer;
+  let udpServer: LabServer;
 
   /** Whether a plain TCP connection from the client namespace reaches host:port within 3 s. */
   async function tcpReaches(host: string, port: number): Promise<boolean> {
@@ -582,29 +583,49 @@ describe('causeway connect through a proxy', () => {
     return r.code === 0;
   }
 
-  async function importProxied(name: string, proxyLines: string, files: Record<string, string> = {}): Promise<void> {
+  async function importProxied(name: string, proxyLines: string, files: Record<string, string> = {}, to: LabServer = server): Promise<void> {
     for (const [f, text] of Object.entries(files)) writeFileSync(join(home, f), text, { mode: 0o600 });
-    const text = profileText(server, `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>\n${proxyLines}`);
+    const text = profileText(to, `<cert>\n${lab.pki.clientEc.cert}</cert>\n<key>\n${lab.pki.clientEc.key}</key>\n${proxyLines}`);
     writeFileSync(join(home, `${name}.ovpn`), text);
     const r = await cli(['import', join(home, `${name}.ovpn`), '--name', name]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   }
 
-  async function connectsAndPings(name: string): Promise<void> {
+  async function connectsAndPings(name: string, to: LabServer = server): Promise<void> {
     const c = connect(name);
     await c.waitForPhase('connected', 30_000);
-    await lab.ping(server.info.tunnelAddress);
+    await lab.ping(to.info.tunnelAddress);
     await disconnectAndCheck(c);
+  }
+
+  /** Connects a profile the proxy refuses: the session fails at once as bad proxy credentials. */
+  async function failsWithBadProxyCredentials(name: string, proxyName: RegExp): Promise<void> {
+    const c = connect(name);
+    const failed = await c.waitForPhase('failed', 30_000);
+    expect(failed.state).toMatchObject({ reason: 'bad-proxy-credentials' });
+    expect(String((failed.state as { detail: string }).detail)).toMatch(proxyName);
+    expect(await c.exited).toBe(3);
+    expect(c.phases()).not.toContain('connected');
+    expect(c.phases()).not.toContain('reconnecting');
+    const logs = (await cli(['logs', name])).stdout;
+    expect(logs + JSON.stringify(c.events)).not.toContain(wrongPassword);
+  }
+
+  /** Datagrams counted by the client namespace's no-direct-path table, per direction rule. */
+  async function directDrops(): Promise<number> {
+    const r = await lab.inClient('nft', ['-j', 'list', 'table', 'inet', 'cw_proxy_test']);
+    const rules = (JSON.parse(r.stdout) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] }).nftables;
+    return rules.flatMap((x) => x.rule?.expr ?? []).reduce((n, e) => n + (e.counter?.packets ?? 0), 0);
   }
 
   beforeAll(async () => {
     recordSecret(proxyUser.password, wrongPassword);
-    server = await lab.startServer({ proto: 'tcp' });
+    [server, udpServer] = await Promise.all([lab.startServer({ proto: 'tcp' }), lab.startServer({ proto: 'udp' })]);
     await Promise.all([lab.startHttpProxy(3128), lab.startHttpProxy(3129, proxyUser), lab.startSocksProxy(1080), lab.startSocksProxy(1081, proxyUser)]);
     expect(await tcpReaches(server.info.address, server.info.port)).toBe(true);
     const rules = join(lab.dir, 'no-direct-path.nft');
-    writeFileSync(rules, `table inet cw_proxy_test {\n  chain out {\n    type filter hook output priority 0;\n    ip daddr ${server.info.address} tcp dport ${server.info.port} drop\n  }\n}\n`);
+    writeFileSync(rules, `table inet cw_proxy_test {\n  chain out {\n    type filter hook output priority 0;\n    ip daddr ${server.info.address} tcp dport ${server.info.port} counter drop\n    ip daddr ${udpServer.info.address} udp dport ${udpServer.info.port} counter drop\n  }\n}\n`);
     await lab.inClient('nft', ['-f', rules]);
     expect(await tcpReaches(server.info.address, server.info.port)).toBe(false);
     expect(await tcpReaches(lab.netns.serverAddress2, 3128)).toBe(true);
@@ -630,17 +651,21 @@ describe('causeway connect through a proxy', () => {
     await connectsAndPings('http-basic');
   });
 
-  it('says the proxy refused the password when it is wrong', async () => {
+  it('fails as bad proxy credentials, without retrying, when squid refuses the password', async () => {
     await importProxied('http-wrong', `http-proxy ${lab.netns.serverAddress2} 3129 auto\n<http-proxy-user-pass>\n${proxyUser.username}\n${wrongPassword}\n</http-proxy-user-pass>`);
-    const c = connect('http-wrong');
-    await c.waitFor((e) => e.event === 'state' && e.phase === 'reconnecting', 30_000);
-    await c.stop();
-    expect(c.phases()).not.toContain('connected');
-    const logs = (await cli(['logs', 'http-wrong'])).stdout;
-    expect(logs).toMatch(
-      new RegExp(`through the HTTP proxy ${lab.netns.serverAddress2.replace(/\./g, '\\.')}:3129: the HTTP proxy answered 407 Proxy Authentication Required: it refused the proxy username or password`),
+    const proxy = lab.netns.serverAddress2.replace(/\./g, '\\.');
+    await failsWithBadProxyCredentials(
+      'http-wrong',
+      new RegExp(`through the HTTP proxy ${proxy}:3129: the HTTP proxy answered 407 Proxy Authentication Required: it refused the proxy username or password`),
     );
-    expect(logs + JSON.stringify(c.events)).not.toContain(wrongPassword);
+  });
+
+  it('fails as bad proxy credentials when dante refuses the SOCKS password', async () => {
+    await importProxied('socks-wrong', `socks-proxy ${lab.netns.serverAddress2} 1081 socks-wrong.txt`, {
+      'socks-wrong.txt': `${proxyUser.username}\n${wrongPassword}\n`,
+    });
+    const proxy = lab.netns.serverAddress2.replace(/\./g, '\\.');
+    await failsWithBadProxyCredentials('socks-wrong', new RegExp(`through the SOCKS proxy ${proxy}:1081: the SOCKS proxy refused the proxy username or password`));
   });
 
   it('connects through a SOCKS5 proxy without authentication', async () => {
@@ -654,4 +679,58 @@ describe('causeway connect through a proxy', () => {
     });
     await connectsAndPings('socks-user');
   });
+
+  it('asks for the proxy username and password at connect (http-proxy … stdin), remembers them, and a later connect needs no answer', async () => {
+    await importProxied('http-ask', `http-proxy ${lab.netns.serverAddress2} 3129 stdin basic`);
+    const c = connect('http-ask');
+    const prompt = await c.waitFor((e) => e.event === 'prompt');
+    expect(prompt).toMatchObject({ kind: 'proxy-password', proxy: `${lab.netns.serverAddress2}:3129`, username: null, canRemember: true, retryReason: null });
+    c.answer(proxyUser.username);
+    c.answer(proxyUser.password);
+    c.answer('y'); // remember
+    await c.waitForPhase('connected', 30_000);
+    await lab.ping(server.info.tunnelAddress);
+    await disconnectAndCheck(c);
+    // Remembered: the next connect asks nothing, with stdin closed at once.
+    const again = connect('http-ask');
+    again.endInput();
+    await again.waitForPhase('connected', 30_000);
+    expect(again.events.filter((e) => e.event === 'prompt')).toEqual([]);
+    await disconnectAndCheck(again);
+  });
+
+  it('fails as bad proxy credentials when the password typed at connect is wrong, and asks again next time', async () => {
+    await importProxied('socks-ask', `socks-proxy ${lab.netns.serverAddress2} 1081 stdin`);
+    const c = connect('socks-ask');
+    await c.waitFor((e) => e.event === 'prompt' && e.kind === 'proxy-password');
+    c.answer(proxyUser.username);
+    c.answer(wrongPassword);
+    c.endInput(); // "remember?" takes its default (no)
+    const failed = await c.waitForPhase('failed', 30_000);
+    expect(failed.state).toMatchObject({ reason: 'bad-proxy-credentials' });
+    expect(await c.exited).toBe(3);
+    const next = connect('socks-ask');
+    await next.waitFor((e) => e.event === 'prompt' && e.kind === 'proxy-password');
+    next.answer(proxyUser.username);
+    next.answer(proxyUser.password);
+    next.answer('n');
+    await next.waitForPhase('connected', 30_000);
+    await disconnectAndCheck(next);
+  });
+
+  it('connects a UDP profile through dante with UDP ASSOCIATE and username/password, and moves data', async () => {
+    await importProxied('socks-udp', `socks-proxy ${lab.netns.serverAddress2} 1081 socks-udp.txt`, { 'socks-udp.txt': `${proxyUser.username}\n${proxyUser.password}\n` }, udpServer);
+    const dropsBefore = await directDrops();
+    const c = connect('socks-udp');
+    const connected = await c.waitForPhase('connected', 30_000);
+    expect(connected.state).toMatchObject({ remote: { proto: 'udp', port: udpServer.info.port } });
+    await lab.ping(udpServer.info.tunnelAddress);
+    const bytes = 2 * 1024 * 1024;
+    const r = await lab.transfer(udpServer.info.tunnelAddress, bytes, bytes, 60_000);
+    expect(r).toMatchObject({ ok: true, upDigestOk: true, downDigestOk: true, up: bytes, down: bytes });
+    console.log(`UDP through dante: 2×2 MB in ${r.ms} ms`);
+    // Nothing went to the server directly: every datagram went to dante's relay.
+    expect(await directDrops()).toBe(dropsBefore);
+    await disconnectAndCheck(c);
+  }, 120_000);
 });

@@ -189,8 +189,9 @@ export interface ProxySettings {
 }
 
 /**
- * Which proxy the engine dials instead of the server: `http` (`http-proxy`, asked to `CONNECT`)
- * or `socks5` (`socks-proxy`, RFC 1928 CONNECT); TCP remotes only.
+ * Which proxy the engine dials instead of the server: `http` (`http-proxy`, asked to `CONNECT`;
+ * TCP remotes only) or `socks5` (`socks-proxy`: RFC 1928 CONNECT for a TCP remote, UDP
+ * ASSOCIATE for a UDP one).
  */
 export type ProxyKind = 'http' | 'socks5';
 
@@ -365,7 +366,7 @@ export interface ErrorWire {
   message: string;
 }
 
-export type ErrorCode = 'auth-failed' | 'server-unreachable' | 'tls-version-refused' | 'server-cert-rejected' | 'client-cert-rejected' | 'tls-failed' | 'protocol-error' | 'halted' | 'session-expired' | 'tun-failed' | 'network-setup-failed' | 'config-invalid' | 'unknown-session' | 'bad-message' | 'permission-denied' | 'internal';
+export type ErrorCode = 'auth-failed' | 'proxy-auth-failed' | 'server-unreachable' | 'tls-version-refused' | 'server-cert-rejected' | 'client-cert-rejected' | 'tls-failed' | 'protocol-error' | 'halted' | 'session-expired' | 'tun-failed' | 'network-setup-failed' | 'config-invalid' | 'unknown-session' | 'bad-message' | 'permission-denied' | 'internal';
 
 export type CredentialKindWire = 'password' | 'static-challenge' | 'crv1';
 

@@ -104,7 +104,7 @@ export const ClientMessage: Check = tagged('ClientMessage', {
 });
 export const SessionPhase: Check = oneOf('resolving', 'connecting', 'authenticating', 'connected', 'reconnecting', 'disconnecting', 'disconnected', 'failed');
 export const RemoteWire: Check = object({ host: str(), address: str(), port: int(1, 65535), proto: Proto });
-export const ErrorCode: Check = oneOf('auth-failed', 'server-unreachable', 'tls-version-refused', 'server-cert-rejected', 'client-cert-rejected', 'tls-failed', 'protocol-error', 'halted', 'session-expired', 'tun-failed', 'network-setup-failed', 'config-invalid', 'unknown-session', 'bad-message', 'permission-denied', 'internal');
+export const ErrorCode: Check = oneOf('auth-failed', 'proxy-auth-failed', 'server-unreachable', 'tls-version-refused', 'server-cert-rejected', 'client-cert-rejected', 'tls-failed', 'protocol-error', 'halted', 'session-expired', 'tun-failed', 'network-setup-failed', 'config-invalid', 'unknown-session', 'bad-message', 'permission-denied', 'internal');
 export const ErrorWire: Check = object({ code: ErrorCode, message: str() });
 export const CredentialKindWire: Check = oneOf('password', 'static-challenge', 'crv1');
 export const PendingMethodWire: Check = oneOf('webauth', 'openurl', 'crtext');

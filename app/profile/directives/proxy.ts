@@ -1,6 +1,6 @@
 // Proxy directives: http-proxy (HTTP CONNECT, Basic auth), http-proxy-option, socks-proxy
 // (SOCKS5), and the proxy's username/password (`<http-proxy-user-pass>` or an auth file next to
-// the profile). The credentials are a secret: they stay in the draft's proxyCredentials and go to
+// the profile; `stdin`, and `auto` without a block, ask for them when connecting). The credentials are a secret: they stay in the draft's proxyCredentials and go to
 // the SecretStore, never into the settings. What depends on the whole profile (which block holds
 // the credentials, UDP remotes) is settled by ../proxy.ts when finishing.
 import { ProfileError } from '../errors.js';
@@ -34,11 +34,6 @@ function setProxy(n: Normalizer, dir: Directive, kind: 'http' | 'socks5', host: 
   n.d.proxy = { kind, host, port, httpVersion: '1.0', userAgent: null, customHeaders: [], line: dir.line, directive: dir.name };
 }
 
-/** Why `stdin`/`auto` without a block is refused, and where the credentials can go instead. */
-const asks = (where: string): string =>
-  `asks for the proxy password when connecting, which Causeway cannot do yet; put the username and password (two lines) in ${where}`;
-const HTTP_WHERE = 'a <http-proxy-user-pass> block or in an auth file next to the profile';
-
 export const proxyHandlers: Record<string, Handler> = {
   'http-proxy'(dir) {
     const [host, port, auth, method] = this.args(dir, 2, 4);
@@ -53,12 +48,12 @@ export const proxyHandlers: Record<string, Handler> = {
     this.d.proxyAuth = null;
     if (auth === undefined || m === 'none') return;
     const a = auth.toLowerCase();
-    if (a === 'auto' || a === 'auto-nct' || a === '[inline]') {
-      // The credentials must come from a <http-proxy-user-pass> block (checked when finishing).
+    if (a === 'auto' || a === 'auto-nct' || a === 'stdin' || a === '[inline]') {
+      // From a <http-proxy-user-pass> block (settled when finishing); without one, auto and
+      // stdin ask when connecting.
       this.d.proxyAuth = { fromBlock: true, ask: a !== '[inline]' };
       return;
     }
-    if (a === 'stdin') throw new ProfileError(`http-proxy ${auth} ${asks(HTTP_WHERE)}`, dir.line, dir.name);
     this.d.proxyCredentials = authFile(this, dir, auth);
     this.d.proxyAuth = { fromBlock: false, ask: false };
   },
@@ -104,7 +99,10 @@ export const proxyHandlers: Record<string, Handler> = {
     setProxy(this, dir, 'socks5', checkHost(dir, host!), port === undefined ? 1080 : this.int(dir, port, 1, 65535));
     this.d.proxyAuth = null;
     if (auth === undefined) return;
-    if (auth.toLowerCase() === 'stdin') throw new ProfileError(`socks-proxy ${auth} ${asks('an auth file next to the profile')}`, dir.line, dir.name);
+    if (auth.toLowerCase() === 'stdin') {
+      this.d.proxyAuth = { fromBlock: false, ask: true };
+      return;
+    }
     this.d.proxyCredentials = authFile(this, dir, auth);
     this.d.proxyAuth = { fromBlock: false, ask: false };
   },

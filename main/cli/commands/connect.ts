@@ -27,6 +27,7 @@ export const CONNECT_EXIT = {
 export function exitCodeFor(reason: FailureReason): number {
   switch (reason) {
     case 'bad-credentials':
+    case 'bad-proxy-credentials':
     case 'sign-in-failed':
     case 'prompt-timeout':
     case 'cancelled':
@@ -64,14 +65,15 @@ banner and the pushed settings once connected, and disconnects cleanly on Ctrl-C
   --json-events  print one JSON object per line on stdout instead of text
 
 When stdin is not a terminal, answers are read one per line in the order the questions come:
-the secret file's passphrase (only without a keyring), username (unless known), password,
+the secret file's passphrase (only without a keyring); for a profile whose proxy asks, the proxy
+username, proxy password, "remember the proxy password?"; then username (unless known), password,
 static-challenge answer, "remember the password?"; end of input at a question with a default
 (remember: no; a known username) takes the default.
   --no-browser   print sign-in URLs instead of opening the browser
   --device-code  OIDC profiles: sign in on another device with a code (no browser here)
 
 Exit status: 0 disconnected on request; 1 bad input (unknown profile, bad arguments);
-2 internal error; 3 authentication failed (bad credentials, sign-in not completed, no answer,
+2 internal error; 3 authentication failed (bad credentials or proxy credentials, sign-in not completed, no answer,
 certificate rejected);
 4 server unreachable or TLS/server certificate problem; 5 local problem (helper unavailable,
 network setup failed, unusable profile); 6 the server ended the session (time limit, shutdown).`;
@@ -102,7 +104,9 @@ function announcingPrompter(inner: Prompter, emit: (e: object) => void): Prompte
       const detail =
         request.kind === 'challenge'
           ? { text: request.text, echo: request.echo }
-          : { username: request.username, askPassword: request.askPassword, challenge: request.challenge, canRemember: request.canRemember, retryReason: request.retryReason };
+          : request.kind === 'proxy-password'
+            ? { proxy: request.proxy, username: request.username, canRemember: request.canRemember, retryReason: request.retryReason }
+            : { username: request.username, askPassword: request.askPassword, challenge: request.challenge, canRemember: request.canRemember, retryReason: request.retryReason };
       emit({ event: 'prompt', id, kind, timeoutMs, ...detail });
       return inner.ask(request, signal);
     },

@@ -6,7 +6,9 @@
 //   - asks for a password when authUserPass is set and no credentials came with connect, and
 //     accepts FAKE_PASSWORD (default "right"); with staticChallenge it wants FAKE_OTP as response;
 //   - for username "crv1-user" asks a CRV1 challenge "Enter PIN" and wants "4321";
-//   - fails auth-failed on a wrong answer; disconnects on request; exits on stdin EOF.
+//   - fails auth-failed on a wrong answer; disconnects on request; exits on stdin EOF;
+//   - plays a proxy that wants FAKE_PROXY_PASSWORD (default "proxy-right") when the config's
+//     proxy carries credentials, failing proxy-auth-failed on any other.
 // It also logs each received message type to stderr (never values), like the real helper.
 import { closeSync } from 'node:fs';
 
@@ -103,6 +105,9 @@ function handle(m) {
       state(m.session, 'resolving');
       state(m.session, 'connecting');
       if (mode === 'unreachable') return fail(m.session, 'server-unreachable', 'no answer from 192.0.2.10:1194');
+      if (c.proxy?.credentials && c.proxy.credentials.password !== (process.env.FAKE_PROXY_PASSWORD ?? 'proxy-right')) {
+        return fail(m.session, 'proxy-auth-failed', 'cannot reach 192.0.2.10:1194: through the SOCKS proxy: the SOCKS proxy refused the proxy username or password');
+      }
       if (c.authUserPass && c.credentials) return checkPassword(m.session, c.credentials.username, c.credentials.password, null);
       if (c.authUserPass) {
         s.phase = 'authenticating';

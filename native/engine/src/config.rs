@@ -310,8 +310,9 @@ pub enum MssFixMode {
     Fixed,
 }
 
-/// Which proxy the engine dials instead of the server: `http` (`http-proxy`, asked to `CONNECT`)
-/// or `socks5` (`socks-proxy`, RFC 1928 CONNECT); TCP remotes only.
+/// Which proxy the engine dials instead of the server: `http` (`http-proxy`, asked to `CONNECT`;
+/// TCP remotes only) or `socks5` (`socks-proxy`: RFC 1928 CONNECT for a TCP remote, UDP
+/// ASSOCIATE for a UDP one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyKind {
@@ -618,6 +619,8 @@ pub enum SessionPhase {
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
     AuthFailed,
+    // The proxy refused its username or password (HTTP 407, a SOCKS5 authentication failure).
+    ProxyAuthFailed,
     ServerUnreachable,
     TlsVersionRefused,
     ServerCertRejected,

@@ -59,4 +59,4 @@ pub use session::run_session;
 /// For the fuzz targets: the TCP link's deframer is a parser of untrusted bytes.
 pub use transport::Deframer;
 /// For the fuzz targets: the proxies' replies are untrusted bytes.
-pub use transport::{parse_connect_response, parse_socks_reply};
+pub use transport::{parse_connect_response, parse_socks_reply, parse_socks_udp_header};

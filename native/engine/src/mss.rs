@@ -24,11 +24,13 @@ pub struct MssClamp {
     fixed: bool,
 }
 
-/// How the encrypted packets travel: the outer IP family and the link protocol.
+/// How the encrypted packets travel: the outer IP family, the link protocol, and what a
+/// SOCKS5 UDP relay's header adds to each datagram between us and the relay (0 without one).
 #[derive(Debug, Clone, Copy)]
 pub struct OuterPath {
     pub ipv6: bool,
     pub tcp: bool,
+    pub relay_header: u32,
 }
 
 impl MssClamp {
@@ -39,13 +41,14 @@ impl MssClamp {
         }
         // `comp-lzo no` and `compress stub` put one framing byte before every packet.
         let framing = u32::from(compression != Compression::None);
-        let outer = match (path.ipv6, path.tcp) {
-            (false, false) => 20 + 8,
-            (true, false) => 40 + 8,
-            // TCP link: IP and TCP headers and OpenVPN's 2-byte packet length.
-            (false, true) => 20 + 20 + 2,
-            (true, true) => 40 + 20 + 2,
-        };
+        let outer = path.relay_header
+            + match (path.ipv6, path.tcp) {
+                (false, false) => 20 + 8,
+                (true, false) => 40 + 8,
+                // TCP link: IP and TCP headers and OpenVPN's 2-byte packet length.
+                (false, true) => 20 + 20 + 2,
+                (true, true) => 40 + 20 + 2,
+            };
         let overhead = match fix.mode {
             MssFixMode::Fixed => INNER_V4_TCP,
             MssFixMode::Payload => INNER_V4_TCP + DATA_OVERHEAD + framing,
@@ -167,6 +170,7 @@ mod tests {
     const UDP4: OuterPath = OuterPath {
         ipv6: false,
         tcp: false,
+        relay_header: 0,
     };
 
     fn fix(max: u32, mode: MssFixMode) -> MssFix {
@@ -247,9 +251,17 @@ mod tests {
         let tcp6 = OuterPath {
             ipv6: true,
             tcp: true,
+            relay_header: 0,
         };
         let c = MssClamp::new(fix(1492, MssFixMode::Mtu), tcp6, Compression::CompLzoNo).unwrap();
         assert_eq!(c.max_v4(), 1492 - 62 - 25 - 40);
+        // Through a SOCKS5 relay each datagram also carries its 10-byte header (IPv4 server).
+        let socks = OuterPath {
+            relay_header: 10,
+            ..UDP4
+        };
+        let c = MssClamp::new(fix(1492, MssFixMode::Mtu), socks, Compression::None).unwrap();
+        assert_eq!(c.max_v4(), 1390);
     }
 
     #[test]

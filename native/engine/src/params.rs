@@ -2,12 +2,13 @@
 //! connection: TLS config, control-channel wrap, OCC options string and peer info.
 
 use crate::api::EngineError;
-use crate::config::{Compression, DataCipher, EngineConfig, ErrorCode, Proto};
+use crate::config::{Compression, DataCipher, EngineConfig, ErrorCode, Proto, ProxyKind};
 use crate::connection::ConnParams;
 use crate::keys;
 use crate::km2::Framing;
 use crate::mss::{MssClamp, OuterPath};
 use crate::secret::Secret;
+use crate::transport::socks_udp_header_len;
 use crate::wrap::Wrap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -222,6 +223,12 @@ impl Prepared {
                 OuterPath {
                     ipv6: outer_ipv6,
                     tcp: proto == Proto::Tcp,
+                    relay_header: match (&cfg.proxy, proto) {
+                        (Some(p), Proto::Udp) if p.kind == ProxyKind::Socks5 => {
+                            socks_udp_header_len(outer_ipv6)
+                        }
+                        _ => 0,
+                    },
                 },
                 cfg.compression,
             ),

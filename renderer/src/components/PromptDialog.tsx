@@ -10,7 +10,7 @@ interface Props {
   onCancel(): void;
 }
 
-const titles = { password: 'Sign in to', mfa: 'MFA code for', challenge: 'Question from' } as const;
+const titles = { password: 'Sign in to', mfa: 'MFA code for', challenge: 'Question from', 'proxy-password': 'Proxy sign-in for' } as const;
 
 export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
   const [username, setUsername] = useState(prompt.username ?? '');
@@ -19,13 +19,18 @@ export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
 
+  // The proxy's username and password are asked like the server's; its `challenge` names the proxy.
+  const isPassword = prompt.kind === 'password' || prompt.kind === 'proxy-password';
+  // A password prompt with a challenge asks for the MFA code too (OpenVPN static challenge).
+  const alsoCode = prompt.kind === 'password' && prompt.challenge !== null;
+
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     try {
       await onAnswer(
-        prompt.kind === 'password'
-          ? { kind: 'password', username, password: secret, response: prompt.challenge ? response : null, remember }
+        isPassword
+          ? { kind: 'password', username, password: secret, response: alsoCode ? response : null, remember }
           : { kind: 'response', response: secret },
       );
     } finally {
@@ -33,9 +38,6 @@ export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
     }
   };
 
-  const isPassword = prompt.kind === 'password';
-  // A password prompt with a challenge asks for the MFA code too (OpenVPN static challenge).
-  const alsoCode = isPassword && prompt.challenge !== null;
   const canSubmit = !busy && secret.length > 0 && (!isPassword || username.length > 0) && (!alsoCode || response.length > 0);
   return (
     <Modal title={`${titles[prompt.kind]} ${prompt.profileName}`} onCancel={onCancel}>
@@ -83,7 +85,7 @@ export function PromptDialog({ prompt, onAnswer, onCancel }: Props) {
         {isPassword && prompt.canRemember && (
           <label className="check">
             <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
-            <span>Remember my password in the system keyring</span>
+            <span>{prompt.kind === 'proxy-password' ? 'Remember the proxy password' : 'Remember my password'} in the system keyring</span>
           </label>
         )}
         <div className="actions">

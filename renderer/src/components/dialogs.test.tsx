@@ -17,6 +17,21 @@ describe('prompts', () => {
     expect(bridge.answerPrompt).toHaveBeenCalledWith('q1', { kind: 'password', username: 'alice', password: 'pa55', response: null, remember: true });
   });
 
+  it("asks for the proxy's username and password, naming the proxy", async () => {
+    const proxyPrompt = { ...passwordPrompt, kind: 'proxy-password' as const, challenge: 'The proxy 192.0.2.9:1080 needs a username and password.' };
+    const { bridge, user } = await renderApp(snapshot({ prompts: [proxyPrompt] }));
+    const dialog = screen.getByRole('dialog', { name: 'Proxy sign-in for Work VPN' });
+    expect(within(dialog).getByText('The proxy 192.0.2.9:1080 needs a username and password.')).toBeInTheDocument();
+    expect(within(dialog).getByLabelText('Username')).toHaveFocus();
+    await user.keyboard('pu');
+    await user.tab();
+    await user.keyboard('proxy-pw');
+    await user.tab();
+    expect(within(dialog).getByLabelText('Remember the proxy password in the system keyring')).toHaveFocus();
+    await user.keyboard('{Enter}');
+    expect(bridge.answerPrompt).toHaveBeenCalledWith('q1', { kind: 'password', username: 'pu', password: 'proxy-pw', response: null, remember: false });
+  });
+
   it('keeps Tab inside the dialog', async () => {
     const { user } = await renderApp(snapshot({ prompts: [passwordPrompt] }));
     const dialog = screen.getByRole('dialog');

@@ -146,7 +146,7 @@ export class Lab {
     return proxy;
   }
 
-  /** Dante (SOCKS5) on the server namespace's second address; with `user`, RFC 1929 username/password. */
+  /** Dante (SOCKS5 CONNECT and UDP ASSOCIATE) on the server namespace's second address; with `user`, RFC 1929 username/password. */
   async startSocksProxy(port: number, user: ProxyUser | null = null): Promise<RunningProxy> {
     const proxy = await startDante(this.netns.server, this.dir, this.netns.serverAddress2, port, user);
     this.processes.add(proxy);

@@ -1,6 +1,6 @@
 // Real proxies in the server namespace: Debian's squid (HTTP CONNECT, optionally Basic auth
-// checked by its basic_ncsa_auth against an htpasswd file) and dante (SOCKS5, method none or
-// username). Each runs in the foreground from a config written here, with its own pid and log
+// checked by its basic_ncsa_auth against an htpasswd file) and dante (SOCKS5 CONNECT and UDP
+// ASSOCIATE, method none or username). Each runs in the foreground from a config written here, with its own pid and log
 // files in the lab's folder; the system services of these packages are never touched.
 //
 // Dante's `username` method checks the system password database. `ip netns exec` bind-mounts
@@ -100,7 +100,9 @@ export async function startDante(netns: string, dir: string, address: string, po
       'user.privileged: root',
       'user.unprivileged: nobody',
       'client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }',
-      'socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }',
+      // CONNECT for TCP remotes, UDP ASSOCIATE (and the relayed replies) for UDP ones.
+      'socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect udpassociate }',
+      'socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: udpreply }',
       '',
     ].join('\n'),
   );

@@ -9,7 +9,8 @@ use causeway_engine::reliable::{Received, ReliableRecv, RECV_WINDOW};
 use causeway_engine::replay::ReplayWindow;
 use causeway_engine::wrap::Wrap;
 use causeway_engine::{
-    ctrl_msg, km2, parse_connect_response, parse_socks_reply, push, wire, Deframer,
+    ctrl_msg, km2, parse_connect_response, parse_socks_reply, parse_socks_udp_header, push, wire,
+    Deframer,
 };
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -327,5 +328,30 @@ pub fn socks5_reply(data: &[u8]) {
     }
     if data.first().is_some_and(|&v| v != 5) {
         assert!(parse_socks_reply(data).is_err(), "garbage accepted");
+    }
+}
+
+/// A datagram from a SOCKS5 UDP relay: taken only with zero reserved bytes, no fragment
+/// number, and a header the datagram holds whole; a fragment is never taken, and every
+/// datagram cut inside an accepted header is refused.
+pub fn socks5_udp_header(data: &[u8]) {
+    if let Ok((_, n)) = parse_socks_udp_header(data) {
+        assert!(n <= data.len() && data[..3] == [0, 0, 0]);
+        assert!(
+            matches!(data[3], 1 | 3 | 4),
+            "unknown address type accepted"
+        );
+        for cut in 0..n {
+            assert!(
+                parse_socks_udp_header(&data[..cut]).is_err(),
+                "cut at {cut} accepted"
+            );
+        }
+    }
+    if data.len() >= 3 && data[..2] == [0, 0] && data[2] != 0 {
+        assert!(parse_socks_udp_header(data).is_err(), "fragment accepted");
+    }
+    if data.first().is_some_and(|&b| b != 0) || data.get(1).is_some_and(|&b| b != 0) {
+        assert!(parse_socks_udp_header(data).is_err(), "garbage accepted");
     }
 }

@@ -362,6 +362,19 @@ impl SessionMachine {
         self.closed(CloseReason::Error(e), now);
     }
 
+    /// The proxy refused its username or password while `Action::Connect` dialed through it.
+    /// Every retry would send the same credentials, so the session fails; main may ask for
+    /// others and connect again.
+    pub fn handle_proxy_credentials_refused(&mut self, error: &str) {
+        let State::Connection { addr, .. } = self.state else {
+            return;
+        };
+        self.handle_fatal(EngineError::new(
+            ErrorCode::ProxyAuthFailed,
+            format!("cannot reach {addr}: {error}"),
+        ));
+    }
+
     /// The open connection's link broke; `stage` is how far its first handshake got.
     pub fn handle_link_error(&mut self, error: &str, stage: HandshakeStage, now: Instant) {
         let State::Connection {

@@ -9,7 +9,7 @@ use crate::connection::Connection;
 use crate::driver::{Driver, Step};
 use crate::params::Prepared;
 use crate::secret::Secret;
-use crate::transport::Link;
+use crate::transport::{is_credentials_refusal, Link};
 use crate::tun_io::TunIo;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -222,6 +222,10 @@ impl<N: NetworkSetup> Runner<N> {
             .await?;
         let mut link = match dialed {
             Ok(l) => l,
+            Err(e) if is_credentials_refusal(&e) => {
+                m.handle_proxy_credentials_refused(&e.to_string());
+                return None;
+            }
             Err(e) => {
                 m.handle_dial_failed(&e.to_string(), Instant::now());
                 return None;

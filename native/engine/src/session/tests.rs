@@ -588,3 +588,22 @@ fn a_handshake_stalled_after_the_reset_is_tried_again_and_a_repeat_is_a_refusal(
     assert!(message.contains("TLS"), "{message}");
     assert_eq!(h.dials.len(), 2);
 }
+
+#[test]
+fn a_proxy_that_refuses_its_password_fails_the_session_without_retrying() {
+    let mut h = Harness::new(config());
+    h.resolved("192.0.2.1:1194");
+    h.m.handle_proxy_credentials_refused(
+        "through the SOCKS proxy 10.0.0.9:1080: the SOCKS proxy refused the proxy username or password",
+    );
+    h.drain();
+    let (code, message) = h.failure().expect("failed at once");
+    assert_eq!(code, ErrorCode::ProxyAuthFailed);
+    assert!(
+        message.contains("refused the proxy username or password"),
+        "{message}"
+    );
+    assert_eq!(h.dials.len(), 1, "no second dial with the same password");
+    assert!(h.wake.is_none(), "no retry scheduled");
+    assert!(h.m.is_finished());
+}

@@ -1,5 +1,6 @@
 //! Link transports for the driver: a connected UDP socket (one OpenVPN packet per datagram,
-//! moved in batches) or a TCP stream with u16 length framing (wire-protocol §1.1). Both hand
+//! moved in batches, directly or through a SOCKS5 UDP relay) or a TCP stream with u16 length
+//! framing (wire-protocol §1.1), directly or through a proxy. Both hand
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
@@ -14,7 +15,12 @@ use std::io;
 use std::net::SocketAddr;
 use tokio::net::{TcpStream, UdpSocket};
 
-pub use proxy::{http::parse_connect_response, socks::parse_reply as parse_socks_reply};
+pub use proxy::is_credentials_refusal;
+pub use proxy::socks_udp::udp_header_len as socks_udp_header_len;
+pub use proxy::{
+    http::parse_connect_response, socks::parse_reply as parse_socks_reply,
+    socks_udp::parse_udp_header as parse_socks_udp_header,
+};
 pub use tcp::{Deframer, TcpLink};
 pub use udp::UdpLink;
 
@@ -34,19 +40,32 @@ impl Link {
         timeout: std::time::Duration,
     ) -> io::Result<Self> {
         match proto {
-            Proto::Udp if proxy.is_some() => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a UDP remote cannot be reached through this proxy; use a TCP remote",
-            )),
             Proto::Udp => {
-                let bind: SocketAddr = if addr.is_ipv4() {
+                let association = match proxy {
+                    Some(p) => Some(
+                        tokio::time::timeout(timeout, proxy::associate_udp(p))
+                            .await
+                            .map_err(|_| {
+                                io::Error::new(
+                                    io::ErrorKind::TimedOut,
+                                    "the SOCKS proxy did not answer UDP ASSOCIATE in time",
+                                )
+                            })??,
+                    ),
+                    None => None,
+                };
+                let peer = association.as_ref().map_or(addr, |(_, relay)| *relay);
+                let bind: SocketAddr = if peer.is_ipv4() {
                     "0.0.0.0:0".parse().unwrap()
                 } else {
                     "[::]:0".parse().unwrap()
                 };
                 let sock = UdpSocket::bind(bind).await?;
-                sock.connect(addr).await?;
-                Ok(Link::Udp(UdpLink::new(sock)))
+                sock.connect(peer).await?;
+                Ok(Link::Udp(match association {
+                    Some((control, _)) => UdpLink::through_socks(sock, control, addr),
+                    None => UdpLink::new(sock),
+                }))
             }
             Proto::Tcp => {
                 let dial = async {

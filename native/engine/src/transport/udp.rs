@@ -2,9 +2,17 @@
 //! with UDP GRO when the kernel offers it: one slot may then hold several datagrams of one
 //! size), and queued packets leave in one `sendmmsg`, runs of equal size as UDP GSO
 //! super-datagrams. Elsewhere the same queues are served one datagram per call.
+//!
+//! Through a SOCKS5 proxy the socket talks to the proxy's relay: each packet is wrapped in the
+//! SOCKS UDP header when queued and unwrapped when handed out, so runs stay equal in size and
+//! GSO/GRO work as before; the association ends when its control connection closes.
 
+use super::proxy::socks::BoundAddr;
+use super::proxy::socks_udp::{parse_udp_header, udp_header};
 use std::io;
-use tokio::net::UdpSocket;
+use std::net::SocketAddr;
+use tokio::io::Interest;
+use tokio::net::{TcpStream, UdpSocket};
 
 /// Packets moved per syscall at most (also the kernel's UDP GSO segment limit).
 pub(super) const BATCH: usize = 64;
@@ -27,6 +35,16 @@ pub struct UdpLink {
     /// UDP GSO in use (cleared for good when the path refuses it).
     #[cfg(target_os = "linux")]
     gso: bool,
+    /// Set when the socket talks to a SOCKS5 UDP relay.
+    socks: Option<SocksAssociation>,
+}
+
+/// A SOCKS5 UDP association: the proxy relays while `control` stays open.
+struct SocksAssociation {
+    control: TcpStream,
+    /// The server: what our headers name, and the only sender whose datagrams we take.
+    server: SocketAddr,
+    header: Vec<u8>,
 }
 
 impl UdpLink {
@@ -45,12 +63,37 @@ impl UdpLink {
             tx_queued: 0,
             #[cfg(target_os = "linux")]
             gso,
+            socks: None,
         }
+    }
+
+    /// A link to `server` through a SOCKS5 relay: `sock` is connected to the relay, `control`
+    /// is the association's TCP connection.
+    pub fn through_socks(sock: UdpSocket, control: TcpStream, server: SocketAddr) -> Self {
+        let mut link = Self::new(sock);
+        link.socks = Some(SocksAssociation {
+            control,
+            server,
+            header: udp_header(server),
+        });
+        link
     }
 
     pub async fn recv_batch(&mut self) -> io::Result<()> {
         loop {
-            self.sock.readable().await?;
+            match &self.socks {
+                Some(a) => {
+                    tokio::select! {
+                        r = self.sock.readable() => r?,
+                        r = a.control.ready(Interest::READABLE) => {
+                            r?;
+                            association_alive(&a.control)?;
+                            continue;
+                        }
+                    }
+                }
+                None => self.sock.readable().await?,
+            }
             if self.try_recv_batch()? {
                 return Ok(());
             }
@@ -77,15 +120,25 @@ impl UdpLink {
     }
 
     pub fn next_packet(&mut self) -> Option<&mut [u8]> {
-        let (slot, off) = self.rx_next;
-        let &(len, seg) = self.rx_lens.get(slot)?;
-        let end = if seg == 0 { len } else { (off + seg).min(len) };
-        self.rx_next = if end >= len {
-            (slot + 1, 0)
-        } else {
-            (slot, end)
-        };
-        Some(&mut self.rx[slot][off..end])
+        loop {
+            let (slot, off) = self.rx_next;
+            let &(len, seg) = self.rx_lens.get(slot)?;
+            let end = if seg == 0 { len } else { (off + seg).min(len) };
+            self.rx_next = if end >= len {
+                (slot + 1, 0)
+            } else {
+                (slot, end)
+            };
+            let start = match &self.socks {
+                None => 0,
+                // Anything but a whole datagram from the server is not ours: drop it.
+                Some(a) => match parse_udp_header(&self.rx[slot][off..end]) {
+                    Ok((BoundAddr::Ip(from), n)) if same_endpoint(from, a.server) => n,
+                    _ => continue,
+                },
+            };
+            return Some(&mut self.rx[slot][off + start..end]);
+        }
     }
 
     pub fn reserve(&mut self) -> &mut Vec<u8> {
@@ -100,6 +153,14 @@ impl UdpLink {
     }
 
     pub fn commit(&mut self) {
+        if let Some(a) = &self.socks {
+            // In place: the slot's capacity has room, so nothing is allocated per packet.
+            let b = &mut self.tx[self.tx_queued];
+            let (len, h) = (b.len(), a.header.len());
+            b.resize(len + h, 0);
+            b.copy_within(..len, h);
+            b[..h].copy_from_slice(&a.header);
+        }
         self.tx_queued += 1;
     }
 
@@ -133,4 +194,23 @@ impl UdpLink {
         self.tx_queued = 0;
         Ok(())
     }
+}
+
+/// The control connection became readable: the proxy closed it (the association is over) or
+/// sent something it never should. Either way the relay is gone or untrustworthy.
+fn association_alive(control: &TcpStream) -> io::Result<()> {
+    let mut b = [0u8; 64];
+    match control.try_read(&mut b) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "the SOCKS proxy ended the UDP association",
+        )),
+    }
+}
+
+/// The relay may name an IPv4 server as an IPv4-mapped IPv6 address.
+fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && a.ip().to_canonical() == b.ip().to_canonical()
 }

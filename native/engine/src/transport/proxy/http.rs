@@ -150,6 +150,11 @@ pub async fn connect(
                     "the HTTP proxy sent data before the server could speak",
                 ))
             }
+            Err(ConnectRefusal::AuthRequired) => {
+                return Err(super::credentials_refused(
+                    ConnectRefusal::AuthRequired.to_string(),
+                ))
+            }
             Err(refusal) => {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionRefused,

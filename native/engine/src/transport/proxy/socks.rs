@@ -1,6 +1,7 @@
-//! `socks-proxy`: SOCKS5 (RFC 1928) CONNECT to the server, with username/password
-//! authentication (RFC 1929) when the profile has proxy credentials. Every reply is untrusted
-//! and parsed with exact lengths.
+//! `socks-proxy`: SOCKS5 (RFC 1928) CONNECT to the server, or UDP ASSOCIATE for a UDP remote
+//! (the datagrams themselves are `socks_udp`'s), with username/password authentication
+//! (RFC 1929) when the profile has proxy credentials. Every reply is untrusted and parsed with
+//! exact lengths.
 
 use crate::config::Credentials;
 use std::io;
@@ -13,9 +14,10 @@ const NO_AUTH: u8 = 0;
 const USER_PASS: u8 = 2;
 const NO_ACCEPTABLE: u8 = 0xff;
 const CMD_CONNECT: u8 = 1;
-const ATYP_V4: u8 = 1;
+const CMD_UDP_ASSOCIATE: u8 = 3;
+pub(super) const ATYP_V4: u8 = 1;
 const ATYP_DOMAIN: u8 = 3;
-const ATYP_V6: u8 = 4;
+pub(super) const ATYP_V6: u8 = 4;
 
 /// Where the proxy says it bound the relay (BND.ADDR/BND.PORT).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +76,10 @@ impl std::fmt::Display for SocksError {
 
 impl From<SocksError> for io::Error {
     fn from(e: SocksError) -> Self {
-        io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string())
+        match e {
+            SocksError::AuthFailed => super::credentials_refused(e.to_string()),
+            _ => io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string()),
+        }
     }
 }
 
@@ -123,9 +128,8 @@ pub fn parse_auth_reply(b: [u8; 2]) -> Result<(), SocksError> {
     }
 }
 
-/// A request (CONNECT or UDP ASSOCIATE) for `target`.
-pub fn request(cmd: u8, target: SocketAddr) -> Vec<u8> {
-    let mut m = vec![VERSION, cmd, 0];
+/// The address (ATYP, ADDR, PORT) as RFC 1928 writes it in requests and UDP headers.
+pub(super) fn put_address(m: &mut Vec<u8>, target: SocketAddr) {
     match target.ip() {
         IpAddr::V4(ip) => {
             m.push(ATYP_V4);
@@ -137,42 +141,46 @@ pub fn request(cmd: u8, target: SocketAddr) -> Vec<u8> {
         }
     }
     m.extend_from_slice(&target.port().to_be_bytes());
+}
+
+/// A request (CONNECT or UDP ASSOCIATE) for `target`.
+pub fn request(cmd: u8, target: SocketAddr) -> Vec<u8> {
+    let mut m = vec![VERSION, cmd, 0];
+    put_address(&mut m, target);
     m
 }
 
-/// Parses a request's reply. `Ok(None)`: incomplete, read more; `Ok(Some((addr, n)))`: the
-/// reply was `buf[..n]`.
-pub fn parse_reply(buf: &[u8]) -> Result<Option<(BoundAddr, usize)>, SocksError> {
-    if buf.len() < 4 {
-        // Check what is there already: garbage fails early.
-        if buf.first().is_some_and(|&v| v != VERSION) || buf.get(2).is_some_and(|&r| r != 0) {
-            return Err(SocksError::Malformed);
-        }
-        return Ok(None);
-    }
-    if buf[0] != VERSION || buf[2] != 0 {
-        return Err(SocksError::Malformed);
-    }
-    let addr_len = match buf[3] {
-        ATYP_V4 => 4,
-        ATYP_V6 => 16,
-        ATYP_DOMAIN => match buf.get(4) {
-            None => return Ok(None),
-            Some(0) => return Err(SocksError::Malformed),
-            Some(&n) => 1 + usize::from(n),
+/// How many bytes the address of type `atyp` takes after the ATYP byte, port excluded;
+/// `first` is the byte after ATYP (a domain's length). `Ok(None)`: not known yet.
+fn address_len(atyp: u8, first: Option<u8>) -> Result<Option<usize>, SocksError> {
+    match atyp {
+        ATYP_V4 => Ok(Some(4)),
+        ATYP_V6 => Ok(Some(16)),
+        ATYP_DOMAIN => match first {
+            None => Ok(None),
+            Some(0) => Err(SocksError::Malformed),
+            Some(n) => Ok(Some(1 + usize::from(n))),
         },
-        _ => return Err(SocksError::Malformed),
-    };
-    if buf[1] != 0 {
-        return Err(SocksError::Refused(buf[1]));
+        _ => Err(SocksError::Malformed),
     }
-    let total = 4 + addr_len + 2;
+}
+
+/// Parses an address that starts at `buf[0]` (the ATYP byte). `Ok(None)`: `buf` ends before
+/// it does; `Ok(Some((addr, n)))`: it was `buf[..n]`.
+pub(super) fn parse_address(buf: &[u8]) -> Result<Option<(BoundAddr, usize)>, SocksError> {
+    let Some(&atyp) = buf.first() else {
+        return Ok(None);
+    };
+    let Some(addr_len) = address_len(atyp, buf.get(1).copied())? else {
+        return Ok(None);
+    };
+    let total = 1 + addr_len + 2;
     if buf.len() < total {
         return Ok(None);
     }
-    let a = &buf[4..4 + addr_len];
+    let a = &buf[1..1 + addr_len];
     let port = u16::from_be_bytes([buf[total - 2], buf[total - 1]]);
-    let bound = match buf[3] {
+    let bound = match atyp {
         ATYP_V4 => BoundAddr::Ip(SocketAddr::new(
             Ipv4Addr::from(<[u8; 4]>::try_from(a).unwrap()).into(),
             port,
@@ -193,6 +201,29 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(BoundAddr, usize)>, SocksError>
         }
     };
     Ok(Some((bound, total)))
+}
+
+/// Parses a request's reply. `Ok(None)`: incomplete, read more; `Ok(Some((addr, n)))`: the
+/// reply was `buf[..n]`.
+pub fn parse_reply(buf: &[u8]) -> Result<Option<(BoundAddr, usize)>, SocksError> {
+    if buf.len() < 4 {
+        // Check what is there already: garbage fails early.
+        if buf.first().is_some_and(|&v| v != VERSION) || buf.get(2).is_some_and(|&r| r != 0) {
+            return Err(SocksError::Malformed);
+        }
+        return Ok(None);
+    }
+    if buf[0] != VERSION || buf[2] != 0 {
+        return Err(SocksError::Malformed);
+    }
+    // A refusal is reported as soon as its address type shows it is a SOCKS5 reply.
+    if address_len(buf[3], buf.get(4).copied())?.is_none() {
+        return Ok(None);
+    }
+    if buf[1] != 0 {
+        return Err(SocksError::Refused(buf[1]));
+    }
+    Ok(parse_address(&buf[3..])?.map(|(bound, n)| (bound, 3 + n)))
 }
 
 /// Negotiates a method and authenticates on `stream`.
@@ -234,6 +265,24 @@ pub async fn connect(
 ) -> io::Result<()> {
     handshake(stream, credentials).await?;
     exchange(stream, CMD_CONNECT, target).await.map(|_| ())
+}
+
+/// Asks the SOCKS5 proxy on `stream` (reached at `proxy_addr`) for a UDP relay; returns where
+/// the relay listens, as the proxy says it. Our datagrams' source is not known before they
+/// are sent (NAT may change it), so the request names the unspecified address, as RFC 1928
+/// allows.
+pub async fn associate(
+    stream: &mut TcpStream,
+    credentials: Option<&Credentials>,
+    proxy_addr: SocketAddr,
+) -> io::Result<BoundAddr> {
+    handshake(stream, credentials).await?;
+    let unspecified: IpAddr = if proxy_addr.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
+    exchange(stream, CMD_UDP_ASSOCIATE, SocketAddr::new(unspecified, 0)).await
 }
 
 #[cfg(test)]
