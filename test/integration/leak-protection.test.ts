@@ -25,7 +25,11 @@ class Capture {
   static async start(lab: Lab, server: LabServer): Promise<Capture> {
     const tunnel = `udp and host ${lab.netns.serverAddress} and port ${server.info.port}`;
     const neighbourDiscovery = 'icmp6 and (icmp6[icmp6type] == icmp6-neighborsolicit or icmp6[icmp6type] == icmp6-neighboradvert)';
-    const filter = `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`;
+    return Capture.filtered(lab, `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`);
+  }
+
+  /** Captures what `filter` (a tcpdump expression) selects of the packets leaving the client. */
+  static async filtered(lab: Lab, filter: string): Promise<Capture> {
     const child = spawn('ip', ['netns', 'exec', lab.netns.client, 'tcpdump', '-i', lab.netns.clientDevice, '-Q', 'out', '-n', '-l', '-U', filter], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -63,6 +67,12 @@ async function tcpProbe(lab: Lab, address: string): Promise<void> {
 async function udp53Probe(lab: Lab, address: string): Promise<void> {
   const family = address.includes(':') ? 'udp6' : 'udp4';
   const script = `const s=require('dgram').createSocket(${JSON.stringify(family)});s.on('error',()=>process.exit(0));s.send(Buffer.from('probe'),53,${JSON.stringify(address)},()=>setTimeout(()=>process.exit(0),100));`;
+  await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
+}
+
+/** A UDP datagram from an ordinary process's socket bound to `sourcePort`, to `address`:`port`. */
+async function udpProbeFrom(lab: Lab, sourcePort: number, address: string, port: number): Promise<void> {
+  const script = `const s=require('dgram').createSocket('udp4');s.on('error',()=>process.exit(0));s.bind(${sourcePort},()=>s.send(Buffer.from('probe'),${port},${JSON.stringify(address)},()=>setTimeout(()=>process.exit(0),100)));`;
   await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
 }
 
@@ -233,6 +243,41 @@ describe('leak protection in the namespace lab', () => {
       expect(plain.some((l) => l.includes(`${internet.v4}.53: `))).toBe(true);
     } finally {
       await lab.inClient('ip', ['route', 'del', '192.0.2.0/24', 'via', lab.netns.serverAddress], { check: false });
+    }
+    expect(leaked).toEqual([]);
+  });
+
+  it('exempts the helper\'s own marked socket, not every packet to the server\'s address and port (TunnelCrack ServerIP)', async () => {
+    // What an ordinary process sends to the server's address: a ping, a TCP connection
+    // attempt, and UDP to the server's own port from a port the engine does not use.
+    const PROBE_PORT = 40_111;
+    const address = lab.netns.serverAddress;
+    const toServer = `host ${address} and (icmp or tcp or (udp and src port ${PROBE_PORT}))`;
+    const probeServer = async (): Promise<string[]> => {
+      const capture = await Capture.filtered(lab, toServer);
+      await pingWorks(lab, address);
+      await tcpProbe(lab, address);
+      await udpProbeFrom(lab, PROBE_PORT, address, server.info.port);
+      return capture.stop();
+    };
+    // Negative control: with no session all three leave.
+    const plain = await probeServer();
+    expect(plain.some((l) => /ICMP/.test(l))).toBe(true);
+    expect(plain.some((l) => /Flags \[S\]/.test(l))).toBe(true);
+    expect(plain.some((l) => l.includes(`.${PROBE_PORT} > ${address}.${server.info.port}: UDP`))).toBe(true);
+
+    // A full tunnel with the LAN blocked: the server's address is outside the tunnel, and only
+    // the engine's socket may reach it.
+    const session = 'serverip';
+    helper.connect(session, lab.engineConfig(server, {}, { killSwitch: false, allowLan: false }));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    let leaked: string[];
+    try {
+      leaked = await probeServer();
+      expect(await pingWorks(lab, server.info.tunnelAddress)).toBe(true); // the engine's socket still gets through
+    } finally {
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
     }
     expect(leaked).toEqual([]);
   });

@@ -3,6 +3,7 @@
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
+mod own_sockets;
 mod proxy;
 mod tcp;
 mod udp;
@@ -12,8 +13,10 @@ mod udp_linux;
 use crate::config::{Proto, ProxySettings};
 use std::io;
 use std::net::SocketAddr;
-use tokio::net::{TcpStream, UdpSocket};
 
+pub use own_sockets::{
+    tcp_to as own_tcp, udp_to as own_udp, Lookup, OwnSockets, RawSocket, Sockets, SystemSockets,
+};
 pub use proxy::{http::parse_connect_response, socks::parse_reply as parse_socks_reply};
 pub use tcp::{Deframer, TcpLink};
 pub use udp::UdpLink;
@@ -32,27 +35,19 @@ impl Link {
         proto: Proto,
         proxy: Option<&ProxySettings>,
         timeout: std::time::Duration,
+        sockets: &dyn OwnSockets,
     ) -> io::Result<Self> {
         match proto {
             Proto::Udp if proxy.is_some() => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "a UDP remote cannot be reached through this proxy; use a TCP remote",
             )),
-            Proto::Udp => {
-                let bind: SocketAddr = if addr.is_ipv4() {
-                    "0.0.0.0:0".parse().unwrap()
-                } else {
-                    "[::]:0".parse().unwrap()
-                };
-                let sock = UdpSocket::bind(bind).await?;
-                sock.connect(addr).await?;
-                Ok(Link::Udp(UdpLink::new(sock)))
-            }
+            Proto::Udp => Ok(Link::Udp(UdpLink::new(own_udp(sockets, addr).await?))),
             Proto::Tcp => {
                 let dial = async {
                     match proxy {
-                        Some(p) => proxy::dial_tcp(p, addr).await,
-                        None => TcpStream::connect(addr).await,
+                        Some(p) => proxy::dial_tcp(p, addr, sockets).await,
+                        None => own_tcp(sockets, addr).await,
                     }
                 };
                 let stream = tokio::time::timeout(timeout, dial).await.map_err(|_| {

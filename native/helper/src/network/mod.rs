@@ -351,6 +351,10 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
 }
 
 impl<P: Platform> NetworkSetup for HostNetwork<P> {
+    fn own_sockets(&self) -> causeway_engine::Sockets {
+        P::own_sockets()
+    }
+
     async fn configure(
         &mut self,
         pushed: &PushedSettings,

@@ -110,6 +110,9 @@ pub trait Platform: Send + Sync + 'static {
     const JOURNAL_DIR: &'static str;
 
     fn open_net() -> io::Result<Self::Net>;
+    /// How the engine makes its sockets to the servers and proxies and looks their names up,
+    /// so that this OS's firewall lets exactly those out while it blocks everything else.
+    fn own_sockets() -> causeway_engine::Sockets;
     /// Creates a tunnel device that disappears when the returned packet device is dropped.
     fn create_tun() -> io::Result<TunnelDevice>;
     /// Applies the DNS plan to `link`, journaled in `journal_dir` before it is changed.

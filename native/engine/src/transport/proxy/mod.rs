@@ -5,6 +5,7 @@
 pub mod http;
 pub mod socks;
 
+use super::own_sockets::{tcp_to, OwnSockets};
 use crate::config::{ProxyKind, ProxySettings};
 use std::io;
 use std::net::SocketAddr;
@@ -12,14 +13,19 @@ use tokio::net::TcpStream;
 
 /// A TCP stream to `target` through `proxy`. Each of the proxy's addresses is tried in turn;
 /// the error names the proxy, so a user can tell its failures from the server's.
-pub async fn dial_tcp(proxy: &ProxySettings, target: SocketAddr) -> io::Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((proxy.host.as_str(), proxy.port))
+/// `sockets` makes the connection to the proxy and looks its name up.
+pub async fn dial_tcp(
+    proxy: &ProxySettings,
+    target: SocketAddr,
+    sockets: &dyn OwnSockets,
+) -> io::Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = sockets
+        .resolve(&proxy.host, proxy.port)
         .await
-        .map_err(|e| with_context(proxy, "cannot resolve", e))?
-        .collect();
+        .map_err(|e| with_context(proxy, "cannot resolve", e))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        match tcp_to(sockets, addr).await {
             Ok(mut stream) => {
                 match proxy.kind {
                     ProxyKind::Http => http::connect(&mut stream, proxy, target).await,
@@ -51,6 +57,7 @@ fn with_context(proxy: &ProxySettings, what: &str, e: io::Error) -> io::Error {
 mod tests {
     use super::*;
     use crate::config::{Credentials, HttpVersion};
+    use crate::transport::SystemSockets;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -96,6 +103,7 @@ mod tests {
         let mut stream = dial_tcp(
             &settings(ProxyKind::Socks5, port, Some(creds)),
             "192.0.2.7:1194".parse().unwrap(),
+            &SystemSockets,
         )
         .await
         .unwrap();
@@ -129,6 +137,7 @@ mod tests {
         let err = dial_tcp(
             &settings(ProxyKind::Http, port, Some(creds)),
             "192.0.2.7:443".parse().unwrap(),
+            &SystemSockets,
         )
         .await
         .unwrap_err()

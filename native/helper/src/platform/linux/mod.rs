@@ -4,9 +4,11 @@
 
 pub mod dns;
 pub mod firewall;
+pub mod marked;
 pub mod netlink;
 pub mod peer;
 pub mod procfs;
+mod resolver;
 pub mod systemd;
 pub mod tun;
 
@@ -52,6 +54,11 @@ impl Platform for Linux {
 
     fn open_net() -> io::Result<netlink::Netlink> {
         netlink::Netlink::open()
+    }
+
+    /// Marked with SO_MARK (marked.rs), names through the marked resolver.
+    fn own_sockets() -> causeway_engine::Sockets {
+        std::sync::Arc::new(marked::MarkedSockets)
     }
 
     fn create_tun() -> io::Result<TunnelDevice> {

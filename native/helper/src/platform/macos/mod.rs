@@ -117,6 +117,13 @@ mod sys {
             })
         }
 
+        /// As the OS makes them: pf has no socket marks; its anchor passes the servers'
+        /// addresses and ports (pf.rs), and names are looked up by mDNSResponder, another
+        /// process, whatever socket the helper would use.
+        fn own_sockets() -> causeway_engine::Sockets {
+            std::sync::Arc::new(causeway_engine::SystemSockets)
+        }
+
         fn create_tun() -> io::Result<TunnelDevice> {
             let (name, fd) = utun::create()?;
             let index = interface_index(&name)
