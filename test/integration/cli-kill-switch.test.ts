@@ -4,7 +4,9 @@
 // `causeway set … kill-switch on` make the helper put up its nftables table (`causeway_<pid>`,
 // whose output chain ends in the kill switch's catch-all reject) while connected; a plain
 // connect of the same profile puts up none (it asks for no IPv6 block either). With the LAN
-// blocked too, the server's LAN address stops answering pings while the tunnel is up.
+// blocked too, the server's LAN address stops answering pings while the tunnel is up. Leak
+// probes (leak-probes.ts) show that the kill switch covers the very first attempt, before
+// anything is pushed, and the networks a profile excludes with `route … net_gateway`.
 //
 // Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
 // output to test-results/cli-kill-switch/, which the secret scan checks.
@@ -16,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
+import { Capture, probe, to } from './leak-probes.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
@@ -27,6 +30,7 @@ let lab: Lab;
 let server: LabServer;
 let home: string;
 let env: NodeJS.ProcessEnv;
+let internet: { v4: string; v6: string };
 
 function record(label: string, text: string): void {
   appendFileSync(join(results, 'outputs.log'), `$ ${label}\n${text}\n`);
@@ -119,6 +123,8 @@ beforeAll(async () => {
   mkdirSync(results, { recursive: true });
   lab = await Lab.create();
   recordSecret(PASSPHRASE, lab.pki.clientEc.key);
+  await lab.addLanIpv6(); // something for IPv6 to leak over
+  internet = await lab.addInternet();
   server = await lab.startServer({ proto: 'udp' });
   home = mkdtempSync(join(tmpdir(), 'cw-cli-ks-'));
   mkdirSync(join(home, 'run'), { mode: 0o700 });
@@ -131,7 +137,13 @@ beforeAll(async () => {
     CAUSEWAY_SECRET_PASSPHRASE: PASSPHRASE,
     CAUSEWAY_HELPER: helperPath,
   };
-  const file = join(home, 'lab.ovpn');
+  // The same profile, and one that keeps the lab's "internet" outside the tunnel.
+  await importProfile('lab', []);
+  await importProfile('excluded', [`route ${internet.v4} 255.255.255.0 net_gateway`]);
+}, 180_000);
+
+async function importProfile(name: string, extra: string[]): Promise<void> {
+  const file = join(home, `${name}.ovpn`);
   writeFileSync(
     file,
     [
@@ -144,12 +156,13 @@ beforeAll(async () => {
       `<ca>\n${lab.pki.ca}</ca>`,
       `<cert>\n${lab.pki.clientEc.cert}</cert>`,
       `<key>\n${lab.pki.clientEc.key}</key>`,
+      ...extra,
       '',
     ].join('\n'),
   );
-  const imported = await cli(['import', file, '--name', 'lab']);
+  const imported = await cli(['import', file, '--name', name]);
   if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
-}, 180_000);
+}
 
 afterEach(async () => {
   await Promise.all([...running].map((c) => c.stop()));
@@ -184,6 +197,54 @@ describe('the kill switch from the CLI to the helper', () => {
     expect(await c.stop()).toBe(0);
     expect(await helperTables()).toEqual([]);
     expect(await show()).toMatchObject({ killSwitch: false });
+  });
+
+  it('covers the very first attempt: before anything is pushed only the engine\'s own packets leave', async () => {
+    // Negative control: the probes leave in plaintext with no session.
+    const plain = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v4)).toBe(true);
+    expect(await probe(lab, internet.v6)).toBe(true);
+    const seen = await plain.stop();
+    expect(to(seen, internet.v4).length).toBeGreaterThan(0);
+    expect(to(seen, internet.v6).length).toBeGreaterThan(0);
+
+    // The server is away: the session stays in its first attempt, with nothing pushed.
+    await server.stop();
+    try {
+      const c = connect('lab', '--kill-switch');
+      await expect.poll(async () => (await helperTables()).length, { timeout: 15_000 }).toBe(1);
+      expect(killSwitchCatchAll((await helperTables())[0]!)).toBe('reject with icmpx admin-prohibited');
+      const capture = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(false);
+      expect(await probe(lab, internet.v6)).toBe(false);
+      expect(await pingsLan()).toBe(false);
+      expect(await capture.stop()).toEqual([]);
+      expect(await c.stop()).toBe(0);
+    } finally {
+      await server.restart();
+    }
+    expect(await helperTables()).toEqual([]);
+  });
+
+  it('covers net_gateway exclusions: an excluded network is reachable outside the tunnel only without the kill switch', async () => {
+    const reachesExcluded = async (): Promise<string[]> => {
+      const capture = await Capture.start(lab, server);
+      await probe(lab, internet.v4);
+      return to(await capture.stop(), internet.v4);
+    };
+    // Negative control: with the kill switch off the exclusion sends it out in plaintext.
+    const open = connect('excluded');
+    await open.connected();
+    expect(await lab.inClient('ip', ['route', 'get', internet.v4]).then((r) => r.stdout)).toContain(`via ${lab.netns.serverAddress}`);
+    expect((await reachesExcluded()).length).toBeGreaterThan(0);
+    expect(await open.stop()).toBe(0);
+
+    const guarded = connect('excluded', '--kill-switch');
+    await guarded.connected();
+    expect(await reachesExcluded()).toEqual([]);
+    await lab.ping(server.info.tunnelAddress); // the tunnel itself works
+    expect(await guarded.stop()).toBe(0);
+    expect(await helperTables()).toEqual([]);
   });
 
   it('a profile set to kill-switch on, LAN blocked, gets the kill switch on every connect, and the LAN stops answering', async () => {
