@@ -63,7 +63,7 @@ describe("the profile's own routing exclusions and DNS options", () => {
   it('routes the excluded network via the original gateway while connected, and removes it after', async () => {
     const original = await routeTo(EXCLUDED_HOST);
     expect(original).toEqual({ dev: lab.netns.clientDevice, via: lab.netns.serverAddress });
-    expect(await lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET]).then((r) => r.stdout.trim())).toBe('');
+    expect(await lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET]).then((r) => r.stdout.trim())).toBe('');
 
     helper.connect('excl', profileConfig());
     await helper.waitForPhase('excl', 'connected', 20_000);
@@ -72,14 +72,14 @@ describe("the profile's own routing exclusions and DNS options", () => {
     expect(await routeTo(TUNNELLED_HOST)).toMatchObject({ dev: device });
     // ...but not the excluded network, which keeps the LAN's gateway.
     expect(await routeTo(EXCLUDED_HOST)).toEqual({ dev: lab.netns.clientDevice, via: lab.netns.serverAddress });
-    expect((await lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout).toContain(
+    expect((await lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout).toContain(
       `${EXCLUDED_NET} via ${lab.netns.serverAddress} dev ${lab.netns.clientDevice}`,
     );
     await lab.ping(server.info.tunnelAddress);
 
     helper.disconnect('excl');
     await helper.waitForPhase('excl', 'disconnected', 10_000);
-    expect((await lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout.trim()).toBe('');
+    expect((await lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout.trim()).toBe('');
     expect(await routeTo(TUNNELLED_HOST)).toEqual(original);
   });
 
@@ -109,10 +109,10 @@ describe("the profile's own routing exclusions and DNS options", () => {
     helper.kill('SIGKILL');
     await helper.waitForExit();
     // The TUN device died with the process; the route via the LAN gateway did not.
-    expect((await lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout).toContain(EXCLUDED_NET);
+    expect((await lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout).toContain(EXCLUDED_NET);
     helper = await lab.startHelper();
     await expect
-      .poll(async () => (await lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout.trim(), { timeout: 5000 })
+      .poll(async () => (await lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout.trim(), { timeout: 5000 })
       .toBe('');
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
   });

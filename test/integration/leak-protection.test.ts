@@ -4,8 +4,9 @@
 // (by default, in every IPv4-only full tunnel), the IPv4 block of a full tunnel (through a
 // more specific LAN route, TunnelVision, and while it reconnects), the kill switch (nothing but the VPN server
 // while the tunnel is down), a helper crash (the dead helper's rules stay until a session of
-// the next helper takes over), a conflicting route the helper refuses to keep, and nothing
-// left behind after disconnect. A negative control first shows every probe leaves in
+// the next helper takes over), a pre-existing conflicting route its own routing table beats,
+// the server's address (only the helper's own marked socket may reach it), and nothing left
+// behind after disconnect (no table, route or routing rule). A negative control first shows every probe leaves in
 // plaintext with no protection, so a probe with no route out cannot pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
@@ -108,20 +109,29 @@ describe('leak protection in the namespace lab', () => {
     expect(await helperTables(lab)).toEqual([]);
   });
 
-  it('refuses a route it cannot own: a pre-existing 0.0.0.0/1 outside the tunnel fails the session and names it', async () => {
-    await lab.inClient('ip', ['route', 'add', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
+  it('takes its traffic from a pre-existing 0.0.0.0/1 outside the tunnel: its own routing table wins, and the foreign route stays', async () => {
+    const foreign = ['0.0.0.0/1', 'via', lab.netns.serverAddress];
+    await lab.inClient('ip', ['route', 'add', ...foreign]);
     try {
+      // Negative control: the foreign route sends the probes out in plaintext.
+      const plain = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(true);
+      expect(to(await plain.stop(), internet.v4).length).toBeGreaterThan(0);
+
       const session = 'conflict';
       helper.connect(session, lab.engineConfig(server, {}, { blockIpv6: false, killSwitch: false }));
-      const failed = await helper.waitFor((m) => m.type === 'state' && m.session === session && (m.phase === 'failed' || m.phase === 'connected'), 20_000);
-      expect(failed.type === 'state' && failed.phase).toBe('failed');
-      const message = failed.type === 'state' ? (failed.error?.message ?? '') : '';
-      expect(message).toContain('0.0.0.0/1');
-      expect(message).toContain(`via ${lab.netns.serverAddress}`);
+      await helper.waitForPhase(session, 'connected', 20_000);
+      expect((await lab.inClient('ip', ['route', 'get', internet.v4])).stdout).toMatch(/ dev cw/);
+      const capture = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(true); // through the tunnel
+      expect(to(await capture.stop(), internet.v4)).toEqual([]);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+      expect((await lab.inClient('ip', ['route', 'show', '0.0.0.0/1'])).stdout).toContain(`via ${lab.netns.serverAddress}`);
       expect(await lab.clientDevices()).toEqual([]);
       expect(await helperTables(lab)).toEqual([]);
     } finally {
-      await lab.inClient('ip', ['route', 'del', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
+      await lab.inClient('ip', ['route', 'del', ...foreign]);
     }
   });
 
@@ -152,6 +162,8 @@ describe('leak protection in the namespace lab', () => {
     await lab.inClient('ip', ['route', 'add', '192.0.2.0/24', 'via', lab.netns.serverAddress]);
     let leaked: string[];
     try {
+      // The tunnel's own routing table comes before the main one, where the LAN's route is.
+      expect((await lab.inClient('ip', ['route', 'get', internet.v4])).stdout).toMatch(/ dev cw/);
       const capture = await Capture.start(lab, server);
       await probe(lab, internet.v4);
       leaked = to(await capture.stop(), internet.v4);

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{NetControl, Platform, Route};
+use crate::platform::{NetControl, Platform, PolicyRule, Route};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -53,6 +53,10 @@ pub struct SessionState {
     pub device: Option<String>,
     /// In the order they were added; undone in reverse.
     pub routes: Vec<RouteRecord>,
+    /// The policy routing rules that make the routes win, undone after them (records of a
+    /// helper from before rules existed have none).
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
 }
 
 /// One session's state file.
@@ -76,6 +80,7 @@ impl StateFile {
             netns: P::network_namespace(),
             device: None,
             routes: Vec::new(),
+            rules: Vec::new(),
         };
         let file = StateFile {
             path,
@@ -102,6 +107,7 @@ impl StateFile {
 pub struct Recovery {
     pub files: usize,
     pub routes_removed: usize,
+    pub rules_removed: usize,
 }
 
 /// Undoes the changes recorded by dead helpers in this network namespace.
@@ -135,6 +141,13 @@ pub fn recover<P: Platform>(dir: &Path, net: &mut impl NetControl) -> Recovery {
             // (such as the host route to the server) are really still there.
             if net.delete_route(&Route::from(route)).is_ok() {
                 report.routes_removed += 1;
+            }
+        }
+        // The dead helper's firewall table, if any, stays in force meanwhile (netguard): it,
+        // not these rules, is what keeps traffic from leaving outside the tunnel.
+        for rule in state.rules.iter().rev() {
+            if net.delete_rule(rule).is_ok() {
+                report.rules_removed += 1;
             }
         }
         let _ = fs::remove_file(&path);
@@ -191,6 +204,13 @@ mod tests {
                 gateway: None,
                 oif: 999_999,
             }],
+            rules: vec![PolicyRule {
+                ipv6: false,
+                priority: 32_001,
+                to: None,
+                unless_mark: Some(7),
+                table: 7,
+            }],
         };
         let foreign = SessionState {
             netns: netns.wrapping_add(1),
@@ -210,7 +230,8 @@ mod tests {
             r,
             Recovery {
                 files: 1,
-                routes_removed: 0
+                routes_removed: 0,
+                rules_removed: 1
             }
         );
         let left: Vec<_> = fs::read_dir(&dir)
@@ -221,8 +242,8 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A routing table where every route a record names is already gone: the tests never
-    /// touch the host's real one.
+    /// A routing table where every route a record names is already gone and every rule still
+    /// there: the tests never touch the host's real ones.
     #[derive(Default)]
     struct RoutesGone {
         deletes: usize,
@@ -244,6 +265,16 @@ mod tests {
         fn delete_route(&mut self, _: &Route) -> io::Result<()> {
             self.deletes += 1;
             Err(io::ErrorKind::NotFound.into())
+        }
+        fn policy_rules(&mut self, _: &str) -> io::Result<Vec<PolicyRule>> {
+            unreachable!("recovery only deletes rules")
+        }
+        fn add_rule(&mut self, _: &PolicyRule) -> io::Result<()> {
+            unreachable!("recovery only deletes rules")
+        }
+        /// Rules stay until deleted (they do not go with a device).
+        fn delete_rule(&mut self, _: &PolicyRule) -> io::Result<()> {
+            Ok(())
         }
     }
 }

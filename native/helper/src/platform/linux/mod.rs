@@ -7,6 +7,7 @@ pub mod firewall;
 pub mod marked;
 pub mod netlink;
 pub mod peer;
+mod policy_routing;
 pub mod procfs;
 mod resolver;
 pub mod systemd;
@@ -22,7 +23,7 @@ use causeway_engine::Tun;
 use crate::netguard::dns_plan::DnsPlan;
 use crate::netguard::firewall::Policy;
 use crate::netguard::Recovery;
-use crate::platform::{Link, NetControl, NextHop, Platform, Route, TunnelDevice};
+use crate::platform::{Link, NetControl, NextHop, Platform, PolicyRule, Route, TunnelDevice};
 
 pub struct Linux;
 
@@ -41,6 +42,15 @@ impl NetControl for netlink::Netlink {
     }
     fn delete_route(&mut self, route: &Route) -> io::Result<()> {
         netlink::Netlink::delete_route(self, route)
+    }
+    fn policy_rules(&mut self, tunnel: &str) -> io::Result<Vec<PolicyRule>> {
+        policy_routing::rules(tunnel)
+    }
+    fn add_rule(&mut self, rule: &PolicyRule) -> io::Result<()> {
+        netlink::Netlink::add_rule(self, rule)
+    }
+    fn delete_rule(&mut self, rule: &PolicyRule) -> io::Result<()> {
+        netlink::Netlink::delete_rule(self, rule)
     }
 }
 

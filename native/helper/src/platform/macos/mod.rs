@@ -34,7 +34,7 @@ mod sys {
     use crate::netguard::dns_plan::DnsPlan;
     use crate::netguard::firewall::Policy;
     use crate::netguard::Recovery;
-    use crate::platform::{Link, NetControl, NextHop, Platform, Route, TunnelDevice};
+    use crate::platform::{Link, NetControl, NextHop, Platform, PolicyRule, Route, TunnelDevice};
 
     pub struct MacOs;
 
@@ -100,6 +100,21 @@ mod sys {
 
         fn delete_route(&mut self, route: &Route) -> io::Result<()> {
             self.routes.change(routing::RTM_DELETE, route)
+        }
+
+        /// macOS has no policy routing: the tunnel's routes share the one table with the local
+        /// network's, and the pf anchor of a full tunnel is what keeps a more specific LAN route
+        /// from taking traffic out.
+        fn policy_rules(&mut self, _tunnel: &str) -> io::Result<Vec<PolicyRule>> {
+            Ok(Vec::new())
+        }
+
+        fn add_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+
+        fn delete_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
+            Err(io::ErrorKind::Unsupported.into())
         }
     }
 
