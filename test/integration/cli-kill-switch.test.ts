@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
+import { DnsServer, NetnsResolvConf } from '../peers/dns/index.js';
 import { Capture, probe, to } from './leak-probes.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -25,6 +26,8 @@ const cliPath = join(repo, 'bin', 'causeway.cjs');
 const helperPath = join(repo, 'native', 'target', 'release', 'causeway-helper');
 const results = join(repo, 'test-results', 'cli-kill-switch');
 const PASSPHRASE = randomBytes(12).toString('base64url');
+/** The server's name, served by a name server in the lab's "internet" (outside the LAN). */
+const SERVER_NAME = 'vpn.lab.test';
 
 let lab: Lab;
 let server: LabServer;
@@ -140,9 +143,10 @@ beforeAll(async () => {
   // The same profile, and one that keeps the lab's "internet" outside the tunnel.
   await importProfile('lab', []);
   await importProfile('excluded', [`route ${internet.v4} 255.255.255.0 net_gateway`]);
+  await importProfile('named', [], SERVER_NAME);
 }, 180_000);
 
-async function importProfile(name: string, extra: string[]): Promise<void> {
+async function importProfile(name: string, extra: string[], remote = server.info.address): Promise<void> {
   const file = join(home, `${name}.ovpn`);
   writeFileSync(
     file,
@@ -150,7 +154,7 @@ async function importProfile(name: string, extra: string[]): Promise<void> {
       'client',
       'dev tun',
       'proto udp',
-      `remote ${server.info.address} ${server.info.port}`,
+      `remote ${remote} ${server.info.port}`,
       'remote-cert-tls server',
       'connect-retry 1 5',
       `<ca>\n${lab.pki.ca}</ca>`,
@@ -245,6 +249,32 @@ describe('the kill switch from the CLI to the helper', () => {
     await lab.ping(server.info.tunnelAddress); // the tunnel itself works
     expect(await guarded.stop()).toBe(0);
     expect(await helperTables()).toEqual([]);
+  });
+
+  it('looks the server\'s name up through its own marked sockets: a name server beyond the LAN answers the helper, not ordinary programs', async () => {
+    const resolvConf = new NetnsResolvConf(lab.netns.client, `nameserver ${internet.v4}\n`);
+    const dns = await DnsServer.start(lab.netns.server, internet.v4, { [SERVER_NAME]: server.info.address, 'other.lab.test': server.info.address });
+    const lookup = async (name: string): Promise<boolean> =>
+      (await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 })).code === 0;
+    try {
+      // Negative control: with no session an ordinary program's lookup reaches the name server.
+      expect(await lookup('other.lab.test')).toBe(true);
+      expect(dns.queries()).toContain('other.lab.test');
+      const before = dns.queries().length;
+
+      // The kill switch is up before the first attempt, and the attempt starts with the lookup.
+      const c = connect('named', '--kill-switch');
+      await c.connected();
+      expect(dns.queries().slice(before)).toContain(SERVER_NAME);
+      await lab.ping(server.info.tunnelAddress);
+      const during = dns.queries().length;
+      expect(await lookup('other.lab.test')).toBe(false);
+      expect(dns.queries().slice(during)).toEqual([]);
+      expect(await c.stop()).toBe(0);
+    } finally {
+      await dns.stop();
+      resolvConf.remove();
+    }
   });
 
   it('a profile set to kill-switch on, LAN blocked, gets the kill switch on every connect, and the LAN stops answering', async () => {

@@ -46,8 +46,14 @@ fn family(addr: &IpAddr) -> &'static str {
 /// helper's own sockets, recognised by their mark (SO_MARK), never by where they go. An
 /// ordinary process sending to a server's address and port gets no exemption (TunnelCrack's
 /// ServerIP attack points the server's name at the address it wants to see in plaintext).
-fn own_sockets_rule() -> String {
-    format!("\t\tmeta mark {FWMARK:#x} accept\n")
+fn own_sockets_out() -> String {
+    // The connection remembers the mark (conntrack), so its replies are let in.
+    format!("\t\tmeta mark {FWMARK:#x} ct mark set {FWMARK:#x} accept\n")
+}
+
+/// Replies to the helper's own sockets (a name server's answer, the server's packets).
+fn own_sockets_in() -> String {
+    format!("\t\tct mark {FWMARK:#x} accept\n")
 }
 
 pub fn render_table(table: &str, p: &Policy, lan: &BTreeSet<Subnet>) -> String {
@@ -64,7 +70,8 @@ pub fn render_table(table: &str, p: &Policy, lan: &BTreeSet<Subnet>) -> String {
         let _ = writeln!(forward, "\t\toifname {t} accept");
         let _ = writeln!(forward, "\t\tiifname {t} accept");
     }
-    out.push_str(&own_sockets_rule());
+    out.push_str(&own_sockets_out());
+    input.push_str(&own_sockets_in());
     for e in &p.endpoints {
         // Everything from the server, ICMP included (path MTU discovery needs it).
         let _ = writeln!(input, "\t\t{} saddr {} accept", family(&e.addr), e.addr);
@@ -134,13 +141,14 @@ mod tests {
             [
                 "oifname \"lo\" accept",
                 "oifname { \"cw0\" } accept",
-                "meta mark 0x63776179 accept",
+                "meta mark 0x63776179 ct mark set 0x63776179 accept",
                 "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
                 "udp sport 68 udp dport 67 accept",
                 "reject with icmpx type admin-prohibited"
             ]
         );
         assert_eq!(rules_of(&t, "input").last(), Some(&"drop"));
+        assert!(rules_of(&t, "input").contains(&"ct mark 0x63776179 accept"));
         assert!(rules_of(&t, "input").contains(&"ip saddr 192.0.2.10 accept"));
         assert_eq!(rules_of(&t, "forward").last(), Some(&"drop"));
     }
@@ -153,7 +161,10 @@ mod tests {
             out.last(),
             Some(&"meta nfproto ipv6 reject with icmpv6 type admin-prohibited")
         );
-        assert!(out.contains(&"meta mark 0x63776179 accept"), "{t}");
+        assert!(
+            out.contains(&"meta mark 0x63776179 ct mark set 0x63776179 accept"),
+            "{t}"
+        );
         assert!(
             out.iter()
                 .any(|r| r.starts_with("icmpv6 type { nd-neighbor-solicit")),
@@ -183,7 +194,7 @@ mod tests {
         assert!(!t.contains("daddr 2001:db8::10"), "{t}");
         let allow = out
             .iter()
-            .position(|r| *r == "meta mark 0x63776179 accept")
+            .position(|r| *r == "meta mark 0x63776179 ct mark set 0x63776179 accept")
             .unwrap();
         let block = out
             .iter()
@@ -209,7 +220,10 @@ mod tests {
                 "meta nfproto ipv4 reject with icmp type admin-prohibited"
             ]
         );
-        assert!(out.contains(&"meta mark 0x63776179 accept"), "{t}");
+        assert!(
+            out.contains(&"meta mark 0x63776179 ct mark set 0x63776179 accept"),
+            "{t}"
+        );
         assert_eq!(
             rules_of(&t, "input").last(),
             Some(&"udp sport 67 udp dport 68 accept")
