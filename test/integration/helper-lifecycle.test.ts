@@ -68,7 +68,7 @@ describe('causeway-helper lifecycle and cleanup', () => {
 
     // So do its routing rules (they do not go with a device).
     const tunnelRules = async (): Promise<string[]> =>
-      (await lab.inClient('ip', ['rule'])).stdout.split('\n').filter((l) => l.includes('lookup 1668702585') || l.startsWith('32000:'));
+      (await lab.inClient('ip', ['rule'])).stdout.split('\n').filter((l) => l.includes('lookup 1668768121') || l.startsWith('32000:'));
     expect((await tunnelRules()).length).toBeGreaterThan(0);
 
     const next = await lab.startHelper();
