@@ -7,7 +7,9 @@
 // blocked too, the server's LAN address stops answering pings while the tunnel is up. A
 // profile's `redirect-gateway def1 ipv6` carries IPv6 to the lab internet through the tunnel
 // (none of it in plaintext on the link), and its `redirect-gateway def1 block-local` blocks the
-// LAN although the profile's LAN access is on.
+// LAN although the profile's LAN access is on. Leak probes (leak-probes.ts) show that the kill
+// switch covers the very first attempt, before anything is pushed, and the networks a profile
+// excludes with `route … net_gateway`.
 //
 // Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
 // output to test-results/cli-kill-switch/, which the secret scan checks.
@@ -20,18 +22,22 @@ import { randomBytes } from 'node:crypto';
 import { Lab, type LabServer } from '../peers/lab/index.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
 import { runCli, stopCli, stopLeftoverConnects, type CliResult } from '../support/run-cli.js';
-import { Capture, pingWorks, probe, to } from './leak-capture.js';
+import { DnsServer, NetnsResolvConf } from '../peers/dns/index.js';
+import { Capture, pingWorks, probe, to } from './leak-probes.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cliPath = join(repo, 'bin', 'causeway.cjs');
 const helperPath = join(repo, 'native', 'target', 'release', 'causeway-helper');
 const results = join(repo, 'test-results', 'cli-kill-switch');
 const PASSPHRASE = randomBytes(12).toString('base64url');
+/** The server's name, served by a name server in the lab's "internet" (outside the LAN). */
+const SERVER_NAME = 'vpn.lab.test';
 
 let lab: Lab;
 let server: LabServer;
 let home: string;
 let env: NodeJS.ProcessEnv;
+let internet: { v4: string; v6: string };
 
 function record(label: string, text: string): void {
   appendFileSync(join(results, 'outputs.log'), `$ ${label}\n${text}\n`);
@@ -107,6 +113,8 @@ beforeAll(async () => {
   mkdirSync(results, { recursive: true });
   lab = await Lab.create();
   recordSecret(PASSPHRASE, lab.pki.clientEc.key);
+  await lab.addLanIpv6(); // something for IPv6 to leak over
+  internet = await lab.addInternet();
   server = await lab.startServer({ proto: 'udp' });
   home = mkdtempSync(join(tmpdir(), 'cw-cli-ks-'));
   mkdirSync(join(home, 'run'), { mode: 0o700 });
@@ -119,11 +127,14 @@ beforeAll(async () => {
     CAUSEWAY_SECRET_PASSPHRASE: PASSPHRASE,
     CAUSEWAY_HELPER: helperPath,
   };
-  await importProfile('lab', server);
+  // The same profile, one that keeps the lab's "internet" outside the tunnel, and one that names its server.
+  await importProfile('lab');
+  await importProfile('excluded', [`route ${internet.v4} 255.255.255.0 net_gateway`]);
+  await importProfile('named', [], server, SERVER_NAME);
 }, 180_000);
 
-/** Writes a profile for `to` with `extra` lines and imports it under `name`, as a user would. */
-async function importProfile(name: string, to: LabServer, extra: string[] = []): Promise<void> {
+/** Writes a profile for `to` (reached as `remote`) with `extra` lines and imports it under `name`, as a user would. */
+async function importProfile(name: string, extra: string[] = [], to: LabServer = server, remote = to.info.address): Promise<void> {
   const file = join(home, `${name}.ovpn`);
   writeFileSync(
     file,
@@ -131,13 +142,13 @@ async function importProfile(name: string, to: LabServer, extra: string[] = []):
       'client',
       'dev tun',
       'proto udp',
-      `remote ${to.info.address} ${to.info.port}`,
+      `remote ${remote} ${to.info.port}`,
       'remote-cert-tls server',
       'connect-retry 1 5',
-      ...extra,
       `<ca>\n${lab.pki.ca}</ca>`,
       `<cert>\n${lab.pki.clientEc.cert}</cert>`,
       `<key>\n${lab.pki.clientEc.key}</key>`,
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -177,6 +188,80 @@ describe('the kill switch from the CLI to the helper', () => {
     expect(await show()).toMatchObject({ killSwitch: false });
   });
 
+  it('covers the very first attempt: before anything is pushed only the engine\'s own packets leave', async () => {
+    // Negative control: the probes leave in plaintext with no session.
+    const plain = await Capture.start(lab, server);
+    expect(await probe(lab, internet.v4)).toBe(true);
+    expect(await probe(lab, internet.v6)).toBe(true);
+    const seen = await plain.stop();
+    expect(to(seen, internet.v4).length).toBeGreaterThan(0);
+    expect(to(seen, internet.v6).length).toBeGreaterThan(0);
+
+    // The server is away: the session stays in its first attempt, with nothing pushed.
+    await server.stop();
+    try {
+      const c = connect('lab', '--kill-switch');
+      await expect.poll(async () => (await helperTables()).length, { timeout: 15_000 }).toBe(1);
+      expect(killSwitchCatchAll((await helperTables())[0]!)).toBe('reject with icmpx admin-prohibited');
+      const capture = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(false);
+      expect(await probe(lab, internet.v6)).toBe(false);
+      expect(await pingsLan()).toBe(false);
+      expect(await capture.stop()).toEqual([]);
+      expect(await c.stop()).toBe(0);
+    } finally {
+      await server.restart();
+    }
+    expect(await helperTables()).toEqual([]);
+  });
+
+  it('covers net_gateway exclusions: an excluded network is reachable outside the tunnel only without the kill switch', async () => {
+    const reachesExcluded = async (): Promise<string[]> => {
+      const capture = await Capture.start(lab, server);
+      await probe(lab, internet.v4);
+      return to(await capture.stop(), internet.v4);
+    };
+    // Negative control: with the kill switch off the exclusion sends it out in plaintext.
+    const open = connect('excluded');
+    await open.connected();
+    expect(await lab.inClient('ip', ['route', 'get', internet.v4]).then((r) => r.stdout)).toContain(`via ${lab.netns.serverAddress}`);
+    expect((await reachesExcluded()).length).toBeGreaterThan(0);
+    expect(await open.stop()).toBe(0);
+
+    const guarded = connect('excluded', '--kill-switch');
+    await guarded.connected();
+    expect(await reachesExcluded()).toEqual([]);
+    await lab.ping(server.info.tunnelAddress); // the tunnel itself works
+    expect(await guarded.stop()).toBe(0);
+    expect(await helperTables()).toEqual([]);
+  });
+
+  it('looks the server\'s name up through its own marked sockets: a name server beyond the LAN answers the helper, not ordinary programs', async () => {
+    const resolvConf = new NetnsResolvConf(lab.netns.client, `nameserver ${internet.v4}\n`);
+    const dns = await DnsServer.start(lab.netns.server, internet.v4, { [SERVER_NAME]: server.info.address, 'other.lab.test': server.info.address });
+    const lookup = async (name: string): Promise<boolean> =>
+      (await lab.inClient('getent', ['ahostsv4', name], { check: false, timeoutMs: 30_000 })).code === 0;
+    try {
+      // Negative control: with no session an ordinary program's lookup reaches the name server.
+      expect(await lookup('other.lab.test')).toBe(true);
+      expect(dns.queries()).toContain('other.lab.test');
+      const before = dns.queries().length;
+
+      // The kill switch is up before the first attempt, and the attempt starts with the lookup.
+      const c = connect('named', '--kill-switch');
+      await c.connected();
+      expect(dns.queries().slice(before)).toContain(SERVER_NAME);
+      await lab.ping(server.info.tunnelAddress);
+      const during = dns.queries().length;
+      expect(await lookup('other.lab.test')).toBe(false);
+      expect(dns.queries().slice(during)).toEqual([]);
+      expect(await c.stop()).toBe(0);
+    } finally {
+      await dns.stop();
+      resolvConf.remove();
+    }
+  });
+
   it('a profile set to kill-switch on, LAN blocked, gets the kill switch on every connect, and the LAN stops answering', async () => {
     expect((await cli(['set', 'lab', 'kill-switch', 'on', 'allow-lan', 'off'])).code).toBe(0);
     const c = connect('lab');
@@ -203,8 +288,8 @@ describe("a profile's redirect-gateway flags, imported and connected", () => {
     await lab.addLanIpv6();
     internet = await lab.addInternet();
     v6server = await lab.startServer({ proto: 'udp', ipv6: true });
-    await importProfile('lab-v6', v6server, ['redirect-gateway def1 ipv6']);
-    await importProfile('lab-block-local', v6server, ['redirect-gateway def1 block-local']);
+    await importProfile('lab-v6', ['redirect-gateway def1 ipv6'], v6server);
+    await importProfile('lab-block-local', ['redirect-gateway def1 block-local'], v6server);
   }, 60_000);
 
   it('redirect-gateway ipv6 carries IPv6 to the internet through the tunnel, none of it on the link; the LAN stays reachable', async () => {

@@ -66,10 +66,16 @@ describe('causeway-helper lifecycle and cleanup', () => {
     expect(await lab.clientDevices()).toEqual([]);
     expect(await leftoverRoutes()).toEqual([expect.stringMatching(new RegExp(`^${lab.netns.serverAddress.replace(/\./g, '\\.')} `))]);
 
+    // So do its routing rules (they do not go with a device).
+    const tunnelRules = async (): Promise<string[]> =>
+      (await lab.inClient('ip', ['rule'])).stdout.split('\n').filter((l) => l.includes('lookup 1668768121') || l.startsWith('32000:'));
+    expect((await tunnelRules()).length).toBeGreaterThan(0);
+
     const next = await lab.startHelper();
-    await next.waitForStderr(/cleaned up after a previous helper: 1 session\(s\), 1 route\(s\)/, 5_000);
+    await next.waitForStderr(/cleaned up after a previous helper: 1 session\(s\), 1 route\(s\), [1-9]\d* routing rule\(s\)/, 5_000);
     expect(await lab.clientDevices()).toEqual([]);
     expect(await leftoverRoutes()).toEqual([]);
+    expect(await tunnelRules()).toEqual([]);
     // And it works normally afterwards.
     const session = await connectSession(next, 'after-crash', lab.engineConfig(server));
     await proveTraffic(lab, server, 256 * 1024);

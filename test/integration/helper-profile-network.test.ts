@@ -51,7 +51,7 @@ describe("the profile's own routing exclusions and DNS options", () => {
   it('routes the excluded network via the original gateway while connected, and removes it after', async () => {
     const original = await routeTo(EXCLUDED_HOST);
     expect(original).toEqual({ dev: t.lab.netns.clientDevice, via: t.lab.netns.serverAddress });
-    expect(await t.lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET]).then((r) => r.stdout.trim())).toBe('');
+    expect(await t.lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET]).then((r) => r.stdout.trim())).toBe('');
 
     t.helper.connect('excl', profileConfig());
     await t.helper.waitForPhase('excl', 'connected', 20_000);
@@ -60,14 +60,14 @@ describe("the profile's own routing exclusions and DNS options", () => {
     expect(await routeTo(TUNNELLED_HOST)).toMatchObject({ dev: device });
     // ...but not the excluded network, which keeps the LAN's gateway.
     expect(await routeTo(EXCLUDED_HOST)).toEqual({ dev: t.lab.netns.clientDevice, via: t.lab.netns.serverAddress });
-    expect((await t.lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout).toContain(
+    expect((await t.lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout).toContain(
       `${EXCLUDED_NET} via ${t.lab.netns.serverAddress} dev ${t.lab.netns.clientDevice}`,
     );
     await t.lab.ping(t.servers.main.info.tunnelAddress);
 
     t.helper.disconnect('excl');
     await t.helper.waitForPhase('excl', 'disconnected', 10_000);
-    expect((await t.lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout.trim()).toBe('');
+    expect((await t.lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout.trim()).toBe('');
     expect(await routeTo(TUNNELLED_HOST)).toEqual(original);
   });
 
@@ -97,10 +97,10 @@ describe("the profile's own routing exclusions and DNS options", () => {
     t.helper.kill('SIGKILL');
     await t.helper.waitForExit();
     // The TUN device died with the process; the route via the LAN gateway did not.
-    expect((await t.lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout).toContain(EXCLUDED_NET);
+    expect((await t.lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout).toContain(EXCLUDED_NET);
     t.helper = await t.lab.startHelper();
     await expect
-      .poll(async () => (await t.lab.inClient('ip', ['-4', 'route', 'show', EXCLUDED_NET])).stdout.trim(), { timeout: 5000 })
+      .poll(async () => (await t.lab.inClient('ip', ['-4', 'route', 'show', 'table', 'all', EXCLUDED_NET])).stdout.trim(), { timeout: 5000 })
       .toBe('');
     expect(readFileSync(resolvConf.path, 'utf8')).toBe(ORIGINAL);
   });

@@ -4,12 +4,13 @@
 // (by default, in every IPv4-only full tunnel), the IPv4 block of a full tunnel (through a
 // more specific LAN route, TunnelVision, and while it reconnects), the kill switch (nothing but the VPN server
 // while the tunnel is down), a helper crash (the dead helper's rules stay until a session of
-// the next helper takes over), a conflicting route the helper refuses to keep, and nothing
-// left behind after disconnect. A negative control first shows every probe leaves in
+// the next helper takes over), a pre-existing conflicting route its own routing table beats,
+// the server's address (only the helper's own marked socket may reach it), and nothing left
+// behind after disconnect (no table, route or routing rule). A negative control first shows every probe leaves in
 // plaintext with no protection, so a probe with no route out cannot pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
-import { Capture, pingWorks, probe, tcpProbe, to } from './leak-capture.js';
+import { Capture, pingWorks, probe, tcpProbe, to, udpProbeFrom } from './leak-probes.js';
 
 const CLIENT_V6 = 'fd99::2';
 const SERVER_V6 = 'fd99::1';
@@ -118,9 +119,10 @@ describe('leak protection in the namespace lab', () => {
       expect(pushed.redirectGatewayIpv6).toBe(true);
       expect(pushed.ipv6).not.toBeNull();
       // OpenVPN's four routes, never ::/1 + 8000::/1 (they would swallow link-local and multicast).
-      const routes = (await lab.inClient('ip', ['-6', 'route', 'show', 'dev', pushed.device])).stdout
+      // In the session's own routing table (behind its ip rule), not main.
+      const routes = (await lab.inClient('ip', ['-6', 'route', 'show', 'table', 'all', 'dev', pushed.device])).stdout
         .split('\n')
-        .filter((l) => l && !l.includes(' proto kernel '))
+        .filter((l) => l && !l.includes(' proto kernel ') && !l.includes('table local'))
         .map((l) => l.split(' ')[0]);
       expect(routes.sort()).toEqual(['2000::/4', '3000::/4', '::/3', 'fc00::/7']);
       const capture = await Capture.start(lab, v6server);
@@ -215,20 +217,29 @@ describe('leak protection in the namespace lab', () => {
     expect(await helperTables(lab)).toEqual([]);
   });
 
-  it('refuses a route it cannot own: a pre-existing 0.0.0.0/1 outside the tunnel fails the session and names it', async () => {
-    await lab.inClient('ip', ['route', 'add', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
+  it('takes its traffic from a pre-existing 0.0.0.0/1 outside the tunnel: its own routing table wins, and the foreign route stays', async () => {
+    const foreign = ['0.0.0.0/1', 'via', lab.netns.serverAddress];
+    await lab.inClient('ip', ['route', 'add', ...foreign]);
     try {
+      // Negative control: the foreign route sends the probes out in plaintext.
+      const plain = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(true);
+      expect(to(await plain.stop(), internet.v4).length).toBeGreaterThan(0);
+
       const session = 'conflict';
       helper.connect(session, lab.engineConfig(server, {}, { blockIpv6: false, killSwitch: false }));
-      const failed = await helper.waitFor((m) => m.type === 'state' && m.session === session && (m.phase === 'failed' || m.phase === 'connected'), 20_000);
-      expect(failed.type === 'state' && failed.phase).toBe('failed');
-      const message = failed.type === 'state' ? (failed.error?.message ?? '') : '';
-      expect(message).toContain('0.0.0.0/1');
-      expect(message).toContain(`via ${lab.netns.serverAddress}`);
+      await helper.waitForPhase(session, 'connected', 20_000);
+      expect((await lab.inClient('ip', ['route', 'get', internet.v4])).stdout).toMatch(/ dev cw/);
+      const capture = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v4)).toBe(true); // through the tunnel
+      expect(to(await capture.stop(), internet.v4)).toEqual([]);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+      expect((await lab.inClient('ip', ['route', 'show', '0.0.0.0/1'])).stdout).toContain(`via ${lab.netns.serverAddress}`);
       expect(await lab.clientDevices()).toEqual([]);
       expect(await helperTables(lab)).toEqual([]);
     } finally {
-      await lab.inClient('ip', ['route', 'del', '0.0.0.0/1', 'via', lab.netns.serverAddress]);
+      await lab.inClient('ip', ['route', 'del', ...foreign]);
     }
   });
 
@@ -259,6 +270,8 @@ describe('leak protection in the namespace lab', () => {
     await lab.inClient('ip', ['route', 'add', '192.0.2.0/24', 'via', lab.netns.serverAddress]);
     let leaked: string[];
     try {
+      // The tunnel's own routing table comes before the main one, where the LAN's route is.
+      expect((await lab.inClient('ip', ['route', 'get', internet.v4])).stdout).toMatch(/ dev cw/);
       const capture = await Capture.start(lab, server);
       await probe(lab, internet.v4);
       leaked = to(await capture.stop(), internet.v4);
@@ -275,6 +288,41 @@ describe('leak protection in the namespace lab', () => {
       expect(plain.some((l) => l.includes(`${internet.v4}.53: `))).toBe(true);
     } finally {
       await lab.inClient('ip', ['route', 'del', '192.0.2.0/24', 'via', lab.netns.serverAddress], { check: false });
+    }
+    expect(leaked).toEqual([]);
+  });
+
+  it('exempts the helper\'s own marked socket, not every packet to the server\'s address and port (TunnelCrack ServerIP)', async () => {
+    // What an ordinary process sends to the server's address: a ping, a TCP connection
+    // attempt, and UDP to the server's own port from a port the engine does not use.
+    const PROBE_PORT = 40_111;
+    const address = lab.netns.serverAddress;
+    const toServer = `host ${address} and (icmp or tcp or (udp and src port ${PROBE_PORT}))`;
+    const probeServer = async (): Promise<string[]> => {
+      const capture = await Capture.filtered(lab, toServer);
+      await pingWorks(lab, address);
+      await tcpProbe(lab, address);
+      await udpProbeFrom(lab, PROBE_PORT, address, server.info.port);
+      return capture.stop();
+    };
+    // Negative control: with no session all three leave.
+    const plain = await probeServer();
+    expect(plain.some((l) => /ICMP/.test(l))).toBe(true);
+    expect(plain.some((l) => /Flags \[S\]/.test(l))).toBe(true);
+    expect(plain.some((l) => l.includes(`.${PROBE_PORT} > ${address}.${server.info.port}: UDP`))).toBe(true);
+
+    // A full tunnel with the LAN blocked: the server's address is outside the tunnel, and only
+    // the engine's socket may reach it.
+    const session = 'serverip';
+    helper.connect(session, lab.engineConfig(server, {}, { killSwitch: false, allowLan: false }));
+    await helper.waitForPhase(session, 'connected', 20_000);
+    let leaked: string[];
+    try {
+      leaked = await probeServer();
+      expect(await pingWorks(lab, server.info.tunnelAddress)).toBe(true); // the engine's socket still gets through
+    } finally {
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
     }
     expect(leaked).toEqual([]);
   });

@@ -190,6 +190,8 @@ impl Tun {
 /// PUSH_REPLY is in (and again after a reconnect if the pushed settings changed), and
 /// `teardown` when the session ends for any reason (disconnect, failure, drop).
 pub trait NetworkSetup: Send + 'static {
+    /// How the engine makes its own sockets and looks names up (asked once per session).
+    fn own_sockets(&self) -> crate::transport::Sockets;
     fn configure(
         &mut self,
         pushed: &PushedSettings,

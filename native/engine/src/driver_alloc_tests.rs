@@ -83,6 +83,7 @@ fn data_loop_without_allocation(framing: TunFraming) {
             Proto::Udp,
             None,
             Duration::from_secs(5),
+            &crate::transport::SystemSockets,
         )
         .await
         .unwrap();

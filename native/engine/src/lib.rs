@@ -58,5 +58,7 @@ pub use config::{
 pub use session::run_session;
 /// For the fuzz targets: the TCP link's deframer is a parser of untrusted bytes.
 pub use transport::Deframer;
+/// For the helper: how the engine's own sockets are made and names looked up.
+pub use transport::{own_tcp, own_udp, Lookup, OwnSockets, RawSocket, Sockets, SystemSockets};
 /// For the fuzz targets: the proxies' replies are untrusted bytes.
 pub use transport::{parse_connect_response, parse_socks_reply, parse_socks_udp_header};

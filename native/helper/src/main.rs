@@ -156,8 +156,8 @@ fn recover_after_crash(state_dir: &std::path::Path) {
             let r = network::route_state::recover::<Os>(state_dir, &mut net);
             if r.files > 0 {
                 log::info(&format!(
-                    "cleaned up after a previous helper: {} session(s), {} route(s)",
-                    r.files, r.routes_removed
+                    "cleaned up after a previous helper: {} session(s), {} route(s), {} routing rule(s)",
+                    r.files, r.routes_removed, r.rules_removed
                 ));
             }
         }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use causeway_engine::{
-    run_session, Command, CredentialKind, EngineConfig, Event, LogLevel, PendingMethod,
-    SessionPhase,
+    run_session, Command, CredentialKind, EngineConfig, EngineError, ErrorCode, Event, LogLevel,
+    PendingMethod, SessionPhase,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -58,10 +58,24 @@ impl Session {
             tx_bytes: 0,
             connected_since: None,
         }));
-        let guards = crate::netguard::session_guards::SessionGuards::new(&config);
-        let routing = ProfileRouting::from_config(&config);
-        let net = HostNetwork::<Os>::new(ctx.state_dir.clone(), device.clone(), routing, guards);
-        let engine = tokio::spawn(run_session(config, net, cmd_rx, ev_tx));
+        let engine = match crate::netguard::session_guards::SessionGuards::start(&config) {
+            Ok(guards) => {
+                let routing = ProfileRouting::from_config(&config);
+                let net =
+                    HostNetwork::<Os>::new(ctx.state_dir.clone(), device.clone(), routing, guards);
+                tokio::spawn(run_session(config, net, cmd_rx, ev_tx))
+            }
+            // No attempt without the protection the session asked for.
+            Err(e) => tokio::spawn(async move {
+                let failed = Event::Phase {
+                    phase: SessionPhase::Failed,
+                    remote: None,
+                    error: Some(EngineError::new(ErrorCode::NetworkSetupFailed, e)),
+                };
+                let _ = ev_tx.send(failed).await;
+                drop(cmd_rx);
+            }),
+        };
         let task = tokio::spawn(forward_events(
             id.clone(),
             ev_rx,

@@ -206,9 +206,10 @@ export class Lab {
 
   /** The client namespace's routes (IPv4 and IPv6), one per line as `ip route` prints them. */
   async clientRoutes(): Promise<string[]> {
-    const v4 = await this.inClient('ip', ['-4', 'route', 'show']);
-    const v6 = await this.inClient('ip', ['-6', 'route', 'show']);
-    return `${v4.stdout}${v6.stdout}`.split('\n').filter(Boolean);
+    // Every table but the kernel's local one: the helper's routes live in a table of their own.
+    const v4 = await this.inClient('ip', ['-4', 'route', 'show', 'table', 'all']);
+    const v6 = await this.inClient('ip', ['-6', 'route', 'show', 'table', 'all']);
+    return `${v4.stdout}${v6.stdout}`.split('\n').filter((l) => l && !l.includes(' table local'));
   }
 
   /**

@@ -9,7 +9,7 @@ use crate::connection::Connection;
 use crate::driver::{Driver, Step};
 use crate::params::Prepared;
 use crate::secret::Secret;
-use crate::transport::{is_credentials_refusal, Link};
+use crate::transport::{is_credentials_refusal, Link, OwnSockets, Sockets};
 use crate::tun_io::TunIo;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -54,6 +54,7 @@ pub async fn run_session<N: NetworkSetup>(
     };
     let machine = SessionMachine::new(config.clone(), Box::new(random_bytes));
     let mut runner = Runner {
+        sockets: net.own_sockets(),
         cfg: config,
         prepared,
         net,
@@ -69,6 +70,8 @@ struct Runner<N: NetworkSetup> {
     cfg: EngineConfig,
     prepared: Prepared,
     net: N,
+    /// The helper's way of making the engine's sockets and looking names up.
+    sockets: Sockets,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
     tun: Option<TunIo>,
@@ -79,6 +82,7 @@ struct Runner<N: NetworkSetup> {
 /// Resolves `lookup` to the addresses of `family`, IPv4 first (each is tried in turn); messages
 /// name `host`, the remote as configured.
 async fn resolve(
+    sockets: &dyn OwnSockets,
     lookup: String,
     host: String,
     port: u16,
@@ -87,13 +91,13 @@ async fn resolve(
     let unreachable = |m: String| EngineError::new(ErrorCode::ServerUnreachable, m);
     let addrs = tokio::time::timeout(
         Duration::from_secs(30),
-        tokio::net::lookup_host((lookup.as_str(), port)),
+        sockets.resolve(lookup.as_str(), port),
     )
     .await
     .map_err(|_| unreachable(format!("resolving {host} timed out")))?
     .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?;
     let mut all: Vec<SocketAddr> = Vec::new();
-    for a in addrs.filter(|a| family.admits(a)) {
+    for a in addrs.into_iter().filter(|a| family.admits(a)) {
         if !all.contains(&a) {
             all.push(a);
         }
@@ -154,8 +158,9 @@ impl<N: NetworkSetup> Runner<N> {
                 port,
                 family,
             } => {
+                let sockets = self.sockets.clone();
                 if let Some(r) = self
-                    .unless_finished(m, resolve(lookup, host, port, family))
+                    .unless_finished(m, resolve(&*sockets, lookup, host, port, family))
                     .await
                 {
                     m.handle_resolved(r, Instant::now());
@@ -214,10 +219,11 @@ impl<N: NetworkSetup> Runner<N> {
                 .conn_params(&self.cfg, proto, addr.is_ipv6(), username, password);
         // Owned: the dial runs while `unless_finished` borrows self.
         let proxy = self.cfg.proxy.clone();
+        let sockets = self.sockets.clone();
         let dialed = self
             .unless_finished(
                 m,
-                Link::connect(addr, proto, proxy.as_ref(), params.hand_window),
+                Link::connect(addr, proto, proxy.as_ref(), params.hand_window, &*sockets),
             )
             .await?;
         let mut link = match dialed {

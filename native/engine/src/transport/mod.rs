@@ -4,6 +4,7 @@
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
+mod own_sockets;
 mod proxy;
 mod tcp;
 mod udp;
@@ -13,8 +14,10 @@ mod udp_linux;
 use crate::config::{Proto, ProxySettings};
 use std::io;
 use std::net::SocketAddr;
-use tokio::net::{TcpStream, UdpSocket};
 
+pub use own_sockets::{
+    tcp_to as own_tcp, udp_to as own_udp, Lookup, OwnSockets, RawSocket, Sockets, SystemSockets,
+};
 pub use proxy::is_credentials_refusal;
 pub use proxy::socks_udp::udp_header_len as socks_udp_header_len;
 pub use proxy::{
@@ -38,12 +41,13 @@ impl Link {
         proto: Proto,
         proxy: Option<&ProxySettings>,
         timeout: std::time::Duration,
+        sockets: &dyn OwnSockets,
     ) -> io::Result<Self> {
         match proto {
             Proto::Udp => {
                 let association = match proxy {
                     Some(p) => Some(
-                        tokio::time::timeout(timeout, proxy::associate_udp(p))
+                        tokio::time::timeout(timeout, proxy::associate_udp(p, sockets))
                             .await
                             .map_err(|_| {
                                 io::Error::new(
@@ -54,14 +58,9 @@ impl Link {
                     ),
                     None => None,
                 };
+                // The datagrams go to the relay when there is one: the helper's own socket either way.
                 let peer = association.as_ref().map_or(addr, |(_, relay)| *relay);
-                let bind: SocketAddr = if peer.is_ipv4() {
-                    "0.0.0.0:0".parse().unwrap()
-                } else {
-                    "[::]:0".parse().unwrap()
-                };
-                let sock = UdpSocket::bind(bind).await?;
-                sock.connect(peer).await?;
+                let sock = own_udp(sockets, peer).await?;
                 Ok(Link::Udp(match association {
                     Some((control, _)) => UdpLink::through_socks(sock, control, addr),
                     None => UdpLink::new(sock),
@@ -70,8 +69,8 @@ impl Link {
             Proto::Tcp => {
                 let dial = async {
                     match proxy {
-                        Some(p) => proxy::dial_tcp(p, addr).await,
-                        None => TcpStream::connect(addr).await,
+                        Some(p) => proxy::dial_tcp(p, addr, sockets).await,
+                        None => own_tcp(sockets, addr).await,
                     }
                 };
                 let stream = tokio::time::timeout(timeout, dial).await.map_err(|_| {

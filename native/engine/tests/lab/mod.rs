@@ -335,6 +335,9 @@ fn open_tun(name: &str) -> std::io::Result<OwnedFd> {
 }
 
 impl NetworkSetup for TestNet {
+    fn own_sockets(&self) -> causeway_engine::Sockets {
+        std::sync::Arc::new(causeway_engine::SystemSockets)
+    }
     async fn configure(
         &mut self,
         pushed: &PushedSettings,

@@ -1,7 +1,8 @@
 //! The guards of one session, driven by its network setup: DNS follows the tunnel device
-//! (applied when it is configured, restored before it goes away); the IPv6 leak block and the
-//! kill switch, and the IPv4 block of a full tunnel follow the session (enabled when the tunnel first comes up, kept through
-//! reconnects and reconfigurations, removed when the session ends, i.e. on drop).
+//! (applied when it is configured, restored before it goes away); the kill switch follows the
+//! session (enabled before its first attempt, kept through reconnects and reconfigurations,
+//! removed when the session ends, i.e. on drop); the IPv6 leak block and the IPv4 block of a
+//! full tunnel too, from the moment the tunnel first comes up.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -53,7 +54,21 @@ fn tunnel_takes_ipv6_default(pushed: &PushedSettings) -> bool {
 }
 
 impl SessionGuards {
-    pub fn new(config: &EngineConfig) -> SessionGuards {
+    /// The guards of a session about to make its first attempt: with the kill switch wanted
+    /// it is enabled now, before anything is pushed (with no tunnel yet, nothing but the
+    /// helper's own sockets gets out).
+    pub fn start(config: &EngineConfig) -> Result<SessionGuards, String> {
+        let mut guards = SessionGuards::new(config);
+        if guards.kill_switch_wanted {
+            guards.kill = Some(
+                KillSwitch::enable(&guards.endpoints, None)
+                    .map_err(|e| format!("cannot enable the kill switch: {e}"))?,
+            );
+        }
+        Ok(guards)
+    }
+
+    fn new(config: &EngineConfig) -> SessionGuards {
         let mut transports: Vec<Transport> =
             config.remotes.iter().map(|r| transport(r.proto)).collect();
         transports.sort();

@@ -16,7 +16,7 @@ use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use crate::log;
 use crate::netguard::session_guards::SessionGuards;
-use crate::platform::{NetControl, NextHop, Platform, Route};
+use crate::platform::{NetControl, NextHop, Platform, PolicyRule, Route};
 use route_state::{RouteRecord, StateFile};
 
 /// The name of the session's current device, shared with the session so `status` and the
@@ -170,6 +170,15 @@ impl<P: Platform> HostNetwork<P> {
             net.add_address(index, addr.into(), v6.prefix)
                 .map_err(|e| format!("cannot add {addr}/{} to {name}: {e}", v6.prefix))?;
         }
+        // The rules first: until the routes come, the tunnel's table sends everything on to
+        // the main one.
+        let rules = applied
+            .net
+            .policy_rules(&name)
+            .map_err(|e| format!("cannot plan the routing rules for {name}: {e}"))?;
+        for rule in rules {
+            add_recorded_rule(applied, rule)?;
+        }
         let excluded = &self.profile.excluded_routes;
         for route in planned_routes(pushed, excluded, server, index, &mut applied.net)? {
             add_recorded(applied, &route)?;
@@ -186,6 +195,11 @@ impl<P: Platform> HostNetwork<P> {
         if let Some(mut applied) = self.applied.take() {
             for record in applied.state.record.routes.iter().rev() {
                 let _ = applied.net.delete_route(&Route::from(record));
+            }
+            for rule in applied.state.record.rules.iter().rev() {
+                if let Err(e) = applied.net.delete_rule(rule) {
+                    log::warn(&format!("cannot remove a routing rule ({rule:?}): {e}"));
+                }
             }
             applied.state.remove();
         }
@@ -227,6 +241,26 @@ fn add_recorded<P: Platform>(applied: &mut Applied<P>, route: &Route) -> Result<
             route.dst, route.prefix
         )),
     }
+}
+
+/// Records a policy routing rule, then adds it.
+fn add_recorded_rule<P: Platform>(
+    applied: &mut Applied<P>,
+    rule: PolicyRule,
+) -> Result<(), String> {
+    let record = |state: &StateFile| {
+        state
+            .save()
+            .map_err(|e| format!("cannot record network state: {e}"))
+    };
+    applied.state.record.rules.push(rule.clone());
+    record(&applied.state)?;
+    if let Err(e) = applied.net.add_rule(&rule) {
+        applied.state.record.rules.pop();
+        record(&applied.state)?;
+        return Err(format!("cannot add the routing rule {rule:?}: {e}"));
+    }
+    Ok(())
 }
 
 /// An address in the middle of `route`'s network, where the kernel's choice is the route for
@@ -377,6 +411,10 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
 }
 
 impl<P: Platform> NetworkSetup for HostNetwork<P> {
+    fn own_sockets(&self) -> causeway_engine::Sockets {
+        P::own_sockets()
+    }
+
     async fn configure(
         &mut self,
         pushed: &PushedSettings,

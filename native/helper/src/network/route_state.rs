@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{NetControl, Platform, Route};
+use crate::platform::{NetControl, Platform, PolicyRule, Route};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -53,11 +53,29 @@ pub struct SessionState {
     pub device: Option<String>,
     /// In the order they were added; undone in reverse.
     pub routes: Vec<RouteRecord>,
+    /// The policy routing rules that make the routes win, undone after them. Saved in a file
+    /// of their own under `RULES_DIR` (`RuleState`): helpers from before rules existed read
+    /// the route records too, and would delete as unreadable one with a field they do not know.
+    #[serde(skip)]
+    pub rules: Vec<PolicyRule>,
+}
+
+/// Where the rules of each state file are recorded, beside the route records.
+const RULES_DIR: &str = "rules";
+
+/// One session's policy routing rules, as saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RuleState {
+    pid: u32,
+    netns: u64,
+    rules: Vec<PolicyRule>,
 }
 
 /// One session's state file.
 pub struct StateFile {
     path: PathBuf,
+    rules_path: PathBuf,
     pub record: SessionState,
 }
 
@@ -67,18 +85,21 @@ impl StateFile {
     /// A new, empty record for a session of this process. File names come from the helper,
     /// never from the client's session id.
     pub fn create<P: Platform>(dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        fs::create_dir_all(dir.join(RULES_DIR))?;
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let path = dir.join(format!("{pid}-{n}.json"));
+        let rules_path = dir.join(RULES_DIR).join(format!("{pid}-{n}.json"));
         let state = SessionState {
             pid,
             netns: P::network_namespace(),
             device: None,
             routes: Vec::new(),
+            rules: Vec::new(),
         };
         let file = StateFile {
             path,
+            rules_path,
             record: state,
         };
         file.save()?;
@@ -87,14 +108,25 @@ impl StateFile {
 
     /// Writes atomically (temp file + rename) so a crash never leaves a half-written record.
     pub fn save(&self) -> io::Result<()> {
-        let tmp = self.path.with_extension("tmp");
-        fs::write(&tmp, serde_json::to_vec(&self.record)?)?;
-        fs::rename(&tmp, &self.path)
+        let rules = RuleState {
+            pid: self.record.pid,
+            netns: self.record.netns,
+            rules: self.record.rules.clone(),
+        };
+        write_atomically(&self.rules_path, &serde_json::to_vec(&rules)?)?;
+        write_atomically(&self.path, &serde_json::to_vec(&self.record)?)
     }
 
     pub fn remove(self) {
         let _ = fs::remove_file(&self.path);
+        let _ = fs::remove_file(&self.rules_path);
     }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
 }
 
 /// What recovery did, for the startup log.
@@ -102,6 +134,7 @@ impl StateFile {
 pub struct Recovery {
     pub files: usize,
     pub routes_removed: usize,
+    pub rules_removed: usize,
 }
 
 /// Undoes the changes recorded by dead helpers in this network namespace.
@@ -140,7 +173,38 @@ pub fn recover<P: Platform>(dir: &Path, net: &mut impl NetControl) -> Recovery {
         let _ = fs::remove_file(&path);
         report.files += 1;
     }
+    recover_rules::<P>(&dir.join(RULES_DIR), net, &mut report);
     report
+}
+
+/// Undoes the rules of dead helpers, after their routes. The dead helper's firewall table, if
+/// any, stays in force meanwhile (netguard): it, not these rules, is what keeps traffic from
+/// leaving outside the tunnel.
+fn recover_rules<P: Platform>(dir: &Path, net: &mut impl NetControl, report: &mut Recovery) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let netns = P::network_namespace();
+    let me = std::process::id();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Ok(bytes) = fs::read(&path) else { continue };
+        let Ok(state) = serde_json::from_slice::<RuleState>(&bytes) else {
+            let _ = fs::remove_file(&path);
+            continue;
+        };
+        if state.netns != netns || state.pid == me || P::is_running_helper(state.pid) {
+            continue;
+        }
+        for rule in state.rules.iter().rev() {
+            if net.delete_rule(rule).is_ok() {
+                report.rules_removed += 1;
+            }
+        }
+        let _ = fs::remove_file(&path);
+    }
 }
 
 #[cfg(test)]
@@ -165,13 +229,36 @@ mod tests {
             gateway: None,
             oif: 3,
         });
+        f.record.rules.push(rule());
         f.save().unwrap();
-        let path = fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-        let back: SessionState = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(back, f.record);
+        let back: SessionState = serde_json::from_slice(&fs::read(&f.path).unwrap()).unwrap();
+        assert_eq!(back.routes, f.record.routes);
+        // The rules are in a file of their own: the route record stays readable by helpers
+        // that know no rules.
+        assert!(back.rules.is_empty());
+        assert!(!String::from_utf8(fs::read(&f.path).unwrap())
+            .unwrap()
+            .contains("rules"));
+        let rules: RuleState = serde_json::from_slice(&fs::read(&f.rules_path).unwrap()).unwrap();
+        assert_eq!(rules.rules, [rule()]);
         f.remove();
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "only the rules folder"
+        );
+        assert_eq!(fs::read_dir(dir.join(RULES_DIR)).unwrap().count(), 0);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn rule() -> PolicyRule {
+        PolicyRule {
+            ipv6: false,
+            priority: 32_001,
+            to: None,
+            unless_mark: Some(7),
+            table: 7,
+        }
     }
 
     #[test]
@@ -191,6 +278,7 @@ mod tests {
                 gateway: None,
                 oif: 999_999,
             }],
+            rules: Vec::new(),
         };
         let foreign = SessionState {
             netns: netns.wrapping_add(1),
@@ -203,6 +291,16 @@ mod tests {
         )
         .unwrap();
         fs::write(dir.join("garbage.json"), b"{not json").unwrap();
+        fs::create_dir_all(dir.join(RULES_DIR)).unwrap();
+        for (name, netns) in [("dead", netns), ("foreign", netns.wrapping_add(1))] {
+            let rules = RuleState {
+                pid: 0,
+                netns,
+                rules: vec![rule()],
+            };
+            let path = dir.join(RULES_DIR).join(format!("{name}.json"));
+            fs::write(path, serde_json::to_vec(&rules).unwrap()).unwrap();
+        }
         let mut net = RoutesGone::default();
         let r = recover::<Os>(&dir, &mut net);
         assert_eq!(net.deletes, 1, "the dead helper's route is asked to go");
@@ -210,19 +308,25 @@ mod tests {
             r,
             Recovery {
                 files: 1,
-                routes_removed: 0
+                routes_removed: 0,
+                rules_removed: 1
             }
         );
-        let left: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from("foreign.json")]);
+        let left = |d: &Path| -> Vec<_> {
+            let mut names: Vec<_> = fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(left(&dir), ["foreign.json", RULES_DIR]);
+        assert_eq!(left(&dir.join(RULES_DIR)), ["foreign.json"]);
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A routing table where every route a record names is already gone: the tests never
-    /// touch the host's real one.
+    /// A routing table where every route a record names is already gone and every rule still
+    /// there: the tests never touch the host's real ones.
     #[derive(Default)]
     struct RoutesGone {
         deletes: usize,
@@ -244,6 +348,16 @@ mod tests {
         fn delete_route(&mut self, _: &Route) -> io::Result<()> {
             self.deletes += 1;
             Err(io::ErrorKind::NotFound.into())
+        }
+        fn policy_rules(&mut self, _: &str) -> io::Result<Vec<PolicyRule>> {
+            unreachable!("recovery only deletes rules")
+        }
+        fn add_rule(&mut self, _: &PolicyRule) -> io::Result<()> {
+            unreachable!("recovery only deletes rules")
+        }
+        /// Rules stay until deleted (they do not go with a device).
+        fn delete_rule(&mut self, _: &PolicyRule) -> io::Result<()> {
+            Ok(())
         }
     }
 }

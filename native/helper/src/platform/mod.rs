@@ -43,7 +43,8 @@ pub use self::windows::Windows as Os;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 compile_error!("causeway-helper has no platform implementation for this target OS");
 
-/// A route as the helper adds and removes it (in the main routing table).
+/// A route as the helper adds and removes it (on Linux in the tunnel's own routing table,
+/// elsewhere in the main one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub dst: IpAddr,
@@ -52,6 +53,21 @@ pub struct Route {
     pub gateway: Option<IpAddr>,
     /// The interface index.
     pub oif: u32,
+}
+
+/// A policy routing rule (Linux `ip rule`): which table the packets it selects look up first.
+/// The helper's rules make the tunnel's routing table beat the main one, where the local
+/// network's routes land (TunnelVision: a more specific route handed out by DHCP).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyRule {
+    pub ipv6: bool,
+    pub priority: u32,
+    /// Only packets to this network (address, prefix); None: all.
+    pub to: Option<(IpAddr, u8)>,
+    /// Only packets that do not carry this firewall mark.
+    pub unless_mark: Option<u32>,
+    pub table: u32,
 }
 
 /// How the OS reaches an address now: the interface and, if any, the next hop.
@@ -87,6 +103,12 @@ pub trait NetControl: Send {
     /// Adds `route`; an error of kind `AlreadyExists` when the OS already has it.
     fn add_route(&mut self, route: &Route) -> io::Result<()>;
     fn delete_route(&mut self, route: &Route) -> io::Result<()>;
+    /// The rules a session with the tunnel device `tunnel` needs so that its routes win over
+    /// the main table's (none where the OS has no policy routing).
+    fn policy_rules(&mut self, tunnel: &str) -> io::Result<Vec<PolicyRule>>;
+    /// Adds `rule` (a duplicate of another session's rule is a second copy, removed on its own).
+    fn add_rule(&mut self, rule: &PolicyRule) -> io::Result<()>;
+    fn delete_rule(&mut self, rule: &PolicyRule) -> io::Result<()>;
 }
 
 /// DNS settings in force for one tunnel, journaled; undone by `restore` or on drop.
@@ -110,6 +132,9 @@ pub trait Platform: Send + Sync + 'static {
     const JOURNAL_DIR: &'static str;
 
     fn open_net() -> io::Result<Self::Net>;
+    /// How the engine makes its sockets to the servers and proxies and looks their names up,
+    /// so that this OS's firewall lets exactly those out while it blocks everything else.
+    fn own_sockets() -> causeway_engine::Sockets;
     /// Creates a tunnel device that disappears when the returned packet device is dropped.
     fn create_tun() -> io::Result<TunnelDevice>;
     /// Applies the DNS plan to `link`, journaled in `journal_dir` before it is changed.

@@ -6,6 +6,7 @@ pub mod http;
 pub mod socks;
 pub mod socks_udp;
 
+use super::own_sockets::{tcp_to, OwnSockets};
 use crate::config::{ProxyKind, ProxySettings};
 use std::io;
 use std::net::SocketAddr;
@@ -45,15 +46,16 @@ pub fn is_credentials_refusal(e: &io::Error) -> bool {
         .is_some_and(|f| f.credentials_refused)
 }
 
-/// A TCP connection to the proxy: each of its addresses is tried in turn.
-async fn reach(proxy: &ProxySettings) -> io::Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((proxy.host.as_str(), proxy.port))
+/// A TCP connection to the proxy: each of its addresses is tried in turn. `sockets` looks the
+/// proxy's name up and makes the connection (the helper's own, marked sockets).
+async fn reach(proxy: &ProxySettings, sockets: &dyn OwnSockets) -> io::Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = sockets
+        .resolve(&proxy.host, proxy.port)
         .await
-        .map_err(|e| with_context(proxy, "cannot resolve", e))?
-        .collect();
+        .map_err(|e| with_context(proxy, "cannot resolve", e))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        match tcp_to(sockets, addr).await {
             Ok(stream) => return Ok(stream),
             Err(e) => last = e,
         }
@@ -63,8 +65,12 @@ async fn reach(proxy: &ProxySettings) -> io::Result<TcpStream> {
 
 /// A TCP stream to `target` through `proxy`; the error names the proxy, so a user can tell its
 /// failures from the server's.
-pub async fn dial_tcp(proxy: &ProxySettings, target: SocketAddr) -> io::Result<TcpStream> {
-    let mut stream = reach(proxy).await?;
+pub async fn dial_tcp(
+    proxy: &ProxySettings,
+    target: SocketAddr,
+    sockets: &dyn OwnSockets,
+) -> io::Result<TcpStream> {
+    let mut stream = reach(proxy, sockets).await?;
     match proxy.kind {
         ProxyKind::Http => http::connect(&mut stream, proxy, target).await,
         ProxyKind::Socks5 => socks::connect(&mut stream, proxy.credentials.as_ref(), target).await,
@@ -75,14 +81,17 @@ pub async fn dial_tcp(proxy: &ProxySettings, target: SocketAddr) -> io::Result<T
 
 /// A SOCKS5 UDP association: the control connection (the association lives as long as it does)
 /// and the relay's address, where every datagram goes wrapped in the SOCKS UDP header.
-pub async fn associate_udp(proxy: &ProxySettings) -> io::Result<(TcpStream, SocketAddr)> {
+pub async fn associate_udp(
+    proxy: &ProxySettings,
+    sockets: &dyn OwnSockets,
+) -> io::Result<(TcpStream, SocketAddr)> {
     if proxy.kind != ProxyKind::Socks5 {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "an HTTP proxy carries TCP only; use a TCP remote",
         ));
     }
-    let mut stream = reach(proxy).await?;
+    let mut stream = reach(proxy, sockets).await?;
     let relay = async {
         let proxy_addr = stream.peer_addr()?;
         let bound = socks::associate(&mut stream, proxy.credentials.as_ref(), proxy_addr).await?;
@@ -110,6 +119,7 @@ fn with_context(proxy: &ProxySettings, what: &str, e: io::Error) -> io::Error {
 mod tests {
     use super::*;
     use crate::config::{Credentials, HttpVersion};
+    use crate::transport::SystemSockets;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -155,6 +165,7 @@ mod tests {
         let mut stream = dial_tcp(
             &settings(ProxyKind::Socks5, port, Some(creds)),
             "192.0.2.7:1194".parse().unwrap(),
+            &SystemSockets,
         )
         .await
         .unwrap();
@@ -188,6 +199,7 @@ mod tests {
         let err = dial_tcp(
             &settings(ProxyKind::Http, port, Some(creds)),
             "192.0.2.7:443".parse().unwrap(),
+            &SystemSockets,
         )
         .await
         .unwrap_err();
@@ -262,6 +274,7 @@ mod tests {
             crate::config::Proto::Udp,
             Some(&settings(ProxyKind::Socks5, port, None)),
             std::time::Duration::from_secs(5),
+            &SystemSockets,
         )
         .await
         .unwrap();
@@ -310,6 +323,7 @@ mod tests {
         let err = dial_tcp(
             &settings(ProxyKind::Socks5, port, Some(creds)),
             "192.0.2.7:1194".parse().unwrap(),
+            &SystemSockets,
         )
         .await
         .unwrap_err();

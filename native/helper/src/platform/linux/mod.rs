@@ -4,9 +4,12 @@
 
 pub mod dns;
 pub mod firewall;
+pub mod marked;
 pub mod netlink;
 pub mod peer;
+mod policy_routing;
 pub mod procfs;
+mod resolver;
 pub mod systemd;
 pub mod tun;
 
@@ -20,7 +23,7 @@ use causeway_engine::Tun;
 use crate::netguard::dns_plan::DnsPlan;
 use crate::netguard::firewall::Policy;
 use crate::netguard::Recovery;
-use crate::platform::{Link, NetControl, NextHop, Platform, Route, TunnelDevice};
+use crate::platform::{Link, NetControl, NextHop, Platform, PolicyRule, Route, TunnelDevice};
 
 pub struct Linux;
 
@@ -40,6 +43,15 @@ impl NetControl for netlink::Netlink {
     fn delete_route(&mut self, route: &Route) -> io::Result<()> {
         netlink::Netlink::delete_route(self, route)
     }
+    fn policy_rules(&mut self, tunnel: &str) -> io::Result<Vec<PolicyRule>> {
+        policy_routing::rules(tunnel)
+    }
+    fn add_rule(&mut self, rule: &PolicyRule) -> io::Result<()> {
+        netlink::Netlink::add_rule(self, rule)
+    }
+    fn delete_rule(&mut self, rule: &PolicyRule) -> io::Result<()> {
+        netlink::Netlink::delete_rule(self, rule)
+    }
 }
 
 impl Platform for Linux {
@@ -52,6 +64,11 @@ impl Platform for Linux {
 
     fn open_net() -> io::Result<netlink::Netlink> {
         netlink::Netlink::open()
+    }
+
+    /// Marked with SO_MARK (marked.rs), names through the marked resolver.
+    fn own_sockets() -> causeway_engine::Sockets {
+        std::sync::Arc::new(marked::MarkedSockets)
     }
 
     fn create_tun() -> io::Result<TunnelDevice> {

@@ -1,4 +1,4 @@
-//! A minimal rtnetlink client: just the link, address and route operations the helper needs,
+//! A minimal rtnetlink client: just the link, address, route and rule operations the helper needs,
 //! spoken directly over an AF_NETLINK socket (no `ip` subprocess, no extra dependency).
 //! Every request asks for an ACK so the kernel's verdict comes back as a Result.
 
@@ -6,7 +6,9 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::platform::{NextHop as RouteLookup, Route};
+use super::marked::FWMARK;
+use super::policy_routing::TUNNEL_TABLE;
+use crate::platform::{NextHop as RouteLookup, PolicyRule, Route};
 
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
@@ -21,6 +23,8 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
 const RTM_GETROUTE: u16 = 26;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
 
 const IFLA_MTU: u16 = 4;
 const IFA_ADDRESS: u16 = 1;
@@ -31,8 +35,17 @@ const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const RTA_TABLE: u16 = 15;
+const RTA_MARK: u16 = 16;
+const FRA_DST: u16 = 1;
+const FRA_PRIORITY: u16 = 6;
+const FRA_FWMARK: u16 = 10;
+const FRA_TABLE: u16 = 15;
+const FRA_FWMASK: u16 = 16;
+const FR_ACT_TO_TBL: u8 = 1;
+const FIB_RULE_INVERT: u32 = 0x2;
 
-const RT_TABLE_MAIN: u8 = 254;
+/// In the fixed header, a table beyond 255 is "unspecified": RTA_TABLE carries it.
+const RT_TABLE_UNSPEC: u8 = 0;
 const RTPROT_STATIC: u8 = 4;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RTN_UNICAST: u8 = 1;
@@ -99,7 +112,7 @@ fn rtmsg(family: u8, dst_len: u8, flags: u32) -> [u8; 12] {
     let mut m = [0u8; 12];
     m[0] = family;
     m[1] = dst_len;
-    m[4] = RT_TABLE_MAIN;
+    m[4] = RT_TABLE_UNSPEC;
     m[5] = RTPROT_STATIC;
     m[6] = RT_SCOPE_UNIVERSE;
     m[7] = RTN_UNICAST;
@@ -174,7 +187,7 @@ impl Netlink {
             flags,
             &rtmsg(family(&route.dst), route.prefix, onlink),
         )
-        .attr(RTA_TABLE, &(RT_TABLE_MAIN as u32).to_ne_bytes())
+        .attr(RTA_TABLE, &TUNNEL_TABLE.to_ne_bytes())
         .attr(RTA_DST, &addr_bytes(&route.dst))
         .attr(RTA_OIF, &route.oif.to_ne_bytes());
         if let Some(gw) = &route.gateway {
@@ -183,14 +196,28 @@ impl Netlink {
         req
     }
 
-    /// Asks the kernel how it currently reaches `dst` (like `ip route get`).
+    pub fn add_rule(&mut self, rule: &PolicyRule) -> io::Result<()> {
+        // No NLM_F_EXCL: a second session's identical rule is a second copy.
+        let req = rule_request(RTM_NEWRULE, NLM_F_CREATE, rule);
+        self.transact(req).map(|_| ())
+    }
+
+    pub fn delete_rule(&mut self, rule: &PolicyRule) -> io::Result<()> {
+        let req = rule_request(RTM_DELRULE, 0, rule);
+        self.transact(req).map(|_| ())
+    }
+
+    /// Asks the kernel how the helper's own (marked) sockets reach `dst` now (like `ip route
+    /// get … mark`): past the tunnel's table, through the main one.
     pub fn lookup_route(&mut self, dst: IpAddr) -> io::Result<RouteLookup> {
         let full = if dst.is_ipv4() { 32 } else { 128 };
         let mut m = rtmsg(family(&dst), full, 0);
         m[4] = 0; // table, protocol, scope and type are outputs of a lookup
         m[5] = 0;
         m[7] = 0;
-        let req = Request::new(RTM_GETROUTE, 0, &m).attr(RTA_DST, &addr_bytes(&dst));
+        let req = Request::new(RTM_GETROUTE, 0, &m)
+            .attr(RTA_DST, &addr_bytes(&dst))
+            .attr(RTA_MARK, &FWMARK.to_ne_bytes());
         let reply = self.transact(req)?;
         let reply = reply.ok_or_else(|| io::Error::other("route lookup returned no route"))?;
         parse_route_reply(&reply)
@@ -259,6 +286,39 @@ impl Netlink {
             }
         }
     }
+}
+
+/// A rule request (struct fib_rule_hdr, then attributes): look up `rule.table`.
+fn rule_request(msg_type: u16, flags: u16, rule: &PolicyRule) -> Request {
+    let mut hdr = [0u8; 12];
+    hdr[0] = if rule.ipv6 {
+        libc::AF_INET6 as u8
+    } else {
+        libc::AF_INET as u8
+    };
+    if let Some((_, prefix)) = rule.to {
+        hdr[1] = prefix;
+    }
+    hdr[4] = RT_TABLE_UNSPEC;
+    hdr[7] = FR_ACT_TO_TBL;
+    let invert = if rule.unless_mark.is_some() {
+        FIB_RULE_INVERT
+    } else {
+        0
+    };
+    hdr[8..12].copy_from_slice(&invert.to_ne_bytes());
+    let mut req = Request::new(msg_type, flags, &hdr)
+        .attr(FRA_PRIORITY, &rule.priority.to_ne_bytes())
+        .attr(FRA_TABLE, &rule.table.to_ne_bytes());
+    if let Some((dst, _)) = &rule.to {
+        req = req.attr(FRA_DST, &addr_bytes(dst));
+    }
+    if let Some(mark) = rule.unless_mark {
+        req = req
+            .attr(FRA_FWMARK, &mark.to_ne_bytes())
+            .attr(FRA_FWMASK, &u32::MAX.to_ne_bytes());
+    }
+    req
 }
 
 fn parse_route_reply(body: &[u8]) -> io::Result<RouteLookup> {
@@ -331,8 +391,9 @@ mod tests {
         let rt = &msg[16..28];
         assert_eq!(
             (rt[0], rt[1], rt[4]),
-            (libc::AF_INET as u8, 24, RT_TABLE_MAIN)
+            (libc::AF_INET as u8, 24, RT_TABLE_UNSPEC)
         );
+        assert_eq!(&msg[28 + 4..28 + 8], &TUNNEL_TABLE.to_ne_bytes());
         assert_eq!(
             u32::from_ne_bytes(rt[8..12].try_into().unwrap()),
             RTNH_F_ONLINK

@@ -65,6 +65,12 @@ mod os {
             Ok(iphelper::IpHelper)
         }
 
+        /// As the OS makes them: the WFP filters permit the helper's own traffic by its
+        /// application id (wfp.rs), whichever socket and resolver it goes through.
+        fn own_sockets() -> causeway_engine::Sockets {
+            std::sync::Arc::new(causeway_engine::SystemSockets)
+        }
+
         fn create_tun() -> io::Result<TunnelDevice> {
             wintun_device::create()
         }

@@ -5,7 +5,7 @@
 //! the dead table goes in the same transaction) or, with none, until `ORPHAN_GRACE` passes
 //! (main gave up).
 
-mod lan;
+pub mod lan;
 mod ruleset;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! unit-tested; `nft` checks the syntax at apply time.
 //!
 //! One `inet` table owned by this helper process holds three base chains (output, input,
-//! forward). Accepts come first (loopback, the tunnels, the VPN servers, IPv6 neighbour
+//! forward). Accepts come first (loopback, the tunnels, the helper's own marked sockets, IPv6 neighbour
 //! discovery, DHCP, the allowed LAN), then the IPv6 block, then a full tunnel's IPv4 block,
 //! then the kill switch's catch-all. Locally generated packets are *rejected*
 //! (the application gets an immediate error instead of a hang, and nothing reaches the wire);
@@ -14,7 +14,8 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use super::lan::{Subnet, Subnet6};
-use crate::netguard::firewall::{Policy, Transport};
+use crate::netguard::firewall::Policy;
+use crate::platform::linux::marked::FWMARK;
 
 /// The script that atomically replaces the table with one for `policy` (or removes it when
 /// nothing is guarded). `add` first makes `delete` valid even when the table does not exist;
@@ -58,11 +59,18 @@ fn family(addr: &IpAddr) -> &'static str {
     }
 }
 
-fn transport(t: Transport) -> &'static str {
-    match t {
-        Transport::Udp => "udp",
-        Transport::Tcp => "tcp",
-    }
+/// What leaves to the VPN servers, proxies and name servers through every block: the
+/// helper's own sockets, recognised by their mark (SO_MARK), never by where they go. An
+/// ordinary process sending to a server's address and port gets no exemption (TunnelCrack's
+/// ServerIP attack points the server's name at the address it wants to see in plaintext).
+fn own_sockets_out() -> String {
+    // The connection remembers the mark (conntrack), so its replies are let in.
+    format!("\t\tmeta mark {FWMARK:#x} ct mark set {FWMARK:#x} accept\n")
+}
+
+/// Replies to the helper's own sockets (a name server's answer, the server's packets).
+fn own_sockets_in() -> String {
+    format!("\t\tct mark {FWMARK:#x} accept\n")
 }
 
 pub fn render_table(
@@ -84,17 +92,11 @@ pub fn render_table(
         let _ = writeln!(forward, "\t\toifname {t} accept");
         let _ = writeln!(forward, "\t\tiifname {t} accept");
     }
-    // The VPN servers stay reachable through both blocks (an IPv6 server through the IPv6
-    // block too).
+    out.push_str(&own_sockets_out());
+    input.push_str(&own_sockets_in());
     for e in &p.endpoints {
-        let (fam, proto) = (family(&e.addr), transport(e.transport));
-        let _ = writeln!(
-            out,
-            "\t\t{fam} daddr {} {proto} dport {} accept",
-            e.addr, e.port
-        );
         // Everything from the server, ICMP included (path MTU discovery needs it).
-        let _ = writeln!(input, "\t\t{fam} saddr {} accept", e.addr);
+        let _ = writeln!(input, "\t\t{} saddr {} accept", family(&e.addr), e.addr);
     }
     // IPv6 neighbour discovery on the link (hop limit 255: it cannot have been routed), and
     // incoming router advertisements: without them an IPv6 server's gateway cannot be found
@@ -142,7 +144,7 @@ pub fn render_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netguard::firewall::Endpoint;
+    use crate::netguard::firewall::{Endpoint, Transport};
 
     fn policy(kill: bool, v6: bool) -> Policy {
         Policy::sample("cw0", kill, v6)
@@ -167,13 +169,14 @@ mod tests {
             [
                 "oifname \"lo\" accept",
                 "oifname { \"cw0\" } accept",
-                "ip daddr 192.0.2.10 udp dport 1194 accept",
+                "meta mark 0x63776179 ct mark set 0x63776179 accept",
                 "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
                 "udp sport 68 udp dport 67 accept",
                 "reject with icmpx type admin-prohibited"
             ]
         );
         assert_eq!(rules_of(&t, "input").last(), Some(&"drop"));
+        assert!(rules_of(&t, "input").contains(&"ct mark 0x63776179 accept"));
         assert!(rules_of(&t, "input").contains(&"ip saddr 192.0.2.10 accept"));
         assert_eq!(rules_of(&t, "forward").last(), Some(&"drop"));
     }
@@ -192,7 +195,7 @@ mod tests {
             Some(&"meta nfproto ipv6 reject with icmpv6 type admin-prohibited")
         );
         assert!(
-            out.contains(&"ip daddr 192.0.2.10 udp dport 1194 accept"),
+            out.contains(&"meta mark 0x63776179 ct mark set 0x63776179 accept"),
             "{t}"
         );
         assert!(
@@ -211,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv6_server_stays_reachable_through_the_ipv6_block() {
+    fn only_the_helpers_own_sockets_pass_to_a_server_not_its_address() {
         let mut p = policy(true, true);
         p.endpoints = [Endpoint {
             addr: "2001:db8::10".parse().unwrap(),
@@ -221,15 +224,17 @@ mod tests {
         .into();
         let t = render_table("causeway_1", &p, &BTreeSet::new(), &BTreeSet::new());
         let out = rules_of(&t, "output");
+        assert!(!t.contains("daddr 2001:db8::10"), "{t}");
         let allow = out
             .iter()
-            .position(|r| *r == "ip6 daddr 2001:db8::10 tcp dport 443 accept")
+            .position(|r| *r == "meta mark 0x63776179 ct mark set 0x63776179 accept")
             .unwrap();
         let block = out
             .iter()
             .position(|r| r.starts_with("meta nfproto ipv6 reject"))
             .unwrap();
         assert!(allow < block, "{t}");
+        assert!(rules_of(&t, "input").contains(&"ip6 saddr 2001:db8::10 accept"));
     }
 
     #[test]
@@ -249,7 +254,7 @@ mod tests {
             ]
         );
         assert!(
-            out.contains(&"ip daddr 192.0.2.10 udp dport 1194 accept"),
+            out.contains(&"meta mark 0x63776179 ct mark set 0x63776179 accept"),
             "{t}"
         );
         assert_eq!(

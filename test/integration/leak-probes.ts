@@ -1,6 +1,5 @@
-// The leak tests' instruments: a packet capture on the client namespace's physical (veth)
-// interface and probes (ICMP, TCP, UDP to port 53) from an ordinary process, shared by the
-// helper-level leak tests and the CLI's.
+// The probes of the leak tests, Mullvad-style: a packet capture on the client namespace's
+// physical (veth) interface, and ICMP, TCP and UDP/53 probes from an ordinary process.
 import { spawn } from 'node:child_process';
 import { Lab, LabProcess, sleep, type LabServer } from '../peers/lab/index.js';
 
@@ -15,7 +14,11 @@ export class Capture {
   static async start(lab: Lab, server: LabServer): Promise<Capture> {
     const tunnel = `udp and host ${lab.netns.serverAddress} and port ${server.info.port}`;
     const neighbourDiscovery = 'icmp6 and (icmp6[icmp6type] == icmp6-neighborsolicit or icmp6[icmp6type] == icmp6-neighboradvert)';
-    const filter = `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`;
+    return Capture.filtered(lab, `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`);
+  }
+
+  /** Captures what `filter` (a tcpdump expression) selects of the packets leaving the client. */
+  static async filtered(lab: Lab, filter: string): Promise<Capture> {
     const child = spawn('ip', ['netns', 'exec', lab.netns.client, 'tcpdump', '-i', lab.netns.clientDevice, '-Q', 'out', '-n', '-l', '-U', filter], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -56,6 +59,12 @@ export async function udp53Probe(lab: Lab, address: string): Promise<void> {
   await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
 }
 
+/** A UDP datagram from an ordinary process's socket bound to `sourcePort`, to `address`:`port`. */
+export async function udpProbeFrom(lab: Lab, sourcePort: number, address: string, port: number): Promise<void> {
+  const script = `const s=require('dgram').createSocket('udp4');s.on('error',()=>process.exit(0));s.bind(${sourcePort},()=>s.send(Buffer.from('probe'),${port},${JSON.stringify(address)},()=>setTimeout(()=>process.exit(0),100)));`;
+  await lab.inClient(process.execPath, ['-e', script], { check: false, timeoutMs: 10_000 });
+}
+
 /** ICMP, TCP and UDP/53 to `address` from an ordinary process; true when the ping was answered. */
 export async function probe(lab: Lab, address: string): Promise<boolean> {
   const answered = await pingWorks(lab, address);
@@ -68,3 +77,4 @@ export async function probe(lab: Lab, address: string): Promise<boolean> {
 export function to(seen: string[], address: string): string[] {
   return seen.filter((l) => l.includes(`> ${address}:`) || l.includes(`> ${address}.`));
 }
+
