@@ -2,7 +2,9 @@
 // wireguard-go), builds the release helper, bundles bench/bench.ts with esbuild (the lab is
 // TypeScript) and runs it as root. Not part of `npm test`.
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
@@ -19,6 +21,24 @@ const cargo = spawnSync('cargo', ['build', '--release', '-p', 'causeway-helper',
 });
 if (cargo.status !== 0) process.exit(cargo.status ?? 1);
 
+/**
+ * The lab finds its scripts and the protocol vectors next to its own modules: each module's
+ * import.meta.url/dirname keep naming the source file, not the bundle.
+ */
+function modulePaths() {
+  return {
+    name: 'module-paths',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, async ({ path }) => ({
+        loader: 'ts',
+        contents: (await readFile(path, 'utf8'))
+          .replaceAll('import.meta.dirname', JSON.stringify(dirname(path)))
+          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href)),
+      }));
+    },
+  };
+}
+
 const outfile = join(root, 'dist/bench/bench.mjs');
 await build({
   entryPoints: [join(root, 'bench/bench.ts')],
@@ -28,6 +48,7 @@ await build({
   target: 'node20',
   format: 'esm',
   logLevel: 'warning',
+  plugins: [modulePaths()],
 });
 const run = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], {
   stdio: 'inherit',

@@ -130,7 +130,14 @@ impl<'a> Driver<'a> {
         }
         let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
         let stats_at = tokio::time::Instant::from_std(self.next_stats);
-        let wake = deadline.map_or(stats_at, |d| d.min(stats_at));
+        let link_due = self
+            .link
+            .recv_deadline()
+            .map(tokio::time::Instant::from_std);
+        let wake = [deadline, link_due]
+            .into_iter()
+            .flatten()
+            .fold(stats_at, std::cmp::min);
         tokio::select! {
             r = self.link.recv_batch() => {
                 if let Err(e) = r {
@@ -159,6 +166,17 @@ impl<'a> Driver<'a> {
                 // suspension is seen within that after the resume.
                 if let Some(slept) = self.suspend.since_last() {
                     self.conn.handle_suspended(slept, now);
+                }
+                if link_due.is_some_and(|d| d <= tokio::time::Instant::from_std(now)) {
+                    match self.link.recv_due(now) {
+                        Ok(true) => {
+                            if let Err(step) = self.link_batch(tun, now) {
+                                return step;
+                            }
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Step::LinkError(e),
+                    }
                 }
                 self.conn.handle_timeout(now);
                 if now >= self.next_stats {

@@ -97,6 +97,23 @@ impl Link {
         }
     }
 
+    /// When the driver must call `recv_due` even though the link did not wake it (the TCP
+    /// link's receive coalescing); None when it need not.
+    pub fn recv_deadline(&self) -> Option<std::time::Instant> {
+        match self {
+            Link::Udp(_) => None,
+            Link::Tcp(t) => t.recv_deadline(),
+        }
+    }
+
+    /// `recv_deadline` passed: reads what is there without waiting; false when nothing was.
+    pub fn recv_due(&mut self, now: std::time::Instant) -> io::Result<bool> {
+        match self {
+            Link::Udp(u) => u.try_recv_batch(),
+            Link::Tcp(t) => t.recv_due(now),
+        }
+    }
+
     /// The next received packet, in place (decrypted there by the caller).
     pub fn next_packet(&mut self) -> Option<&mut [u8]> {
         match self {

@@ -1,9 +1,12 @@
 //! The TCP link: u16-length-framed packets (wire-protocol §1.1). Reads take whatever the
 //! socket has (up to `READ_CHUNK`) straight into the deframer, which hands frames out in
-//! place; queued packets are framed into one write buffer and written with one call.
+//! place; queued packets are framed into one write buffer and written with one call. During
+//! bulk transfer from the server the link waits for a few packets per wakeup (see
+//! `RecvCoalescing`).
 
 use super::MAX_PACKET;
 use std::io;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -77,9 +80,121 @@ impl Deframer {
     }
 }
 
+/// Bytes the kernel gathers before it wakes us while the server sends in bulk (~11 packets):
+/// a stock server writes one packet per call, and taken as they come every packet costs a
+/// wakeup and, worse, a TUN write of its own (waking the receiving application each time).
+const BULK_LOW_WATER: usize = 16 * 1024;
+/// Longest a packet below the low-water mark waits: the link reads what is there after this.
+const BULK_LINGER: Duration = Duration::from_millis(1);
+/// Bulk is a receive rate at which BULK_LOW_WATER gathers within BULK_LINGER (134 Mbit/s),
+/// measured over windows of this length.
+const RATE_WINDOW: Duration = Duration::from_millis(10);
+const BULK_BYTES_PER_WINDOW: usize = BULK_LOW_WATER * 10;
+
+/// Interrupt-coalescing for the TCP link's receive side: while the server sends at least
+/// BULK_BYTES_PER_WINDOW per RATE_WINDOW, the socket's `SO_RCVLOWAT` is raised to
+/// BULK_LOW_WATER and the driver reads what is there at the latest BULK_LINGER after the
+/// last read (`deadline`), so a quiet moment costs at most that much latency. Below the rate
+/// the mark is back at one byte: interactive traffic is read at once and an idle tunnel has
+/// no timer. Linux only (the other OSes read every packet as it comes).
+struct RecvCoalescing {
+    bulk: bool,
+    window_start: Instant,
+    window_bytes: usize,
+    last_read: Instant,
+}
+
+impl RecvCoalescing {
+    fn new(now: Instant) -> Self {
+        Self {
+            bulk: false,
+            window_start: now,
+            window_bytes: 0,
+            last_read: now,
+        }
+    }
+
+    /// Counts a read; Some(new low-water mark) when the mode changes.
+    fn read(&mut self, n: usize, now: Instant) -> Option<usize> {
+        self.last_read = now;
+        self.window_bytes += n;
+        self.window_ended(now)
+    }
+
+    /// Ends the rate window once it is over; Some(new low-water mark) when the mode changes.
+    fn window_ended(&mut self, now: Instant) -> Option<usize> {
+        if now.duration_since(self.window_start) < RATE_WINDOW {
+            return None;
+        }
+        let bulk = self.window_bytes >= BULK_BYTES_PER_WINDOW;
+        self.window_start = now;
+        self.window_bytes = 0;
+        (bulk != self.bulk).then(|| {
+            self.bulk = bulk;
+            if bulk {
+                BULK_LOW_WATER
+            } else {
+                1
+            }
+        })
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.bulk.then(|| self.last_read + BULK_LINGER)
+    }
+}
+
+/// Sets `SO_RCVLOWAT`. Best effort: failing only costs wakeups.
+fn set_low_water(stream: &TcpStream, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let v = bytes as libc::c_int;
+        // SAFETY: a valid socket fd and a c_int option value of the size passed.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVLOWAT,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (stream, bytes);
+}
+
+/// Reads what the socket holds without waiting. Not through tokio: below the low-water mark
+/// the kernel signals no readiness, so tokio would answer WouldBlock without asking it.
+fn read_below_low_water(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: buf is valid for writes of buf.len() bytes; the fd is a live socket.
+        let n = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    stream.try_read(buf)
+}
+
 pub struct TcpLink {
     stream: TcpStream,
     frames: Deframer,
+    /// None until the handshake is done, and on other OSes than Linux.
+    coalescing: Option<RecvCoalescing>,
     /// The packet being built by `reserve`, framed into `wbuf` by `commit`.
     pkt: Vec<u8>,
     wbuf: Vec<u8>,
@@ -119,6 +234,7 @@ impl TcpLink {
         Ok(Self {
             stream,
             frames: Deframer::new(),
+            coalescing: None,
             pkt: Vec::with_capacity(MAX_PACKET),
             wbuf: Vec::with_capacity(WRITE_QUEUE + 2 + MAX_PACKET),
             quick_acks: true,
@@ -136,7 +252,35 @@ impl TcpLink {
             ));
         }
         self.frames.filled(n);
+        if let Some(c) = self.coalescing.as_mut() {
+            if let Some(mark) = c.read(n, Instant::now()) {
+                set_low_water(&self.stream, mark);
+            }
+        }
         Ok(())
+    }
+
+    /// When the driver should read what has arrived even below the low-water mark.
+    pub fn recv_deadline(&self) -> Option<Instant> {
+        self.coalescing.as_ref().and_then(RecvCoalescing::deadline)
+    }
+
+    /// The deadline passed: reads what is there (false when nothing was), and leaves bulk
+    /// mode once the rate dropped.
+    pub fn recv_due(&mut self, now: Instant) -> io::Result<bool> {
+        let got = match read_below_low_water(&self.stream, self.frames.space()) {
+            Ok(n) => self.got(n).map(|()| true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }?;
+        if let Some(c) = self.coalescing.as_mut() {
+            // With nothing read the deadline stays where it is: move it on.
+            c.last_read = now;
+            if let Some(mark) = c.window_ended(now) {
+                set_low_water(&self.stream, mark);
+            }
+        }
+        Ok(got)
     }
 
     pub async fn recv_batch(&mut self) -> io::Result<()> {
@@ -160,6 +304,9 @@ impl TcpLink {
     /// during bulk transfer.
     pub fn handshake_done(&mut self) {
         self.quick_acks = false;
+        if cfg!(target_os = "linux") {
+            self.coalescing = Some(RecvCoalescing::new(Instant::now()));
+        }
     }
 
     pub fn reserve(&mut self) -> &mut Vec<u8> {
@@ -189,6 +336,64 @@ impl TcpLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coalescing_follows_the_receive_rate() {
+        let t0 = Instant::now();
+        let mut c = RecvCoalescing::new(t0);
+        assert_eq!(c.deadline(), None, "starts reading every packet");
+        // A slow window: no change.
+        assert_eq!(c.read(1000, t0 + Duration::from_millis(1)), None);
+        assert_eq!(c.read(1000, t0 + RATE_WINDOW), None);
+        assert_eq!(c.deadline(), None);
+        // A window at the bulk rate switches the low-water mark up at its end.
+        let w1 = t0 + RATE_WINDOW;
+        assert_eq!(
+            c.read(BULK_BYTES_PER_WINDOW, w1 + Duration::from_millis(5)),
+            None
+        );
+        let at = w1 + RATE_WINDOW;
+        assert_eq!(c.read(1, at), Some(BULK_LOW_WATER));
+        assert_eq!(c.deadline(), Some(at + BULK_LINGER));
+        // Staying in bulk changes nothing; a quiet window goes back to one byte.
+        assert_eq!(c.read(BULK_BYTES_PER_WINDOW, at + RATE_WINDOW), None);
+        assert_eq!(c.window_ended(at + 2 * RATE_WINDOW), Some(1));
+        assert_eq!(c.deadline(), None);
+    }
+
+    /// In bulk mode the kernel holds a small packet back (SO_RCVLOWAT), and the read at the
+    /// deadline delivers it anyway.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_packet_below_the_low_water_mark_is_read_at_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, server) = tokio::join!(client, listener.accept());
+        let (mut server, _) = server.unwrap();
+        let mut link = TcpLink::new(client.unwrap()).unwrap();
+        link.handshake_done();
+        let c = link.coalescing.as_mut().unwrap();
+        c.bulk = true;
+        set_low_water(&link.stream, BULK_LOW_WATER);
+
+        server.write_all(&[0, 3, 7, 8, 9]).await.unwrap();
+        let woke = tokio::time::timeout(Duration::from_millis(100), link.recv_batch()).await;
+        assert!(woke.is_err(), "woken below the low-water mark");
+        let due = link.recv_deadline().unwrap();
+        assert!(due <= Instant::now());
+        assert!(link.recv_due(Instant::now()).unwrap());
+        assert_eq!(link.next_packet().map(|p| p.to_vec()), Some(vec![7, 8, 9]));
+        assert!(
+            !link.recv_due(Instant::now()).unwrap(),
+            "nothing more there"
+        );
+        assert_eq!(link.recv_deadline(), None, "a quiet window ended bulk mode");
+        // Back at one byte: a small packet wakes the link at once.
+        server.write_all(&[0, 1, 5]).await.unwrap();
+        let woke = tokio::time::timeout(Duration::from_secs(5), link.recv_batch()).await;
+        woke.unwrap().unwrap();
+        assert_eq!(link.next_packet().map(|p| p.to_vec()), Some(vec![5]));
+    }
 
     #[test]
     fn deframes_split_and_coalesced_segments() {
