@@ -279,14 +279,11 @@ describe('the kill switch from the CLI to the helper', () => {
 
 describe("a profile's redirect-gateway flags, imported and connected", () => {
   let v6server: LabServer;
-  let internet: { v4: string; v6: string };
   const lanV6 = 'fd99::1';
 
   beforeAll(async () => {
-    // The LAN gets IPv6 and the gateway the lab "internet"; the server gives tunnels an IPv6
-    // address (server-ipv6) and pushes no routing: the profiles ask for it.
-    await lab.addLanIpv6();
-    internet = await lab.addInternet();
+    // The LAN's IPv6 and the lab "internet" come from the file's own setup; this server gives
+    // tunnels an IPv6 address (server-ipv6) and pushes no routing: the profiles ask for it.
     v6server = await lab.startServer({ proto: 'udp', ipv6: true });
     await importProfile('lab-v6', ['redirect-gateway def1 ipv6'], v6server);
     await importProfile('lab-block-local', ['redirect-gateway def1 block-local'], v6server);
