@@ -395,6 +395,16 @@ describe('ConnectionManager', () => {
     expect(h.manager.get('gone')!.state).toMatchObject({ reason: 'server-unreachable', detail: expect.stringMatching(/no connection for/) });
   });
 
+  it('tells the user, and the connection log, of a route the helper removed', async () => {
+    const h = await certHarness('watched', { mode: 'route-removed-after-connect' });
+    h.manager.connect('watched');
+    await h.until('watched', 'connected');
+    const text = 'Removed a route the local network added that would take tunnel traffic outside the tunnel: 192.0.2.0/24 via 192.168.1.1 dev eth0';
+    await expect.poll(() => h.events.some((e) => e.type === 'notice' && e.text === text), { timeout: 5_000 }).toBe(true);
+    expect(h.events.some((e) => e.type === 'log' && e.line.includes(text))).toBe(true);
+    await h.manager.disconnect('watched');
+  });
+
   it('announces a server session timeout and reconnects when no interaction is needed', async () => {
     const h = await certHarness('aws', {
       mode: 'expire-after-connect',

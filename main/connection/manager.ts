@@ -411,6 +411,8 @@ export class ConnectionManager {
         return this.emit({ type: 'stats', sessionId: session.id, stats: { ...session.stats } });
       case 'log':
         return this.record(session, 'helper', m.level, m.text);
+      case 'routeRemoved':
+        return this.notice(session, `Removed a route the local network added that would take tunnel traffic outside the tunnel: ${describeRoute(m)}`);
       case 'error':
         this.record(session, 'helper', 'error', `${m.code}: ${m.message}`);
         if (m.code === 'unknown-session') return; // e.g. a disconnect racing the session's own end
@@ -804,4 +806,9 @@ function formatDuration(seconds: number): string {
   if (seconds < 120) return `${seconds} s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
   return `${Math.round(seconds / 360) / 10} hours`;
+}
+
+/** A route as `ip route` prints it: "192.0.2.0/24 via 10.99.0.1 dev eth0". */
+function describeRoute(r: Extract<HelperMessage, { type: 'routeRemoved' }>): string {
+  return [r.destination, r.gateway && `via ${r.gateway}`, r.device && `dev ${r.device}`].filter(Boolean).join(' ');
 }

@@ -9,7 +9,8 @@
 // (none of it in plaintext on the link), and its `redirect-gateway def1 block-local` blocks the
 // LAN although the profile's LAN access is on. Leak probes (leak-probes.ts) show that the kill
 // switch covers the very first attempt, before anything is pushed, and the networks a profile
-// excludes with `route … net_gateway`.
+// excludes with `route … net_gateway`. A route the LAN adds inside a full tunnel while connected
+// (TunnelVision) is removed from the main table and the CLI prints a notice naming it.
 //
 // Secrets (the client key, the secret file's passphrase) go to test-results/secrets.txt and every
 // output to test-results/cli-kill-switch/, which the secret scan checks.
@@ -62,6 +63,11 @@ class Connect {
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => appendFileSync(join(results, 'connect.stderr'), d));
     this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
+  }
+
+  /** What the CLI printed so far (its JSON events, one a line). */
+  get printed(): string {
+    return this.out;
   }
 
   async connected(): Promise<void> {
@@ -287,7 +293,37 @@ describe("a profile's redirect-gateway flags, imported and connected", () => {
     v6server = await lab.startServer({ proto: 'udp', ipv6: true });
     await importProfile('lab-v6', ['redirect-gateway def1 ipv6'], v6server);
     await importProfile('lab-block-local', ['redirect-gateway def1 block-local'], v6server);
+    await importProfile('lab-full', ['redirect-gateway def1'], v6server);
   }, 60_000);
+
+  it('removes a route the LAN adds inside the tunnel while connected (TunnelVision), and says so', async () => {
+    const lanRoute = ['192.0.2.0/24', 'via', lab.netns.serverAddress];
+    const mainTableRoute = async (): Promise<string> => (await lab.inClient('ip', ['route', 'show', 'table', 'main', '192.0.2.0/24'])).stdout.trim();
+    const c = connect('lab-full');
+    await c.connected();
+    try {
+      // The attack (CVE-2024-3661): the LAN hands out a route more specific than the tunnel's.
+      await lab.inClient('ip', ['route', 'add', ...lanRoute]);
+      const capture = await Capture.start(lab, v6server);
+      await expect.poll(mainTableRoute, { timeout: 5_000 }).toBe('');
+      await expect
+        .poll(() => c.printed, { timeout: 5_000 })
+        .toMatch(/"event":"notice"[^\n]*Removed a route the local network added that would take tunnel traffic outside the tunnel: 192\.0\.2\.0\/24 via [0-9.]+ dev \w+"/);
+      expect(await probe(lab, internet.v4)).toBe(true); // answered, through the tunnel
+      expect(to(await capture.stop(), internet.v4)).toEqual([]);
+    } finally {
+      await lab.inClient('ip', ['route', 'del', ...lanRoute], { check: false });
+    }
+    expect(await c.stop()).toBe(0);
+    // Negative control: without a session the same route stays.
+    await lab.inClient('ip', ['route', 'add', ...lanRoute]);
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await mainTableRoute()).toContain(`via ${lab.netns.serverAddress}`);
+    } finally {
+      await lab.inClient('ip', ['route', 'del', ...lanRoute], { check: false });
+    }
+  });
 
   it('redirect-gateway ipv6 carries IPv6 to the internet through the tunnel, none of it on the link; the LAN stays reachable', async () => {
     // Negative control: with no connection the probe leaves on the link in plaintext.

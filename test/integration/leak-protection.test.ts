@@ -264,32 +264,41 @@ describe('leak protection in the namespace lab', () => {
     expect(await pingWorks(lab, SERVER_V6)).toBe(true);
   });
 
-  it('keeps IPv4 in a full tunnel when the LAN routes a public range past it (TunnelVision)', async () => {
+  it('keeps IPv4 in a full tunnel when the LAN routes a public range past it (TunnelVision), and removes that route', async () => {
     const session = 'tunnelvision';
+    const lanRoute = ['192.0.2.0/24', 'via', lab.netns.serverAddress];
+    const mainTableRoute = async (): Promise<string> => (await lab.inClient('ip', ['route', 'show', 'table', 'main', '192.0.2.0/24'])).stdout.trim();
+    const since = helper.messages.length;
     helper.connect(session, lab.engineConfig(server, {}, { killSwitch: false, allowLan: true }));
     await helper.waitForPhase(session, 'connected', 20_000);
-    // The attack (CVE-2024-3661): the LAN hands out a route more specific than the tunnel's.
-    await lab.inClient('ip', ['route', 'add', '192.0.2.0/24', 'via', lab.netns.serverAddress]);
     let leaked: string[];
     try {
-      // The tunnel's own routing table comes before the main one, where the LAN's route is.
-      expect((await lab.inClient('ip', ['route', 'get', internet.v4])).stdout).toMatch(/ dev cw/);
       const capture = await Capture.start(lab, server);
+      // The attack (CVE-2024-3661): the LAN hands out a route more specific than the tunnel's.
+      await lab.inClient('ip', ['route', 'add', ...lanRoute]);
+      // Client route enforcement: the helper deletes it from the main table and says so.
+      const removed = await helper.waitFor((m) => m.type === 'routeRemoved' && m.session === session, 5_000, since);
+      expect(removed).toMatchObject({ destination: '192.0.2.0/24', gateway: lab.netns.serverAddress });
+      await expect.poll(mainTableRoute, { timeout: 5_000 }).toBe('');
+      // The tunnel's own routing table comes before the main one in any case.
+      expect((await lab.inClient('ip', ['route', 'get', internet.v4])).stdout).toMatch(/ dev cw/);
       await probe(lab, internet.v4);
       leaked = to(await capture.stop(), internet.v4);
-      // The directly connected private LAN stays reachable (allowLan).
+      // The directly connected private LAN stays reachable (allowLan), its route untouched.
       expect(await pingWorks(lab, lab.netns.serverAddress)).toBe(true);
       helper.disconnect(session);
       await helper.waitForPhase(session, 'disconnected', 10_000);
-      // Negative control: without the session the same route sends every probe out in plaintext.
+      // Negative control: without the session the same route stays and sends every probe out in plaintext.
+      await lab.inClient('ip', ['route', 'add', ...lanRoute]);
       const after = await Capture.start(lab, server);
       expect(await probe(lab, internet.v4)).toBe(true);
       const plain = to(await after.stop(), internet.v4);
       expect(plain.some((l) => /ICMP/.test(l))).toBe(true);
       expect(plain.some((l) => /Flags \[S\]/.test(l))).toBe(true);
       expect(plain.some((l) => l.includes(`${internet.v4}.53: `))).toBe(true);
+      expect(await mainTableRoute()).toContain(`via ${lab.netns.serverAddress}`);
     } finally {
-      await lab.inClient('ip', ['route', 'del', '192.0.2.0/24', 'via', lab.netns.serverAddress], { check: false });
+      await lab.inClient('ip', ['route', 'del', ...lanRoute], { check: false });
     }
     expect(leaked).toEqual([]);
   });

@@ -350,6 +350,14 @@ export type HelperMessage =
   | {
       type: 'statusReply';
       sessions: SessionStatus[];
+    }
+  | {
+      type: 'routeRemoved';
+      session: string;
+      /** The network, as address/prefix. */
+      destination: string;
+      gateway: string | null;
+      device: string | null;
     };
 
 export type SessionPhase = 'resolving' | 'connecting' | 'authenticating' | 'connected' | 'reconnecting' | 'disconnecting' | 'disconnected' | 'failed';

@@ -172,4 +172,11 @@ export const HelperMessage: Check = tagged('HelperMessage', {
   log: object({ type: oneOf('log'), session: nullable(str(1, 128)), level: LogLevelWire, text: str() }),
   error: object({ type: oneOf('error'), session: nullable(str(1, 128)), code: ErrorCode, message: str() }),
   statusReply: object({ type: oneOf('statusReply'), sessions: arrayOf(SessionStatus) }),
+  routeRemoved: object({
+  type: oneOf('routeRemoved'),
+  session: str(1, 128),
+  destination: str(),
+  gateway: nullable(str()),
+  device: nullable(str()),
+}),
 });

@@ -67,6 +67,10 @@ function connected(session) {
       send({ type: 'needCredentials', session, kind: 'static-challenge', challenge: s.config.staticChallenge?.text ?? '', echo: false, username: null });
     }, 50);
   }
+  if (mode === 'route-removed-after-connect') {
+    // The real helper's route watch removed a route the LAN added inside the tunnel's.
+    send({ type: 'routeRemoved', session, destination: '192.0.2.0/24', gateway: '192.168.1.1', device: 'eth0' });
+  }
   if (mode === 'crash-after-connect') setTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);
   if (mode === 'expire-after-connect') {
     setTimeout(() => state(session, 'failed', { code: 'session-expired', message: 'session timeout reached' }), 50);

@@ -314,6 +314,19 @@ pub enum HelperMessage {
     StatusReply {
         sessions: Vec<SessionStatus>,
     },
+    /// The helper removed a route the local network added to the main table while the
+    /// session was connected, because it would take tunnel traffic outside the tunnel.
+    RouteRemoved {
+        #[serde(deserialize_with = "session_id")]
+        #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
+        session: String,
+        /// The network, as address/prefix.
+        destination: String,
+        #[serde(deserialize_with = "nullable")]
+        gateway: Option<String>,
+        #[serde(deserialize_with = "nullable")]
+        device: Option<String>,
+    },
 }
 
 impl HelperMessage {

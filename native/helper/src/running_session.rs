@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::log;
 use crate::network::{DeviceSlot, HostNetwork, ProfileRouting};
 use crate::platform::Os;
+use crate::platform::RemovedRoute;
 use crate::protocol::{
     CredentialKindWire, ErrorWire, HelperMessage, LogLevelWire, PendingMethodWire, PushedWire,
     RemoteWire, SessionStatus,
@@ -51,6 +52,7 @@ impl Session {
     ) -> Session {
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (ev_tx, ev_rx) = mpsc::channel(256);
+        let (notice_tx, notice_rx) = mpsc::unbounded_channel();
         let device = DeviceSlot::default();
         let info = Arc::new(Mutex::new(Info {
             phase: SessionPhase::Resolving,
@@ -61,8 +63,13 @@ impl Session {
         let engine = match crate::netguard::session_guards::SessionGuards::start(&config) {
             Ok(guards) => {
                 let routing = ProfileRouting::from_config(&config);
-                let net =
-                    HostNetwork::<Os>::new(ctx.state_dir.clone(), device.clone(), routing, guards);
+                let net = HostNetwork::<Os>::new(
+                    ctx.state_dir.clone(),
+                    device.clone(),
+                    routing,
+                    guards,
+                    notice_tx,
+                );
                 tokio::spawn(run_session(config, net, cmd_rx, ev_tx))
             }
             // No attempt without the protection the session asked for.
@@ -78,7 +85,10 @@ impl Session {
         };
         let task = tokio::spawn(forward_events(
             id.clone(),
-            ev_rx,
+            Reports {
+                events: ev_rx,
+                removed_routes: notice_rx,
+            },
             out,
             info.clone(),
             device.clone(),
@@ -133,9 +143,16 @@ impl Session {
     }
 }
 
+/// What a session reports to its client: the engine's events and the routes its route watch
+/// removed.
+struct Reports {
+    events: mpsc::Receiver<Event>,
+    removed_routes: mpsc::UnboundedReceiver<RemovedRoute>,
+}
+
 async fn forward_events(
     id: String,
-    mut events: mpsc::Receiver<Event>,
+    reports: Reports,
     out: mpsc::Sender<HelperMessage>,
     info: Arc<Mutex<Info>>,
     device: DeviceSlot,
@@ -150,8 +167,18 @@ async fn forward_events(
         }
     }
     let mut engine = AbortOnDrop(engine);
-    while let Some(event) = events.recv().await {
-        let msg = to_message(&id, event, &info, &device);
+    let Reports {
+        mut events,
+        mut removed_routes,
+    } = reports;
+    loop {
+        let msg = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => to_message(&id, event, &info, &device),
+                None => break,
+            },
+            Some(route) = removed_routes.recv() => route_removed_message(&id, route),
+        };
         if out.send(msg).await.is_err() {
             break; // the client is gone; shutdown will stop the engine
         }
@@ -187,6 +214,19 @@ impl Ending {
     fn done(self, id: String) {
         drop(self.slot);
         let _ = self.on_end.send(id);
+    }
+}
+
+fn route_removed_message(id: &str, route: RemovedRoute) -> HelperMessage {
+    log::info(&format!(
+        "session {id:?}: removed the conflicting route {}/{} from the main table",
+        route.dst, route.prefix
+    ));
+    HelperMessage::RouteRemoved {
+        session: id.to_owned(),
+        destination: format!("{}/{}", route.dst, route.prefix),
+        gateway: route.gateway.map(|g| g.to_string()),
+        device: route.device,
     }
 }
 

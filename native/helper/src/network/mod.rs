@@ -3,6 +3,7 @@
 //! in the session's state file before it is added so that a crash can be undone by the next
 //! helper.
 
+pub mod route_conflict;
 pub mod route_state;
 
 use std::io;
@@ -16,12 +17,16 @@ use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use crate::log;
 use crate::netguard::session_guards::SessionGuards;
-use crate::platform::{NetControl, NextHop, Platform, PolicyRule, Route};
+use crate::platform::{NetControl, NextHop, Platform, PolicyRule, RemovedRoute, Route};
+use route_conflict::TunnelRoutes;
 use route_state::{RouteRecord, StateFile};
 
 /// The name of the session's current device, shared with the session so `status` and the
 /// `pushed` message can report it.
 pub type DeviceSlot = Arc<Mutex<Option<String>>>;
+
+/// Where a session hears of the routes its route watch removed, to tell its client.
+pub type RouteNotices = tokio::sync::mpsc::UnboundedSender<RemovedRoute>;
 
 /// Routing and DNS the profile itself asks for (`route`, `route-ipv6`, `redirect-gateway`,
 /// `route … net_gateway`, `dhcp-option`/`dns`), applied on top of whatever the server pushes.
@@ -108,6 +113,7 @@ pub struct HostNetwork<P: Platform> {
     applied: Option<Applied<P>>,
     /// DNS, IPv6 leak block and kill switch (netguard); dropped with the session.
     guards: SessionGuards,
+    notices: RouteNotices,
     platform: PhantomData<P>,
 }
 
@@ -115,6 +121,8 @@ pub struct HostNetwork<P: Platform> {
 struct Applied<P: Platform> {
     net: P::Net,
     state: StateFile,
+    /// Client route enforcement while the tunnel's routes are in place.
+    watch: Option<P::RouteWatch>,
 }
 
 impl<P: Platform> HostNetwork<P> {
@@ -123,6 +131,7 @@ impl<P: Platform> HostNetwork<P> {
         device: DeviceSlot,
         profile: ProfileRouting,
         guards: SessionGuards,
+        notices: RouteNotices,
     ) -> Self {
         HostNetwork {
             state_dir,
@@ -130,6 +139,7 @@ impl<P: Platform> HostNetwork<P> {
             profile,
             applied: None,
             guards,
+            notices,
             platform: PhantomData,
         }
     }
@@ -141,7 +151,11 @@ impl<P: Platform> HostNetwork<P> {
         let state = StateFile::create::<P>(&self.state_dir)
             .map_err(|e| format!("cannot record network state: {e}"))?;
         // From here on `applied` owns the record, so any failure below is undone by `undo`.
-        let applied = self.applied.insert(Applied { net, state });
+        let applied = self.applied.insert(Applied {
+            net,
+            state,
+            watch: None,
+        });
         let created = P::create_tun().map_err(|e| format!("cannot create TUN device: {e}"))?;
         let (name, index, tun) = (created.name, created.index, created.tun);
         applied.state.record.device = Some(name.clone());
@@ -180,9 +194,12 @@ impl<P: Platform> HostNetwork<P> {
             add_recorded_rule(applied, rule)?;
         }
         let excluded = &self.profile.excluded_routes;
-        for route in planned_routes(pushed, excluded, server, index, &mut applied.net)? {
-            add_recorded(applied, &route)?;
+        let planned = planned_routes(pushed, excluded, server, index, &mut applied.net)?;
+        for route in &planned {
+            add_recorded(applied, route)?;
         }
+        applied.watch =
+            start_route_watch::<P>(&self.notices, TunnelRoutes::from_planned(index, &planned));
         self.guards
             .tunnel_configured(&name, index, pushed, server)?;
         Ok(tun)
@@ -193,6 +210,8 @@ impl<P: Platform> HostNetwork<P> {
     fn undo(&mut self) {
         self.guards.tunnel_closing();
         if let Some(mut applied) = self.applied.take() {
+            // Before the routes go: their removal is not the network's doing.
+            drop(applied.watch.take());
             for record in applied.state.record.routes.iter().rev() {
                 let _ = applied.net.delete_route(&Route::from(record));
             }
@@ -204,6 +223,28 @@ impl<P: Platform> HostNetwork<P> {
             applied.state.remove();
         }
         *self.device.lock().unwrap() = None;
+    }
+}
+
+/// Starts the route watch for a session that routes anything into the tunnel; where the
+/// OS cannot watch, says why in the log and goes on without.
+fn start_route_watch<P: Platform>(
+    notices: &RouteNotices,
+    tunnel: TunnelRoutes,
+) -> Option<P::RouteWatch> {
+    if tunnel.is_empty() {
+        return None;
+    }
+    let notices = notices.clone();
+    let removed = Box::new(move |route: RemovedRoute| {
+        let _ = notices.send(route);
+    });
+    match P::watch_routes(tunnel, removed) {
+        Ok(watch) => Some(watch),
+        Err(reason) => {
+            log::warn(&reason);
+            None
+        }
     }
 }
 

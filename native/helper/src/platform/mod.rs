@@ -16,6 +16,7 @@ use causeway_engine::Tun;
 use crate::netguard::dns_plan::DnsPlan;
 use crate::netguard::firewall::Policy;
 use crate::netguard::Recovery;
+use crate::network::route_conflict::TunnelRoutes;
 use crate::session_quota::OwnerKey;
 
 #[cfg(target_os = "linux")]
@@ -92,6 +93,19 @@ pub struct Link {
     pub name: String,
 }
 
+/// A route the route watch removed from the main table, for the user's notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedRoute {
+    pub dst: IpAddr,
+    pub prefix: u8,
+    pub gateway: Option<IpAddr>,
+    /// The device's name, when the kernel named one.
+    pub device: Option<String>,
+}
+
+/// Where the route watch reports each route it removed (called on the watch's own thread).
+pub type RemovedRouteSink = Box<dyn Fn(RemovedRoute) + Send>;
+
 /// Addresses, MTU and routes: one handle per session configuration (a netlink socket, a
 /// routing socket, the IP Helper API).
 pub trait NetControl: Send {
@@ -123,6 +137,8 @@ pub trait DnsChange: Send {
 pub trait Platform: Send + Sync + 'static {
     type Net: NetControl;
     type Dns: DnsChange;
+    /// A running route watch; dropping it stops the watch.
+    type RouteWatch: Send;
 
     /// Where route records for crash recovery live (runtime storage: routes do not survive
     /// a reboot).
@@ -135,6 +151,13 @@ pub trait Platform: Send + Sync + 'static {
     /// How the engine makes its sockets to the servers and proxies and looks their names up,
     /// so that this OS's firewall lets exactly those out while it blocks everything else.
     fn own_sockets() -> causeway_engine::Sockets;
+    /// Watches route changes while a session is connected and removes each route added to
+    /// the main table that conflicts with `tunnel`'s (`route_conflict::conflicts`), telling
+    /// `removed`. Err: why routes are not watched here (logged; the session goes on).
+    fn watch_routes(
+        tunnel: TunnelRoutes,
+        removed: RemovedRouteSink,
+    ) -> Result<Self::RouteWatch, String>;
     /// Creates a tunnel device that disappears when the returned packet device is dropped.
     fn create_tun() -> io::Result<TunnelDevice>;
     /// Applies the DNS plan to `link`, journaled in `journal_dir` before it is changed.

@@ -10,6 +10,7 @@ pub mod peer;
 mod policy_routing;
 pub mod procfs;
 mod resolver;
+mod route_watch;
 pub mod systemd;
 pub mod tun;
 
@@ -23,7 +24,10 @@ use causeway_engine::Tun;
 use crate::netguard::dns_plan::DnsPlan;
 use crate::netguard::firewall::Policy;
 use crate::netguard::Recovery;
-use crate::platform::{Link, NetControl, NextHop, Platform, PolicyRule, Route, TunnelDevice};
+use crate::network::route_conflict::TunnelRoutes;
+use crate::platform::{
+    Link, NetControl, NextHop, Platform, PolicyRule, RemovedRouteSink, Route, TunnelDevice,
+};
 
 pub struct Linux;
 
@@ -57,6 +61,7 @@ impl NetControl for netlink::Netlink {
 impl Platform for Linux {
     type Net = netlink::Netlink;
     type Dns = dns::DnsGuard;
+    type RouteWatch = route_watch::RouteWatch;
 
     const ROUTE_STATE_DIR: &'static str = "/run/causeway/state";
     /// systemd's StateDirectory=causeway for the unit; created on demand otherwise.
@@ -69,6 +74,13 @@ impl Platform for Linux {
     /// Marked with SO_MARK (marked.rs), names through the marked resolver.
     fn own_sockets() -> causeway_engine::Sockets {
         std::sync::Arc::new(marked::MarkedSockets)
+    }
+
+    fn watch_routes(
+        tunnel: TunnelRoutes,
+        removed: RemovedRouteSink,
+    ) -> Result<route_watch::RouteWatch, String> {
+        route_watch::start(tunnel, removed)
     }
 
     fn create_tun() -> io::Result<TunnelDevice> {

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use super::marked::FWMARK;
 use super::policy_routing::TUNNEL_TABLE;
+use crate::network::route_conflict::ObservedRoute;
 use crate::platform::{NextHop as RouteLookup, PolicyRule, Route};
 
 const NLMSG_HDRLEN: usize = 16;
@@ -35,6 +36,7 @@ const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const RTA_TABLE: u16 = 15;
+const RTA_PRIORITY: u16 = 6;
 const RTA_MARK: u16 = 16;
 const FRA_DST: u16 = 1;
 const FRA_PRIORITY: u16 = 6;
@@ -52,6 +54,21 @@ const RTN_UNICAST: u8 = 1;
 /// The gateway is reachable through the given device even if no address route says so:
 /// right for a point-to-point TUN device whatever the pushed topology is.
 const RTNH_F_ONLINK: u32 = 4;
+const RT_TABLE_MAIN: u32 = 254;
+const RTPROT_KERNEL: u8 = 2;
+/// The multicast groups of IPv4 and IPv6 route changes (RTNLGRP_IPV4_ROUTE, _IPV6_ROUTE).
+const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+
+/// A route change the kernel announced: what the conflict decision needs, and the header and
+/// metric that delete exactly that route again.
+#[derive(Debug, Clone)]
+pub struct AnnouncedRoute {
+    pub route: ObservedRoute,
+    header: [u8; 12],
+    table: u32,
+    priority: Option<u32>,
+}
 
 pub struct Netlink {
     fd: OwnedFd,
@@ -136,6 +153,91 @@ impl Netlink {
         // SAFETY: `raw` is a fresh, valid descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         Ok(Netlink { fd, seq: 1 })
+    }
+
+    /// A socket that receives the kernel's announcements of IPv4 and IPv6 route changes;
+    /// each read waits at most `timeout` (so its reader can notice it should stop).
+    pub fn open_route_monitor(timeout: std::time::Duration) -> io::Result<Self> {
+        let nl = Netlink::open()?;
+        // SAFETY: binding an owned netlink socket to a zeroed sockaddr_nl with its groups set,
+        // and setting SO_RCVTIMEO from a valid timeval.
+        unsafe {
+            let mut sa: libc::sockaddr_nl = std::mem::zeroed();
+            sa.nl_family = libc::AF_NETLINK as u16;
+            sa.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+            if libc::bind(
+                nl.fd.as_raw_fd(),
+                (&sa as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+            ) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            let tv = libc::timeval {
+                tv_sec: timeout.as_secs() as libc::time_t,
+                tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+            };
+            if libc::setsockopt(
+                nl.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            ) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(nl)
+    }
+
+    /// The routes added in the next batch of announcements (empty when the wait timed out).
+    /// An overrun (ENOBUFS: the kernel dropped announcements) is an error of its own.
+    pub fn next_added_routes(&mut self) -> io::Result<Vec<AnnouncedRoute>> {
+        let mut buf = vec![0u8; 32 * 1024];
+        // SAFETY: reading into an owned buffer of the given length.
+        let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return match err.kind() {
+                io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::Interrupted => Ok(Vec::new()),
+                _ => Err(err),
+            };
+        }
+        let mut added = Vec::new();
+        let mut rest = &buf[..n as usize];
+        while rest.len() >= NLMSG_HDRLEN {
+            let len = u32::from_ne_bytes(rest[0..4].try_into().unwrap()) as usize;
+            let kind = u16::from_ne_bytes(rest[4..6].try_into().unwrap());
+            if len < NLMSG_HDRLEN || len > rest.len() {
+                break;
+            }
+            if kind == RTM_NEWROUTE {
+                added.extend(parse_announced_route(&rest[NLMSG_HDRLEN..len]));
+            }
+            rest = &rest[align4(len).min(rest.len())..];
+        }
+        Ok(added)
+    }
+
+    /// Deletes the route `announced` describes, from the table it was announced in.
+    pub fn delete_announced(&mut self, announced: &AnnouncedRoute) -> io::Result<()> {
+        let r = &announced.route;
+        let mut req = Request::new(RTM_DELROUTE, 0, &announced.header)
+            .attr(RTA_TABLE, &announced.table.to_ne_bytes())
+            .attr(RTA_DST, &addr_bytes(&r.dst));
+        if let Some(oif) = r.oif {
+            req = req.attr(RTA_OIF, &oif.to_ne_bytes());
+        }
+        if let Some(gw) = &r.gateway {
+            req = req.attr(RTA_GATEWAY, &addr_bytes(gw));
+        }
+        if let Some(priority) = announced.priority {
+            req = req.attr(RTA_PRIORITY, &priority.to_ne_bytes());
+        }
+        self.transact(req).map(|_| ())
     }
 
     /// Sets the MTU and brings the link up.
@@ -347,6 +449,56 @@ fn parse_route_reply(body: &[u8]) -> io::Result<RouteLookup> {
     Ok(RouteLookup { oif, gateway })
 }
 
+/// An RTM_NEWROUTE body: struct rtmsg, then attributes. None for what is not a unicast
+/// route to a network (local, broadcast, multicast entries; a default route has no RTA_DST
+/// and gets the unspecified address).
+fn parse_announced_route(body: &[u8]) -> Option<AnnouncedRoute> {
+    let header: [u8; 12] = body.get(..12)?.try_into().ok()?;
+    let (family, prefix, protocol, kind) = (header[0], header[1], header[5], header[7]);
+    if kind != RTN_UNICAST {
+        return None;
+    }
+    let mut table = u32::from(header[4]);
+    let mut dst = match family as i32 {
+        libc::AF_INET => IpAddr::from([0u8; 4]),
+        libc::AF_INET6 => IpAddr::from([0u8; 16]),
+        _ => return None,
+    };
+    let (mut oif, mut gateway, mut priority) = (None, None, None);
+    let mut attrs = &body[12..];
+    while attrs.len() >= 4 {
+        let len = u16::from_ne_bytes([attrs[0], attrs[1]]) as usize;
+        let attr = u16::from_ne_bytes([attrs[2], attrs[3]]);
+        if len < 4 || len > attrs.len() {
+            break;
+        }
+        let data = &attrs[4..len];
+        let word = <[u8; 4]>::try_from(data).ok().map(u32::from_ne_bytes);
+        match attr {
+            RTA_DST => dst = ip_from_bytes(family, data)?,
+            RTA_OIF => oif = word,
+            RTA_GATEWAY => gateway = ip_from_bytes(family, data),
+            RTA_PRIORITY => priority = word,
+            RTA_TABLE => table = word.unwrap_or(table),
+            _ => {}
+        }
+        attrs = &attrs[align4(len).min(attrs.len())..];
+    }
+    Some(AnnouncedRoute {
+        route: ObservedRoute {
+            dst,
+            prefix,
+            gateway,
+            oif,
+            in_main_table: table == RT_TABLE_MAIN,
+            made_by_kernel: protocol == RTPROT_KERNEL,
+        },
+        header,
+        table,
+        priority,
+    })
+}
+
 fn ip_from_bytes(family: u8, data: &[u8]) -> Option<IpAddr> {
     match (family as i32, data.len()) {
         (libc::AF_INET, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(data).ok()?)),
@@ -361,6 +513,19 @@ pub fn link_index(name: &str) -> Option<u32> {
     // SAFETY: `c` is a valid NUL-terminated string.
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
     (idx != 0).then_some(idx)
+}
+
+/// The name of the device with kernel index `index`, or None when there is none.
+pub fn link_name(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has the IF_NAMESIZE bytes if_indextoname writes at most.
+    let named = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if named.is_null() {
+        return None;
+    }
+    // SAFETY: on success `buf` holds a NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -426,8 +591,43 @@ mod tests {
     }
 
     #[test]
+    fn parses_an_announced_route_in_the_main_table() {
+        let mut body = rtmsg(libc::AF_INET as u8, 24, 0).to_vec();
+        body[4] = RT_TABLE_MAIN as u8;
+        body[5] = 3; // RTPROT_BOOT: `ip route add`
+        for (kind, data) in [
+            (RTA_TABLE, RT_TABLE_MAIN.to_ne_bytes().to_vec()),
+            (RTA_DST, vec![192, 0, 2, 0]),
+            (RTA_GATEWAY, vec![10, 99, 0, 1]),
+            (RTA_OIF, 3u32.to_ne_bytes().to_vec()),
+        ] {
+            body.extend_from_slice(&8u16.to_ne_bytes());
+            body.extend_from_slice(&kind.to_ne_bytes());
+            body.extend_from_slice(&data);
+        }
+        let announced = parse_announced_route(&body).unwrap();
+        assert_eq!(
+            announced.route,
+            ObservedRoute {
+                dst: "192.0.2.0".parse().unwrap(),
+                prefix: 24,
+                gateway: Some("10.99.0.1".parse().unwrap()),
+                oif: Some(3),
+                in_main_table: true,
+                made_by_kernel: false,
+            }
+        );
+        assert_eq!(announced.priority, None);
+        let mut local = body.clone();
+        local[7] = 2; // RTN_LOCAL
+        assert!(parse_announced_route(&local).is_none());
+        assert!(parse_announced_route(&body[..8]).is_none());
+    }
+
+    #[test]
     fn loopback_is_found_by_name() {
         assert!(link_index("lo").is_some());
         assert_eq!(link_index("no-such-dev-x"), None);
+        assert_eq!(link_name(link_index("lo").unwrap()).as_deref(), Some("lo"));
     }
 }

@@ -121,6 +121,8 @@ mod sys {
     impl Platform for MacOs {
         type Net = MacNet;
         type Dns = dns::MacDns;
+        /// Route changes are not watched here: nothing ever runs.
+        type RouteWatch = ();
 
         const ROUTE_STATE_DIR: &'static str = "/var/run/causeway/state";
         const JOURNAL_DIR: &'static str = "/var/db/causeway/netguard";
@@ -137,6 +139,13 @@ mod sys {
         /// process, whatever socket the helper would use.
         fn own_sockets() -> causeway_engine::Sockets {
             std::sync::Arc::new(causeway_engine::SystemSockets)
+        }
+
+        fn watch_routes(
+            _tunnel: crate::network::route_conflict::TunnelRoutes,
+            _removed: crate::platform::RemovedRouteSink,
+        ) -> Result<(), String> {
+            Err("route changes are not watched on macOS: a route the local network adds while connected stays".into())
         }
 
         fn create_tun() -> io::Result<TunnelDevice> {
