@@ -212,8 +212,7 @@ impl Sim {
 /// driver's tests, which use Unix sockets).
 #[cfg(unix)]
 pub(crate) fn established_pair() -> (Connection, FakeServer) {
-    let mut sim = Sim::established_with(&[PUSH]);
-    assert!(sim.established());
+    let sim = Sim::established_with(&[PUSH]);
     (sim.client, sim.server)
 }
 
@@ -288,7 +287,7 @@ fn retransmits_reset_with_backoff_then_times_out() {
 
 #[test]
 fn push_continuation_is_applied_atomically() {
-    let mut sim = Sim::established_with(&[
+    let sim = Sim::established_with(&[
         "PUSH_REPLY,route 10.1.0.0 255.255.0.0,push-continuation 2",
         "PUSH_REPLY,ifconfig 10.8.0.9 255.255.255.0,topology subnet,cipher AES-256-GCM,protocol-flags tls-ekm,echo Welcome to the VPN,push-continuation 1",
     ]);
