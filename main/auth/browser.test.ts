@@ -40,13 +40,16 @@ describe('systemBrowserOpener', () => {
     const dir = mkdtempSync(join(tmpdir(), 'causeway-browser-'));
     const script = join(dir, 'browser.sh');
     writeFileSync(script, `#!/bin/sh\nprintf '%s|%s' "$1" "$2" > ${dir}/opened\n`, { mode: 0o755 });
+    // The shell creates the file before printf fills it: wait for content, not for the file.
     const read = async () => {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 250; i++) {
         try {
-          return readFileSync(join(dir, 'opened'), 'utf8');
+          const text = readFileSync(join(dir, 'opened'), 'utf8');
+          if (text) return text;
         } catch {
-          await new Promise((r) => setTimeout(r, 20));
+          // not there yet
         }
+        await new Promise((r) => setTimeout(r, 20));
       }
       return '';
     };

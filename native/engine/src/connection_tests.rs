@@ -185,15 +185,34 @@ impl Sim {
             _ => None,
         })
     }
+
+    /// A simulation run until the session is established.
+    fn established_with(push: &[&str]) -> Sim {
+        let mut sim = Sim::new(push);
+        sim.run_until(Duration::from_secs(10), Sim::established);
+        assert!(sim.established(), "not established: {:?}", sim.events);
+        sim
+    }
+
+    fn auth_pending(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e, ConnEvent::AuthPending { .. }))
+    }
+
+    /// Takes the events a call made outside `run_until` left queued.
+    fn collect_events(&mut self) {
+        while let Some(e) = self.client.poll_event() {
+            self.events.push(e);
+        }
+    }
 }
 
 /// A client connection established with the fake server, for driving with real I/O (the
 /// driver's tests, which use Unix sockets).
 #[cfg(unix)]
 pub(crate) fn established_pair() -> (Connection, FakeServer) {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
-    assert!(sim.established());
+    let sim = Sim::established_with(&[PUSH]);
     (sim.client, sim.server)
 }
 
@@ -205,8 +224,7 @@ pub(crate) fn ip_packet(tag: u8) -> Vec<u8> {
 
 #[test]
 fn handshake_push_and_data_both_ways() {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&[PUSH]);
     let settings = sim.events.iter().find_map(|e| match e {
         ConnEvent::Established(s) => Some(s.clone()),
         _ => None,
@@ -269,11 +287,10 @@ fn retransmits_reset_with_backoff_then_times_out() {
 
 #[test]
 fn push_continuation_is_applied_atomically() {
-    let mut sim = Sim::new(&[
+    let sim = Sim::established_with(&[
         "PUSH_REPLY,route 10.1.0.0 255.255.0.0,push-continuation 2",
         "PUSH_REPLY,ifconfig 10.8.0.9 255.255.255.0,topology subnet,cipher AES-256-GCM,protocol-flags tls-ekm,echo Welcome to the VPN,push-continuation 1",
     ]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
     let s = sim.events.iter().find_map(|e| match e {
         ConnEvent::Established(s) => Some(s.clone()),
         _ => None,
@@ -308,11 +325,7 @@ fn auth_pending_web_auth_then_push() {
         "AUTH_PENDING,timeout 90",
         "INFO_PRE,WEB_AUTH::https://sso.example/login?x=1",
     ]);
-    sim.run_until(Duration::from_secs(10), |s| {
-        s.events
-            .iter()
-            .any(|e| matches!(e, ConnEvent::AuthPending { .. }))
-    });
+    sim.run_until(Duration::from_secs(10), Sim::auth_pending);
     assert!(sim.events.contains(&ConnEvent::AuthPending {
         method: crate::api::PendingMethod::WebAuth,
         payload: "https://sso.example/login?x=1".into(),
@@ -335,8 +348,7 @@ fn halt_and_restart_close_the_connection() {
         ("HALT,maintenance", CloseReason::Halt("maintenance".into())),
         ("RESTART", CloseReason::Restart),
     ] {
-        let mut sim = Sim::new(&[PUSH]);
-        sim.run_until(Duration::from_secs(10), Sim::established);
+        let mut sim = Sim::established_with(&[PUSH]);
         let now = sim.now;
         sim.server.send_message(msg, now);
         sim.run_until(Duration::from_secs(5), |s| s.closed().is_some());
@@ -346,8 +358,7 @@ fn halt_and_restart_close_the_connection() {
 
 #[test]
 fn keepalive_pings_and_ping_restart() {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&[PUSH]);
     let t0 = sim.now;
     let before = sim.client_packets.len();
     sim.lose_s2c = Box::new(|_| true);
@@ -368,8 +379,7 @@ fn keepalive_pings_and_ping_restart() {
 
 #[test]
 fn disconnect_sends_exit_when_cc_exit_negotiated() {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&[PUSH]);
     let now = sim.now;
     sim.client.disconnect(now);
     while let Some(p) = sim.client.poll_transmit() {
@@ -382,8 +392,7 @@ fn disconnect_sends_exit_when_cc_exit_negotiated() {
 #[test]
 fn announced_session_timeout_expires_the_session() {
     // No keepalive here: the fake server does not send pings.
-    let mut sim = Sim::new(&["PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,cipher AES-256-GCM,protocol-flags tls-ekm,session-timeout 300"]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&["PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,cipher AES-256-GCM,protocol-flags tls-ekm,session-timeout 300"]);
     let t0 = sim.now;
     sim.run_until(Duration::from_secs(400), |s| s.closed().is_some());
     assert_eq!(sim.closed(), Some(&CloseReason::SessionExpired));
@@ -392,8 +401,7 @@ fn announced_session_timeout_expires_the_session() {
 
 #[test]
 fn disconnect_without_cc_exit_sends_occ_exit_on_udp() {
-    let mut sim = Sim::new(&["PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,peer-id 7,cipher AES-256-GCM,key-derivation tls-ekm"]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&["PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,peer-id 7,cipher AES-256-GCM,key-derivation tls-ekm"]);
     let now = sim.now;
     sim.client.disconnect(now);
     let mut got = Vec::new();
@@ -405,25 +413,20 @@ fn disconnect_without_cc_exit_sends_occ_exit_on_udp() {
     let mut occ_exit = crate::data::OCC_MAGIC.to_vec();
     occ_exit.push(crate::data::OCC_EXIT);
     assert_eq!(got, vec![occ_exit]);
-    while let Some(e) = sim.client.poll_event() {
-        sim.events.push(e);
-    }
+    sim.collect_events();
     assert_eq!(sim.closed(), Some(&CloseReason::Local));
 }
 
 #[test]
 fn server_occ_exit_and_pings_are_not_tunnel_data() {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&[PUSH]);
     let mut ping = sim.server.encrypt(&crate::data::PING);
     assert!(sim.client.handle_link(&mut ping, sim.now).is_none());
     let mut occ = crate::data::OCC_MAGIC.to_vec();
     occ.push(crate::data::OCC_EXIT);
     let mut exit = sim.server.encrypt(&occ);
     assert!(sim.client.handle_link(&mut exit, sim.now).is_none());
-    while let Some(e) = sim.client.poll_event() {
-        sim.events.push(e);
-    }
+    sim.collect_events();
     assert_eq!(sim.closed(), Some(&CloseReason::ServerExit));
     assert_eq!(sim.client.rx_bytes, 0);
 }
@@ -434,11 +437,7 @@ fn long_auth_pending_outlives_the_hand_window_without_spinning() {
         "AUTH_PENDING,timeout 300",
         "INFO_PRE,WEB_AUTH::https://sso.example/x",
     ]);
-    sim.run_until(Duration::from_secs(10), |s| {
-        s.events
-            .iter()
-            .any(|e| matches!(e, ConnEvent::AuthPending { .. }))
-    });
+    sim.run_until(Duration::from_secs(10), Sim::auth_pending);
     // The user takes two minutes in the browser (beyond the 60 s hand-window).
     sim.run_until(Duration::from_secs(120), |s| s.closed().is_some());
     assert_eq!(sim.closed(), None);
@@ -591,54 +590,67 @@ fn closed_with(sim: &Sim) -> String {
     }
 }
 
-#[test]
-fn negotiated_cbc_carries_data_with_the_profiles_hmac() {
-    use crate::config::AuthDigest;
-    let mut sim = cbc_sim(
-        &PUSH.replace("cipher AES-256-GCM", "cipher AES-256-CBC"),
-        |cfg| {
-            cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes256Cbc];
-            cfg.auth_digest = AuthDigest::Sha256;
-        },
-        "V4,dev-type tun,cipher AES-256-CBC,auth SHA256,tls-server",
-        DataCipher::Aes256Cbc,
-        AuthDigest::Sha256,
-    );
-    assert!(data_cipher_summary(&sim).contains("data channel AES-256-CBC via TLS-EKM"));
-    assert_data_both_ways(&mut sim);
+/// A server's CBC choice the client follows, and the digest it authenticates with.
+struct CbcCase {
+    what: &'static str,
+    push: String,
+    profile: fn(&mut EngineConfig),
+    server_occ: &'static str,
+    cipher: DataCipher,
+    auth: crate::config::AuthDigest,
+    summary: &'static str,
 }
 
 #[test]
-fn a_server_without_negotiation_is_followed_by_its_options_string() {
+fn cbc_negotiated_announced_or_fallen_back_to_carries_data_with_the_profiles_hmac() {
     use crate::config::AuthDigest;
-    // 2.4-style: the profile's `cipher AES-128-CBC` is among the ciphers it allows.
-    let mut sim = cbc_sim(
-        PUSH_NO_CIPHER,
-        |cfg| {
-            cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes128Cbc];
-            cfg.auth_digest = AuthDigest::Sha512;
+    let cases = [
+        CbcCase {
+            what: "pushed by a negotiating server",
+            push: PUSH.replace("cipher AES-256-GCM", "cipher AES-256-CBC"),
+            profile: |cfg| {
+                cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes256Cbc];
+                cfg.auth_digest = AuthDigest::Sha256;
+            },
+            server_occ: "V4,dev-type tun,cipher AES-256-CBC,auth SHA256,tls-server",
+            cipher: DataCipher::Aes256Cbc,
+            auth: AuthDigest::Sha256,
+            summary: "data channel AES-256-CBC via TLS-EKM",
         },
-        "V4,dev-type tun,cipher AES-128-CBC,auth SHA512,keysize 128,tls-server",
-        DataCipher::Aes128Cbc,
-        AuthDigest::Sha512,
-    );
-    assert!(data_cipher_summary(&sim).contains("data channel AES-128-CBC"));
-    assert_data_both_ways(&mut sim);
+        CbcCase {
+            // 2.4-style: the profile's `cipher AES-128-CBC` is among the ciphers it allows.
+            what: "named in the options string of a server without negotiation",
+            push: PUSH_NO_CIPHER.into(),
+            profile: |cfg| {
+                cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes128Cbc];
+                cfg.auth_digest = AuthDigest::Sha512;
+            },
+            server_occ: "V4,dev-type tun,cipher AES-128-CBC,auth SHA512,keysize 128,tls-server",
+            cipher: DataCipher::Aes128Cbc,
+            auth: AuthDigest::Sha512,
+            summary: "data channel AES-128-CBC",
+        },
+        CbcCase {
+            what: "the fallback, for a server naming no cipher",
+            push: PUSH_NO_CIPHER.into(),
+            profile: |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
+            server_occ: "V4,dev-type tun,tls-server",
+            cipher: DataCipher::Aes256Cbc,
+            auth: AuthDigest::Sha1,
+            summary: "data channel AES-256-CBC",
+        },
+    ];
+    for c in cases {
+        let mut sim = cbc_sim(&c.push, c.profile, c.server_occ, c.cipher, c.auth);
+        let summary = data_cipher_summary(&sim);
+        assert!(summary.contains(c.summary), "{}: {summary}", c.what);
+        assert_data_both_ways(&mut sim);
+    }
 }
 
 #[test]
-fn a_server_naming_no_cipher_gets_the_fallback() {
+fn a_fallback_answers_a_server_naming_it_and_without_one_the_error_says_what_to_set() {
     use crate::config::AuthDigest;
-    let silent = "V4,dev-type tun,tls-server";
-    let mut sim = cbc_sim(
-        PUSH_NO_CIPHER,
-        |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
-        silent,
-        DataCipher::Aes256Cbc,
-        AuthDigest::Sha1,
-    );
-    assert!(data_cipher_summary(&sim).contains("data channel AES-256-CBC"));
-    assert_data_both_ways(&mut sim);
     // A fallback also answers a server whose options string names it, though data-ciphers do not.
     let sim = cbc_sim(
         PUSH_NO_CIPHER,
@@ -652,7 +664,7 @@ fn a_server_naming_no_cipher_gets_the_fallback() {
     let sim = cbc_sim(
         PUSH_NO_CIPHER,
         |_| {},
-        silent,
+        "V4,dev-type tun,tls-server",
         DataCipher::Aes256Cbc,
         AuthDigest::Sha1,
     );
@@ -690,26 +702,20 @@ fn a_server_choosing_a_64_bit_block_cipher_is_refused_naming_sweet32() {
 
 #[test]
 fn a_suspension_longer_than_ping_restart_restarts_the_connection_at_once() {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&[PUSH]);
     let now = sim.now;
     // The lid was closed for 90 s; the monotonic clock saw none of it.
     sim.client.handle_suspended(Duration::from_secs(90), now);
-    while let Some(e) = sim.client.poll_event() {
-        sim.events.push(e);
-    }
+    sim.collect_events();
     assert_eq!(sim.closed(), Some(&CloseReason::PingTimeout));
 }
 
 #[test]
 fn a_shorter_suspension_counts_towards_ping_restart() {
-    let mut sim = Sim::new(&[PUSH]);
-    sim.run_until(Duration::from_secs(10), Sim::established);
+    let mut sim = Sim::established_with(&[PUSH]);
     let now = sim.now;
     sim.client.handle_suspended(Duration::from_secs(30), now);
-    while let Some(e) = sim.client.poll_event() {
-        sim.events.push(e);
-    }
+    sim.collect_events();
     assert_eq!(sim.closed(), None, "30 s asleep is within ping-restart 60");
     // The server stays silent: the rest of the 60 s runs out 30 s after the resume.
     let t0 = sim.now;

@@ -130,19 +130,19 @@ impl Registry {
                     tunnel,
                     endpoints,
                     allow_lan,
-                } => {
-                    p.block_ipv6 = true;
-                    lan6_allowed &= allow_lan;
-                    p.tunnels.insert(tunnel.clone());
-                    p.endpoints.extend(endpoints.iter().copied());
                 }
-                Contribution::Ipv4Block {
+                | Contribution::Ipv4Block {
                     tunnel,
                     endpoints,
                     allow_lan,
                 } => {
-                    p.block_ipv4 = true;
-                    lan_allowed &= allow_lan;
+                    if matches!(c, Contribution::Ipv6Block { .. }) {
+                        p.block_ipv6 = true;
+                        lan6_allowed &= allow_lan;
+                    } else {
+                        p.block_ipv4 = true;
+                        lan_allowed &= allow_lan;
+                    }
                     p.tunnels.insert(tunnel.clone());
                     p.endpoints.extend(endpoints.iter().copied());
                 }

@@ -118,11 +118,19 @@ pub trait NetControl: Send {
     fn add_route(&mut self, route: &Route) -> io::Result<()>;
     fn delete_route(&mut self, route: &Route) -> io::Result<()>;
     /// The rules a session with the tunnel device `tunnel` needs so that its routes win over
-    /// the main table's (none where the OS has no policy routing).
-    fn policy_rules(&mut self, tunnel: &str) -> io::Result<Vec<PolicyRule>>;
+    /// the main table's. By default none: an OS without policy routing (macOS, Windows) keeps
+    /// the tunnel's routes in its one table, and the full tunnel's firewall (pf anchor, WFP
+    /// filters) is what keeps a more specific LAN route from taking traffic out.
+    fn policy_rules(&mut self, _tunnel: &str) -> io::Result<Vec<PolicyRule>> {
+        Ok(Vec::new())
+    }
     /// Adds `rule` (a duplicate of another session's rule is a second copy, removed on its own).
-    fn add_rule(&mut self, rule: &PolicyRule) -> io::Result<()>;
-    fn delete_rule(&mut self, rule: &PolicyRule) -> io::Result<()>;
+    fn add_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+    fn delete_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// DNS settings in force for one tunnel, journaled; undone by `restore` or on drop.
@@ -149,15 +157,26 @@ pub trait Platform: Send + Sync + 'static {
 
     fn open_net() -> io::Result<Self::Net>;
     /// How the engine makes its sockets to the servers and proxies and looks their names up,
-    /// so that this OS's firewall lets exactly those out while it blocks everything else.
-    fn own_sockets() -> causeway_engine::Sockets;
+    /// so that this OS's firewall lets exactly those out while it blocks everything else. By
+    /// default as the OS makes them: where the firewall knows the helper otherwise (WFP by its
+    /// application id; pf by the servers' addresses, with names looked up by mDNSResponder,
+    /// another process, whatever socket the helper would use).
+    fn own_sockets() -> causeway_engine::Sockets {
+        std::sync::Arc::new(causeway_engine::SystemSockets)
+    }
     /// Watches route changes while a session is connected and removes each route added to
     /// the main table that conflicts with `tunnel`'s (`route_conflict::conflicts`), telling
-    /// `removed`. Err: why routes are not watched here (logged; the session goes on).
+    /// `removed`. Err: why routes are not watched here (logged; the session goes on); by
+    /// default they are not.
     fn watch_routes(
-        tunnel: TunnelRoutes,
-        removed: RemovedRouteSink,
-    ) -> Result<Self::RouteWatch, String>;
+        _tunnel: TunnelRoutes,
+        _removed: RemovedRouteSink,
+    ) -> Result<Self::RouteWatch, String> {
+        Err(format!(
+            "route changes are not watched on {}: a route the local network adds while connected stays",
+            std::env::consts::OS
+        ))
+    }
     /// Creates a tunnel device that disappears when the returned packet device is dropped.
     fn create_tun() -> io::Result<TunnelDevice>;
     /// Applies the DNS plan to `link`, journaled in `journal_dir` before it is changed.

@@ -135,6 +135,24 @@ mod tests {
         }
     }
 
+    /// Dials `target` through the scripted proxy peer at `port` with a wrong password: the
+    /// error, which must say the proxy refused the credentials (no retry fixes that).
+    async fn refused_dial(kind: ProxyKind, port: u16, username: &str, target: &str) -> io::Error {
+        let creds = Credentials {
+            username: username.into(),
+            password: "wrong".into(),
+        };
+        let err = dial_tcp(
+            &settings(kind, port, Some(creds)),
+            target.parse().unwrap(),
+            &SystemSockets,
+        )
+        .await
+        .unwrap_err();
+        assert!(is_credentials_refusal(&err), "{err}");
+        err
+    }
+
     /// A loopback SOCKS5 peer scripted byte for byte: the dial must send exactly the RFC 1928/1929
     /// messages and leave the stream positioned at the server's first byte.
     #[tokio::test]
@@ -192,18 +210,7 @@ mod tests {
                 .unwrap();
             String::from_utf8(buf).unwrap()
         });
-        let creds = Credentials {
-            username: "alice".into(),
-            password: "wrong".into(),
-        };
-        let err = dial_tcp(
-            &settings(ProxyKind::Http, port, Some(creds)),
-            "192.0.2.7:443".parse().unwrap(),
-            &SystemSockets,
-        )
-        .await
-        .unwrap_err();
-        assert!(is_credentials_refusal(&err), "{err}");
+        let err = refused_dial(ProxyKind::Http, port, "alice", "192.0.2.7:443").await;
         let err = err.to_string();
         assert!(
             err.contains(&format!("HTTP proxy localhost:{port}")),
@@ -316,18 +323,7 @@ mod tests {
             s.read_exact(&mut auth).await.unwrap();
             s.write_all(&[1, 1]).await.unwrap();
         });
-        let creds = Credentials {
-            username: "bob".into(),
-            password: "wrong".into(),
-        };
-        let err = dial_tcp(
-            &settings(ProxyKind::Socks5, port, Some(creds)),
-            "192.0.2.7:1194".parse().unwrap(),
-            &SystemSockets,
-        )
-        .await
-        .unwrap_err();
-        assert!(is_credentials_refusal(&err), "{err}");
+        let err = refused_dial(ProxyKind::Socks5, port, "bob", "192.0.2.7:1194").await;
         assert!(
             err.to_string()
                 .contains(&format!("SOCKS proxy localhost:{port}")),

@@ -34,7 +34,7 @@ mod sys {
     use crate::netguard::dns_plan::DnsPlan;
     use crate::netguard::firewall::Policy;
     use crate::netguard::Recovery;
-    use crate::platform::{Link, NetControl, NextHop, Platform, PolicyRule, Route, TunnelDevice};
+    use crate::platform::{Link, NetControl, NextHop, Platform, Route, TunnelDevice};
 
     pub struct MacOs;
 
@@ -101,27 +101,12 @@ mod sys {
         fn delete_route(&mut self, route: &Route) -> io::Result<()> {
             self.routes.change(routing::RTM_DELETE, route)
         }
-
-        /// macOS has no policy routing: the tunnel's routes share the one table with the local
-        /// network's, and the pf anchor of a full tunnel is what keeps a more specific LAN route
-        /// from taking traffic out.
-        fn policy_rules(&mut self, _tunnel: &str) -> io::Result<Vec<PolicyRule>> {
-            Ok(Vec::new())
-        }
-
-        fn add_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
-            Err(io::ErrorKind::Unsupported.into())
-        }
-
-        fn delete_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
-            Err(io::ErrorKind::Unsupported.into())
-        }
     }
 
     impl Platform for MacOs {
         type Net = MacNet;
         type Dns = dns::MacDns;
-        /// Route changes are not watched here: nothing ever runs.
+        /// Route changes are not watched here (`watch_routes` keeps its default): nothing ever runs.
         type RouteWatch = ();
 
         const ROUTE_STATE_DIR: &'static str = "/var/run/causeway/state";
@@ -132,20 +117,6 @@ mod sys {
                 routes: routing::RoutingSocket::open()?,
                 ifconfig: Ifconfig::open()?,
             })
-        }
-
-        /// As the OS makes them: pf has no socket marks; its anchor passes the servers'
-        /// addresses and ports (pf.rs), and names are looked up by mDNSResponder, another
-        /// process, whatever socket the helper would use.
-        fn own_sockets() -> causeway_engine::Sockets {
-            std::sync::Arc::new(causeway_engine::SystemSockets)
-        }
-
-        fn watch_routes(
-            _tunnel: crate::network::route_conflict::TunnelRoutes,
-            _removed: crate::platform::RemovedRouteSink,
-        ) -> Result<(), String> {
-            Err("route changes are not watched on macOS: a route the local network adds while connected stays".into())
         }
 
         fn create_tun() -> io::Result<TunnelDevice> {

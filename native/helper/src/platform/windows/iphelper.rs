@@ -22,7 +22,7 @@ use super::route_rows::{self, TUNNEL_INTERFACE_METRIC};
 
 /// MIB_IPFORWARD_ROW2.Protocol: MIB_IPPROTO_NETMGMT, a route set by management (static).
 const PROTO_NETMGMT: i32 = 3;
-use crate::platform::{NetControl, NextHop, PolicyRule, Route};
+use crate::platform::{NetControl, NextHop, Route};
 
 fn check(rc: WIN32_ERROR, what: impl FnOnce() -> String) -> io::Result<()> {
     if rc == NO_ERROR {
@@ -162,21 +162,6 @@ impl NetControl for IpHelper {
         check(rc, || {
             format!("cannot delete route {}/{}", route.dst, route.prefix)
         })
-    }
-
-    /// Windows has no policy routing: the tunnel's routes share the one table with the local
-    /// network's, and the WFP filters of a full tunnel is what keeps a more specific LAN route
-    /// from taking traffic out.
-    fn policy_rules(&mut self, _tunnel: &str) -> io::Result<Vec<PolicyRule>> {
-        Ok(Vec::new())
-    }
-
-    fn add_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-
-    fn delete_rule(&mut self, _rule: &PolicyRule) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
     }
 }
 

@@ -57,7 +57,7 @@ mod os {
     impl Platform for Windows {
         type Net = iphelper::IpHelper;
         type Dns = dns::WindowsDns;
-        /// Route changes are not watched here: nothing ever runs.
+        /// Route changes are not watched here (`watch_routes` keeps its default): nothing ever runs.
         type RouteWatch = ();
 
         const ROUTE_STATE_DIR: &'static str = r"C:\ProgramData\Causeway\routes";
@@ -65,19 +65,6 @@ mod os {
 
         fn open_net() -> io::Result<Self::Net> {
             Ok(iphelper::IpHelper)
-        }
-
-        /// As the OS makes them: the WFP filters permit the helper's own traffic by its
-        /// application id (wfp.rs), whichever socket and resolver it goes through.
-        fn own_sockets() -> causeway_engine::Sockets {
-            std::sync::Arc::new(causeway_engine::SystemSockets)
-        }
-
-        fn watch_routes(
-            _tunnel: crate::network::route_conflict::TunnelRoutes,
-            _removed: crate::platform::RemovedRouteSink,
-        ) -> Result<(), String> {
-            Err("route changes are not watched on Windows: a route the local network adds while connected stays".into())
         }
 
         fn create_tun() -> io::Result<TunnelDevice> {
