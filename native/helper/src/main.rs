@@ -142,10 +142,10 @@ fn serve_service(
 fn recover_after_crash(state_dir: &std::path::Path) {
     // DNS and firewall changes first: they are journaled separately (netguard).
     let guard = netguard::recover_after_crash(std::path::Path::new(Os::JOURNAL_DIR));
-    if guard.dns_restored + guard.firewall_tables_removed > 0 {
+    if guard.dns_restored > 0 {
         log::info(&format!(
-            "restored DNS of {} tunnel(s) and removed {} firewall table(s) left by a previous helper",
-            guard.dns_restored, guard.firewall_tables_removed
+            "restored DNS of {} tunnel(s) left by a previous helper",
+            guard.dns_restored
         ));
     }
     for problem in &guard.problems {

@@ -3,15 +3,22 @@
 //! blocks (IPv6; IPv4 of a full tunnel) and the kill switch.
 //!
 //! All guards of this helper process share one rule set (an nftables table on Linux, a pf
-//! anchor on macOS): a drop in any of them would be final, so per-session rule sets with
-//! catch-all rules would block each other's tunnels. The rule set is rendered by the platform
-//! from the union of the live guards on every change and replaced atomically; it disappears
-//! with the last guard.
+//! anchor on macOS, WFP filters tagged with the helper's pid on Windows): a drop in any of
+//! them would be final, so per-session rule sets with catch-all rules would block each
+//! other's tunnels. The rule set is rendered by the platform from the union of the live
+//! guards on every change and replaced atomically; it disappears with the last guard.
+//!
+//! A crash is not a disconnect, on every OS alike: a dead helper's rule set stays in force
+//! ([`keep_orphans`], at start-up) until a session of the next helper changes the firewall
+//! (`Platform::install_firewall` removes it then) or [`ORPHAN_GRACE`] passes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
+use super::Recovery;
 use crate::platform::{Os, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,10 +28,8 @@ pub enum Transport {
 }
 
 /// How long a dead helper's rules stay in force after the next helper starts when no session
-/// of that helper takes over (main gave up): a crash is not a disconnect. (macOS does not keep
-/// a dead helper's pf anchor yet: the README says so.)
-#[cfg(not(target_os = "macos"))]
-pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
+/// of that helper takes over (main gave up): a crash is not a disconnect.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(120);
 
 /// A VPN server the kill switch must still let the engine reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,6 +63,18 @@ impl Policy {
         !self.block_ipv6 && !self.block_ipv4 && !self.kill_switch
     }
 
+    /// IPv4 the machine sends outside the tunnels is blocked (a full tunnel's IPv4 block or
+    /// the kill switch); DHCP then needs its exemption.
+    pub fn blocks_ipv4_out(&self) -> bool {
+        self.block_ipv4 || self.kill_switch
+    }
+
+    /// IPv6 outside the tunnels is blocked both ways (the IPv6 block or the kill switch);
+    /// DHCPv6 and neighbour and router discovery then need their exemptions.
+    pub fn blocks_ipv6(&self) -> bool {
+        self.block_ipv6 || self.kill_switch
+    }
+
     /// For the renderers' tests (nftables, pf, WFP): one tunnel and one UDP server,
     /// 192.0.2.10:1194.
     #[cfg(test)]
@@ -77,7 +94,24 @@ impl Policy {
             kill_switch,
         }
     }
+
+    /// `sample` with the given flags, for the renderers' tables of every combination.
+    #[cfg(test)]
+    pub fn sample_with(tunnel: &str, flags: Flags) -> Policy {
+        let (kill_switch, block_ipv6, block_ipv4, allow_lan, allow_lan_ipv6) = flags;
+        Policy {
+            block_ipv4,
+            allow_lan,
+            allow_lan_ipv6,
+            ..Policy::sample(tunnel, kill_switch, block_ipv6)
+        }
+    }
 }
+
+/// A policy's flags for the renderers' tests: (kill_switch, block_ipv6, block_ipv4,
+/// allow_lan, allow_lan_ipv6).
+#[cfg(test)]
+pub type Flags = (bool, bool, bool, bool, bool);
 
 /// Interface names go into quoted strings of firewall rules (nft, pf): only what Linux
 /// allows and nothing that could close the quote.
@@ -172,6 +206,55 @@ fn transact(change: impl FnOnce(&mut Registry) -> Option<u64>) -> Result<Option<
         Err(e) => {
             reg.guards = before;
             Err(e)
+        }
+    }
+}
+
+/// Crash recovery's part of the firewall (at start-up, before any session): the rule sets
+/// of helpers that died stay in force, fail closed while main brings their sessions back
+/// with this helper; the first change of this helper's firewall removes them
+/// (`Platform::install_firewall`), and if none comes within `ORPHAN_GRACE` (main gave up) they
+/// are removed then.
+pub fn keep_orphans(recovery: &mut Recovery) {
+    keep_orphans_for(
+        Os::firewall_orphans(),
+        ORPHAN_GRACE,
+        Os::remove_firewall_orphans,
+        recovery,
+    );
+}
+
+/// `keep_orphans` with the platform's answers and the grace as arguments, for the tests; the
+/// removal thread, if one was started.
+fn keep_orphans_for(
+    orphans: Result<usize, String>,
+    grace: Duration,
+    remove: fn() -> Result<usize, String>,
+    recovery: &mut Recovery,
+) -> Option<JoinHandle<()>> {
+    match orphans {
+        Ok(0) => None,
+        Ok(n) => {
+            crate::log::info(&format!(
+                "keeping the firewall rules of {n} helper(s) that died until a session takes over (at most {grace:?})"
+            ));
+            Some(std::thread::spawn(move || {
+                std::thread::sleep(grace);
+                // Under the registry's lock: an install going on now removes them itself
+                // (`transact` holds the lock), and must not find them half gone.
+                let _registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+                match remove() {
+                    Ok(0) => {}
+                    Ok(n) => crate::log::info(&format!(
+                        "removed the firewall rules of {n} helper(s) that died: no session took over"
+                    )),
+                    Err(e) => crate::log::warn(&e),
+                }
+            }))
+        }
+        Err(e) => {
+            recovery.problems.push(e);
+            None
         }
     }
 }
@@ -442,6 +525,31 @@ mod tests {
         // redirect-gateway ipv6 is a full tunnel for IPv6, with or without IPv4.
         assert!(ipv6_block_needed(false, true, true, true));
         assert!(ipv6_block_needed(false, false, true, true));
+    }
+
+    #[test]
+    fn a_dead_helpers_rules_are_kept_and_removed_once_the_grace_has_passed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::Instant;
+        static REMOVALS: AtomicUsize = AtomicUsize::new(0);
+        fn remove() -> Result<usize, String> {
+            REMOVALS.fetch_add(1, Ordering::SeqCst);
+            Ok(1)
+        }
+        let mut recovery = Recovery::default();
+        let grace = Duration::from_millis(200);
+        let start = Instant::now();
+        let thread = keep_orphans_for(Ok(2), grace, remove, &mut recovery).unwrap();
+        assert_eq!(REMOVALS.load(Ordering::SeqCst), 0, "removed at once");
+        thread.join().unwrap();
+        assert!(start.elapsed() >= grace);
+        assert_eq!(REMOVALS.load(Ordering::SeqCst), 1);
+        // None left: nothing waits. The platform cannot tell: a problem, nothing removed.
+        assert!(keep_orphans_for(Ok(0), grace, remove, &mut recovery).is_none());
+        assert!(recovery.problems.is_empty());
+        assert!(keep_orphans_for(Err("no pf".into()), grace, remove, &mut recovery).is_none());
+        assert_eq!(recovery.problems, ["no pf"]);
+        assert_eq!(REMOVALS.load(Ordering::SeqCst), 1);
     }
 
     #[test]

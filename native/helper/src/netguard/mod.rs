@@ -5,7 +5,9 @@
 //! This module holds what is the same on every OS; the platform (platform/) carries it out:
 //! - [`dns_plan`]: pushed DNS servers and domains, validated, and the choice between "every
 //!   name through the tunnel" and split DNS;
-//! - [`firewall`]: the policy of the IPv6 leak block and the kill switch;
+//! - [`firewall`]: the policy of the leak blocks and the kill switch, and how long a dead
+//!   helper's rules stay in force;
+//! - [`lan`]: which connected subnets the leak blocks may leave reachable;
 //! - [`journal`] and [`owner`]: the record of each change, written before it is made, and
 //!   who made it, so the next helper can undo what a crashed one left.
 //!
@@ -18,6 +20,7 @@ pub mod dns_plan;
 pub mod firewall;
 pub mod journal;
 pub mod journaled;
+pub mod lan;
 pub mod owner;
 pub mod session_guards;
 // The command-line tools Unix backends drive (nft, pfctl, resolvconf).
@@ -32,15 +35,16 @@ use crate::platform::{Os, Platform};
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
     pub dns_restored: usize,
-    pub firewall_tables_removed: usize,
     pub problems: Vec<String>,
 }
 
 /// Undoes what helpers that died without cleaning up left behind: DNS changes recorded in
-/// `journal_dir` (those that concern what this process sees) and their firewall rules. Live
-/// helpers' records are left alone.
+/// `journal_dir` (those that concern what this process sees). Their firewall rules stay in
+/// force until a session takes over or the grace passes, on every OS
+/// ([`firewall::keep_orphans`]). Live helpers' records are left alone.
 pub fn recover_after_crash(journal_dir: &Path) -> Recovery {
     let mut recovery = Recovery::default();
     Os::recover_after_crash(journal_dir, &mut recovery);
+    firewall::keep_orphans(&mut recovery);
     recovery
 }

@@ -159,8 +159,9 @@ pub trait Platform: Send + Sync + 'static {
     /// How the engine makes its sockets to the servers and proxies and looks their names up,
     /// so that this OS's firewall lets exactly those out while it blocks everything else. By
     /// default as the OS makes them: where the firewall knows the helper otherwise (WFP by its
-    /// application id; pf by the servers' addresses, with names looked up by mDNSResponder,
-    /// another process, whatever socket the helper would use).
+    /// application id; pf by the servers' addresses and ports from root's sockets), and names
+    /// are looked up by another process (mDNSResponder, the DNS Client service) whatever socket
+    /// the helper would use.
     fn own_sockets() -> causeway_engine::Sockets {
         std::sync::Arc::new(causeway_engine::SystemSockets)
     }
@@ -182,9 +183,18 @@ pub trait Platform: Send + Sync + 'static {
     /// Applies the DNS plan to `link`, journaled in `journal_dir` before it is changed.
     fn apply_dns(journal_dir: &Path, link: &Link, plan: &DnsPlan) -> Result<Self::Dns, String>;
     /// Replaces this helper's firewall rules with those for `policy` (none when it is
-    /// empty), atomically.
+    /// empty), atomically, and removes the rules of helpers that died: a session of this
+    /// helper has taken over (`firewall::keep_orphans`). The LAN a policy exempts is read
+    /// here, from the interfaces (`netguard::lan::Lan::exempt_by`).
     fn install_firewall(policy: &Policy) -> Result<(), String>;
-    /// Undoes DNS changes and firewall rules left by helpers that died.
+    /// How many helpers that died have firewall rules in force here; crash recovery keeps
+    /// them (`firewall::keep_orphans`).
+    fn firewall_orphans() -> Result<usize, String>;
+    /// Removes the firewall rules of helpers that died (never a live helper's, never ours);
+    /// of how many.
+    fn remove_firewall_orphans() -> Result<usize, String>;
+    /// Undoes DNS changes left by helpers that died (their firewall rules are
+    /// `firewall_orphans`).
     fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery);
     /// Identifies this boot: records of another boot describe changes that are gone.
     fn boot_id() -> String;

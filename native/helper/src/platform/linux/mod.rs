@@ -113,9 +113,16 @@ impl Platform for Linux {
         firewall::install(policy)
     }
 
+    fn firewall_orphans() -> Result<usize, String> {
+        firewall::orphan_count()
+    }
+
+    fn remove_firewall_orphans() -> Result<usize, String> {
+        firewall::remove_orphans()
+    }
+
     fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
         dns::recover_after_crash(journal_dir, recovery);
-        firewall::recover_after_crash(recovery);
     }
 
     fn boot_id() -> String {

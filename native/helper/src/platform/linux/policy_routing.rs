@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use std::io;
 use std::net::IpAddr;
 
-use super::firewall::lan;
 use super::marked::FWMARK;
+use crate::netguard::lan::Lan;
+use crate::platform::unix::ifaddrs;
 use crate::platform::PolicyRule;
 
 /// The same number as the mark, so `ip rule` output reads as one design.
@@ -30,12 +31,11 @@ const MAIN_TABLE: u32 = 254;
 /// claims as connected (TunnelCrack LocalNet) gets no rule: the tunnel takes it.
 pub fn rules(tunnel: &str) -> io::Result<Vec<PolicyRule>> {
     let tunnels = BTreeSet::from([tunnel.to_owned()]);
-    let lan = lan::connected_subnets(&tunnels).map_err(io::Error::other)?;
-    let lan6 = lan::connected_subnets6(&tunnels).map_err(io::Error::other)?;
-    Ok(render(&lan, &lan6))
+    let addresses = ifaddrs::interface_addresses(&tunnels).map_err(io::Error::other)?;
+    Ok(render(&Lan::of_addresses(addresses)))
 }
 
-fn render(lan: &BTreeSet<lan::Subnet>, lan6: &BTreeSet<lan::Subnet6>) -> Vec<PolicyRule> {
+fn render(lan: &Lan) -> Vec<PolicyRule> {
     let to_main = |ipv6: bool, net: IpAddr, prefix: u8| PolicyRule {
         ipv6,
         priority: LAN_PRIORITY,
@@ -44,10 +44,12 @@ fn render(lan: &BTreeSet<lan::Subnet>, lan6: &BTreeSet<lan::Subnet6>) -> Vec<Pol
         table: MAIN_TABLE,
     };
     let mut rules: Vec<PolicyRule> = lan
+        .v4
         .iter()
         .map(|&(net, prefix)| to_main(false, IpAddr::V4(net), prefix))
         .chain(
-            lan6.iter()
+            lan.v6
+                .iter()
                 .map(|&(net, prefix)| to_main(true, IpAddr::V6(net), prefix)),
         )
         .collect();
@@ -69,9 +71,11 @@ mod tests {
 
     #[test]
     fn the_lan_goes_to_main_and_everything_unmarked_to_the_tunnel_table_first() {
-        let lan = BTreeSet::from([("10.99.0.0".parse().unwrap(), 24)]);
-        let lan6 = BTreeSet::from([("fd99::".parse().unwrap(), 64)]);
-        let rules = render(&lan, &lan6);
+        let lan = Lan {
+            v4: BTreeSet::from([("10.99.0.0".parse().unwrap(), 24)]),
+            v6: BTreeSet::from([("fd99::".parse().unwrap(), 64)]),
+        };
+        let rules = render(&lan);
         assert_eq!(rules.len(), 4);
         assert_eq!(
             rules[0],

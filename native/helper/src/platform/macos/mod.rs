@@ -148,9 +148,16 @@ mod sys {
             pf::install(policy)
         }
 
+        fn firewall_orphans() -> Result<usize, String> {
+            pf::orphan_count()
+        }
+
+        fn remove_firewall_orphans() -> Result<usize, String> {
+            pf::remove_orphans()
+        }
+
         fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
             dns::recover_after_crash(journal_dir, recovery);
-            pf::recover_after_crash(journal_dir, recovery);
         }
 
         fn boot_id() -> String {

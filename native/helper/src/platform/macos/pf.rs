@@ -6,17 +6,20 @@
 //! anchor, so pf stays as enabled or disabled as others want it. Anchor and token are
 //! journaled; the next helper removes what a crashed one left.
 //!
-//! The rules follow the Linux table's order: passes first (loopback, the tunnels, the VPN
-//! servers, IPv6 neighbour discovery, DHCP), then the IPv6 block, then the kill switch's
-//! catch-all. Outgoing packets are blocked with `return` (an immediate error for the
-//! application, as the Linux reject); incoming ones are dropped. Every rule is `quick`: the
-//! first match decides.
+//! The rules follow the Linux table's order (platform/linux/firewall/ruleset.rs): passes
+//! first (loopback, the tunnels, the VPN servers, IPv6 neighbour and router discovery, DHCP
+//! and DHCPv6, the LAN the policy allows), then the IPv6 block, then a full tunnel's IPv4
+//! block (outgoing only, as on Linux), then the kill switch's catch-all. Outgoing packets are
+//! blocked with `return` (an immediate error for the application, as the Linux reject);
+//! incoming ones are dropped. Every rule is `quick`: the first match decides. pf keeps state
+//! for what it passes, so the replies of an allowed connection come back in.
 
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
 use crate::netguard::firewall::{Policy, Transport};
+use crate::netguard::lan::{cidr_set, Lan};
 
 pub const ANCHOR_PARENT: &str = "com.apple";
 
@@ -31,8 +34,9 @@ fn proto(t: Transport) -> &'static str {
     }
 }
 
-/// The anchor's rules for `p` (valid pf.conf syntax, one rule a line).
-pub fn render_rules(p: &Policy) -> String {
+/// The anchor's rules for `p` (valid pf.conf syntax, one rule a line); `lan`: the connected
+/// LAN subnets the policy leaves reachable (`Lan::exempt_by`).
+pub fn render_rules(p: &Policy, lan: &Lan) -> String {
     let mut r = String::from("pass quick on lo0 all\n");
     if !p.tunnels.is_empty() {
         let names: Vec<&str> = p.tunnels.iter().map(String::as_str).collect();
@@ -40,9 +44,14 @@ pub fn render_rules(p: &Policy) -> String {
     }
     for e in &p.endpoints {
         let fam = if e.addr.is_ipv4() { "inet" } else { "inet6" };
+        // macOS has no socket mark (Linux's exemption) and pf no per-process match, so the
+        // servers are passed by address, port and protocol, and only from sockets of root
+        // (`user root`): an ordinary process sending to the server's address and port is
+        // blocked like any other (TunnelCrack's ServerIP), and the helper's sockets, root's,
+        // pass. The next helper's do too, through a dead helper's anchor kept after a crash.
         let _ = writeln!(
             r,
-            "pass out quick {fam} proto {} to {} port {}",
+            "pass out quick {fam} proto {} to {} port {} user root",
             proto(e.transport),
             e.addr,
             e.port
@@ -50,19 +59,39 @@ pub fn render_rules(p: &Policy) -> String {
         // Everything from the server, ICMP included (path MTU discovery needs it).
         let _ = writeln!(r, "pass in quick {fam} from {}", e.addr);
     }
-    // IPv6 neighbour discovery and router advertisements, as on Linux.
-    r.push_str("pass out quick inet6 proto icmp6 icmp6-type { neighbrsol, neighbradv }\n");
+    // IPv6 neighbour and router discovery, as on Linux (pf cannot match the hop limit).
+    r.push_str(
+        "pass out quick inet6 proto icmp6 icmp6-type { routersol, neighbrsol, neighbradv }\n",
+    );
     r.push_str(
         "pass in quick inet6 proto icmp6 icmp6-type { routeradv, neighbrsol, neighbradv, redir }\n",
     );
-    if p.kill_switch {
+    if p.blocks_ipv4_out() {
         // Keep the machine's DHCP lease while the tunnel is down.
         r.push_str("pass out quick inet proto udp from port 68 to port 67\n");
         r.push_str("pass in quick inet proto udp from port 67 to port 68\n");
     }
+    if p.blocks_ipv6() {
+        // And its DHCPv6 lease.
+        r.push_str("pass out quick inet6 proto udp from port 546 to port 547\n");
+        r.push_str("pass in quick inet6 proto udp from port 547 to port 546\n");
+    }
+    // The LAN: IPv4 outgoing (the IPv4 block is outgoing only), IPv6 both ways.
+    if !lan.v4.is_empty() {
+        let nets = cidr_set(&lan.v4);
+        let _ = writeln!(r, "pass out quick inet to {nets}");
+    }
+    if !lan.v6.is_empty() {
+        let nets = cidr_set(&lan.v6);
+        let _ = writeln!(r, "pass out quick inet6 to {nets}");
+        let _ = writeln!(r, "pass in quick inet6 from {nets}");
+    }
     if p.block_ipv6 {
         r.push_str("block return out quick inet6 all\n");
         r.push_str("block drop in quick inet6 all\n");
+    }
+    if p.block_ipv4 {
+        r.push_str("block return out quick inet all\n");
     }
     if p.kill_switch {
         r.push_str("block return out quick all\n");
@@ -94,7 +123,7 @@ pub struct EnableRecord {
 }
 
 #[cfg(target_os = "macos")]
-pub use sys::{install, recover_after_crash};
+pub use sys::{install, orphan_count, remove_orphans};
 
 #[cfg(target_os = "macos")]
 mod sys {
@@ -104,9 +133,10 @@ mod sys {
 
     use serde::de::DeserializeOwned;
 
-    use crate::netguard::journal;
+    use crate::netguard::journal::{self, Orphan};
     use crate::netguard::journaled::{JournaledChange, Undo};
-    use crate::netguard::{tools, Recovery};
+    use crate::netguard::tools;
+    use crate::platform::unix::ifaddrs;
     use crate::platform::{Os, Platform};
 
     const ANCHOR_KIND: &str = "pf-anchor";
@@ -114,6 +144,10 @@ mod sys {
 
     fn pfctl() -> Result<PathBuf, String> {
         tools::find("pfctl").ok_or_else(|| "pfctl is not installed".to_owned())
+    }
+
+    fn journal_dir() -> &'static Path {
+        Path::new(<Os as Platform>::JOURNAL_DIR)
     }
 
     impl Undo for AnchorRecord {
@@ -137,7 +171,20 @@ mod sys {
 
     static INSTALLED: Mutex<Option<Installed>> = Mutex::new(None);
 
+    /// Loads this helper's anchor for `policy` (flushes it when empty), then removes the
+    /// anchors of helpers that died: a session of this helper has taken over, and its rules
+    /// are in force before theirs go.
     pub fn install(policy: &Policy) -> Result<(), String> {
+        install_own(policy)?;
+        if let Err(e) = remove_orphans() {
+            crate::log::warn(&format!(
+                "cannot remove the pf anchors of helpers that died: {e}"
+            ));
+        }
+        Ok(())
+    }
+
+    fn install_own(policy: &Policy) -> Result<(), String> {
         let mut installed = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
         if policy.is_empty() {
             return match installed.take() {
@@ -146,13 +193,16 @@ mod sys {
             };
         }
         let pfctl = pfctl()?;
-        let rules = render_rules(policy);
+        let rules = render_rules(
+            policy,
+            &Lan::exempt_by(policy, ifaddrs::interface_addresses)?,
+        );
         let name = anchor_name(std::process::id());
         let load = || tools::run(&pfctl, &["-a", &name, "-f", "-"], &rules).map(|_| ());
         if installed.is_some() {
             return load();
         }
-        let dir = Path::new(<Os as Platform>::JOURNAL_DIR);
+        let dir = journal_dir();
         let record = AnchorRecord {
             anchor: name.clone(),
         };
@@ -174,59 +224,156 @@ mod sys {
         Ok(())
     }
 
-    fn recover<R: Undo + DeserializeOwned>(dir: &Path, kind: &str, recovery: &mut Recovery) {
-        for orphan in journal::orphans::<R>(dir, kind, &mut recovery.problems) {
-            // macOS has one network namespace: same_netns is "same boot". pf's rules and
-            // references did not survive a reboot.
-            if !orphan.entry.owner.same_netns() {
-                orphan.retire();
-                continue;
-            }
-            match orphan.entry.record.undo() {
-                Ok(()) => {
-                    recovery.firewall_tables_removed += 1;
-                    orphan.retire();
-                }
-                Err(e) => recovery.problems.push(e),
-            }
+    /// The records of dead helpers' anchors or pf references that are still in force. macOS
+    /// has one network namespace, so same_netns is "same boot": pf forgot those of another
+    /// boot, whose records are retired here. Unreadable records are logged (and discarded).
+    fn orphans<R: DeserializeOwned>(kind: &str) -> Vec<Orphan<R>> {
+        let mut problems = Vec::new();
+        let found = journal::orphans::<R>(journal_dir(), kind, &mut problems);
+        for p in problems {
+            crate::log::warn(&p);
         }
+        found
+            .into_iter()
+            .filter_map(|o| {
+                if o.entry.owner.same_netns() {
+                    Some(o)
+                } else {
+                    o.retire();
+                    None
+                }
+            })
+            .collect()
     }
 
-    /// Flushes anchors and releases pf references of helpers that died.
-    pub fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
-        recover::<AnchorRecord>(journal_dir, ANCHOR_KIND, recovery);
-        recover::<EnableRecord>(journal_dir, ENABLE_KIND, recovery);
+    /// How many dead helpers' anchors are in force.
+    pub fn orphan_count() -> Result<usize, String> {
+        Ok(orphans::<AnchorRecord>(ANCHOR_KIND).len())
+    }
+
+    /// Flushes the anchors of dead helpers, then releases their pf references (only once
+    /// every anchor is gone: a reference keeps pf, and so an anchor, working).
+    pub fn remove_orphans() -> Result<usize, String> {
+        let mut problems = Vec::new();
+        let mut removed = 0;
+        for orphan in orphans::<AnchorRecord>(ANCHOR_KIND) {
+            match orphan.entry.record.undo() {
+                Ok(()) => {
+                    removed += 1;
+                    orphan.retire();
+                }
+                Err(e) => problems.push(e),
+            }
+        }
+        if problems.is_empty() {
+            for orphan in orphans::<EnableRecord>(ENABLE_KIND) {
+                match orphan.entry.record.undo() {
+                    Ok(()) => orphan.retire(),
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(removed)
+        } else {
+            Err(problems.join("; "))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netguard::firewall::Endpoint;
+    use crate::netguard::firewall::{Endpoint, Flags};
 
     fn policy(kill: bool, v6: bool) -> Policy {
         Policy::sample("utun3", kill, v6)
     }
 
+    /// The anchor for `p` on a machine with the sample LAN (`Lan::sample_for`).
+    fn render(p: &Policy) -> String {
+        render_rules(p, &Lan::sample_for(p))
+    }
+
+    const BASE: &[&str] = &[
+        "pass quick on lo0 all",
+        "pass quick on { utun3 } all",
+        "pass out quick inet proto udp to 192.0.2.10 port 1194 user root",
+        "pass in quick inet from 192.0.2.10",
+        "pass out quick inet6 proto icmp6 icmp6-type { routersol, neighbrsol, neighbradv }",
+        "pass in quick inet6 proto icmp6 icmp6-type { routeradv, neighbrsol, neighbradv, redir }",
+    ];
+    const DHCP: &[&str] = &[
+        "pass out quick inet proto udp from port 68 to port 67",
+        "pass in quick inet proto udp from port 67 to port 68",
+    ];
+    const DHCP6: &[&str] = &[
+        "pass out quick inet6 proto udp from port 546 to port 547",
+        "pass in quick inet6 proto udp from port 547 to port 546",
+    ];
+    // The sample LAN's public ranges (TunnelCrack LocalNet) are never among them.
+    const LAN: &[&str] = &["pass out quick inet to { 10.99.0.0/24 }"];
+    const LAN6: &[&str] = &[
+        "pass out quick inet6 to { fd99::/64, fe80::/10 }",
+        "pass in quick inet6 from { fd99::/64, fe80::/10 }",
+    ];
+    const BLOCK6: &[&str] = &[
+        "block return out quick inet6 all",
+        "block drop in quick inet6 all",
+    ];
+    const BLOCK4: &[&str] = &["block return out quick inet all"];
+    const KILL: &[&str] = &["block return out quick all", "block drop in quick all"];
+
     #[test]
-    fn kill_switch_passes_loopback_tunnel_and_server_then_blocks() {
-        let r = render_rules(&policy(true, false));
-        let lines: Vec<&str> = r.lines().collect();
-        assert_eq!(
-            lines,
-            [
-                "pass quick on lo0 all",
-                "pass quick on { utun3 } all",
-                "pass out quick inet proto udp to 192.0.2.10 port 1194",
-                "pass in quick inet from 192.0.2.10",
-                "pass out quick inet6 proto icmp6 icmp6-type { neighbrsol, neighbradv }",
-                "pass in quick inet6 proto icmp6 icmp6-type { routeradv, neighbrsol, neighbradv, redir }",
-                "pass out quick inet proto udp from port 68 to port 67",
-                "pass in quick inet proto udp from port 67 to port 68",
-                "block return out quick all",
-                "block drop in quick all",
-            ]
-        );
+    fn every_policy_renders_exactly_its_passes_and_blocks() {
+        // (kill_switch, block_ipv6, block_ipv4, allow_lan, allow_lan_ipv6) and the whole
+        // anchor: every combination the registry makes (the LAN only beside its family's
+        // block, never with the kill switch).
+        let table: &[(Flags, &[&[&str]])] = &[
+            ((false, true, false, false, false), &[DHCP6, BLOCK6]),
+            ((false, true, false, false, true), &[DHCP6, LAN6, BLOCK6]),
+            ((false, false, true, false, false), &[DHCP, BLOCK4]),
+            ((false, false, true, true, false), &[DHCP, LAN, BLOCK4]),
+            (
+                (false, true, true, false, false),
+                &[DHCP, DHCP6, BLOCK6, BLOCK4],
+            ),
+            (
+                (false, true, true, true, false),
+                &[DHCP, DHCP6, LAN, BLOCK6, BLOCK4],
+            ),
+            (
+                (false, true, true, false, true),
+                &[DHCP, DHCP6, LAN6, BLOCK6, BLOCK4],
+            ),
+            (
+                (false, true, true, true, true),
+                &[DHCP, DHCP6, LAN, LAN6, BLOCK6, BLOCK4],
+            ),
+            ((true, false, false, false, false), &[DHCP, DHCP6, KILL]),
+            (
+                (true, true, false, false, false),
+                &[DHCP, DHCP6, BLOCK6, KILL],
+            ),
+            (
+                (true, false, true, false, false),
+                &[DHCP, DHCP6, BLOCK4, KILL],
+            ),
+            (
+                (true, true, true, false, false),
+                &[DHCP, DHCP6, BLOCK6, BLOCK4, KILL],
+            ),
+        ];
+        for &(flags, groups) in table {
+            let p = Policy::sample_with("utun3", flags);
+            let want: Vec<&str> = BASE
+                .iter()
+                .chain(groups.iter().copied().flatten())
+                .copied()
+                .collect();
+            let r = render(&p);
+            assert_eq!(r.lines().collect::<Vec<_>>(), want, "{p:?}");
+        }
     }
 
     #[test]
@@ -237,12 +384,12 @@ mod tests {
             port: 443,
             transport: Transport::Tcp,
         });
-        let r = render_rules(&p);
+        let r = render(&p);
         let lines: Vec<&str> = r.lines().collect();
         assert_eq!(lines.last(), Some(&"block drop in quick inet6 all"));
         let allow = lines
             .iter()
-            .position(|l| *l == "pass out quick inet6 proto tcp to 2001:db8::10 port 443")
+            .position(|l| *l == "pass out quick inet6 proto tcp to 2001:db8::10 port 443 user root")
             .unwrap();
         let block = lines
             .iter()
@@ -251,7 +398,7 @@ mod tests {
         assert!(allow < block, "{r}");
         assert!(
             !r.contains("port 67"),
-            "DHCP is the kill switch's business: {r}"
+            "DHCP is IPv4's block's business: {r}"
         );
         assert!(!r.contains("block return out quick all"), "{r}");
     }

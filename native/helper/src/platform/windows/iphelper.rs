@@ -1,21 +1,24 @@
 //! Addresses, MTU, metrics and routes through the IP Helper API: SetIpInterfaceEntry (MTU,
 //! interface metric), CreateUnicastIpAddressEntry, GetBestRoute2 (how a destination is reached
 //! before the tunnel's routes exist: the original gateway), CreateIpForwardEntry2 and
-//! DeleteIpForwardEntry2. Field choices are in route_rows.rs.
+//! DeleteIpForwardEntry2; and GetUnicastIpAddressTable, the interfaces' addresses for the
+//! firewall's LAN exemptions (`netguard::lan`). Field choices are in route_rows.rs.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use windows::Win32::Foundation::{ERROR_OBJECT_ALREADY_EXISTS, NO_ERROR, WIN32_ERROR};
 use windows::Win32::NetworkManagement::IpHelper::{
-    CreateIpForwardEntry2, CreateUnicastIpAddressEntry, DeleteIpForwardEntry2, GetBestRoute2,
-    GetIpInterfaceEntry, InitializeIpForwardEntry, InitializeIpInterfaceEntry,
-    InitializeUnicastIpAddressEntry, SetIpInterfaceEntry, MIB_IPFORWARD_ROW2, MIB_IPINTERFACE_ROW,
-    MIB_UNICASTIPADDRESS_ROW,
+    CreateIpForwardEntry2, CreateUnicastIpAddressEntry, DeleteIpForwardEntry2, FreeMibTable,
+    GetBestRoute2, GetIpInterfaceEntry, GetUnicastIpAddressTable, InitializeIpForwardEntry,
+    InitializeIpInterfaceEntry, InitializeUnicastIpAddressEntry, SetIpInterfaceEntry,
+    IF_TYPE_SOFTWARE_LOOPBACK, MIB_IPFORWARD_ROW2, MIB_IPINTERFACE_ROW, MIB_UNICASTIPADDRESS_ROW,
+    MIB_UNICASTIPADDRESS_TABLE,
 };
 use windows::Win32::Networking::WinSock::{
-    ADDRESS_FAMILY, AF_INET, AF_INET6, IN6_ADDR, IN6_ADDR_0, IN_ADDR, IN_ADDR_0, NL_ROUTE_PROTOCOL,
-    SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_INET,
+    ADDRESS_FAMILY, AF_INET, AF_INET6, AF_UNSPEC, IN6_ADDR, IN6_ADDR_0, IN_ADDR, IN_ADDR_0,
+    NL_ROUTE_PROTOCOL, SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_INET,
 };
 
 use super::route_rows::{self, TUNNEL_INTERFACE_METRIC};
@@ -86,6 +89,40 @@ fn family(ip: IpAddr) -> ADDRESS_FAMILY {
     } else {
         AF_INET6
     }
+}
+
+/// Whether a LUID is a loopback interface's: its type is bits 48..63 (NET_LUID_LH.Info.IfType).
+fn is_loopback_luid(luid: u64) -> bool {
+    (luid >> 48) as u32 == IF_TYPE_SOFTWARE_LOOPBACK
+}
+
+/// (address, on-link prefix length) of every unicast address of an interface that is not
+/// loopback and not one of the tunnel adapters named in `tunnels`.
+pub fn interface_addresses(tunnels: &BTreeSet<String>) -> Result<Vec<(IpAddr, u8)>, String> {
+    let skip: Vec<u64> = tunnels
+        .iter()
+        .filter_map(|t| super::adapter_luid(t))
+        .collect();
+    let mut table: *mut MIB_UNICASTIPADDRESS_TABLE = std::ptr::null_mut();
+    // SAFETY: on success `table` points to a table we free below with FreeMibTable.
+    let rc = unsafe { GetUnicastIpAddressTable(AF_UNSPEC, &mut table) };
+    check(rc, || "cannot list the interfaces' addresses".to_owned()).map_err(|e| e.to_string())?;
+    // SAFETY: the table holds NumEntries rows from its Table field on.
+    let rows = unsafe {
+        std::slice::from_raw_parts((*table).Table.as_ptr(), (*table).NumEntries as usize)
+    };
+    let found = rows
+        .iter()
+        .filter(|row| {
+            // SAFETY: every bit pattern of the LUID union is a valid u64.
+            let luid = unsafe { row.InterfaceLuid.Value };
+            !is_loopback_luid(luid) && !skip.contains(&luid)
+        })
+        .filter_map(|row| Some((ip_of(&row.Address)?, row.OnLinkPrefixLength)))
+        .collect();
+    // SAFETY: allocated by GetUnicastIpAddressTable, freed once.
+    unsafe { FreeMibTable(table.cast()) };
+    Ok(found)
 }
 
 /// The IP Helper API needs no open handle; this is the seam's per-configuration handle.
@@ -202,6 +239,17 @@ mod tests {
             12
         );
         assert_eq!(std::mem::offset_of!(MIB_IPFORWARD_ROW2, NextHop), 44);
+    }
+
+    #[test]
+    fn the_lan_is_read_from_every_interface_but_loopback() {
+        let all = interface_addresses(&BTreeSet::new()).unwrap();
+        assert!(
+            all.iter().all(|(a, _)| !a.is_loopback()),
+            "loopback listed: {all:?}"
+        );
+        assert!(is_loopback_luid(0x0018_0000_0000_0001));
+        assert!(!is_loopback_luid(0x0006_0000_0100_0000));
     }
 
     #[test]

@@ -79,32 +79,18 @@ mod os {
             wfp::install(policy, Self::is_running_helper)
         }
 
-        /// A dead helper's NRPT rules are removed now (its adapters went with it). Its WFP filters
-        /// stay in force (a crash is not a disconnect): the first firewall change of a session
-        /// of this helper replaces them, and if none comes within wfp::ORPHAN_GRACE, they are
-        /// removed then.
+        fn firewall_orphans() -> Result<usize, String> {
+            wfp::orphans(Self::is_running_helper)
+        }
+
+        fn remove_firewall_orphans() -> Result<usize, String> {
+            wfp::remove_orphans(Self::is_running_helper)
+        }
+
+        /// A dead helper's NRPT rules are removed now (its adapters went with it); its WFP
+        /// filters are `firewall_orphans`.
         fn recover_after_crash(journal_dir: &Path, recovery: &mut Recovery) {
             dns::recover_after_crash(journal_dir, recovery);
-            match wfp::orphans(Self::is_running_helper) {
-                Ok(0) => {}
-                Ok(n) => {
-                    crate::log::info(&format!(
-                        "keeping {n} firewall filter(s) of a helper that died until a session takes over (at most {:?})",
-                        wfp::ORPHAN_GRACE
-                    ));
-                    std::thread::spawn(|| {
-                        std::thread::sleep(wfp::ORPHAN_GRACE);
-                        match wfp::remove_orphans(Self::is_running_helper) {
-                            Ok(0) => {}
-                            Ok(n) => crate::log::info(&format!(
-                                "removed {n} firewall filter(s) of a helper that died: no session took over"
-                            )),
-                            Err(e) => crate::log::warn(&e),
-                        }
-                    });
-                }
-                Err(e) => recovery.problems.push(e),
-            }
         }
 
         /// The kernel's boot counter (incremented at every boot since Windows 8).

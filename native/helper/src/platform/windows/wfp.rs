@@ -8,7 +8,9 @@
 //!   policy, and drops those of helpers that are no longer running (a session of this helper
 //!   has now taken over, or has ended);
 //! - crash recovery at start-up keeps a dead helper's filters until a session of the new
-//!   helper installs its own, or until [`ORPHAN_GRACE`] passes with none (main gave up).
+//!   helper installs its own, or until `ORPHAN_GRACE` passes with none (main gave up): the
+//!   rule every OS follows (`netguard::firewall::keep_orphans`). The filters are not in a
+//!   dynamic session on purpose: those vanish with the process that opened it.
 
 use std::ffi::c_void;
 use std::net::IpAddr;
@@ -20,8 +22,7 @@ use windows::Win32::System::Rpc::RPC_C_AUTHN_WINNT;
 
 use super::wfp_plan::{Action, Condition, Filter, Layer};
 use crate::netguard::firewall::Policy;
-
-pub use crate::netguard::firewall::ORPHAN_GRACE;
+use crate::netguard::lan::{mask4, Lan};
 
 const PROVIDER: GUID = GUID::from_u128(0x6c1f3b2e_8a4d_4f57_9d0e_2b7c5a91e3f4);
 const SUBLAYER: GUID = GUID::from_u128(0x9e2d7a41_3c6b_4e18_a5f2_71d04b8c6e29);
@@ -107,7 +108,7 @@ fn wide(s: &str) -> Vec<u16> {
 /// Adds our provider and sublayer (once; they persist).
 fn ensure_sublayer(txn: &Txn) -> Result<(), String> {
     let mut name = wide("Causeway");
-    let mut desc = wide("Causeway VPN leak protection (kill switch, IPv6 block)");
+    let mut desc = wide("Causeway VPN leak protection (kill switch, IPv4 and IPv6 blocks)");
     let display = FWPM_DISPLAY_DATA0 {
         name: PWSTR(name.as_mut_ptr()),
         description: PWSTR(desc.as_mut_ptr()),
@@ -212,6 +213,8 @@ enum Owned {
     U64(u64),
     V6(FWP_BYTE_ARRAY16),
     Range(FWP_RANGE0),
+    V4Mask(FWP_V4_ADDR_AND_MASK),
+    V6Mask(FWP_V6_ADDR_AND_MASK),
 }
 
 fn owned(c: &Condition) -> Owned {
@@ -227,6 +230,14 @@ fn owned(c: &Condition) -> Owned {
         Condition::LocalInterface(luid) => Owned::U64(luid),
         Condition::RemoteAddress(IpAddr::V6(a)) => Owned::V6(FWP_BYTE_ARRAY16 {
             byteArray16: a.octets(),
+        }),
+        Condition::RemoteSubnet(IpAddr::V4(a), prefix) => Owned::V4Mask(FWP_V4_ADDR_AND_MASK {
+            addr: u32::from(a), // host order, as WFP wants
+            mask: mask4(prefix),
+        }),
+        Condition::RemoteSubnet(IpAddr::V6(a), prefix) => Owned::V6Mask(FWP_V6_ADDR_AND_MASK {
+            addr: a.octets(),
+            prefixLength: prefix,
         }),
         Condition::IcmpTypes(lo, hi) => Owned::Range(FWP_RANGE0 {
             valueLow: u16_value(lo),
@@ -269,6 +280,16 @@ fn condition(
             out.fieldKey = FWPM_CONDITION_IP_REMOTE_ADDRESS;
             v.r#type = FWP_BYTE_ARRAY16_TYPE;
             v.Anonymous.byteArray16 = bytes;
+        }
+        (Condition::RemoteSubnet(..), Owned::V4Mask(mask)) => {
+            out.fieldKey = FWPM_CONDITION_IP_REMOTE_ADDRESS;
+            v.r#type = FWP_V4_ADDR_MASK;
+            v.Anonymous.v4AddrMask = mask;
+        }
+        (Condition::RemoteSubnet(..), Owned::V6Mask(mask)) => {
+            out.fieldKey = FWPM_CONDITION_IP_REMOTE_ADDRESS;
+            v.r#type = FWP_V6_ADDR_MASK;
+            v.Anonymous.v6AddrMask = mask;
         }
         (Condition::RemotePort(p) | Condition::LocalPort(p), _) => {
             out.fieldKey = match c {
@@ -347,7 +368,8 @@ fn add_filter(txn: &Txn, f: &Filter, app_id: *mut FWP_BYTE_BLOB) -> Result<(), S
 /// Replaces this helper's filters (and those of dead helpers) with the ones for `policy`,
 /// in one transaction.
 pub fn install(policy: &Policy, is_running_helper: impl Fn(u32) -> bool) -> Result<(), String> {
-    let filters = super::wfp_plan::filters(policy, super::adapter_luid);
+    let lan = Lan::exempt_by(policy, super::iphelper::interface_addresses)?;
+    let filters = super::wfp_plan::filters(policy, &lan, super::adapter_luid);
     let txn = Txn::begin()?;
     ensure_sublayer(&txn)?;
     let me = std::process::id();
@@ -372,35 +394,42 @@ pub fn install(policy: &Policy, is_running_helper: impl Fn(u32) -> bool) -> Resu
     txn.commit()
 }
 
-/// How many filters of dead helpers are in force (left in place by crash recovery).
-pub fn orphans(is_running_helper: impl Fn(u32) -> bool) -> Result<usize, String> {
-    let txn = Txn::begin()?;
-    let n = our_filters(&txn)?
-        .iter()
-        .filter(|f| {
-            f.pid
-                .is_none_or(|p| p != std::process::id() && !is_running_helper(p))
-        })
-        .count();
-    Ok(n)
-}
-
-/// Removes the filters of dead helpers only (never a live helper's, never ours).
-pub fn remove_orphans(is_running_helper: impl Fn(u32) -> bool) -> Result<usize, String> {
-    let txn = Txn::begin()?;
+/// The filters of dead helpers (never a live helper's, never ours), and how many helpers
+/// they belong to (filters without a pid count as one).
+fn dead_filters(
+    txn: &Txn,
+    is_running_helper: impl Fn(u32) -> bool,
+) -> Result<(Vec<u64>, usize), String> {
     let me = std::process::id();
-    let mut removed = 0;
-    for f in our_filters(&txn)? {
+    let mut helpers = std::collections::BTreeSet::new();
+    let mut ids = Vec::new();
+    for f in our_filters(txn)? {
         if f.pid.is_none_or(|p| p != me && !is_running_helper(p)) {
-            fwp(
-                unsafe { FwpmFilterDeleteById0(txn.engine, f.id) },
-                "cannot remove a WFP filter",
-            )?;
-            removed += 1;
+            helpers.insert(f.pid);
+            ids.push(f.id);
         }
     }
+    Ok((ids, helpers.len()))
+}
+
+/// How many dead helpers' filters are in force (left in place by crash recovery).
+pub fn orphans(is_running_helper: impl Fn(u32) -> bool) -> Result<usize, String> {
+    let txn = Txn::begin()?;
+    Ok(dead_filters(&txn, is_running_helper)?.1)
+}
+
+/// Removes the filters of dead helpers; of how many helpers.
+pub fn remove_orphans(is_running_helper: impl Fn(u32) -> bool) -> Result<usize, String> {
+    let txn = Txn::begin()?;
+    let (ids, helpers) = dead_filters(&txn, is_running_helper)?;
+    for id in ids {
+        fwp(
+            unsafe { FwpmFilterDeleteById0(txn.engine, id) },
+            "cannot remove a WFP filter",
+        )?;
+    }
     txn.commit()?;
-    Ok(removed)
+    Ok(helpers)
 }
 
 #[cfg(test)]
@@ -417,6 +446,8 @@ mod tests {
         assert_eq!(std::mem::size_of::<FWP_BYTE_BLOB>(), 16);
         assert_eq!(std::mem::size_of::<FWPM_FILTER0>(), 200);
         assert_eq!(std::mem::size_of::<FWPM_SUBLAYER0>(), 72);
+        assert_eq!(std::mem::size_of::<FWP_V4_ADDR_AND_MASK>(), 8);
+        assert_eq!(std::mem::size_of::<FWP_V6_ADDR_AND_MASK>(), 17);
         assert_eq!(std::mem::offset_of!(FWPM_FILTER0, weight), 96);
         assert_eq!(std::mem::offset_of!(FWPM_FILTER0, filterId), 176);
     }
@@ -442,6 +473,16 @@ mod tests {
             unsafe { (r.valueLow.Anonymous.uint16, r.valueHigh.Anonymous.uint16) },
             (133, 137)
         );
+        let (c, _store) = make(Condition::RemoteSubnet("10.99.0.0".parse().unwrap(), 24));
+        assert_eq!(c.fieldKey, FWPM_CONDITION_IP_REMOTE_ADDRESS);
+        assert_eq!(c.conditionValue.r#type, FWP_V4_ADDR_MASK);
+        let m = unsafe { &*c.conditionValue.Anonymous.v4AddrMask };
+        assert_eq!((m.addr, m.mask), (0x0A63_0000, 0xFFFF_FF00));
+        let (c, _store) = make(Condition::RemoteSubnet("fd99::".parse().unwrap(), 64));
+        assert_eq!(c.conditionValue.r#type, FWP_V6_ADDR_MASK);
+        let m = unsafe { &*c.conditionValue.Anonymous.v6AddrMask };
+        assert_eq!(m.prefixLength, 64);
+        assert_eq!(m.addr[..2], [0xfd, 0x99]);
         let (c, _) = make(Condition::Loopback);
         assert_eq!(c.matchType, FWP_MATCH_FLAGS_ALL_SET);
         assert_eq!(

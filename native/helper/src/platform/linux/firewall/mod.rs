@@ -3,16 +3,17 @@
 //! record. A crash is not a disconnect: a dead helper's table stays in force after the next
 //! helper starts, until a session of that helper changes the firewall (it has taken over, so
 //! the dead table goes in the same transaction) or, with none, until `ORPHAN_GRACE` passes
-//! (main gave up).
+//! (main gave up; `netguard::firewall::keep_orphans`).
 
-pub mod lan;
 mod ruleset;
 
 use std::path::{Path, PathBuf};
 
 use super::procfs as owner;
-use crate::netguard::firewall::{Policy, ORPHAN_GRACE};
-use crate::netguard::{tools, Recovery};
+use crate::netguard::firewall::Policy;
+use crate::netguard::lan::Lan;
+use crate::netguard::tools;
+use crate::platform::unix::ifaddrs;
 
 const TABLE_PREFIX: &str = "causeway_";
 
@@ -28,17 +29,8 @@ fn nft() -> Result<PathBuf, String> {
 /// one nft transaction: the new rules are in force before the old ones go.
 pub fn install(policy: &Policy) -> Result<(), String> {
     let nft = nft()?;
-    let lan = if policy.allow_lan {
-        lan::connected_subnets(&policy.tunnels)?
-    } else {
-        Default::default()
-    };
-    let lan6 = if policy.allow_lan_ipv6 {
-        lan::connected_subnets6(&policy.tunnels)?
-    } else {
-        Default::default()
-    };
-    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy, &lan, &lan6);
+    let lan = Lan::exempt_by(policy, ifaddrs::interface_addresses)?;
+    let mut script = ruleset::replace_script(&table_of(std::process::id()), policy, &lan);
     for pid in orphans(&nft)? {
         script.push_str(&format!("delete table inet {}\n", table_of(pid)));
     }
@@ -69,39 +61,22 @@ fn orphans(nft: &Path) -> Result<Vec<u32>, String> {
         .collect())
 }
 
-/// Removes the tables of dead helpers (never a live helper's, never ours).
-fn remove_orphans(nft: &Path) -> Result<usize, String> {
-    let dead = orphans(nft)?;
-    for &pid in &dead {
-        tools::run(nft, &["delete", "table", "inet", &table_of(pid)], "")?;
+/// How many dead helpers' tables are in force (none without nft: no table can exist).
+pub fn orphan_count() -> Result<usize, String> {
+    match nft() {
+        Ok(nft) => orphans(&nft).map(|dead| dead.len()),
+        Err(_) => Ok(0),
     }
-    Ok(dead.len())
 }
 
-/// Keeps dead helpers' tables in force (fail closed while main brings the sessions back with
-/// this helper) and removes them once `ORPHAN_GRACE` passes without a session taking over.
-pub fn recover_after_crash(recovery: &mut Recovery) {
-    let Ok(nft) = nft() else { return };
-    match orphans(&nft) {
-        Ok(dead) if dead.is_empty() => {}
-        Ok(dead) => {
-            crate::log::info(&format!(
-                "keeping {} firewall table(s) of a helper that died until a session takes over (at most {ORPHAN_GRACE:?})",
-                dead.len()
-            ));
-            std::thread::spawn(move || {
-                std::thread::sleep(ORPHAN_GRACE);
-                match remove_orphans(&nft) {
-                    Ok(0) => {}
-                    Ok(n) => crate::log::info(&format!(
-                        "removed {n} firewall table(s) of a helper that died: no session took over"
-                    )),
-                    Err(e) => crate::log::warn(&e),
-                }
-            });
-        }
-        Err(e) => recovery.problems.push(e),
+/// Removes the tables of dead helpers (never a live helper's, never ours).
+pub fn remove_orphans() -> Result<usize, String> {
+    let nft = nft()?;
+    let dead = orphans(&nft)?;
+    for &pid in &dead {
+        tools::run(&nft, &["delete", "table", "inet", &table_of(pid)], "")?;
     }
+    Ok(dead.len())
 }
 
 #[cfg(test)]

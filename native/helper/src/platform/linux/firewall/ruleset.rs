@@ -3,9 +3,10 @@
 //! unit-tested; `nft` checks the syntax at apply time.
 //!
 //! One `inet` table owned by this helper process holds three base chains (output, input,
-//! forward). Accepts come first (loopback, the tunnels, the helper's own marked sockets, IPv6 neighbour
-//! discovery, DHCP, the allowed LAN), then the IPv6 block, then a full tunnel's IPv4 block,
-//! then the kill switch's catch-all. Locally generated packets are *rejected*
+//! forward). Accepts come first (loopback, the tunnels, the helper's own marked sockets, IPv6
+//! neighbour and router discovery, DHCP and DHCPv6, the allowed LAN), then the IPv6 block,
+//! then a full tunnel's IPv4 block, then the kill switch's catch-all. The pf anchor (macOS)
+//! and the WFP filters (Windows) follow the same list. Locally generated packets are *rejected*
 //! (the application gets an immediate error instead of a hang, and nothing reaches the wire);
 //! incoming and forwarded ones are dropped.
 
@@ -13,37 +14,34 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::lan::{Subnet, Subnet6};
 use crate::netguard::firewall::Policy;
+use crate::netguard::lan::{cidr_set, Lan};
 use crate::platform::linux::marked::FWMARK;
 
 /// The script that atomically replaces the table with one for `policy` (or removes it when
 /// nothing is guarded). `add` first makes `delete` valid even when the table does not exist;
-/// nft runs the whole script as one transaction. `lan`: the connected LAN subnets an
-/// IPv4 block that allows the LAN leaves reachable, `lan6` those of an IPv6 block.
-pub fn replace_script(
-    table: &str,
-    policy: &Policy,
-    lan: &BTreeSet<Subnet>,
-    lan6: &BTreeSet<Subnet6>,
-) -> String {
+/// nft runs the whole script as one transaction. `lan`: the connected LAN subnets the
+/// policy leaves reachable (`Lan::exempt_by`).
+pub fn replace_script(table: &str, policy: &Policy, lan: &Lan) -> String {
     let mut s = format!("add table inet {table}\ndelete table inet {table}\n");
     if !policy.is_empty() {
-        s.push_str(&render_table(table, policy, lan, lan6));
+        s.push_str(&render_table(table, policy, lan));
     }
     s
 }
 
-/// The IPv6 LAN an IPv6 block leaves reachable, both ways (the block drops incoming IPv6 too):
-/// link-local and the connected ULA subnets, never a public range the LAN calls on-link.
-fn ipv6_lan_accepts(p: &Policy, lan6: &BTreeSet<Subnet6>, out: &mut String, input: &mut String) {
-    if !(p.block_ipv6 && p.allow_lan_ipv6) || lan6.is_empty() {
-        return;
+/// The LAN the blocks leave reachable: IPv4 outgoing (the IPv4 block is outgoing only), IPv6
+/// both ways (the block drops incoming IPv6 too); never a public range the LAN calls on-link.
+fn lan_accepts(lan: &Lan, out: &mut String, input: &mut String) {
+    if !lan.v4.is_empty() {
+        let nets = cidr_set(&lan.v4);
+        let _ = writeln!(out, "\t\tip daddr {nets} accept");
     }
-    let nets: Vec<String> = lan6.iter().map(|(n, l)| format!("{n}/{l}")).collect();
-    let nets = nets.join(", ");
-    let _ = writeln!(out, "\t\tip6 daddr {{ {nets} }} accept");
-    let _ = writeln!(input, "\t\tip6 saddr {{ {nets} }} accept");
+    if !lan.v6.is_empty() {
+        let nets = cidr_set(&lan.v6);
+        let _ = writeln!(out, "\t\tip6 daddr {nets} accept");
+        let _ = writeln!(input, "\t\tip6 saddr {nets} accept");
+    }
 }
 
 fn ifname_set(names: &BTreeSet<String>) -> String {
@@ -73,12 +71,7 @@ fn own_sockets_in() -> String {
     format!("\t\tct mark {FWMARK:#x} accept\n")
 }
 
-pub fn render_table(
-    table: &str,
-    p: &Policy,
-    lan: &BTreeSet<Subnet>,
-    lan6: &BTreeSet<Subnet6>,
-) -> String {
+pub fn render_table(table: &str, p: &Policy, lan: &Lan) -> String {
     let mut out = String::new();
     let mut input = String::new();
     let mut forward = String::new();
@@ -98,24 +91,25 @@ pub fn render_table(
         // Everything from the server, ICMP included (path MTU discovery needs it).
         let _ = writeln!(input, "\t\t{} saddr {} accept", family(&e.addr), e.addr);
     }
-    // IPv6 neighbour discovery on the link (hop limit 255: it cannot have been routed), and
-    // incoming router advertisements: without them an IPv6 server's gateway cannot be found
-    // and addresses expire. Nothing is solicited: a neighbour solicitation only ever goes out
-    // for traffic that is itself allowed.
+    // IPv6 neighbour and router discovery on the link (hop limit 255: it cannot have been
+    // routed): without them an IPv6 server's gateway cannot be found and addresses expire. A
+    // neighbour solicitation only goes out for traffic that is itself allowed; a router
+    // solicitation asks the link for its advertisements when it comes up.
     out.push_str(
-        "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
+        "\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
     );
     input.push_str("\t\ticmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } ip6 hoplimit 255 accept\n");
-    if p.kill_switch || p.block_ipv4 {
+    if p.blocks_ipv4_out() {
         // Keep the machine's DHCP lease while the tunnel is down.
         out.push_str("\t\tudp sport 68 udp dport 67 accept\n");
         input.push_str("\t\tudp sport 67 udp dport 68 accept\n");
     }
-    if p.allow_lan && !lan.is_empty() {
-        let nets: Vec<String> = lan.iter().map(|(n, l)| format!("{n}/{l}")).collect();
-        let _ = writeln!(out, "\t\tip daddr {{ {} }} accept", nets.join(", "));
+    if p.blocks_ipv6() {
+        // And its DHCPv6 lease.
+        out.push_str("\t\tmeta nfproto ipv6 udp sport 546 udp dport 547 accept\n");
+        input.push_str("\t\tmeta nfproto ipv6 udp sport 547 udp dport 546 accept\n");
     }
-    ipv6_lan_accepts(p, lan6, &mut out, &mut input);
+    lan_accepts(lan, &mut out, &mut input);
     if p.block_ipv6 {
         out.push_str("\t\tmeta nfproto ipv6 reject with icmpv6 type admin-prohibited\n");
         input.push_str("\t\tmeta nfproto ipv6 drop\n");
@@ -150,6 +144,11 @@ mod tests {
         Policy::sample("cw0", kill, v6)
     }
 
+    /// The table for `p` on a machine with the sample LAN (`Lan::sample_for`).
+    fn render(p: &Policy) -> String {
+        render_table("causeway_1", p, &Lan::sample_for(p))
+    }
+
     fn rules_of<'a>(table: &'a str, chain: &str) -> Vec<&'a str> {
         let start = table.find(&format!("chain {chain} {{")).unwrap();
         let body = &table[start..table[start..].find("\t}").unwrap() + start];
@@ -158,20 +157,16 @@ mod tests {
 
     #[test]
     fn kill_switch_allows_loopback_tunnel_and_server_then_rejects() {
-        let t = render_table(
-            "causeway_1",
-            &policy(true, false),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
-        );
+        let t = render(&policy(true, false));
         assert_eq!(
             rules_of(&t, "output"),
             [
                 "oifname \"lo\" accept",
                 "oifname { \"cw0\" } accept",
                 "meta mark 0x63776179 ct mark set 0x63776179 accept",
-                "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
+                "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
                 "udp sport 68 udp dport 67 accept",
+                "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
                 "reject with icmpx type admin-prohibited"
             ]
         );
@@ -183,12 +178,7 @@ mod tests {
 
     #[test]
     fn ipv6_block_alone_rejects_only_ipv6_and_keeps_the_server_and_the_link_working() {
-        let t = render_table(
-            "causeway_1",
-            &policy(false, true),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
-        );
+        let t = render(&policy(false, true));
         let out = rules_of(&t, "output");
         assert_eq!(
             out.last(),
@@ -200,12 +190,16 @@ mod tests {
         );
         assert!(
             out.iter()
-                .any(|r| r.starts_with("icmpv6 type { nd-neighbor-solicit")),
+                .any(|r| r.starts_with("icmpv6 type { nd-router-solicit, nd-neighbor-solicit")),
+            "{t}"
+        );
+        assert!(
+            out.contains(&"meta nfproto ipv6 udp sport 546 udp dport 547 accept"),
             "{t}"
         );
         assert!(
             !t.contains("udp sport 68"),
-            "DHCP is the kill switch's business: {t}"
+            "DHCP is IPv4's block's business: {t}"
         );
         assert!(
             !out.iter().any(|r| r.starts_with("reject with icmpx")),
@@ -222,7 +216,7 @@ mod tests {
             transport: Transport::Tcp,
         }]
         .into();
-        let t = render_table("causeway_1", &p, &BTreeSet::new(), &BTreeSet::new());
+        let t = render(&p);
         let out = rules_of(&t, "output");
         assert!(!t.contains("daddr 2001:db8::10"), "{t}");
         let allow = out
@@ -242,9 +236,9 @@ mod tests {
         let mut p = policy(false, false);
         p.block_ipv4 = true;
         p.allow_lan = true;
-        let lan: BTreeSet<Subnet> = [("10.99.0.0".parse().unwrap(), 24)].into();
-        let t = render_table("causeway_1", &p, &lan, &BTreeSet::new());
+        let t = render(&p);
         let out = rules_of(&t, "output");
+        // The sample LAN's public range (TunnelCrack LocalNet) is not among them.
         assert_eq!(
             out[out.len() - 3..],
             [
@@ -262,7 +256,7 @@ mod tests {
             Some(&"udp sport 67 udp dport 68 accept")
         );
         p.allow_lan = false;
-        let t = render_table("causeway_1", &p, &lan, &BTreeSet::new());
+        let t = render(&p);
         assert!(!t.contains("10.99.0.0/24"), "{t}");
     }
 
@@ -270,12 +264,7 @@ mod tests {
     fn an_ipv6_block_that_allows_the_lan_lets_only_the_ipv6_lan_through_both_ways() {
         let mut p = policy(false, true);
         p.allow_lan_ipv6 = true;
-        let lan6: BTreeSet<Subnet6> = [
-            super::super::lan::LINK_LOCAL_6,
-            ("fd99::".parse().unwrap(), 64),
-        ]
-        .into();
-        let t = render_table("causeway_1", &p, &BTreeSet::new(), &lan6);
+        let t = render(&p);
         let out = rules_of(&t, "output");
         assert_eq!(
             out[out.len() - 2..],
@@ -294,27 +283,17 @@ mod tests {
         );
         // Not allowed (block-ipv6, block-local, a kill switch): no exemption at all.
         p.allow_lan_ipv6 = false;
-        let t = render_table("causeway_1", &p, &BTreeSet::new(), &lan6);
+        let t = render(&p);
         assert!(!t.contains("fd99::/64") && !t.contains("fe80::/10"), "{t}");
     }
 
     #[test]
     fn an_empty_policy_only_removes_the_table() {
         assert_eq!(
-            replace_script(
-                "causeway_9",
-                &Policy::default(),
-                &BTreeSet::new(),
-                &BTreeSet::new()
-            ),
+            replace_script("causeway_9", &Policy::default(), &Lan::default()),
             "add table inet causeway_9\ndelete table inet causeway_9\n"
         );
-        let s = replace_script(
-            "causeway_9",
-            &policy(true, false),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
-        );
+        let s = replace_script("causeway_9", &policy(true, false), &Lan::default());
         assert!(s.starts_with("add table inet causeway_9\ndelete table inet causeway_9\ntable inet causeway_9 {\n"), "{s}");
     }
 }
