@@ -122,6 +122,193 @@ pub struct EnableRecord {
     pub token: u64,
 }
 
+/// The anchors and pf references of helpers that died, from their journal records: the part
+/// of the crash rule (`netguard::firewall::keep_orphans`) that is pf's, generic over the
+/// records' undo so that it is tested on Linux too.
+#[cfg(unix)]
+mod dead {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use serde::de::DeserializeOwned;
+
+    use crate::netguard::journal::{self, Orphan};
+    use crate::netguard::journaled::Undo;
+
+    pub const ANCHOR_KIND: &str = "pf-anchor";
+    pub const ENABLE_KIND: &str = "pf-enable";
+
+    /// The records of `kind` of dead helpers that are still in force. macOS has one network
+    /// namespace, so same_netns is "same boot": pf forgot those of another boot, whose records
+    /// are retired here. Unreadable records are logged (and discarded).
+    fn orphans<R: DeserializeOwned>(dir: &Path, kind: &str) -> Vec<Orphan<R>> {
+        let mut problems = Vec::new();
+        let found = journal::orphans::<R>(dir, kind, &mut problems);
+        for p in problems {
+            crate::log::warn(&p);
+        }
+        found
+            .into_iter()
+            .filter_map(|o| {
+                if o.entry.owner.same_netns() {
+                    Some(o)
+                } else {
+                    o.retire();
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// How many dead helpers left an anchor or a pf reference (a crash between flushing the
+    /// anchor and releasing the reference leaves only the latter).
+    pub fn count<A: DeserializeOwned, E: DeserializeOwned>(dir: &Path) -> usize {
+        let anchors = orphans::<A>(dir, ANCHOR_KIND);
+        let references = orphans::<E>(dir, ENABLE_KIND);
+        let owners: BTreeSet<u32> = anchors
+            .iter()
+            .map(|o| o.entry.owner.pid)
+            .chain(references.iter().map(|o| o.entry.owner.pid))
+            .collect();
+        owners.len()
+    }
+
+    /// Flushes the anchors of dead helpers, then releases their pf references (only once
+    /// every anchor is gone: a reference keeps pf, and so an anchor, working); how many
+    /// anchors went.
+    pub fn remove<A, E>(dir: &Path) -> Result<usize, String>
+    where
+        A: Undo + DeserializeOwned,
+        E: Undo + DeserializeOwned,
+    {
+        let mut problems = Vec::new();
+        let mut removed = 0;
+        for orphan in orphans::<A>(dir, ANCHOR_KIND) {
+            match orphan.entry.record.undo() {
+                Ok(()) => {
+                    removed += 1;
+                    orphan.retire();
+                }
+                Err(e) => problems.push(e),
+            }
+        }
+        if problems.is_empty() {
+            for orphan in orphans::<E>(dir, ENABLE_KIND) {
+                match orphan.entry.record.undo() {
+                    Ok(()) => orphan.retire(),
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(removed)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::netguard::journal::{Entry, JournalFile};
+        use crate::netguard::owner::Owner;
+        use serde::{Deserialize, Serialize};
+        use std::sync::Mutex;
+
+        /// What the fake records undid, in order.
+        static UNDONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+        #[derive(Serialize, Deserialize)]
+        struct Fake {
+            name: String,
+        }
+
+        impl Undo for Fake {
+            fn undo(&self) -> Result<(), String> {
+                UNDONE.lock().unwrap().push(self.name.clone());
+                if self.name.contains("stuck") {
+                    Err(format!("cannot undo {}", self.name))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+
+        /// A record of `kind` as the helper `owner` would have left it.
+        fn record(dir: &Path, kind: &str, owner: &Owner, name: &str) {
+            let entry = Entry {
+                owner: owner.clone(),
+                record: Fake { name: name.into() },
+            };
+            let path = dir.join(format!("{kind}-{}-0.json", owner.pid));
+            std::fs::write(path, serde_json::to_vec(&entry).unwrap()).unwrap();
+        }
+
+        fn files(dir: &Path) -> usize {
+            std::fs::read_dir(dir).unwrap().count()
+        }
+
+        #[test]
+        fn dead_helpers_anchors_go_before_their_references_and_live_ones_stay() {
+            let dir = std::env::temp_dir().join(format!("causeway-pf-dead-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            // A live helper's (this process's) anchor, two dead helpers of this boot (one left
+            // only its reference), one of another boot.
+            let live = JournalFile::create(
+                &dir,
+                ANCHOR_KIND,
+                &Fake {
+                    name: "live".into(),
+                },
+            )
+            .unwrap();
+            let dead = |pid| Owner {
+                pid,
+                start_time: Owner::current().start_time + 1,
+                ..Owner::current()
+            };
+            record(&dir, ANCHOR_KIND, &dead(101), "anchor-101");
+            record(&dir, ENABLE_KIND, &dead(101), "token-101");
+            record(&dir, ENABLE_KIND, &dead(102), "token-102");
+            let rebooted = Owner {
+                boot_id: "another-boot".into(),
+                ..dead(103)
+            };
+            record(&dir, ANCHOR_KIND, &rebooted, "anchor-103");
+            assert_eq!(count::<Fake, Fake>(&dir), 2);
+            assert_eq!(
+                files(&dir),
+                4,
+                "another boot's record is retired, the rest kept"
+            );
+            assert!(
+                UNDONE.lock().unwrap().is_empty(),
+                "counting undid something"
+            );
+
+            assert_eq!(remove::<Fake, Fake>(&dir), Ok(1));
+            let mut undone = std::mem::take(&mut *UNDONE.lock().unwrap());
+            assert_eq!(undone[0], "anchor-101");
+            undone[1..].sort();
+            assert_eq!(undone, ["anchor-101", "token-101", "token-102"]);
+            assert_eq!(files(&dir), 1, "only the live anchor is left");
+            assert_eq!(count::<Fake, Fake>(&dir), 0);
+
+            // An anchor that cannot be flushed keeps its record and every reference.
+            record(&dir, ANCHOR_KIND, &dead(104), "anchor-104-stuck");
+            record(&dir, ENABLE_KIND, &dead(104), "token-104");
+            assert_eq!(
+                remove::<Fake, Fake>(&dir),
+                Err("cannot undo anchor-104-stuck".into())
+            );
+            assert_eq!(*UNDONE.lock().unwrap(), ["anchor-104-stuck"]);
+            assert_eq!(count::<Fake, Fake>(&dir), 1);
+            live.retire();
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
+
 #[cfg(target_os = "macos")]
 pub use sys::{install, orphan_count, remove_orphans};
 
@@ -131,16 +318,11 @@ mod sys {
     use std::path::{Path, PathBuf};
     use std::sync::Mutex;
 
-    use serde::de::DeserializeOwned;
-
-    use crate::netguard::journal::{self, Orphan};
+    use super::dead::{self, ANCHOR_KIND, ENABLE_KIND};
     use crate::netguard::journaled::{JournaledChange, Undo};
     use crate::netguard::tools;
     use crate::platform::unix::ifaddrs;
     use crate::platform::{Os, Platform};
-
-    const ANCHOR_KIND: &str = "pf-anchor";
-    const ENABLE_KIND: &str = "pf-enable";
 
     fn pfctl() -> Result<PathBuf, String> {
         tools::find("pfctl").ok_or_else(|| "pfctl is not installed".to_owned())
@@ -224,60 +406,14 @@ mod sys {
         Ok(())
     }
 
-    /// The records of dead helpers' anchors or pf references that are still in force. macOS
-    /// has one network namespace, so same_netns is "same boot": pf forgot those of another
-    /// boot, whose records are retired here. Unreadable records are logged (and discarded).
-    fn orphans<R: DeserializeOwned>(kind: &str) -> Vec<Orphan<R>> {
-        let mut problems = Vec::new();
-        let found = journal::orphans::<R>(journal_dir(), kind, &mut problems);
-        for p in problems {
-            crate::log::warn(&p);
-        }
-        found
-            .into_iter()
-            .filter_map(|o| {
-                if o.entry.owner.same_netns() {
-                    Some(o)
-                } else {
-                    o.retire();
-                    None
-                }
-            })
-            .collect()
-    }
-
-    /// How many dead helpers' anchors are in force.
+    /// How many dead helpers' anchors or pf references are in force.
     pub fn orphan_count() -> Result<usize, String> {
-        Ok(orphans::<AnchorRecord>(ANCHOR_KIND).len())
+        Ok(dead::count::<AnchorRecord, EnableRecord>(journal_dir()))
     }
 
-    /// Flushes the anchors of dead helpers, then releases their pf references (only once
-    /// every anchor is gone: a reference keeps pf, and so an anchor, working).
+    /// Flushes dead helpers' anchors and releases their pf references.
     pub fn remove_orphans() -> Result<usize, String> {
-        let mut problems = Vec::new();
-        let mut removed = 0;
-        for orphan in orphans::<AnchorRecord>(ANCHOR_KIND) {
-            match orphan.entry.record.undo() {
-                Ok(()) => {
-                    removed += 1;
-                    orphan.retire();
-                }
-                Err(e) => problems.push(e),
-            }
-        }
-        if problems.is_empty() {
-            for orphan in orphans::<EnableRecord>(ENABLE_KIND) {
-                match orphan.entry.record.undo() {
-                    Ok(()) => orphan.retire(),
-                    Err(e) => problems.push(e),
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(removed)
-        } else {
-            Err(problems.join("; "))
-        }
+        dead::remove::<AnchorRecord, EnableRecord>(journal_dir())
     }
 }
 

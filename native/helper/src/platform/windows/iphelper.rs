@@ -107,9 +107,11 @@ pub fn interface_addresses(tunnels: &BTreeSet<String>) -> Result<Vec<(IpAddr, u8
     // SAFETY: on success `table` points to a table we free below with FreeMibTable.
     let rc = unsafe { GetUnicastIpAddressTable(AF_UNSPEC, &mut table) };
     check(rc, || "cannot list the interfaces' addresses".to_owned()).map_err(|e| e.to_string())?;
-    // SAFETY: the table holds NumEntries rows from its Table field on.
+    // SAFETY: the table holds NumEntries rows from its Table field on (a raw pointer into
+    // the allocation: the field's own type names one row only).
     let rows = unsafe {
-        std::slice::from_raw_parts((*table).Table.as_ptr(), (*table).NumEntries as usize)
+        let first = std::ptr::addr_of!((*table).Table).cast::<MIB_UNICASTIPADDRESS_ROW>();
+        std::slice::from_raw_parts(first, (*table).NumEntries as usize)
     };
     let found = rows
         .iter()
