@@ -4,7 +4,9 @@
 //! (replacing the anchor's rules atomically) and flushed when the last guard goes. pf itself
 //! is enabled with a reference-counted token (`pfctl -E`), released (`pfctl -X`) with the
 //! anchor, so pf stays as enabled or disabled as others want it. Anchor and token are
-//! journaled; the next helper removes what a crashed one left.
+//! journaled: after a crash the next helper keeps them in force (a crash is not a
+//! disconnect) until one of its sessions loads its own anchor, or `ORPHAN_GRACE` passes
+//! (`netguard::firewall::keep_orphans`, the rule of every OS).
 //!
 //! The rules follow the Linux table's order (platform/linux/firewall/ruleset.rs): passes
 //! first (loopback, the tunnels, the VPN servers, IPv6 neighbour and router discovery, DHCP

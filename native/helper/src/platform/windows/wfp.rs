@@ -374,11 +374,7 @@ pub fn install(policy: &Policy, is_running_helper: impl Fn(u32) -> bool) -> Resu
     ensure_sublayer(&txn)?;
     let me = std::process::id();
     for f in our_filters(&txn)? {
-        let stale = match f.pid {
-            Some(pid) => pid == me || !is_running_helper(pid),
-            None => true,
-        };
-        if stale {
+        if f.pid == Some(me) || is_dead(&f, &is_running_helper) {
             fwp(
                 unsafe { FwpmFilterDeleteById0(txn.engine, f.id) },
                 "cannot remove a WFP filter",
@@ -394,17 +390,22 @@ pub fn install(policy: &Policy, is_running_helper: impl Fn(u32) -> bool) -> Resu
     txn.commit()
 }
 
-/// The filters of dead helpers (never a live helper's, never ours), and how many helpers
-/// they belong to (filters without a pid count as one).
+/// Whether `f` is a dead helper's (never a live helper's, never ours; one without a pid is).
+fn is_dead(f: &Found, is_running_helper: &impl Fn(u32) -> bool) -> bool {
+    f.pid
+        .is_none_or(|p| p != std::process::id() && !is_running_helper(p))
+}
+
+/// The filters of dead helpers, and how many helpers they belong to (those without a pid
+/// count as one).
 fn dead_filters(
     txn: &Txn,
     is_running_helper: impl Fn(u32) -> bool,
 ) -> Result<(Vec<u64>, usize), String> {
-    let me = std::process::id();
     let mut helpers = std::collections::BTreeSet::new();
     let mut ids = Vec::new();
     for f in our_filters(txn)? {
-        if f.pid.is_none_or(|p| p != me && !is_running_helper(p)) {
+        if is_dead(&f, &is_running_helper) {
             helpers.insert(f.pid);
             ids.push(f.id);
         }
