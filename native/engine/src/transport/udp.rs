@@ -119,26 +119,45 @@ impl UdpLink {
         }
     }
 
-    pub fn next_packet(&mut self) -> Option<&mut [u8]> {
-        loop {
-            let (slot, off) = self.rx_next;
-            let &(len, seg) = self.rx_lens.get(slot)?;
-            let end = if seg == 0 { len } else { (off + seg).min(len) };
-            self.rx_next = if end >= len {
-                (slot + 1, 0)
-            } else {
-                (slot, end)
+    /// Up to `out.len()` received packets at once, in place and in order (disjoint parts of
+    /// the receive slots); the next call goes on where this one stopped. How many.
+    pub fn next_packets<'a>(&'a mut self, out: &mut [&'a mut [u8]]) -> usize {
+        let (first, mut off) = self.rx_next;
+        let (lens, socks) = (&self.rx_lens, &self.socks);
+        let mut n = 0;
+        for (slot, buf) in self.rx.iter_mut().enumerate().skip(first) {
+            let Some(&(len, seg)) = lens.get(slot) else {
+                break;
             };
-            let start = match &self.socks {
-                None => 0,
-                // Anything but a whole datagram from the server is not ours: drop it.
-                Some(a) => match parse_udp_header(&self.rx[slot][off..end]) {
-                    Ok((BoundAddr::Ip(from), n)) if same_endpoint(from, a.server) => n,
-                    _ => continue,
-                },
-            };
-            return Some(&mut self.rx[slot][off + start..end]);
+            let mut rest = &mut buf[off..len];
+            while !rest.is_empty() {
+                if n == out.len() {
+                    self.rx_next = (slot, off);
+                    return n;
+                }
+                let take = if seg == 0 {
+                    rest.len()
+                } else {
+                    seg.min(rest.len())
+                };
+                let (pkt, tail) = std::mem::take(&mut rest).split_at_mut(take);
+                rest = tail;
+                off += take;
+                let start = match socks {
+                    None => 0,
+                    // Anything but a whole datagram from the server is not ours: drop it.
+                    Some(a) => match parse_udp_header(pkt) {
+                        Ok((BoundAddr::Ip(from), h)) if same_endpoint(from, a.server) => h,
+                        _ => continue,
+                    },
+                };
+                out[n] = &mut pkt[start..];
+                n += 1;
+            }
+            off = 0;
         }
+        self.rx_next = (lens.len(), 0);
+        n
     }
 
     pub fn reserve(&mut self) -> &mut Vec<u8> {
