@@ -434,5 +434,16 @@ mod tests {
         assert_eq!(d.take().map(|f| f.len()), Some(0));
         assert_eq!(d.take().map(|f| f.to_vec()), Some(b"hello world".to_vec()));
         assert!(d.take().is_none());
+        // Several at once, as many as asked for, and a partial frame waits.
+        d.extend(&stream);
+        d.extend(&[0, 5, b'x']);
+        let mut two: [&mut [u8]; 2] = Default::default();
+        assert_eq!(d.take_many(&mut two), 2);
+        assert_eq!([two[0].len(), two[1].len()], [3, 0]);
+        let mut more: [&mut [u8]; 4] = Default::default();
+        assert_eq!(d.take_many(&mut more), 1);
+        assert_eq!(&*more[0], b"hello world");
+        d.extend(b"yzzz");
+        assert_eq!(d.take().map(|f| f.to_vec()), Some(b"xyzzz".to_vec()));
     }
 }
