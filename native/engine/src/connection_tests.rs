@@ -209,8 +209,7 @@ impl Sim {
 }
 
 /// A client connection established with the fake server, for driving with real I/O (the
-/// driver's tests, which use Unix sockets).
-#[cfg(unix)]
+/// driver's tests) or batches (the pipeline's).
 pub(crate) fn established_pair() -> (Connection, FakeServer) {
     let sim = Sim::established_with(&[PUSH]);
     (sim.client, sim.server)

@@ -34,21 +34,46 @@ fn algorithm(c: DataCipher) -> &'static aead::Algorithm {
 }
 
 /// The AEAD keys and implicit IVs of both directions.
-struct AeadKeys {
+pub struct AeadKeys {
     enc: LessSafeKey,
     enc_iv: [u8; 8],
     dec: LessSafeKey,
     dec_iv: [u8; 8],
 }
 
+/// The cipher context of one key_id, both directions: immutable once built, so the packets
+/// of one batch can be sealed or opened on several threads at once (`pipeline`).
 #[expect(
     clippy::large_enum_variant,
     reason = "one per key_id, built at key exchange and never moved on the packet path; boxing \
               the AEAD keys would add an indirection to every packet of the common ciphers"
 )]
-enum Crypto {
+pub enum Crypto {
     Aead(AeadKeys),
     Cbc(CbcKeys),
+}
+
+impl Crypto {
+    /// Seals `out` (laid out by `Encapsulation::begin`) as packet `packet_id`; CBC rearranges it.
+    pub fn seal(&self, out: &mut Vec<u8>, hdr_len: usize, packet_id: u32) -> Result<(), SealError> {
+        match self {
+            Crypto::Aead(k) => k.seal(out, hdr_len, packet_id),
+            Crypto::Cbc(k) => k.seal(out, hdr_len, packet_id),
+        }
+    }
+
+    /// Authenticates and decrypts a packet in place: its packet id and the plaintext's range.
+    /// The replay window is the caller's (`DataKeys`, or the pipeline's ordered step).
+    pub fn open(
+        &self,
+        pkt: &mut [u8],
+        hdr_len: usize,
+    ) -> Result<(u32, std::ops::Range<usize>), DecryptError> {
+        match self {
+            Crypto::Aead(k) => Ok((aead_packet_id(pkt, hdr_len)?, k.open(pkt, hdr_len)?)),
+            Crypto::Cbc(k) => k.open(pkt, hdr_len),
+        }
+    }
 }
 
 /// One direction pair of data keys for a key_id.
@@ -106,14 +131,38 @@ impl DataKeys {
         self.send_id
     }
 
+    pub fn crypto(&self) -> &Crypto {
+        &self.crypto
+    }
+
+    /// Takes the next packet id for a packet sealed later (`Crypto::seal`), so ids go out in
+    /// the order they were taken even when packets are sealed in parallel.
+    pub fn next_send_id(&mut self) -> Result<u32, SealError> {
+        self.send_id = self.send_id.checked_add(1).ok_or(SealError)?;
+        Ok(self.send_id)
+    }
+
     /// Encrypts the framed plaintext of `out` in place. `out` must have been laid out by
     /// `Encapsulation::begin` (header + room for packet id and tag); CBC rearranges it.
     pub fn seal(&mut self, out: &mut Vec<u8>, hdr_len: usize) -> Result<(), SealError> {
-        self.send_id = self.send_id.checked_add(1).ok_or(SealError)?;
-        match &self.crypto {
-            Crypto::Aead(k) => k.seal(out, hdr_len, self.send_id),
-            Crypto::Cbc(k) => k.seal(out, hdr_len, self.send_id),
+        let id = self.next_send_id()?;
+        self.crypto.seal(out, hdr_len, id)
+    }
+
+    /// What can be refused before a decryption is spent: a short AEAD packet, or one whose id
+    /// (in the clear) the replay window already took. `accept` checks again once authentic.
+    pub fn precheck(&self, pkt: &[u8], hdr_len: usize) -> Result<(), DecryptError> {
+        match self.crypto {
+            Crypto::Aead(_) if !self.replay.check(0, aead_packet_id(pkt, hdr_len)?) => {
+                Err(DecryptError::Replay)
+            }
+            _ => Ok(()),
         }
+    }
+
+    /// Records an authenticated packet's id if the window takes it; false for a replay.
+    pub fn accept(&mut self, id: u32) -> bool {
+        self.replay.check_and_record(0, id)
     }
 
     /// Decrypts a data packet in place; returns the range of the plaintext within `pkt`.
@@ -122,29 +171,17 @@ impl DataKeys {
         pkt: &mut [u8],
         hdr_len: usize,
     ) -> Result<std::ops::Range<usize>, DecryptError> {
-        let (id, range) = match &self.crypto {
-            Crypto::Aead(k) => {
-                // The id is in the clear: a replay is refused before spending a decryption.
-                let id = aead_packet_id(pkt, hdr_len)?;
-                if !self.replay.check(0, id) {
-                    return Err(DecryptError::Replay);
-                }
-                (id, k.open(pkt, hdr_len)?)
-            }
-            Crypto::Cbc(k) => {
-                let (id, range) = k.open(pkt, hdr_len)?;
-                if !self.replay.check(0, id) {
-                    return Err(DecryptError::Replay);
-                }
-                (id, range)
-            }
-        };
-        self.replay.record(0, id);
+        self.precheck(pkt, hdr_len)?;
+        let (id, range) = self.crypto.open(pkt, hdr_len)?;
+        if !self.accept(id) {
+            return Err(DecryptError::Replay);
+        }
         Ok(range)
     }
 }
 
-fn aead_packet_id(pkt: &[u8], hdr_len: usize) -> Result<u32, DecryptError> {
+/// The packet id of an AEAD packet (in the clear after the header).
+pub fn aead_packet_id(pkt: &[u8], hdr_len: usize) -> Result<u32, DecryptError> {
     if pkt.len() <= hdr_len + AEAD_ROOM {
         return Err(DecryptError::Truncated);
     }

@@ -3,6 +3,7 @@
 
 use crate::api::Command;
 use crate::connection::Connection;
+use crate::pipeline::{self, Fanout, Rx, SealBatch};
 use crate::suspend_clock::SuspendWatch;
 use crate::transport::Link;
 use crate::tun_io::TunIo;
@@ -26,6 +27,22 @@ pub struct Driver<'a> {
     next_stats: Instant,
     last_stats: (u64, u64),
     suspend: SuspendWatch,
+    /// The crypto pipeline's worker and the encrypt side's slots (see `pipeline`).
+    pub(crate) fan: Fanout,
+    seal: SealBatch,
+}
+
+/// Seals the staged packets and queues them on the link in packet-id order: each sealed
+/// buffer is swapped with the link's, so nothing is copied or allocated.
+fn queue_sealed(conn: &mut Connection, batch: &mut SealBatch, fan: &mut Fanout, link: &mut Link) {
+    if batch.is_empty() {
+        return;
+    }
+    conn.seal_batch(batch, fan);
+    batch.drain_sealed(|sealed| {
+        std::mem::swap(link.reserve(), sealed);
+        link.commit();
+    });
 }
 
 async fn tun_ready(tun: Option<&TunIo>) -> std::io::Result<()> {
@@ -43,6 +60,8 @@ impl<'a> Driver<'a> {
             next_stats: Instant::now() + STATS_INTERVAL,
             last_stats: (0, 0),
             suspend: SuspendWatch::new(),
+            fan: Fanout::new(),
+            seal: SealBatch::new(),
         }
     }
 
@@ -67,14 +86,15 @@ impl<'a> Driver<'a> {
                 if self.link.recv_batch().await.is_err() {
                     return;
                 }
-                while self.link.next_packet().is_some() {}
+                while self.link.next_packets(&mut [&mut []]) > 0 {}
             }
         })
         .await;
     }
 
     /// Decrypts every packet of the batch the link received and writes the IP packets to the
-    /// TUN device; reads on while more is already there, up to BATCH reads.
+    /// TUN device in the order received; reads on while more is already there, up to BATCH
+    /// reads.
     fn link_batch(&mut self, mut tun: Option<&mut TunIo>, now: Instant) -> Result<(), Step> {
         for i in 0..BATCH {
             if i > 0 {
@@ -84,10 +104,19 @@ impl<'a> Driver<'a> {
                     Err(e) => return Err(Step::LinkError(e)),
                 }
             }
-            while let Some(pkt) = self.link.next_packet() {
-                if let Some(range) = self.conn.handle_link(pkt, now) {
-                    if let Some(t) = tun.as_deref_mut() {
-                        t.write(&pkt[range]).map_err(Step::TunError)?;
+            loop {
+                let mut bufs: [&mut [u8]; pipeline::BATCH] =
+                    std::array::from_fn(|_| Default::default());
+                let n = self.link.next_packets(&mut bufs);
+                if n == 0 {
+                    break;
+                }
+                let mut rx = bufs.map(Rx::new);
+                self.conn
+                    .handle_link_batch(&mut rx[..n], now, &mut self.fan);
+                if let Some(t) = tun.as_deref_mut() {
+                    for ip in rx[..n].iter().filter_map(Rx::plaintext) {
+                        t.write(ip).map_err(Step::TunError)?;
                     }
                 }
             }
@@ -98,22 +127,32 @@ impl<'a> Driver<'a> {
         Ok(())
     }
 
-    /// Reads the TUN device until it is empty (or the link queue is full) and encrypts every
-    /// packet into the link's send queue; the caller flushes it.
+    /// Reads the TUN device until it is empty (or the link queue is full), staging every
+    /// packet for encryption; each full batch, and the last one, is sealed and queued on the
+    /// link. The caller flushes the link.
     fn tun_batch(&mut self, tun: &mut TunIo, now: Instant) -> Result<(), Step> {
-        while !self.link.queue_full() {
-            let (conn, link) = (&mut *self.conn, &mut *self.link);
-            let more = tun
-                .read(|ip| {
-                    if conn.encrypt_tun(ip, link.reserve(), now) {
-                        link.commit();
-                    }
-                })
-                .map_err(Step::TunError)?;
-            if !more {
-                break;
+        let (conn, link, fan, batch) = (
+            &mut *self.conn,
+            &mut *self.link,
+            &mut self.fan,
+            &mut self.seal,
+        );
+        while !link.queue_full() {
+            let more = tun.read(|ip| {
+                if conn.stage_tun(ip, batch, now) && batch.is_full() {
+                    queue_sealed(conn, batch, fan, link);
+                }
+            });
+            match more {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    queue_sealed(conn, batch, fan, link);
+                    return Err(Step::TunError(e));
+                }
             }
         }
+        queue_sealed(conn, batch, fan, link);
         Ok(())
     }
 

@@ -1,22 +1,24 @@
 //! The data loop allocates nothing per packet: the real `Driver` moves packets both ways
 //! between a UDP socket and a TUN stand-in (a datagram socketpair keeps packet boundaries like
-//! a TUN fd) for an established connection, under a counting global allocator.
+//! a TUN fd) for an established connection, under a counting global allocator. Every batch
+//! goes through the crypto pipeline's worker thread, whose allocations count too.
 
 use crate::api::{Tun, TunDevice, TunFraming};
 use crate::config::Proto;
 use crate::connection_tests::{established_pair, ip_packet};
 use crate::driver::Driver;
+use crate::pipeline::Fanout;
 use crate::transport::Link;
 use crate::tun_io::TunIo;
+use crate::worker::TEST_FLAG as COUNTING;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
+/// Allocations on threads whose `COUNTING` flag is set: the test's own, and the crypto
+/// worker while it runs a job for it (the worker takes the flag over with the job).
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts allocations made on the current thread while `COUNTING` is set.
 struct CountingAllocator;
@@ -24,7 +26,7 @@ struct CountingAllocator;
 fn note_allocation() {
     let _ = COUNTING.try_with(|on| {
         if on.get() {
-            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
     });
 }
@@ -102,9 +104,11 @@ fn data_loop_without_allocation(framing: TunFraming) {
             .collect();
         let (_keep_open, mut commands) = tokio::sync::mpsc::channel(1);
         let mut driver = Driver::new(&mut client, &mut link);
+        driver.fan = Fanout::always();
         let mut buf = vec![0u8; 65536];
         let mut client_addr = None;
         let mut counted = 0;
+        let mut parallel_before = 0;
         for round in 0..=ROUNDS {
             for p in &up_packets {
                 kernel.send(p).unwrap();
@@ -148,10 +152,17 @@ fn data_loop_without_allocation(framing: TunFraming) {
             );
             if round > 0 {
                 counted += up + down_got;
+            } else {
+                parallel_before = driver.fan.parallel_batches;
             }
         }
         assert_eq!(counted, 2 * ROUNDS * BURST);
-        let n = ALLOCATIONS.with(|a| a.get());
+        let parallel = driver.fan.parallel_batches - parallel_before;
+        assert!(
+            parallel >= 2 * ROUNDS as u64,
+            "only {parallel} batches went through the worker"
+        );
+        let n = ALLOCATIONS.load(Ordering::Relaxed);
         assert_eq!(n, 0, "{n} allocations while moving {counted} packets");
     });
 }

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod mss;
 pub mod offload;
 pub mod params;
+mod pipeline;
 pub mod policy;
 pub mod prf;
 pub mod push;
@@ -43,6 +44,7 @@ pub mod tls;
 mod transport;
 mod tun_io;
 pub mod wire;
+mod worker;
 pub mod wrap;
 
 #[cfg(unix)]

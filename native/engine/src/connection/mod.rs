@@ -3,6 +3,7 @@
 //! clock, and produces link packets, decrypted TUN packets, timers and `ConnEvent`s. It never
 //! touches a socket; the drivers in `driver.rs` do the I/O and decide about reconnects.
 
+mod batch;
 mod control;
 mod key_state;
 mod messages;
@@ -294,38 +295,9 @@ impl Connection {
     // ---------------------------------------------------------------- inbound link
 
     fn handle_data(&mut self, pkt: &mut [u8], now: Instant) -> Option<std::ops::Range<usize>> {
-        let (key_id, hdr) = data::data_header(pkt)?;
-        let idx = self
-            .keys
-            .iter()
-            .position(|k| k.key_id == key_id && k.data.is_some())?;
-        let ks = &mut self.keys[idx];
-        let range = ks.data.as_mut()?.open(pkt, hdr).ok()?;
-        ks.peer_used = true;
-        ks.bytes += pkt.len() as u64;
-        self.last_rx = now;
-        let range = self.enc.unframe(pkt, range)?;
-        let payload = &pkt[range.clone()];
-        if payload == PING {
-            return None;
-        }
-        if payload.len() == 17 && payload[..16] == OCC_MAGIC {
-            if payload[16] == OCC_EXIT {
-                self.close(CloseReason::ServerExit);
-            }
-            return None;
-        }
-        if payload.starts_with(&OCC_MAGIC) {
-            return None;
-        }
-        self.rx_bytes += payload.len() as u64;
-        if let Some(mss) = self.p.mss {
-            mss.apply(&mut pkt[range.clone()]);
-        }
-        if idx != 0 && self.keys[idx].data.is_some() {
-            self.maybe_switch_key(now);
-        }
-        Some(range)
+        let mut rx = [crate::pipeline::Rx::new(pkt)];
+        self.open_run(&mut rx, now, None);
+        rx[0].plain.take()
     }
 
     // ---------------------------------------------------------------- outbound data
@@ -334,11 +306,8 @@ impl Connection {
     /// is ready (the packet is dropped, like stock OpenVPN does before the tunnel is up).
     /// A TCP SYN's MSS is lowered to the `mssfix` limit first.
     pub fn encrypt_tun(&mut self, ip: &mut [u8], out: &mut Vec<u8>, now: Instant) -> bool {
-        if !self.established || ip.is_empty() {
+        if !self.prepare_tun(ip) {
             return false;
-        }
-        if let Some(mss) = self.p.mss {
-            mss.apply(ip);
         }
         if self.seal(ip, out) {
             self.tx_bytes += ip.len() as u64;
@@ -347,6 +316,17 @@ impl Connection {
         } else {
             false
         }
+    }
+
+    /// A TUN packet can be sent (the tunnel is up and it is not empty); its MSS is clamped.
+    fn prepare_tun(&self, ip: &mut [u8]) -> bool {
+        if !self.established || ip.is_empty() {
+            return false;
+        }
+        if let Some(mss) = self.p.mss {
+            mss.apply(ip);
+        }
+        true
     }
 
     fn seal(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {

@@ -114,11 +114,12 @@ impl Link {
         }
     }
 
-    /// The next received packet, in place (decrypted there by the caller).
-    pub fn next_packet(&mut self) -> Option<&mut [u8]> {
+    /// Up to `out.len()` received packets, in place (decrypted there by the caller) and in
+    /// the order received; how many (0: the batch is used up).
+    pub fn next_packets<'a>(&'a mut self, out: &mut [&'a mut [u8]]) -> usize {
         match self {
-            Link::Udp(u) => u.next_packet(),
-            Link::Tcp(t) => t.next_packet(),
+            Link::Udp(u) => u.next_packets(out),
+            Link::Tcp(t) => t.next_packets(out),
         }
     }
 

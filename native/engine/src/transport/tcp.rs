@@ -41,17 +41,30 @@ impl Deframer {
 
     /// The next complete frame, in place.
     pub fn take(&mut self) -> Option<&mut [u8]> {
-        let avail = &self.buf[self.pos..self.len];
-        if avail.len() < 2 {
-            return None;
+        let mut one: [&mut [u8]; 1] = [&mut []];
+        (self.take_many(&mut one) == 1).then(move || {
+            let [frame] = one;
+            frame
+        })
+    }
+
+    /// Up to `out.len()` complete frames at once, in place and in order (disjoint parts of
+    /// the buffer, so they can be worked on side by side); how many.
+    pub fn take_many<'a>(&'a mut self, out: &mut [&'a mut [u8]]) -> usize {
+        let mut rest = &mut self.buf[self.pos..self.len];
+        let mut n = 0;
+        while n < out.len() && rest.len() >= 2 {
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            if rest.len() < 2 + len {
+                break;
+            }
+            let (frame, tail) = std::mem::take(&mut rest)[2..].split_at_mut(len);
+            out[n] = frame;
+            rest = tail;
+            n += 1;
+            self.pos += 2 + len;
         }
-        let n = usize::from(u16::from_be_bytes([avail[0], avail[1]]));
-        if avail.len() < 2 + n {
-            return None;
-        }
-        let start = self.pos + 2;
-        self.pos = start + n;
-        Some(&mut self.buf[start..start + n])
+        n
     }
 
     /// Room to read into, after moving a partial frame to the front.
@@ -296,8 +309,8 @@ impl TcpLink {
         }
     }
 
-    pub fn next_packet(&mut self) -> Option<&mut [u8]> {
-        self.frames.take()
+    pub fn next_packets<'a>(&'a mut self, out: &mut [&'a mut [u8]]) -> usize {
+        self.frames.take_many(out)
     }
 
     /// The session is up: back to the kernel's normal (delayed) ACKs, which save packets
@@ -382,7 +395,7 @@ mod tests {
         let due = link.recv_deadline().unwrap();
         assert!(due <= Instant::now());
         assert!(link.recv_due(Instant::now()).unwrap());
-        assert_eq!(link.next_packet().map(|p| p.to_vec()), Some(vec![7, 8, 9]));
+        assert_eq!(link.frames.take().map(|p| p.to_vec()), Some(vec![7, 8, 9]));
         assert!(
             !link.recv_due(Instant::now()).unwrap(),
             "nothing more there"
@@ -392,7 +405,7 @@ mod tests {
         server.write_all(&[0, 1, 5]).await.unwrap();
         let woke = tokio::time::timeout(Duration::from_secs(5), link.recv_batch()).await;
         woke.unwrap().unwrap();
-        assert_eq!(link.next_packet().map(|p| p.to_vec()), Some(vec![5]));
+        assert_eq!(link.frames.take().map(|p| p.to_vec()), Some(vec![5]));
     }
 
     #[test]
@@ -421,5 +434,16 @@ mod tests {
         assert_eq!(d.take().map(|f| f.len()), Some(0));
         assert_eq!(d.take().map(|f| f.to_vec()), Some(b"hello world".to_vec()));
         assert!(d.take().is_none());
+        // Several at once, as many as asked for, and a partial frame waits.
+        d.extend(&stream);
+        d.extend(&[0, 5, b'x']);
+        let mut two: [&mut [u8]; 2] = Default::default();
+        assert_eq!(d.take_many(&mut two), 2);
+        assert_eq!([two[0].len(), two[1].len()], [3, 0]);
+        let mut more: [&mut [u8]; 4] = Default::default();
+        assert_eq!(d.take_many(&mut more), 1);
+        assert_eq!(&*more[0], b"hello world");
+        d.extend(b"yzzz");
+        assert_eq!(d.take().map(|f| f.to_vec()), Some(b"xyzzz".to_vec()));
     }
 }

@@ -290,9 +290,9 @@ mod tests {
         let mut got = Vec::new();
         while got.is_empty() {
             link.recv_batch().await.unwrap();
-            while let Some(p) = link.next_packet() {
-                got.push(p.to_vec());
-            }
+            let mut pkts: [&mut [u8]; 4] = Default::default();
+            let n = link.next_packets(&mut pkts);
+            got.extend(pkts[..n].iter().map(|p| p.to_vec()));
         }
         assert_eq!(
             got,
