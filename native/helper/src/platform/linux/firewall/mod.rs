@@ -22,7 +22,10 @@ fn table_of(pid: u32) -> String {
 }
 
 fn nft() -> Result<PathBuf, String> {
-    tools::find("nft").ok_or_else(|| "nft (nftables) is not installed; it is needed for the kill switch and the leak blocks".to_owned())
+    tools::find("nft").ok_or_else(|| {
+        "nft (nftables) is not installed; it is needed for the kill switch and the leak blocks"
+            .to_owned()
+    })
 }
 
 /// Replaces this helper's table with one for `policy` and removes dead helpers' tables, in
