@@ -296,7 +296,7 @@ fn push_continuation_is_applied_atomically() {
         _ => None,
     });
     let s = s.expect("established");
-    assert_eq!(s.routes, vec!["10.1.0.0/16"]);
+    assert_eq!(*s.routes, vec!["10.1.0.0/16"]);
     assert_eq!(s.ipv4.unwrap().address, "10.8.0.9");
     assert!(sim
         .events

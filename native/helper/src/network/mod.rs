@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use causeway_engine::config::DnsSettings;
+use causeway_engine::config::{DnsSettings, RouteList};
 use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use crate::log;
@@ -32,13 +32,13 @@ pub type RouteNotices = tokio::sync::mpsc::UnboundedSender<RemovedRoute>;
 /// `route … net_gateway`, `dhcp-option`/`dns`), applied on top of whatever the server pushes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileRouting {
-    pub routes: Vec<String>,
-    pub routes_ipv6: Vec<String>,
+    pub routes: RouteList,
+    pub routes_ipv6: RouteList,
     pub redirect_gateway: bool,
     /// `redirect-gateway ipv6`: IPv6 into the tunnel too, when it has an IPv6 address.
     pub redirect_gateway_ipv6: bool,
     /// Networks that keep using the path they had before the tunnel came up.
-    pub excluded_routes: Vec<String>,
+    pub excluded_routes: RouteList,
     pub dns: DnsSettings,
 }
 
@@ -499,14 +499,14 @@ mod tests {
     #[test]
     fn profile_routing_adds_to_what_the_server_pushed() {
         let profile = ProfileRouting {
-            routes: vec!["10.20.0.0/16".into(), "192.168.50.0/24".into()],
-            routes_ipv6: vec!["fd00:50::/64".into()],
+            routes: ["10.20.0.0/16", "192.168.50.0/24"].into(),
+            routes_ipv6: ["fd00:50::/64"].into(),
             redirect_gateway: true,
             ..ProfileRouting::default()
         };
         let e = profile.apply_to(&pushed());
-        assert_eq!(e.routes, vec!["10.20.0.0/16", "192.168.50.0/24"]);
-        assert_eq!(e.routes_ipv6, vec!["fd00:50::/64"]);
+        assert_eq!(*e.routes, vec!["10.20.0.0/16", "192.168.50.0/24"]);
+        assert_eq!(*e.routes_ipv6, vec!["fd00:50::/64"]);
         assert!(e.redirect_gateway);
         assert_eq!(ProfileRouting::default().apply_to(&pushed()), pushed());
     }
@@ -571,7 +571,7 @@ mod tests {
                 search_domains: vec![],
                 route_domains: vec!["intranet.example".into()],
             },
-            excluded_routes: vec!["192.168.1.0/24".into()],
+            excluded_routes: ["192.168.1.0/24"].into(),
             ..ProfileRouting::default()
         };
         let e = profile.apply_to(&from_server);
