@@ -720,7 +720,10 @@ mod tests {
             X509NameType::Name
         );
         assert_eq!(c.compression, Compression::CompressStubV2);
-        assert_eq!(*c.excluded_routes, vec!["192.168.1.0/24", "2001:db8:1::/48"]);
+        assert_eq!(
+            *c.excluded_routes,
+            vec!["192.168.1.0/24", "2001:db8:1::/48"]
+        );
         assert_eq!(c.dns.servers, vec!["10.8.0.1", "fd00::1"]);
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["tlsAuth"]["direction"], 1);

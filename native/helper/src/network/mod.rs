@@ -30,25 +30,31 @@ pub type RouteNotices = tokio::sync::mpsc::UnboundedSender<RemovedRoute>;
 
 /// Routing and DNS the profile itself asks for (`route`, `route-ipv6`, `redirect-gateway`,
 /// `route … net_gateway`, `dhcp-option`/`dns`), applied on top of whatever the server pushes.
+///
+/// A copy of those fields rather than the `EngineConfig`, so the network layer, which lives as
+/// long as the session, holds none of the config's keys and passwords.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileRouting {
-    pub routes: RouteList,
-    pub routes_ipv6: RouteList,
+    /// `redirect-gateway def1`: the IPv4 default route into the tunnel.
     pub redirect_gateway: bool,
     /// `redirect-gateway ipv6`: IPv6 into the tunnel too, when it has an IPv6 address.
     pub redirect_gateway_ipv6: bool,
+    /// `route` and `route-ipv6` lines, added to the pushed ones.
+    pub routes: RouteList,
+    pub routes_ipv6: RouteList,
     /// Networks that keep using the path they had before the tunnel came up.
     pub excluded_routes: RouteList,
+    /// Listed before the pushed DNS entries.
     pub dns: DnsSettings,
 }
 
 impl ProfileRouting {
     pub fn from_config(config: &EngineConfig) -> Self {
         ProfileRouting {
-            routes: config.routes.clone(),
-            routes_ipv6: config.routes_ipv6.clone(),
             redirect_gateway: config.redirect_gateway,
             redirect_gateway_ipv6: config.redirect_gateway_ipv6,
+            routes: config.routes.clone(),
+            routes_ipv6: config.routes_ipv6.clone(),
             excluded_routes: config.excluded_routes.clone(),
             dns: config.dns.clone(),
         }
