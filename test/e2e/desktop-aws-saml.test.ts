@@ -18,9 +18,10 @@ import { desktopCore } from '../../main/desktop/desktop-core';
 import { DesktopService } from '../../main/desktop/desktop-service';
 import { SettingsStore } from '../../main/desktop/settings-store';
 import { MemoryStore } from '../../main/secrets/memory-store';
-import { startAwsEndpoint, type AwsEndpoint } from '../peers/aws-endpoint/endpoint';
-import { helperBinary, Lab } from '../peers/lab';
-import { startSimpleSamlIdp, type SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp';
+import type { AwsEndpoint } from '../peers/aws-endpoint/endpoint';
+import { BANNER, startSamlLab, type SamlLab } from '../peers/aws-endpoint/saml-lab';
+import { helperBinary, type Lab } from '../peers/lab';
+import type { SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp';
 import { chromiumUser, launchChromium, samlLogin, type ChromiumUser } from '../peers/sso-common/chromium';
 import { recordSecret } from '../peers/sso-common/record-secret';
 import { portPlacement } from '../support/host-netns';
@@ -28,10 +29,9 @@ import { accessibilityViolations } from './support/a11y';
 import { openUi, type Ui } from './support/harness';
 import { hidden, shows, visible } from './support/ui-expect';
 
-const BANNER = ['Welcome to the Example Corp VPN.', 'Use of this system is monitored.'];
-const DENIED = 'Your account is not allowed to use this VPN. Contact it-help@example.test.';
 
 describe('AWS SAML sign-in in the desktop app', () => {
+  let samlLab: SamlLab;
   let lab: Lab;
   let idp: SimpleSamlIdp;
   let endpoint: AwsEndpoint;
@@ -46,16 +46,8 @@ describe('AWS SAML sign-in in the desktop app', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'causeway-e2e-saml-'));
-    lab = await Lab.create();
-    idp = await startSimpleSamlIdp();
-    for (const u of Object.values(idp.users)) recordSecret(u.password);
-    endpoint = await startAwsEndpoint(lab, {
-      idp: { ssoUrl: idp.ssoUrl, certPem: idp.certPem },
-      banner: BANNER,
-      requiredGroup: 'vpn-users',
-      deniedMessage: DENIED,
-      onSecret: recordSecret,
-    });
+    samlLab = await startSamlLab({ onSecret: recordSecret });
+    ({ lab, idp, endpoint } = samlLab);
     browser = await launchChromium();
     // Every page the app opens is loaded; the user signs in on the last one (the ACS takes one answer).
     let pages = 0;
@@ -87,9 +79,7 @@ describe('AWS SAML sign-in in the desktop app', () => {
     await ui?.close();
     await core?.shutdown();
     await browser?.close();
-    await endpoint?.stop();
-    await idp?.stop();
-    await lab?.close();
+    await samlLab?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

@@ -9,6 +9,7 @@
 // behind after disconnect (no table, route or routing rule). A negative control first shows every probe leaves in
 // plaintext with no protection, so a probe with no route out cannot pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineConfig } from '../../app/helper-protocol/messages.js';
 import { Lab, sleep, type HelperClient, type LabServer } from '../peers/lab/index.js';
 import { Capture, pingWorks, probe, tcpProbe, to, udpProbeFrom } from './leak-probes.js';
 
@@ -338,24 +339,41 @@ describe('leak protection in the namespace lab', () => {
     expect(leaked).toEqual([]);
   });
 
-  it('lets no IPv4 out in plaintext while a full tunnel reconnects, kill switch off', async () => {
-    const session = 'reconnect';
-    helper.connect(session, lab.engineConfig(server, {}, { killSwitch: false, allowLan: true, connectRetryMax: null }));
+  /**
+   * Connects `session` with `config` (`whileUp` runs once it is connected), takes the server
+   * away until the session reconnects, and returns what the capture saw while `probes` ran;
+   * then the server comes back and the session ends.
+   */
+  async function captureWhileReconnecting(
+    session: string,
+    config: EngineConfig,
+    probes: () => Promise<void>,
+    whileUp: () => Promise<void> = async () => {},
+  ): Promise<string[]> {
+    helper.connect(session, config);
     await helper.waitForPhase(session, 'connected', 20_000);
+    await whileUp();
+    // Take the server away: the session notices (keepalive) and keeps trying to reconnect.
     const since = helper.messages.length;
     await server.stop();
     await helper.waitFor((m) => m.type === 'state' && m.session === session && m.phase === 'reconnecting', 20_000, since);
-    let leaked: string[];
     try {
       const capture = await Capture.start(lab, server);
-      expect(await probe(lab, internet.v4)).toBe(false);
-      expect(await probe(lab, internet.v6)).toBe(false);
-      leaked = await capture.stop();
+      await probes();
+      return await capture.stop();
     } finally {
       await server.restart();
       helper.disconnect(session);
       await helper.waitForPhase(session, 'disconnected', 15_000);
     }
+  }
+
+  it('lets no IPv4 out in plaintext while a full tunnel reconnects, kill switch off', async () => {
+    const config = lab.engineConfig(server, {}, { killSwitch: false, allowLan: true, connectRetryMax: null });
+    const leaked = await captureWhileReconnecting('reconnect', config, async () => {
+      expect(await probe(lab, internet.v4)).toBe(false);
+      expect(await probe(lab, internet.v6)).toBe(false);
+    });
     expect(to(leaked, internet.v4)).toEqual([]);
     expect(to(leaked, internet.v6)).toEqual([]);
     // Negative control: after the session the same probes go out again.
@@ -366,31 +384,16 @@ describe('leak protection in the namespace lab', () => {
   });
 
   it('lets nothing but the VPN server through while the tunnel is down with the kill switch on', async () => {
-    const session = 'killswitch';
-    helper.connect(session, lab.engineConfig(server, {}, { killSwitch: true, blockIpv6: true, connectRetryMax: null }));
-    await helper.waitForPhase(session, 'connected', 20_000);
-    expect(await pingWorks(lab, server.info.tunnelAddress)).toBe(true);
-
-    // Take the server away: the session notices (keepalive) and keeps trying to reconnect.
-    const since = helper.messages.length;
-    await server.stop();
-    await helper.waitFor((m) => m.type === 'state' && m.session === session && m.phase === 'reconnecting', 20_000, since);
-
-    let leaked: string[];
-    try {
-      const capture = await Capture.start(lab, server);
+    const config = lab.engineConfig(server, {}, { killSwitch: true, blockIpv6: true, connectRetryMax: null });
+    const tunnelUp = async () => expect(await pingWorks(lab, server.info.tunnelAddress)).toBe(true);
+    const probes = async () => {
       expect(await probe(lab, lab.netns.serverAddress)).toBe(false);
       expect(await probe(lab, SERVER_V6)).toBe(false);
       expect(await probe(lab, internet.v4)).toBe(false);
       expect(await probe(lab, internet.v6)).toBe(false);
       await sleep(2000); // reconnect attempts go on meanwhile; they are the only packets allowed
-      leaked = await capture.stop();
-    } finally {
-      await server.restart();
-      helper.disconnect(session);
-      await helper.waitForPhase(session, 'disconnected', 15_000);
-    }
-    expect(leaked).toEqual([]);
+    };
+    expect(await captureWhileReconnecting('killswitch', config, probes, tunnelUp)).toEqual([]);
 
     // The capture would have seen those probes: after the session ends they go out again.
     expect(await helperTables(lab)).toEqual([]);

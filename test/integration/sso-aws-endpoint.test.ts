@@ -10,18 +10,18 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crv1Password, parseCrv1 } from '../../main/auth/crv1.js';
 import { startAcsListener, AWS_ACS_PORT } from '../../main/auth/saml-acs.js';
-import { startAwsEndpoint, patchedOpenvpn, type AwsEndpoint } from '../peers/aws-endpoint/endpoint.js';
-import { Lab } from '../peers/lab/index.js';
+import { patchedOpenvpn, type AwsEndpoint } from '../peers/aws-endpoint/endpoint.js';
+import { BANNER, DENIED, startSamlLab, type SamlLab } from '../peers/aws-endpoint/saml-lab.js';
+import type { Lab } from '../peers/lab/index.js';
 import { LabProcess } from '../peers/lab/process.js';
-import { startSimpleSamlIdp, type SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp.js';
+import type { SimpleSamlIdp } from '../peers/saml-idp/simplesamlphp.js';
 import { chromiumUser, launchChromium, samlLogin } from '../peers/sso-common/chromium.js';
 import { recordSecret } from '../peers/sso-common/record-secret.js';
 import { portPlacement } from '../support/host-netns.js';
 import { spawn } from 'node:child_process';
 
-const BANNER = ['Welcome to the Example Corp VPN.', 'Use of this system is monitored.'];
-const DENIED = 'Your account is not allowed to use this VPN. Contact it-help@example.test.';
 
+let samlLab: SamlLab;
 let lab: Lab;
 let idp: SimpleSamlIdp;
 let endpoint: AwsEndpoint;
@@ -30,23 +30,14 @@ let attempt = 0;
 
 beforeAll(async () => {
   patchedOpenvpn(); // build (or find cached) before the clock of any test starts
-  lab = await Lab.create();
-  idp = await startSimpleSamlIdp();
-  for (const u of Object.values(idp.users)) recordSecret(u.password);
-  endpoint = await startAwsEndpoint(lab, {
-    idp: { ssoUrl: idp.ssoUrl, certPem: idp.certPem },
-    banner: BANNER,
-    requiredGroup: 'vpn-users',
-    deniedMessage: DENIED,
-  });
+  samlLab = await startSamlLab();
+  ({ lab, idp, endpoint } = samlLab);
   browser = await launchChromium();
 }, 600_000);
 
 afterAll(async () => {
   await browser?.close();
-  await endpoint?.stop();
-  await idp?.stop();
-  await lab?.close();
+  await samlLab?.stop();
 });
 
 /** Runs the patched openvpn as a client with the given credentials until it connects or gives up. */

@@ -14,7 +14,8 @@ use crate::limits::{
 };
 
 /// `deserialize_with` for every `Option` field: turns off serde's "a missing Option is None"
-/// default, so an omitted field is an error on both sides of the protocol.
+/// default, so an omitted field is an error on both sides of the protocol. Items apply it to
+/// all their `Option` fields with `#[serde_with_macros::apply(...)]` rather than field by field.
 pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
@@ -196,13 +197,73 @@ impl JsonSchema for KeyDirection {
     }
 }
 
+/// Routes in CIDR form ("10.0.0.0/8", "fd00::/64"), at most `MAX_ROUTES`: the one shape of
+/// every route list of the protocol (the profile's, the exclusions, the pushed ones), so the
+/// bound is stated once. On the wire a plain array of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RouteList(pub Vec<String>);
+
+impl JsonSchema for RouteList {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RouteList".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "array",
+            "items": { "type": "string", "maxLength": MAX_ADDRESS_CHARS },
+            "maxItems": MAX_ROUTES,
+        })
+    }
+}
+
+impl std::ops::Deref for RouteList {
+    type Target = Vec<String>;
+
+    fn deref(&self) -> &Vec<String> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RouteList {
+    fn deref_mut(&mut self) -> &mut Vec<String> {
+        &mut self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a RouteList {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<S: Into<String>, const N: usize> From<[S; N]> for RouteList {
+    fn from(routes: [S; N]) -> Self {
+        routes.into_iter().collect()
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for RouteList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        RouteList(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsAuth {
     #[schemars(length(min = 1, max = MAX_PEM_CHARS))]
     pub key: String,
     /// `key-direction`: 0, 1 or null (bidirectional).
-    #[serde(deserialize_with = "nullable")]
     pub direction: Option<KeyDirection>,
 }
 
@@ -343,6 +404,7 @@ pub struct HttpHeader {
 
 /// The proxy between the engine and every remote: the engine connects to the proxy (its name
 /// resolved by the engine), never to the server directly.
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProxySettings {
@@ -352,12 +414,10 @@ pub struct ProxySettings {
     #[schemars(range(min = 1))]
     pub port: u16,
     /// HTTP Basic (`Proxy-Authorization`) or SOCKS5 username/password (RFC 1929); null = none.
-    #[serde(deserialize_with = "nullable")]
     pub credentials: Option<Credentials>,
     /// HTTP only: the CONNECT request's version (`http-proxy-option VERSION`).
     pub http_version: HttpVersion,
     /// HTTP only: `User-Agent` (`http-proxy-option AGENT`); null = none sent.
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_TEXT_CHARS))]
     pub user_agent: Option<String>,
     /// HTTP only: `http-proxy-option CUSTOM-HEADER`.
@@ -367,6 +427,7 @@ pub struct ProxySettings {
 
 /// A fully normalized engine configuration, built by main from a stored Profile
 /// (main/connection/engine-config.ts). Never profile text and never a file path.
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EngineConfig {
@@ -379,45 +440,36 @@ pub struct EngineConfig {
     /// `connect-retry` base and cap, seconds.
     pub connect_retry: ConnectRetry,
     /// Give up after this many failed attempts over the whole list (`connect-retry-max`); null = never.
-    #[serde(deserialize_with = "nullable")]
     pub connect_retry_max: Option<u32>,
     /// Time allowed for one TLS handshake (`hand-window`), seconds.
     pub handshake_window_sec: u32,
     /// Reach every remote through this proxy; null = connect directly.
-    #[serde(deserialize_with = "nullable")]
     pub proxy: Option<ProxySettings>,
 
     /// PEM: the CA bundle that must sign the server chain; "" only with `peerFingerprints`.
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub ca: String,
     /// PEM: intermediates (`extra-certs`).
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub extra_certs: Option<String>,
     /// PEM client certificate.
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub cert: Option<String>,
     /// PEM private key of `cert` (a secret: it never leaves the helper).
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub key: Option<String>,
 
     /// OpenVPN static key text and `key-direction`.
-    #[serde(deserialize_with = "nullable")]
     pub tls_auth: Option<TlsAuth>,
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub tls_crypt: Option<String>,
     /// The client's tls-crypt-v2 key file text (client key + wrapped key).
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub tls_crypt_v2: Option<String>,
     /// HMAC digest (`auth` directive) for tls-auth and the CBC data ciphers; default SHA1.
     pub auth_digest: AuthDigest,
 
     pub tls_version_min: TlsVersion,
-    #[serde(deserialize_with = "nullable")]
     pub tls_version_max: Option<TlsVersion>,
     /// Preference order, as sent in IV_CIPHERS. A profile's `cipher` (2.4 style) is among them.
     #[schemars(length(min = 1, max = MAX_SMALL_LIST))]
@@ -425,50 +477,39 @@ pub struct EngineConfig {
     /// `data-ciphers-fallback`: the cipher of a server that neither pushes `cipher` nor names
     /// one in its options string (OpenVPN 2.3 and older, or built without OCC); also the
     /// cipher the options string announces. The CBC ciphers authenticate with the `auth` digest.
-    #[serde(deserialize_with = "nullable")]
     pub data_ciphers_fallback: Option<DataCipher>,
-    #[serde(deserialize_with = "nullable")]
     pub remote_cert_tls: Option<RemoteCertTls>,
-    #[serde(deserialize_with = "nullable")]
     pub verify_x509_name: Option<VerifyX509Name>,
     /// `peer-fingerprint`: SHA-256 fingerprints ("AB:CD:…") one of which the server certificate
     /// must have. With an empty `ca` they are the only trust (a self-signed server, OpenVPN 2.6).
     #[schemars(length(max = MAX_FINGERPRINTS), inner(length(max = MAX_TEXT_CHARS)))]
     pub peer_fingerprints: Vec<String>,
     /// `crl-verify`: PEM CRLs; the server certificate must be covered by its issuer's and not revoked.
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_PEM_CHARS))]
     pub crl: Option<String>,
     /// `verify-hash`: fingerprints one of which the certificate that issued the server's must have.
-    #[serde(deserialize_with = "nullable")]
     pub verify_hash: Option<VerifyHash>,
     /// `remote-cert-ku`: [] = the key usage extension must be present; else the bits of one value
     /// (OpenVPN's order, 0x80 = digitalSignature) must be set.
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_SMALL_LIST))]
     pub remote_cert_ku: Option<Vec<u16>>,
     /// `remote-cert-eku`: an extended key usage OID the server certificate must carry.
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_TEXT_CHARS))]
     pub remote_cert_eku: Option<String>,
 
     /// Whether the server expects username/password in key method 2 (`auth-user-pass`).
     pub auth_user_pass: bool,
     /// `static-challenge "text" echo`: the engine asks for the answer and sends SCRV1.
-    #[serde(deserialize_with = "nullable")]
     pub static_challenge: Option<StaticChallenge>,
     /// Credentials known before connecting (saved password, or the AWS SAML first leg).
-    #[serde(deserialize_with = "nullable")]
     pub credentials: Option<Credentials>,
     /// AWS Client VPN endpoint: enables the u32 credential framing for long passwords.
     pub aws_framing: bool,
 
     /// Framing for `compress`/`comp-lzo no` servers; we never compress.
     pub compression: Compression,
-    #[serde(deserialize_with = "nullable")]
     pub keepalive: Option<Keepalive>,
     pub reneg_sec: u32,
-    #[serde(deserialize_with = "nullable")]
     pub reneg_bytes: Option<u64>,
     #[schemars(range(min = 576, max = 65535))]
     pub tun_mtu: u32,
@@ -478,10 +519,8 @@ pub struct EngineConfig {
     pub route_no_pull: bool,
     /// Routes from the profile itself, CIDR form ("10.0.0.0/8"); with `routesIpv6` and
     /// `excludedRoutes` at most `LIMITS.maxRoutes` in all.
-    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
-    pub routes: Vec<String>,
-    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
-    pub routes_ipv6: Vec<String>,
+    pub routes: RouteList,
+    pub routes_ipv6: RouteList,
     pub redirect_gateway: bool,
     /// The profile's `redirect-gateway ipv6`: IPv6 goes into the tunnel too (OpenVPN's
     /// `::/3`, `2000::/4`, `3000::/4`, `fc00::/7`) once the server gives the tunnel an IPv6
@@ -489,8 +528,7 @@ pub struct EngineConfig {
     pub redirect_gateway_ipv6: bool,
     /// Routes that bypass the tunnel via the original default path (`route … net_gateway`),
     /// CIDR, IPv4 and IPv6 (applied by the helper, not the engine).
-    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
-    pub excluded_routes: Vec<String>,
+    pub excluded_routes: RouteList,
     /// The profile's own DNS (`dhcp-option DNS/DOMAIN/…`, `dns …`); the helper adds it to what
     /// the server pushes.
     pub dns: DnsSettings,
@@ -535,6 +573,7 @@ pub enum RemoteCertTls {
     Server,
 }
 
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ipv4Settings {
@@ -542,7 +581,6 @@ pub struct Ipv4Settings {
     pub address: String,
     #[schemars(range(max = 32))]
     pub prefix: u8,
-    #[serde(deserialize_with = "nullable")]
     #[schemars(length(max = MAX_ADDRESS_CHARS))]
     pub gateway: Option<String>,
 }
@@ -571,17 +609,14 @@ pub struct DnsSettings {
 
 /// What the server pushed, normalized (the protocol's `PushedSettings` minus `device`,
 /// which the helper adds once it has created the TUN device).
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PushedSettings {
-    #[serde(deserialize_with = "nullable")]
     pub ipv4: Option<Ipv4Settings>,
-    #[serde(deserialize_with = "nullable")]
     pub ipv6: Option<Ipv6Settings>,
-    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
-    pub routes: Vec<String>,
-    #[schemars(length(max = MAX_ROUTES), inner(length(max = MAX_ADDRESS_CHARS)))]
-    pub routes_ipv6: Vec<String>,
+    pub routes: RouteList,
+    pub routes_ipv6: RouteList,
     pub redirect_gateway: bool,
     /// The server pushed `redirect-gateway ipv6`: IPv6 goes into the tunnel too, when it has
     /// an IPv6 address (`ipv6`).
@@ -594,11 +629,9 @@ pub struct PushedSettings {
     pub block_ipv6: bool,
     pub dns: DnsSettings,
     pub mtu: u32,
-    #[serde(deserialize_with = "nullable")]
     pub peer_id: Option<u32>,
     pub cipher: DataCipher,
     /// Seconds until the server ends the session, when it says so (AWS session timeout).
-    #[serde(deserialize_with = "nullable")]
     pub session_timeout_sec: Option<u32>,
 }
 
@@ -687,7 +720,10 @@ mod tests {
             X509NameType::Name
         );
         assert_eq!(c.compression, Compression::CompressStubV2);
-        assert_eq!(c.excluded_routes, vec!["192.168.1.0/24", "2001:db8:1::/48"]);
+        assert_eq!(
+            *c.excluded_routes,
+            vec!["192.168.1.0/24", "2001:db8:1::/48"]
+        );
         assert_eq!(c.dns.servers, vec!["10.8.0.1", "fd00::1"]);
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["tlsAuth"]["direction"], 1);

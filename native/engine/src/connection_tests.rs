@@ -1,7 +1,7 @@
 //! Deterministic tests of the sans-IO client core against the in-memory fake server: virtual
 //! time, scripted loss / duplication / reordering, no sockets.
 
-use crate::config::{DataCipher, EngineConfig, Proto};
+use crate::config::{AuthDigest, DataCipher, EngineConfig, Proto};
 use crate::connection::{CloseReason, ConnEvent, Connection};
 use crate::fake_server::{self, FakeServer};
 use crate::params::Prepared;
@@ -72,7 +72,7 @@ impl Sim {
                 key: format!("-----BEGIN OpenVPN Static key V1-----\n{}\n-----END OpenVPN Static key V1-----\n", body.join("\n")),
                 direction: Some(crate::config::KeyDirection::Inverse),
             });
-            cfg.auth_digest = crate::config::AuthDigest::Sha256;
+            cfg.auth_digest = AuthDigest::Sha256;
         }
         let prepared = Prepared::new(&cfg).unwrap();
         let params = prepared.conn_params(
@@ -91,7 +91,7 @@ impl Sim {
             server.wrap = crate::wrap::Wrap::tls_auth(
                 &key,
                 Some(crate::config::KeyDirection::Normal),
-                crate::config::AuthDigest::Sha256,
+                AuthDigest::Sha256,
                 1_700_000_000,
             );
         }
@@ -233,29 +233,13 @@ fn handshake_push_and_data_both_ways() {
     assert_eq!((v4.address.as_str(), v4.prefix), ("10.8.0.2", 24));
     assert_eq!(s.peer_id, Some(7));
     assert_eq!(sim.server.client_password.as_deref(), Some("pw"));
-    let summary = sim.events.iter().find_map(|e| match e {
-        ConnEvent::Log(_, t) if t.starts_with("control channel") => Some(t.clone()),
-        _ => None,
-    });
     assert_eq!(
-        summary.as_deref(),
-        Some("control channel TLSv1_3 TLS13_AES_256_GCM_SHA384; data channel AES-256-GCM via TLS-EKM, peer-id 7")
+        data_cipher_summary(&sim),
+        "control channel TLSv1_3 TLS13_AES_256_GCM_SHA384; data channel AES-256-GCM via TLS-EKM, peer-id 7"
     );
 
-    let mut out = Vec::new();
-    assert!(sim.client.encrypt_tun(&mut ip_packet(1), &mut out, sim.now));
-    assert_eq!(
-        &out[..4],
-        &[0x48, 0, 0, 7],
-        "P_DATA_V2 with the pushed peer-id"
-    );
-    assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(1));
-    let mut back = sim.server.encrypt(&ip_packet(2));
-    let r = sim
-        .client
-        .handle_link(&mut back, sim.now)
-        .expect("data for the TUN");
-    assert_eq!(back[r].to_vec(), ip_packet(2));
+    let header = assert_data_both_ways(&mut sim);
+    assert_eq!(header, [0x48, 0, 0, 7], "P_DATA_V2 with the pushed peer-id");
     assert_eq!((sim.client.tx_bytes, sim.client.rx_bytes), (28, 28));
 }
 
@@ -295,7 +279,7 @@ fn push_continuation_is_applied_atomically() {
         _ => None,
     });
     let s = s.expect("established");
-    assert_eq!(s.routes, vec!["10.1.0.0/16"]);
+    assert_eq!(*s.routes, vec!["10.1.0.0/16"]);
     assert_eq!(s.ipv4.unwrap().address, "10.8.0.9");
     assert!(sim
         .events
@@ -499,15 +483,7 @@ fn garbage_and_mutated_packets_do_not_disturb_a_session() {
         "drops are logged sparingly, got {drop_logs}"
     );
     // Still working both ways.
-    let mut out = Vec::new();
-    assert!(sim.client.encrypt_tun(&mut ip_packet(4), &mut out, now));
-    assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(4));
-    let mut back = sim.server.encrypt(&ip_packet(5));
-    let r = sim
-        .client
-        .handle_link(&mut back, now)
-        .expect("data after the garbage");
-    assert_eq!(back[r].to_vec(), ip_packet(5));
+    assert_data_both_ways(&mut sim);
 }
 
 /// A server that answers PUSH_REQUEST with continuation after continuation is refused once
@@ -540,19 +516,58 @@ fn a_flood_of_push_continuations_closes_the_connection() {
 const PUSH_NO_CIPHER: &str =
     "PUSH_REPLY,ifconfig 10.8.0.2 255.255.255.0,topology subnet,peer-id 7,key-derivation tls-ekm";
 
-/// Connects with `push` to a server whose options string is `server_occ` and whose data
-/// channel is `cipher` with HMAC-`auth`; returns the simulation once established or closed.
-fn cbc_sim(
-    push: &str,
-    profile: impl FnOnce(&mut EngineConfig),
-    server_occ: &str,
+/// What a CBC test's profile allows: its data ciphers (empty: the default list), its fallback
+/// and the digest its HMAC uses.
+struct CbcProfile {
+    data_ciphers: &'static [DataCipher],
+    fallback: Option<DataCipher>,
+    auth: AuthDigest,
+}
+
+impl CbcProfile {
+    /// The default data ciphers and HMAC-SHA1, with `fallback` for a server naming none.
+    fn falling_back_to(fallback: Option<DataCipher>) -> Self {
+        let auth = AuthDigest::Sha1;
+        CbcProfile {
+            data_ciphers: &[],
+            fallback,
+            auth,
+        }
+    }
+}
+
+/// A CBC test's server: its options string and the data channel it runs.
+struct CbcServer {
+    occ: &'static str,
     cipher: DataCipher,
-    auth: crate::config::AuthDigest,
-) -> Sim {
-    let mut sim = Sim::build_with(&[push], false, profile, |server| {
-        server.cipher = cipher;
-        server.auth = auth;
-        server.options_string = server_occ.into();
+    auth: AuthDigest,
+}
+
+impl CbcServer {
+    /// An AES-256-CBC/HMAC-SHA1 server sending `occ`.
+    fn aes256_sha1(occ: &'static str) -> Self {
+        CbcServer {
+            occ,
+            cipher: DataCipher::Aes256Cbc,
+            auth: AuthDigest::Sha1,
+        }
+    }
+}
+
+/// Connects with `push` from `profile` to `server`; returns the simulation once established
+/// or closed.
+fn cbc_sim(push: &str, profile: CbcProfile, server: CbcServer) -> Sim {
+    let configure = |cfg: &mut EngineConfig| {
+        if !profile.data_ciphers.is_empty() {
+            cfg.data_ciphers = profile.data_ciphers.to_vec();
+        }
+        cfg.data_ciphers_fallback = profile.fallback;
+        cfg.auth_digest = profile.auth;
+    };
+    let mut sim = Sim::build_with(&[push], false, configure, |s| {
+        s.cipher = server.cipher;
+        s.auth = server.auth;
+        s.options_string = server.occ.into();
     });
     sim.run_until(Duration::from_secs(10), |s| {
         s.established() || s.closed().is_some()
@@ -570,9 +585,12 @@ fn data_cipher_summary(sim: &Sim) -> String {
         .unwrap_or_else(|| panic!("no summary: {:?}", sim.events))
 }
 
-fn assert_data_both_ways(sim: &mut Sim) {
+/// Sends a packet each way through the established session; returns the first four bytes of
+/// the client's (opcode, key id and peer-id).
+fn assert_data_both_ways(sim: &mut Sim) -> [u8; 4] {
     let mut out = Vec::new();
     assert!(sim.client.encrypt_tun(&mut ip_packet(1), &mut out, sim.now));
+    let header = out[..4].try_into().unwrap();
     assert_eq!(sim.server.decrypt(&mut out).unwrap(), ip_packet(1));
     let mut back = sim.server.encrypt(&ip_packet(2));
     let r = sim
@@ -580,6 +598,7 @@ fn assert_data_both_ways(sim: &mut Sim) {
         .handle_link(&mut back, sim.now)
         .expect("data for the TUN");
     assert_eq!(back[r].to_vec(), ip_packet(2));
+    header
 }
 
 fn closed_with(sim: &Sim) -> String {
@@ -589,90 +608,77 @@ fn closed_with(sim: &Sim) -> String {
     }
 }
 
-/// A server's CBC choice the client follows, and the digest it authenticates with.
-struct CbcCase {
-    what: &'static str,
-    push: String,
-    profile: fn(&mut EngineConfig),
-    server_occ: &'static str,
-    cipher: DataCipher,
-    auth: crate::config::AuthDigest,
-    summary: &'static str,
-}
-
 #[test]
 fn cbc_negotiated_announced_or_fallen_back_to_carries_data_with_the_profiles_hmac() {
-    use crate::config::AuthDigest;
+    use DataCipher::{Aes128Cbc, Aes256Cbc, Aes256Gcm};
     let cases = [
-        CbcCase {
-            what: "pushed by a negotiating server",
-            push: PUSH.replace("cipher AES-256-GCM", "cipher AES-256-CBC"),
-            profile: |cfg| {
-                cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes256Cbc];
-                cfg.auth_digest = AuthDigest::Sha256;
+        (
+            "pushed by a negotiating server",
+            PUSH.replace("cipher AES-256-GCM", "cipher AES-256-CBC"),
+            CbcProfile {
+                data_ciphers: &[Aes256Gcm, Aes256Cbc],
+                fallback: None,
+                auth: AuthDigest::Sha256,
             },
-            server_occ: "V4,dev-type tun,cipher AES-256-CBC,auth SHA256,tls-server",
-            cipher: DataCipher::Aes256Cbc,
-            auth: AuthDigest::Sha256,
-            summary: "data channel AES-256-CBC via TLS-EKM",
-        },
-        CbcCase {
+            CbcServer {
+                occ: "V4,dev-type tun,cipher AES-256-CBC,auth SHA256,tls-server",
+                cipher: Aes256Cbc,
+                auth: AuthDigest::Sha256,
+            },
+            "data channel AES-256-CBC via TLS-EKM",
+        ),
+        (
             // 2.4-style: the profile's `cipher AES-128-CBC` is among the ciphers it allows.
-            what: "named in the options string of a server without negotiation",
-            push: PUSH_NO_CIPHER.into(),
-            profile: |cfg| {
-                cfg.data_ciphers = vec![DataCipher::Aes256Gcm, DataCipher::Aes128Cbc];
-                cfg.auth_digest = AuthDigest::Sha512;
+            "named in the options string of a server without negotiation",
+            PUSH_NO_CIPHER.into(),
+            CbcProfile {
+                data_ciphers: &[Aes256Gcm, Aes128Cbc],
+                fallback: None,
+                auth: AuthDigest::Sha512,
             },
-            server_occ: "V4,dev-type tun,cipher AES-128-CBC,auth SHA512,keysize 128,tls-server",
-            cipher: DataCipher::Aes128Cbc,
-            auth: AuthDigest::Sha512,
-            summary: "data channel AES-128-CBC",
-        },
-        CbcCase {
-            what: "the fallback, for a server naming no cipher",
-            push: PUSH_NO_CIPHER.into(),
-            profile: |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
-            server_occ: "V4,dev-type tun,tls-server",
-            cipher: DataCipher::Aes256Cbc,
-            auth: AuthDigest::Sha1,
-            summary: "data channel AES-256-CBC",
-        },
+            CbcServer {
+                occ: "V4,dev-type tun,cipher AES-128-CBC,auth SHA512,keysize 128,tls-server",
+                cipher: Aes128Cbc,
+                auth: AuthDigest::Sha512,
+            },
+            "data channel AES-128-CBC",
+        ),
+        (
+            "the fallback, for a server naming no cipher",
+            PUSH_NO_CIPHER.into(),
+            CbcProfile::falling_back_to(Some(Aes256Cbc)),
+            CbcServer::aes256_sha1("V4,dev-type tun,tls-server"),
+            "data channel AES-256-CBC",
+        ),
     ];
-    for c in cases {
-        let mut sim = cbc_sim(&c.push, c.profile, c.server_occ, c.cipher, c.auth);
+    for (what, push, profile, server, expected) in cases {
+        let mut sim = cbc_sim(&push, profile, server);
         let summary = data_cipher_summary(&sim);
-        assert!(summary.contains(c.summary), "{}: {summary}", c.what);
+        assert!(summary.contains(expected), "{what}: {summary}");
         assert_data_both_ways(&mut sim);
     }
 }
 
 #[test]
 fn a_fallback_answers_a_server_naming_it_and_without_one_the_error_says_what_to_set() {
-    use crate::config::AuthDigest;
     // A fallback also answers a server whose options string names it, though data-ciphers do not.
     let sim = cbc_sim(
         PUSH_NO_CIPHER,
-        |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
-        "V4,dev-type tun,cipher AES-256-CBC,tls-server",
-        DataCipher::Aes256Cbc,
-        AuthDigest::Sha1,
+        CbcProfile::falling_back_to(Some(DataCipher::Aes256Cbc)),
+        CbcServer::aes256_sha1("V4,dev-type tun,cipher AES-256-CBC,tls-server"),
     );
     assert!(sim.established(), "{:?}", sim.events);
     // Without one, the connection ends saying what to set.
     let sim = cbc_sim(
         PUSH_NO_CIPHER,
-        |_| {},
-        "V4,dev-type tun,tls-server",
-        DataCipher::Aes256Cbc,
-        AuthDigest::Sha1,
+        CbcProfile::falling_back_to(None),
+        CbcServer::aes256_sha1("V4,dev-type tun,tls-server"),
     );
     assert!(closed_with(&sim).contains("data-ciphers-fallback"));
 }
 
 #[test]
 fn a_server_choosing_a_64_bit_block_cipher_is_refused_naming_sweet32() {
-    use crate::config::AuthDigest;
     for (push, occ) in [
         (
             PUSH_NO_CIPHER.to_string(),
@@ -683,13 +689,8 @@ fn a_server_choosing_a_64_bit_block_cipher_is_refused_naming_sweet32() {
             "V4,dev-type tun,tls-server",
         ),
     ] {
-        let sim = cbc_sim(
-            &push,
-            |cfg| cfg.data_ciphers_fallback = Some(DataCipher::Aes256Cbc),
-            occ,
-            DataCipher::Aes256Cbc,
-            AuthDigest::Sha1,
-        );
+        let profile = CbcProfile::falling_back_to(Some(DataCipher::Aes256Cbc));
+        let sim = cbc_sim(&push, profile, CbcServer::aes256_sha1(occ));
         let msg = closed_with(&sim);
         assert!(
             msg.contains("SWEET32") && msg.contains("AES-256-GCM"),

@@ -314,16 +314,16 @@ mod tests {
     #[test]
     fn routes_of_every_kind_share_one_budget() {
         let mut c = typical_config();
-        c.routes = vec!["10.0.0.0/8".into(); MAX_ROUTES / 2];
-        c.routes_ipv6 = vec!["fd00::/8".into(); MAX_ROUTES / 4];
-        c.excluded_routes = vec!["192.168.1.0/24".into(); MAX_ROUTES / 4];
+        *c.routes = vec!["10.0.0.0/8".into(); MAX_ROUTES / 2];
+        *c.routes_ipv6 = vec!["fd00::/8".into(); MAX_ROUTES / 4];
+        *c.excluded_routes = vec!["192.168.1.0/24".into(); MAX_ROUTES / 4];
         assert_eq!(check_sizes(&c), Ok(()));
         c.excluded_routes.push("192.168.2.0/24".into());
         let err = check_sizes(&c).unwrap_err();
         assert_eq!((err.actual, err.max), (MAX_ROUTES + 1, MAX_ROUTES));
         assert!(err.to_string().contains("excludedRoutes"), "{err}");
         c.excluded_routes.clear();
-        c.routes = vec!["10.0.0.0/8".into(); MAX_ROUTES + 1];
+        *c.routes = vec!["10.0.0.0/8".into(); MAX_ROUTES + 1];
         assert_eq!(check_sizes(&c).unwrap_err().field, "config.routes");
     }
 

@@ -2,7 +2,7 @@
 //! parts, and normalizing what a client must apply into `PushedSettings` + protocol parameters.
 
 use crate::config::{
-    Compression, DataCipher, DnsSettings, Ipv4Settings, Ipv6Settings, PushedSettings,
+    Compression, DataCipher, DnsSettings, Ipv4Settings, Ipv6Settings, PushedSettings, RouteList,
 };
 use crate::limits::{
     MAX_ADDRESS_CHARS, MAX_DNS_DOMAINS, MAX_DNS_SERVERS, MAX_NAME_CHARS, MAX_PUSH_BYTES,
@@ -400,16 +400,16 @@ impl PushedOptions {
                 address: a.to_string(),
                 prefix: p,
             }),
-            routes: if route_no_pull {
+            routes: RouteList(if route_no_pull {
                 Vec::new()
             } else {
                 self.routes.clone()
-            },
-            routes_ipv6: if route_no_pull {
+            }),
+            routes_ipv6: RouteList(if route_no_pull {
                 Vec::new()
             } else {
                 self.routes_ipv6.clone()
-            },
+            }),
             redirect_gateway: self.redirect_gateway && !route_no_pull,
             redirect_gateway_ipv6: self.redirect_gateway_ipv6 && !route_no_pull,
             // A restriction, honoured with route-nopull too.
@@ -454,7 +454,7 @@ mod tests {
             (v4.address.as_str(), v4.prefix, v4.gateway.as_deref()),
             ("10.8.0.133", 27, Some("10.8.0.129"))
         );
-        assert_eq!(s.routes, vec!["10.0.0.0/16", "172.16.8.0/21"]);
+        assert_eq!(*s.routes, vec!["10.0.0.0/16", "172.16.8.0/21"]);
         assert_eq!(s.dns.servers, vec!["10.0.0.2"]);
     }
 
@@ -471,7 +471,7 @@ mod tests {
         let v4 = s.ipv4.unwrap();
         assert_eq!((v4.prefix, v4.gateway.as_deref()), (30, Some("10.8.0.5")));
         assert_eq!(s.ipv6.unwrap().prefix, 64);
-        assert_eq!(s.routes, vec!["10.1.0.0/16"]);
+        assert_eq!(*s.routes, vec!["10.1.0.0/16"]);
         assert_eq!(s.mtu, 1400);
     }
 
@@ -483,7 +483,7 @@ mod tests {
         ])
         .unwrap();
         let s = o.to_settings(DataCipher::Aes256Gcm, 1500, false);
-        assert_eq!(s.routes, vec!["10.1.0.0/16"]);
+        assert_eq!(*s.routes, vec!["10.1.0.0/16"]);
         assert!(s.redirect_gateway);
         let s = o.to_settings(DataCipher::Aes256Gcm, 1500, true);
         assert!(s.routes.is_empty());

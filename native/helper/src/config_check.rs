@@ -80,28 +80,24 @@ mod tests {
     #[test]
     fn routes_are_checked_for_form_and_family() {
         let mut c = typical();
-        c.routes = vec!["10.0.0.0/8".into(), "fd00::/8".into()];
+        c.routes = ["10.0.0.0/8", "fd00::/8"].into();
         assert_eq!(
             check_config(&c).unwrap_err(),
             "config.routes[1] is not an IPv4 route"
         );
-        c.routes = vec!["10.0.0.0/33".into()];
+        c.routes = ["10.0.0.0/33"].into();
         assert_eq!(
             check_config(&c).unwrap_err(),
             "config.routes[0] is not an address/prefix"
         );
         c.routes.clear();
-        c.routes_ipv6 = vec!["10.0.0.0/8".into()];
+        c.routes_ipv6 = ["10.0.0.0/8"].into();
         assert_eq!(
             check_config(&c).unwrap_err(),
             "config.routesIpv6[0] is not an IPv6 route"
         );
         c.routes_ipv6.clear();
-        c.excluded_routes = vec![
-            "192.168.1.0/24".into(),
-            "2001:db8::/32".into(),
-            "nope".into(),
-        ];
+        c.excluded_routes = ["192.168.1.0/24", "2001:db8::/32", "nope"].into();
         assert_eq!(
             check_config(&c).unwrap_err(),
             "config.excludedRoutes[2] is not an address/prefix"
@@ -111,7 +107,7 @@ mod tests {
     #[test]
     fn caps_are_enforced_with_the_field_named() {
         let mut c = typical();
-        c.excluded_routes = vec!["192.168.1.0/24".into(); MAX_ROUTES];
+        *c.excluded_routes = vec!["192.168.1.0/24".into(); MAX_ROUTES];
         c.routes.clear();
         c.routes_ipv6.clear();
         assert_eq!(check_config(&c), Ok(()));

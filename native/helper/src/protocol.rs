@@ -2,8 +2,9 @@
 //! TypeScript types and validator (app/helper-protocol/generated/) are generated from the JSON
 //! Schema of these types (`npm run gen:protocol`; `schema::tests` fails while they are stale).
 //! Closed sets everywhere: unknown message types, unknown fields and unknown enum values are
-//! rejected. Nullable fields must be present, so they use `deserialize_with = "nullable"`,
-//! which turns off serde's "missing Option means None" default.
+//! rejected. Nullable fields must be present: every item with an `Option` field carries
+//! `serde_with_macros::apply(Option => deserialize_with = "nullable")`, which turns off
+//! serde's "missing Option means None" default for all of them at once.
 //!
 //! Framing (codec.rs): each message is a u32 big-endian byte length followed by that many
 //! bytes of UTF-8 JSON (one object). Secrets (keys, passwords, SAML responses, tokens) travel
@@ -48,6 +49,7 @@ fn check_session_id(s: &str) -> Result<(), String> {
 }
 
 /// main -> helper.
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMessage {
@@ -66,11 +68,8 @@ pub enum ClientMessage {
         #[serde(deserialize_with = "session_id")]
         #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: String,
-        #[serde(deserialize_with = "nullable")]
         username: Option<String>,
-        #[serde(deserialize_with = "nullable")]
         password: Option<String>,
-        #[serde(deserialize_with = "nullable")]
         response: Option<String>,
     },
     CrResponse {
@@ -212,6 +211,7 @@ impl<'de> Deserialize<'de> for PushedWire {
     }
 }
 
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionStatus {
@@ -219,18 +219,16 @@ pub struct SessionStatus {
     #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
     pub session: String,
     pub phase: SessionPhase,
-    #[serde(deserialize_with = "nullable")]
     pub uid: Option<u32>,
-    #[serde(deserialize_with = "nullable")]
     pub device: Option<String>,
     pub rx_bytes: u64,
     pub tx_bytes: u64,
     /// RFC 3339 UTC timestamp.
-    #[serde(deserialize_with = "nullable")]
     pub connected_since: Option<String>,
 }
 
 /// helper -> main.
+#[serde_with_macros::apply(crate = "serde_with_macros", Option => #[serde(deserialize_with = "nullable")])]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "type",
@@ -249,10 +247,8 @@ pub enum HelperMessage {
         session: String,
         phase: SessionPhase,
         /// The remote being tried or used: hostname as configured and resolved address.
-        #[serde(deserialize_with = "nullable")]
         remote: Option<RemoteWire>,
         /// Set when phase is 'failed' (or 'reconnecting' after an error).
-        #[serde(deserialize_with = "nullable")]
         error: Option<ErrorWire>,
     },
     NeedCredentials {
@@ -261,11 +257,9 @@ pub enum HelperMessage {
         session: String,
         kind: CredentialKindWire,
         /// Static challenge or CRV1 text shown to the user (for AWS SAML: the IdP URL).
-        #[serde(deserialize_with = "nullable")]
         challenge: Option<String>,
         echo: bool,
         /// Username to show/keep (CRV1 carries one).
-        #[serde(deserialize_with = "nullable")]
         username: Option<String>,
     },
     AuthPending {
@@ -298,6 +292,7 @@ pub enum HelperMessage {
         tx_bytes: u64,
     },
     Log {
+        #[serde_with(skip_apply)]
         #[serde(deserialize_with = "nullable_session_id")]
         #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: Option<String>,
@@ -305,6 +300,7 @@ pub enum HelperMessage {
         text: String,
     },
     Error {
+        #[serde_with(skip_apply)]
         #[serde(deserialize_with = "nullable_session_id")]
         #[schemars(length(min = 1, max = MAX_SESSION_ID_CHARS))]
         session: Option<String>,
@@ -322,9 +318,7 @@ pub enum HelperMessage {
         session: String,
         /// The network, as address/prefix.
         destination: String,
-        #[serde(deserialize_with = "nullable")]
         gateway: Option<String>,
-        #[serde(deserialize_with = "nullable")]
         device: Option<String>,
     },
 }

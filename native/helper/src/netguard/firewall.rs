@@ -351,6 +351,22 @@ pub fn ipv6_block_needed(
         || (redirect_gateway && (block_ipv6_setting || !tunnel_takes_ipv6_default))
 }
 
+/// The address family of a leak block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpFamily {
+    V4,
+    V6,
+}
+
+impl std::fmt::Display for IpFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IpFamily::V4 => "IPv4",
+            IpFamily::V6 => "IPv6",
+        })
+    }
+}
+
 /// A leak block of one session: while it exists, everything of one address family except
 /// loopback, the tunnels and the VPN servers (IPv4: also DHCP and, if allowed, the LAN) is
 /// rejected.
@@ -360,38 +376,30 @@ pub struct LeakBlock {
 }
 
 impl LeakBlock {
-    /// All IPv6 outside the tunnel; `allow_lan` keeps the directly connected link-local and
-    /// ULA subnets reachable.
-    pub fn ipv6(
+    /// All of one family outside the tunnel; `allow_lan` keeps the directly connected LAN
+    /// reachable (IPv4: private and link-local subnets; IPv6: link-local and ULA). The error
+    /// names the family.
+    pub fn outside(
+        family: IpFamily,
         tunnel: &str,
         endpoints: &[Endpoint],
         allow_lan: bool,
     ) -> Result<LeakBlock, String> {
-        LeakBlock::enable(
-            tunnel,
-            Contribution::Ipv6Block {
-                tunnel: tunnel.to_owned(),
-                endpoints: endpoints.to_vec(),
+        let (name, endpoints) = (tunnel.to_owned(), endpoints.to_vec());
+        let c = match family {
+            IpFamily::V4 => Contribution::Ipv4Block {
+                tunnel: name,
+                endpoints,
                 allow_lan,
             },
-        )
-    }
-
-    /// All IPv4 outside the tunnel of a full tunnel; `allow_lan` keeps the directly connected
-    /// private and link-local subnets reachable.
-    pub fn ipv4(
-        tunnel: &str,
-        endpoints: &[Endpoint],
-        allow_lan: bool,
-    ) -> Result<LeakBlock, String> {
-        LeakBlock::enable(
-            tunnel,
-            Contribution::Ipv4Block {
-                tunnel: tunnel.to_owned(),
-                endpoints: endpoints.to_vec(),
+            IpFamily::V6 => Contribution::Ipv6Block {
+                tunnel: name,
+                endpoints,
                 allow_lan,
             },
-        )
+        };
+        LeakBlock::enable(tunnel, c)
+            .map_err(|e| format!("cannot block {family} outside the tunnel: {e}"))
     }
 
     fn enable(tunnel: &str, c: Contribution) -> Result<LeakBlock, String> {
@@ -418,42 +426,45 @@ impl Drop for LeakBlock {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_lan_stays_reachable_only_when_every_ipv4_block_allows_it_and_no_kill_switch_is_on() {
-        let block = |allow_lan| Contribution::Ipv4Block {
+    /// A session's IPv4 or IPv6 block on `cw1`, with or without the LAN.
+    fn v4(allow_lan: bool) -> Contribution {
+        Contribution::Ipv4Block {
             tunnel: "cw1".into(),
             endpoints: vec![],
             allow_lan,
-        };
+        }
+    }
+
+    fn v6(allow_lan: bool) -> Contribution {
+        Contribution::Ipv6Block {
+            tunnel: "cw1".into(),
+            endpoints: vec![],
+            allow_lan,
+        }
+    }
+
+    fn kill_switch() -> Contribution {
+        Contribution::KillSwitch {
+            tunnel: None,
+            endpoints: vec![],
+        }
+    }
+
+    #[test]
+    fn the_lan_stays_reachable_only_when_every_ipv4_block_allows_it_and_no_kill_switch_is_on() {
         let mut reg = Registry::default();
-        reg.guards.insert(0, block(true));
+        reg.guards.insert(0, v4(true));
         assert!(reg.policy().block_ipv4 && reg.policy().allow_lan);
-        reg.guards.insert(1, block(false));
+        reg.guards.insert(1, v4(false));
         assert!(!reg.policy().allow_lan);
-        reg.guards.insert(1, block(true));
-        reg.guards.insert(
-            2,
-            Contribution::KillSwitch {
-                tunnel: None,
-                endpoints: vec![],
-            },
-        );
+        reg.guards.insert(1, v4(true));
+        reg.guards.insert(2, kill_switch());
         assert!(!reg.policy().allow_lan);
         assert!(!Registry::default().policy().allow_lan);
     }
 
     #[test]
     fn the_ipv6_lan_follows_the_ipv6_blocks_alone() {
-        let v6 = |allow_lan| Contribution::Ipv6Block {
-            tunnel: "cw1".into(),
-            endpoints: vec![],
-            allow_lan,
-        };
-        let v4 = |allow_lan| Contribution::Ipv4Block {
-            tunnel: "cw1".into(),
-            endpoints: vec![],
-            allow_lan,
-        };
         let mut reg = Registry::default();
         reg.guards.insert(0, v6(true));
         assert!(reg.policy().allow_lan_ipv6 && !reg.policy().allow_lan);
@@ -462,13 +473,7 @@ mod tests {
         reg.guards.insert(1, v4(true));
         assert!(!reg.policy().allow_lan_ipv6 && reg.policy().allow_lan);
         reg.guards.insert(0, v6(true));
-        reg.guards.insert(
-            2,
-            Contribution::KillSwitch {
-                tunnel: None,
-                endpoints: vec![],
-            },
-        );
+        reg.guards.insert(2, kill_switch());
         assert!(!reg.policy().allow_lan_ipv6 && !reg.policy().allow_lan);
     }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use causeway_engine::{EngineConfig, Proto, PushedSettings};
 
 use super::dns_plan::{self, DnsRequest};
-use super::firewall::{ipv6_block_needed, Endpoint, KillSwitch, LeakBlock, Transport};
+use super::firewall::{ipv6_block_needed, Endpoint, IpFamily, KillSwitch, LeakBlock, Transport};
 use crate::network::redirects_ipv6;
 use crate::platform::{DnsChange, Link, Os, Platform};
 
@@ -138,18 +138,24 @@ impl SessionGuards {
         ) {
             // Re-enabled for the current device name (a reconfiguration may bring a new one).
             // `block-ipv6` means all of IPv6 outside the tunnel, the LAN's too.
-            let block = LeakBlock::ipv6(device, &self.endpoints, allow_lan && !block_ipv6_setting)
-                .map_err(|e| format!("cannot block IPv6 outside the tunnel: {e}"))?;
-            self.ipv6 = Some(block);
+            self.ipv6 = Some(LeakBlock::outside(
+                IpFamily::V6,
+                device,
+                &self.endpoints,
+                allow_lan && !block_ipv6_setting,
+            )?);
         } else if let Some(old) = self.ipv6.take() {
             old.disable()?;
         }
         if pushed.redirect_gateway {
             // Kept while the engine reconnects (no tunnel, the routes gone) and whatever the
             // LAN routes: only routes protected IPv4 before, and both fail open.
-            let block = LeakBlock::ipv4(device, &self.endpoints, allow_lan)
-                .map_err(|e| format!("cannot block IPv4 outside the tunnel: {e}"))?;
-            self.ipv4 = Some(block);
+            self.ipv4 = Some(LeakBlock::outside(
+                IpFamily::V4,
+                device,
+                &self.endpoints,
+                allow_lan,
+            )?);
         } else if let Some(old) = self.ipv4.take() {
             old.disable()?;
         }

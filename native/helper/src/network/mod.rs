@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use causeway_engine::config::DnsSettings;
+use causeway_engine::config::{DnsSettings, RouteList};
 use causeway_engine::{EngineConfig, NetworkSetup, PushedSettings, Tun};
 
 use crate::log;
@@ -30,25 +30,31 @@ pub type RouteNotices = tokio::sync::mpsc::UnboundedSender<RemovedRoute>;
 
 /// Routing and DNS the profile itself asks for (`route`, `route-ipv6`, `redirect-gateway`,
 /// `route … net_gateway`, `dhcp-option`/`dns`), applied on top of whatever the server pushes.
+///
+/// A copy of those fields rather than the `EngineConfig`, so the network layer, which lives as
+/// long as the session, holds none of the config's keys and passwords.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileRouting {
-    pub routes: Vec<String>,
-    pub routes_ipv6: Vec<String>,
+    /// `redirect-gateway def1`: the IPv4 default route into the tunnel.
     pub redirect_gateway: bool,
     /// `redirect-gateway ipv6`: IPv6 into the tunnel too, when it has an IPv6 address.
     pub redirect_gateway_ipv6: bool,
+    /// `route` and `route-ipv6` lines, added to the pushed ones.
+    pub routes: RouteList,
+    pub routes_ipv6: RouteList,
     /// Networks that keep using the path they had before the tunnel came up.
-    pub excluded_routes: Vec<String>,
+    pub excluded_routes: RouteList,
+    /// Listed before the pushed DNS entries.
     pub dns: DnsSettings,
 }
 
 impl ProfileRouting {
     pub fn from_config(config: &EngineConfig) -> Self {
         ProfileRouting {
-            routes: config.routes.clone(),
-            routes_ipv6: config.routes_ipv6.clone(),
             redirect_gateway: config.redirect_gateway,
             redirect_gateway_ipv6: config.redirect_gateway_ipv6,
+            routes: config.routes.clone(),
+            routes_ipv6: config.routes_ipv6.clone(),
             excluded_routes: config.excluded_routes.clone(),
             dns: config.dns.clone(),
         }
@@ -499,14 +505,14 @@ mod tests {
     #[test]
     fn profile_routing_adds_to_what_the_server_pushed() {
         let profile = ProfileRouting {
-            routes: vec!["10.20.0.0/16".into(), "192.168.50.0/24".into()],
-            routes_ipv6: vec!["fd00:50::/64".into()],
+            routes: ["10.20.0.0/16", "192.168.50.0/24"].into(),
+            routes_ipv6: ["fd00:50::/64"].into(),
             redirect_gateway: true,
             ..ProfileRouting::default()
         };
         let e = profile.apply_to(&pushed());
-        assert_eq!(e.routes, vec!["10.20.0.0/16", "192.168.50.0/24"]);
-        assert_eq!(e.routes_ipv6, vec!["fd00:50::/64"]);
+        assert_eq!(*e.routes, vec!["10.20.0.0/16", "192.168.50.0/24"]);
+        assert_eq!(*e.routes_ipv6, vec!["fd00:50::/64"]);
         assert!(e.redirect_gateway);
         assert_eq!(ProfileRouting::default().apply_to(&pushed()), pushed());
     }
@@ -571,7 +577,7 @@ mod tests {
                 search_domains: vec![],
                 route_domains: vec!["intranet.example".into()],
             },
-            excluded_routes: vec!["192.168.1.0/24".into()],
+            excluded_routes: ["192.168.1.0/24"].into(),
             ..ProfileRouting::default()
         };
         let e = profile.apply_to(&from_server);

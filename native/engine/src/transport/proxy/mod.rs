@@ -135,6 +135,23 @@ mod tests {
         }
     }
 
+    /// A loopback proxy peer: accepts one connection and plays `script` on it; its port and
+    /// the script's result.
+    async fn scripted_peer<F, Fut, T>(script: F) -> (u16, tokio::task::JoinHandle<T>)
+    where
+        F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send,
+        T: Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let peer = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            script(s).await
+        });
+        (port, peer)
+    }
+
     /// Dials `target` through the scripted proxy peer at `port` with a wrong password: the
     /// error, which must say the proxy refused the credentials (no retry fixes that).
     async fn refused_dial(kind: ProxyKind, port: u16, username: &str, target: &str) -> io::Error {
@@ -157,10 +174,7 @@ mod tests {
     /// messages and leave the stream positioned at the server's first byte.
     #[tokio::test]
     async fn dials_through_socks5_with_username_and_password() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let peer = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
+        let (port, peer) = scripted_peer(|mut s| async move {
             let mut b = [0u8; 4];
             s.read_exact(&mut b).await.unwrap();
             assert_eq!(b, [5, 2, 0, 2]);
@@ -175,7 +189,8 @@ mod tests {
             s.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 1, b'S'])
                 .await
                 .unwrap();
-        });
+        })
+        .await;
         let creds = Credentials {
             username: "bob".into(),
             password: "pwd".into(),
@@ -195,10 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_http_password_is_a_clear_error_naming_the_proxy() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let peer = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
+        let (port, peer) = scripted_peer(|mut s| async move {
             let mut buf = Vec::new();
             while !buf.ends_with(b"\r\n\r\n") {
                 let mut b = [0u8; 1];
@@ -209,7 +221,8 @@ mod tests {
                 .await
                 .unwrap();
             String::from_utf8(buf).unwrap()
-        });
+        })
+        .await;
         let err = refused_dial(ProxyKind::Http, port, "alice", "192.0.2.7:443").await;
         let err = err.to_string();
         assert!(
@@ -235,14 +248,11 @@ mod tests {
     /// fail once the control connection closes.
     #[tokio::test]
     async fn relays_udp_through_socks5_and_ends_with_the_control_connection() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
         let relay = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let relay_port = relay.local_addr().unwrap().port();
         let server: SocketAddr = "192.0.2.7:1194".parse().unwrap();
         let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
-        let peer = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
+        let (port, peer) = scripted_peer(move |mut s| async move {
             let mut b = [0u8; 3];
             s.read_exact(&mut b).await.unwrap();
             assert_eq!(b, [5, 1, 0]);
@@ -275,7 +285,8 @@ mod tests {
             }
             close_rx.await.unwrap();
             drop(s);
-        });
+        })
+        .await;
         let mut link = crate::transport::Link::connect(
             server,
             crate::config::Proto::Udp,
@@ -312,17 +323,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_socks_password_is_a_credentials_refusal() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let peer = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
+        let (port, peer) = scripted_peer(|mut s| async move {
             let mut b = [0u8; 4];
             s.read_exact(&mut b).await.unwrap();
             s.write_all(&[5, 2]).await.unwrap();
             let mut auth = [0u8; 11];
             s.read_exact(&mut auth).await.unwrap();
             s.write_all(&[1, 1]).await.unwrap();
-        });
+        })
+        .await;
         let err = refused_dial(ProxyKind::Socks5, port, "bob", "192.0.2.7:1194").await;
         assert!(
             err.to_string()
