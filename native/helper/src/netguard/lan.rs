@@ -51,7 +51,9 @@ pub fn lan_subnet6(addr: Ipv6Addr, prefix: u8) -> Option<Subnet6> {
     (ula(net) && ula(net | !mask)).then_some((net.into(), prefix))
 }
 
-/// The prefix length of a netmask (getifaddrs reports masks, the IP Helper API lengths).
+/// The prefix length of a netmask (getifaddrs reports masks, the IP Helper API lengths, so
+/// Windows needs none).
+#[cfg(any(unix, test))]
 pub fn prefix_of(mask: IpAddr) -> u8 {
     match mask {
         IpAddr::V4(m) => u32::from(m).leading_ones() as u8,
@@ -59,7 +61,9 @@ pub fn prefix_of(mask: IpAddr) -> u8 {
     }
 }
 
-/// Subnets as nftables and pf write a set of them: `{ net/prefix, ... }`.
+/// Subnets as nftables and pf write a set of them: `{ net/prefix, ... }` (WFP takes a filter
+/// per subnet instead; the pf renderer's tests run everywhere).
+#[cfg(any(unix, test))]
 pub fn cidr_set<A: std::fmt::Display>(nets: &BTreeSet<(A, u8)>) -> String {
     let nets: Vec<String> = nets.iter().map(|(n, p)| format!("{n}/{p}")).collect();
     format!("{{ {} }}", nets.join(", "))
