@@ -2,7 +2,8 @@
 // interface while probes (ICMP, TCP, UDP to port 53) from an ordinary process go to the lab's
 // "internet" (public documentation ranges owned by the client's gateway): the IPv6 leak block
 // (by default, in every IPv4-only full tunnel), the IPv4 block of a full tunnel (through a
-// more specific LAN route, TunnelVision, and while it reconnects), the kill switch (nothing but the VPN server
+// more specific LAN route, TunnelVision, and of IPv6 in a tunnel taking its default route; and
+// while it reconnects), the kill switch (nothing but the VPN server
 // while the tunnel is down), a helper crash (the dead helper's rules stay until a session of
 // the next helper takes over), a pre-existing conflicting route its own routing table beats,
 // the server's address (only the helper's own marked socket may reach it), and nothing left
@@ -144,6 +145,40 @@ describe('leak protection in the namespace lab', () => {
     const after = await Capture.start(lab, server);
     expect(await probe(lab, internet.v6)).toBe(true);
     expect(to(await after.stop(), internet.v6).length).toBeGreaterThan(0);
+  });
+
+  it('keeps IPv6 in a tunnel that takes the IPv6 default route when the LAN routes a public range past it (TunnelVision), and removes that route', async () => {
+    const v6server = await lab.startServer({ proto: 'udp', ipv6: true, push: ['redirect-gateway def1 ipv6'] });
+    const session = 'tunnelvision-v6';
+    const lanRoute = ['2001:db8::/32', 'via', SERVER_V6];
+    const mainTableRoute = async (): Promise<string> => (await lab.inClient('ip', ['-6', 'route', 'show', 'table', 'main', '2001:db8::/32'])).stdout.trim();
+    const since = helper.messages.length;
+    let leaked: string[];
+    try {
+      helper.connect(session, lab.engineConfig(v6server, {}, { blockIpv6: false, killSwitch: false, allowLan: true }));
+      await helper.waitForPhase(session, 'connected', 20_000);
+      const capture = await Capture.start(lab, v6server);
+      // A router advertisement's route information option (RFC 4191) does this on a real LAN.
+      await lab.inClient('ip', ['-6', 'route', 'add', ...lanRoute]);
+      const removed = await helper.waitFor((m) => m.type === 'routeRemoved' && m.session === session, 5_000, since);
+      expect(removed).toMatchObject({ destination: '2001:db8::/32', gateway: SERVER_V6 });
+      await expect.poll(mainTableRoute, { timeout: 5_000 }).toBe('');
+      expect((await lab.inClient('ip', ['-6', 'route', 'get', internet.v6])).stdout).toMatch(/ dev cw/);
+      expect(await probe(lab, internet.v6)).toBe(true); // answered, through the tunnel
+      leaked = to(await capture.stop(), internet.v6);
+      helper.disconnect(session);
+      await helper.waitForPhase(session, 'disconnected', 10_000);
+      // Negative control: without the session the same route stays and the probe leaves on the link.
+      await lab.inClient('ip', ['-6', 'route', 'add', ...lanRoute]);
+      const after = await Capture.start(lab, server);
+      expect(await probe(lab, internet.v6)).toBe(true);
+      expect(to(await after.stop(), internet.v6).length).toBeGreaterThan(0);
+      expect(await mainTableRoute()).toContain(`via ${SERVER_V6}`);
+    } finally {
+      await lab.inClient('ip', ['-6', 'route', 'del', ...lanRoute], { check: false });
+      await v6server.stop();
+    }
+    expect(leaked).toEqual([]);
   });
 
   it('keeps only the directly connected private LAN reachable, both families; a pushed block-local takes it away', async () => {
