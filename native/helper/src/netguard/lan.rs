@@ -145,72 +145,62 @@ impl Lan {
 mod tests {
     use super::*;
 
-    fn subnet(addr: &str, prefix: u8) -> Option<Subnet> {
-        lan_subnet(addr.parse().unwrap(), prefix)
-    }
-
-    fn subnet6(addr: &str, prefix: u8) -> Option<Subnet6> {
-        lan_subnet6(addr.parse().unwrap(), prefix)
+    /// The LAN subnet of each `(address, prefix)`, as `net/prefix`, against what is expected.
+    fn assert_lan_subnets(cases: &[(&str, u8, Option<&str>)]) {
+        for &(addr, prefix, expected) in cases {
+            let lan = match addr.parse().unwrap() {
+                IpAddr::V4(a) => lan_subnet(a, prefix).map(|(n, p)| format!("{n}/{p}")),
+                IpAddr::V6(a) => lan_subnet6(a, prefix).map(|(n, p)| format!("{n}/{p}")),
+            };
+            assert_eq!(lan.as_deref(), expected, "{addr}/{prefix}");
+        }
     }
 
     #[test]
     fn private_and_link_local_subnets_are_the_lan() {
-        assert_eq!(
-            subnet("10.99.0.2", 24),
-            Some(("10.99.0.0".parse().unwrap(), 24))
-        );
-        assert_eq!(
-            subnet("192.168.1.7", 16),
-            Some(("192.168.0.0".parse().unwrap(), 16))
-        );
-        assert_eq!(
-            subnet("169.254.3.4", 16),
-            Some(("169.254.0.0".parse().unwrap(), 16))
-        );
-        assert_eq!(
-            subnet("172.16.5.5", 32),
-            Some(("172.16.5.5".parse().unwrap(), 32))
-        );
+        assert_lan_subnets(&[
+            ("10.99.0.2", 24, Some("10.99.0.0/24")),
+            ("192.168.1.7", 16, Some("192.168.0.0/16")),
+            ("169.254.3.4", 16, Some("169.254.0.0/16")),
+            ("172.16.5.5", 32, Some("172.16.5.5/32")),
+        ]);
     }
 
     #[test]
     fn a_public_range_claimed_as_connected_is_never_the_lan() {
-        assert_eq!(subnet("192.0.2.5", 24), None);
-        assert_eq!(subnet("8.8.8.9", 29), None);
-        assert_eq!(subnet("127.0.0.1", 8), None);
-        // A prefix reaching beyond the private block covers public addresses too.
-        assert_eq!(subnet("10.1.2.3", 7), None);
-        assert_eq!(subnet("192.168.1.1", 8), None);
-        assert_eq!(subnet("192.168.1.1", 15), None);
-        assert_eq!(subnet("192.168.1.1", 0), None);
+        assert_lan_subnets(&[
+            ("192.0.2.5", 24, None),
+            ("8.8.8.9", 29, None),
+            ("127.0.0.1", 8, None),
+            // A prefix reaching beyond the private block covers public addresses too.
+            ("10.1.2.3", 7, None),
+            ("192.168.1.1", 8, None),
+            ("192.168.1.1", 15, None),
+            ("192.168.1.1", 0, None),
+        ]);
     }
 
     #[test]
     fn ula_subnets_are_the_ipv6_lan() {
-        assert_eq!(
-            subnet6("fd99::2", 64),
-            Some(("fd99::".parse().unwrap(), 64))
-        );
-        assert_eq!(
-            subnet6("fc00:1::5", 48),
-            Some(("fc00:1::".parse().unwrap(), 48))
-        );
-        assert_eq!(
-            subnet6("fd12:3456::1", 7),
-            Some(("fc00::".parse().unwrap(), 7))
-        );
+        assert_lan_subnets(&[
+            ("fd99::2", 64, Some("fd99::/64")),
+            ("fc00:1::5", 48, Some("fc00:1::/48")),
+            ("fd12:3456::1", 7, Some("fc00::/7")),
+        ]);
     }
 
     #[test]
     fn a_public_ipv6_range_claimed_as_on_link_is_never_the_lan() {
-        assert_eq!(subnet6("2001:db8:77::2", 64), None);
-        assert_eq!(subnet6("2a00:1450::1", 128), None);
-        assert_eq!(subnet6("::1", 128), None);
-        // A prefix reaching beyond fc00::/7 covers public addresses too.
-        assert_eq!(subnet6("fd99::2", 6), None);
-        assert_eq!(subnet6("fd99::2", 0), None);
-        // Link-local is the LAN as one fixed range, never from an address's own prefix.
-        assert_eq!(subnet6("fe80::1", 64), None);
+        assert_lan_subnets(&[
+            ("2001:db8:77::2", 64, None),
+            ("2a00:1450::1", 128, None),
+            ("::1", 128, None),
+            // A prefix reaching beyond fc00::/7 covers public addresses too.
+            ("fd99::2", 6, None),
+            ("fd99::2", 0, None),
+            // Link-local is the LAN as one fixed range, never from an address's own prefix.
+            ("fe80::1", 64, None),
+        ]);
     }
 
     #[test]
