@@ -67,17 +67,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** One iperf3 run through the tunnel, with the client's and server's costs around it. */
 async function iperf(lab: Lab, t: Tunnel, dev: { name: string; mtu: number }, reverse: boolean): Promise<Direction> {
   const counters0 = await linkCounters(lab.netns.client, dev.name);
-  const syscalls = countSyscalls(t.clientPid);
+  const syscalls = await countSyscalls(t.clientPid);
   const [client0, server0, wall0] = [cpuSeconds(t.clientPid), cpuSeconds(t.serverPid), performance.now()];
   const r = await lab.inClient('iperf3', ['-c', t.target, '-t', String(SECONDS), '-J', ...(reverse ? ['-R'] : [])], {
     timeoutMs: (SECONDS + 30) * 1000,
     check: false,
   });
   const [client1, server1, wall1] = [cpuSeconds(t.clientPid), cpuSeconds(t.serverPid), performance.now()];
-  const syscallCount = await syscalls.stop();
+  const syscallCount = syscalls.stop();
+  syscallCount.catch(() => undefined); // awaited below, unless iperf3's failure comes first
   const counters1 = await linkCounters(lab.netns.client, dev.name);
   const report = JSON.parse(r.stdout || '{}') as { error?: string; end?: { sum_received?: { bytes: number; bits_per_second: number } } };
   const received = report.end?.sum_received;
+  // iperf3's own failure first: it is the cause of a count perf could not make.
   if (!received) throw new Error(`iperf3 to ${t.target}${reverse ? ' (reverse)' : ''} failed: ${report.error ?? r.stderr}`);
   const gib = received.bytes / 2 ** 30;
   const cpuSec = client1 - client0;
@@ -91,7 +93,7 @@ async function iperf(lab: Lab, t: Tunnel, dev: { name: string; mtu: number }, re
     bytes: received.bytes,
     cpuSec,
     cpuSecPerGiB: cpuSec / gib,
-    syscallsPerGiB: syscallCount / gib,
+    syscallsPerGiB: (await syscallCount) / gib,
     tunBytesPerPacket,
     offloads: tunBytesPerPacket > dev.mtu,
     serverCores,

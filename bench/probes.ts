@@ -1,6 +1,7 @@
 // What the benchmark reads about a process or device while iperf3 runs: CPU time, memory,
 // syscall counts (perf's raw_syscalls tracepoint) and the TUN device's packet counters.
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { run } from '../test/peers/lab/exec.js';
 
@@ -19,25 +20,41 @@ export function memoryMiB(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/** Counts the syscalls of `pid` (all its threads, also ones started later) until `stop()`. */
-export function countSyscalls(pid: number): { stop(): Promise<number> } {
-  const perf = spawn('perf', ['stat', '-x', ',', '-e', 'raw_syscalls:sys_enter', '-p', String(pid)], {
+/**
+ * Counts the syscalls of `pid` (all its threads, also ones started later) until `stop()`.
+ * Resolves once perf has attached and reported its first interval: a SIGINT before perf sets
+ * up its handlers would kill it silently, count and all.
+ */
+export async function countSyscalls(pid: number): Promise<{ stop(): Promise<number> }> {
+  const perf = spawn('perf', ['stat', '-x', ',', '-I', '100', '-e', 'raw_syscalls:sys_enter', '-p', String(pid)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  perf.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  let attached!: () => void;
+  const ready = new Promise<void>((resolve) => (attached = resolve));
+  perf.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.includes('raw_syscalls:sys_enter')) attached();
+  });
   const done = new Promise<void>((resolve, reject) => {
     perf.on('error', reject);
     perf.on('close', () => resolve());
   });
+  const failed = (why: string) => new Error(`perf stat ${why} for pid ${pid}:\n${err}`);
+  await Promise.race([ready, done.then(() => Promise.reject(failed('exited before counting'))), sleep(10_000).then(() => Promise.reject(failed('did not attach in 10 s')))]);
   return {
     async stop() {
       perf.kill('SIGINT');
       await done;
-      const line = err.split('\n').find((l) => l.includes('raw_syscalls:sys_enter'));
-      const count = Number(line?.split(',')[0]);
-      if (!Number.isFinite(count)) throw new Error(`perf stat gave no syscall count for pid ${pid}:\n${err}`);
-      return count;
+      // One line per 100 ms interval ("<time>,<count>,,raw_syscalls:sys_enter,…"), the last one
+      // partial; "<not counted>" is an interval in which the process made no syscall.
+      const counts = err
+        .split('\n')
+        .filter((l) => l.includes('raw_syscalls:sys_enter'))
+        .map((l) => l.split(',')[1])
+        .map((c) => (c === '<not counted>' ? 0 : Number(c)));
+      if (!counts.length || counts.some((n) => !Number.isFinite(n))) throw failed('gave no syscall count');
+      return counts.reduce((a, b) => a + b, 0);
     },
   };
 }
