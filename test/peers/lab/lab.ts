@@ -10,7 +10,7 @@ import type { EngineConfig } from '../../../app/helper-protocol/messages.js';
 import { engineConfigFor, type ClientChoices } from './engine-config.js';
 import { inNetns, run, type RunOptions, type RunResult } from './exec.js';
 import { HelperClient } from './helper-client.js';
-import { createNetnsPair, deleteNetnsPair, type NetnsPair } from './netns.js';
+import { addPathNamespace, createNetnsPair, deleteNetnsPair, PATH_ADDRESS, type NetnsPair } from './netns.js';
 import { stockClientConfig } from './openvpn-client.js';
 import {
   describeServer,
@@ -65,6 +65,8 @@ export class Lab {
   private helpers = new Set<HelperClient>();
   private nextSlot = 0;
   private transferServer: LabProcess | null = null;
+  /** The path namespace, made by the first delay relay. */
+  private path: Promise<string> | undefined;
 
   private constructor(
     readonly dir: string,
@@ -108,19 +110,29 @@ export class Lab {
   }
 
   /**
-   * Starts a UDP relay in the server namespace that delays every datagram by `delayMs` each way
-   * on its way to `server` (this kernel has no netem). Clients that dial the returned port reach
-   * the server through it; `close()` stops it.
+   * A userspace UDP relay (`udp-delay-relay.mjs`) that holds each datagram `delayMs` each way
+   * before passing it on to `server`: the lab's delay, since this kernel has no netem. It runs
+   * in the path namespace, a hop between the client and the server (created on first use);
+   * `inPath` runs a command there, e.g. nft rules that drop what crosses the relay; `close()`
+   * stops it and deletes the namespace.
    */
-  async startDelayRelay(server: LabServer, delayMs: number): Promise<{ port: number }> {
+  async startDelayRelay(server: LabServer, delayMs: number): Promise<{ host: string; port: number }> {
+    this.path ??= addPathNamespace(this.netns);
+    const ns = await this.path;
     const port = server.info.port + 1000;
     const script = join(import.meta.dirname, 'udp-delay-relay.mjs');
-    const args = [script, server.info.address, String(port), server.info.address, String(server.info.port), String(delayMs)];
-    const child = spawn('ip', ['netns', 'exec', this.netns.server, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [script, PATH_ADDRESS, String(port), server.info.address, String(server.info.port), String(delayMs)];
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const relay = new LabProcess(child, 'udp delay relay');
     this.processes.add(relay);
     await relay.waitForLog(`relaying ${port}`, 10_000);
-    return { port };
+    return { host: PATH_ADDRESS, port };
+  }
+
+  /** Runs a command in the path namespace (see `startDelayRelay`). */
+  async inPath(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult> {
+    if (!this.path) throw new Error('the lab has no path namespace yet: start a delay relay first');
+    return run(...inNetns(await this.path, cmd, args), opts);
   }
 
   /** Spawns `causeway-helper --stdio` in the client namespace, handshake done. */

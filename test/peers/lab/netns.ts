@@ -19,8 +19,8 @@ export interface NetnsPair {
 let counter = 0;
 let sweptStale = false;
 
-/** Namespace names carry our PID namespace and pid: `cw-lab-<pidns inode>-<pid>x<n>-<s|c>`. */
-const LAB_NETNS = /^cw-lab-(\d+)-(\d+)x\d+-[sc]$/;
+/** Namespace names carry our PID namespace and pid: `cw-lab-<pidns inode>-<pid>x<n>-<s|c|p>`. */
+const LAB_NETNS = /^cw-lab-(\d+)-(\d+)x\d+-[scp]$/;
 /** Pids only mean something inside their PID namespace (a CI container may share /run/netns). */
 const pidNamespace = statSync('/proc/self/ns/pid').ino;
 
@@ -98,9 +98,48 @@ export async function createNetnsPair(): Promise<NetnsPair> {
   return pair;
 }
 
-/** Deletes both namespaces (the veth pair goes with them). Processes must be stopped first. */
+/** The path namespace's address on its own link to the server namespace (10.97.0.0/24). */
+export const PATH_ADDRESS = '10.97.0.2';
+const PATH_ROUTER = '10.97.0.1';
+
+/** The name of the pair's path namespace (see `addPathNamespace`). */
+export function pathNamespace(pair: NetnsPair): string {
+  return pair.server.replace(/-s$/, '-p');
+}
+
+/**
+ * Adds a third namespace on a link of its own behind the server namespace, which forwards
+ * between it and the client's LAN: a hop on the way that the client reaches through its
+ * default route, like a router between a laptop and its VPN server. What a path does to
+ * packets in userspace (the delay relay) runs there, apart from the client and the server.
+ */
+export async function addPathNamespace(pair: NetnsPair): Promise<string> {
+  const ns = pathNamespace(pair);
+  const device = pair.clientDevice.replace(/^cwv/, 'cwp');
+  const routerDevice = pair.clientDevice.replace(/^cwv/, 'cwr');
+  const ip = (...args: string[]) => run('ip', args);
+  await ip('netns', 'add', ns);
+  await ip('link', 'add', routerDevice, 'type', 'veth', 'peer', 'name', device);
+  await ip('link', 'set', routerDevice, 'netns', pair.server);
+  await ip('link', 'set', device, 'netns', ns);
+  await ip('-n', pair.server, 'addr', 'add', `${PATH_ROUTER}/24`, 'dev', routerDevice);
+  await ip('-n', ns, 'addr', 'add', `${PATH_ADDRESS}/24`, 'dev', device);
+  for (const [n, dev] of [
+    [pair.server, routerDevice],
+    [ns, device],
+    [ns, 'lo'],
+  ] as const) {
+    await ip('-n', n, 'link', 'set', dev, 'up');
+  }
+  await ip('-n', ns, 'route', 'add', 'default', 'via', PATH_ROUTER);
+  // Namespaced: only this lab's server namespace forwards.
+  await run('ip', ['netns', 'exec', pair.server, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  return ns;
+}
+
+/** Deletes the namespaces (the veth pairs go with them). Processes must be stopped first. */
 export async function deleteNetnsPair(pair: NetnsPair): Promise<void> {
-  for (const ns of [pair.client, pair.server]) {
+  for (const ns of [pair.client, pair.server, pathNamespace(pair)]) {
     await run('ip', ['netns', 'del', ns], { check: false });
   }
 }
