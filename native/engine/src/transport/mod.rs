@@ -4,6 +4,7 @@
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
+mod bulk_rate;
 mod own_sockets;
 mod proxy;
 mod tcp;

@@ -4,6 +4,7 @@
 //! bulk transfer from the server the link waits for a few packets per wakeup (see
 //! `RecvCoalescing`).
 
+use super::bulk_rate::BulkRate;
 use super::MAX_PACKET;
 use std::io;
 use std::time::{Duration, Instant};
@@ -99,61 +100,37 @@ impl Deframer {
 const BULK_LOW_WATER: usize = 16 * 1024;
 /// Longest a packet below the low-water mark waits: the link reads what is there after this.
 const BULK_LINGER: Duration = Duration::from_millis(1);
-/// Bulk is a receive rate at which BULK_LOW_WATER gathers within BULK_LINGER (134 Mbit/s),
-/// measured over windows of this length.
-const RATE_WINDOW: Duration = Duration::from_millis(10);
-const BULK_BYTES_PER_WINDOW: usize = BULK_LOW_WATER * 10;
+/// Bulk is a receive rate at which BULK_LOW_WATER gathers within BULK_LINGER (134 Mbit/s).
+const BULK_BYTES_PER_10MS: usize = BULK_LOW_WATER * 10;
 
-/// Interrupt-coalescing for the TCP link's receive side: while the server sends at least
-/// BULK_BYTES_PER_WINDOW per RATE_WINDOW, the socket's `SO_RCVLOWAT` is raised to
-/// BULK_LOW_WATER and the driver reads what is there at the latest BULK_LINGER after the
-/// last read (`deadline`), so a quiet moment costs at most that much latency. Below the rate
-/// the mark is back at one byte: interactive traffic is read at once and an idle tunnel has
-/// no timer. Linux only (the other OSes read every packet as it comes).
+/// Interrupt-coalescing for the TCP link's receive side: while the server sends in bulk
+/// (`BulkRate`), the socket's `SO_RCVLOWAT` is raised to BULK_LOW_WATER and the driver reads
+/// what is there at the latest BULK_LINGER after the last read (`deadline`), so a quiet moment
+/// costs at most that much latency. Below the rate the mark is back at one byte: interactive
+/// traffic is read at once and an idle tunnel has no timer. Linux only (the other OSes read
+/// every packet as it comes).
 struct RecvCoalescing {
-    bulk: bool,
-    window_start: Instant,
-    window_bytes: usize,
+    rate: BulkRate,
     last_read: Instant,
 }
 
 impl RecvCoalescing {
     fn new(now: Instant) -> Self {
         Self {
-            bulk: false,
-            window_start: now,
-            window_bytes: 0,
+            rate: BulkRate::new(BULK_BYTES_PER_10MS, now),
             last_read: now,
         }
     }
 
-    /// Counts a read; Some(new low-water mark) when the mode changes.
+    /// Counts a read of `n` bytes (0: none); Some(new low-water mark) when the mode changes.
     fn read(&mut self, n: usize, now: Instant) -> Option<usize> {
         self.last_read = now;
-        self.window_bytes += n;
-        self.window_ended(now)
-    }
-
-    /// Ends the rate window once it is over; Some(new low-water mark) when the mode changes.
-    fn window_ended(&mut self, now: Instant) -> Option<usize> {
-        if now.duration_since(self.window_start) < RATE_WINDOW {
-            return None;
-        }
-        let bulk = self.window_bytes >= BULK_BYTES_PER_WINDOW;
-        self.window_start = now;
-        self.window_bytes = 0;
-        (bulk != self.bulk).then(|| {
-            self.bulk = bulk;
-            if bulk {
-                BULK_LOW_WATER
-            } else {
-                1
-            }
-        })
+        let bulk = self.rate.count(n, now)?;
+        Some(if bulk { BULK_LOW_WATER } else { 1 })
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.bulk.then(|| self.last_read + BULK_LINGER)
+        self.rate.is_bulk().then(|| self.last_read + BULK_LINGER)
     }
 }
 
@@ -288,8 +265,7 @@ impl TcpLink {
         }?;
         if let Some(c) = self.coalescing.as_mut() {
             // With nothing read the deadline stays where it is: move it on.
-            c.last_read = now;
-            if let Some(mark) = c.window_ended(now) {
+            if let Some(mark) = c.read(0, now) {
                 set_low_water(&self.stream, mark);
             }
         }
@@ -351,26 +327,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn coalescing_follows_the_receive_rate() {
+    fn coalescing_raises_the_low_water_mark_in_bulk_and_lowers_it_after() {
         let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
         let mut c = RecvCoalescing::new(t0);
         assert_eq!(c.deadline(), None, "starts reading every packet");
-        // A slow window: no change.
-        assert_eq!(c.read(1000, t0 + Duration::from_millis(1)), None);
-        assert_eq!(c.read(1000, t0 + RATE_WINDOW), None);
+        assert_eq!(c.read(1000, ms(10)), None, "a slow window: no change");
         assert_eq!(c.deadline(), None);
-        // A window at the bulk rate switches the low-water mark up at its end.
-        let w1 = t0 + RATE_WINDOW;
-        assert_eq!(
-            c.read(BULK_BYTES_PER_WINDOW, w1 + Duration::from_millis(5)),
-            None
-        );
-        let at = w1 + RATE_WINDOW;
-        assert_eq!(c.read(1, at), Some(BULK_LOW_WATER));
-        assert_eq!(c.deadline(), Some(at + BULK_LINGER));
-        // Staying in bulk changes nothing; a quiet window goes back to one byte.
-        assert_eq!(c.read(BULK_BYTES_PER_WINDOW, at + RATE_WINDOW), None);
-        assert_eq!(c.window_ended(at + 2 * RATE_WINDOW), Some(1));
+        assert_eq!(c.read(BULK_BYTES_PER_10MS, ms(15)), None);
+        assert_eq!(c.read(1, ms(20)), Some(BULK_LOW_WATER));
+        assert_eq!(c.deadline(), Some(ms(20) + BULK_LINGER));
+        // A read of nothing at the deadline still ends a quiet window.
+        assert_eq!(c.read(0, ms(30)), Some(1));
         assert_eq!(c.deadline(), None);
     }
 
@@ -386,7 +354,7 @@ mod tests {
         let mut link = TcpLink::new(client.unwrap()).unwrap();
         link.handshake_done();
         let c = link.coalescing.as_mut().unwrap();
-        c.bulk = true;
+        c.rate.force_bulk();
         set_low_water(&link.stream, BULK_LOW_WATER);
 
         server.write_all(&[0, 3, 7, 8, 9]).await.unwrap();
