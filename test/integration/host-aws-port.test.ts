@@ -24,7 +24,7 @@ describe('the host’s AWS ACS port', () => {
   it('every file that runs the AWS SAML flow is one that runs in its own network namespace', () => {
     const awsFlowFiles = ['integration', 'e2e']
       .flatMap((dir) => readdirSync(join(repo, 'test', dir)).map((f) => `test/${dir}/${f}`))
-      .filter((f) => f.endsWith('.test.ts') && /\bstartAwsEndpoint\(/.test(readFileSync(join(repo, f), 'utf8')));
+      .filter((f) => f.endsWith('.test.ts') && /\b(startAwsEndpoint|startSamlLab)\(/.test(readFileSync(join(repo, f), 'utf8')));
     expect(awsFlowFiles.sort()).toEqual([...AWS_ACS_PORT_FILES].sort());
   });
 });

@@ -5,15 +5,17 @@ import { Lab, LabProcess, sleep, type LabServer } from '../peers/lab/index.js';
 
 /**
  * Captures IP/IPv6 packets leaving the client through its veth, except the tunnel's own and
- * IPv6 neighbour discovery: like ARP (which is not IP and not captured either), it only finds
- * the next hop on the link for packets that are allowed, and the kernel refreshes it on its own.
+ * IPv6 neighbour discovery (neighbour and router solicitations and advertisements, which the
+ * leak blocks let through): like ARP (which is not IP and not captured either), it only finds
+ * the next hop and the router on the link, and the kernel sends it on its own.
  */
 export class Capture {
   private constructor(private readonly proc: LabProcess) {}
 
   static async start(lab: Lab, server: LabServer): Promise<Capture> {
     const tunnel = `udp and host ${lab.netns.serverAddress} and port ${server.info.port}`;
-    const neighbourDiscovery = 'icmp6 and (icmp6[icmp6type] == icmp6-neighborsolicit or icmp6[icmp6type] == icmp6-neighboradvert)';
+    const ndTypes = ['icmp6-routersolicit', 'icmp6-neighborsolicit', 'icmp6-neighboradvert'];
+    const neighbourDiscovery = `icmp6 and (${ndTypes.map((t) => `icmp6[icmp6type] == ${t}`).join(' or ')})`;
     return Capture.filtered(lab, `(ip or ip6) and not (${tunnel}) and not (${neighbourDiscovery})`);
   }
 

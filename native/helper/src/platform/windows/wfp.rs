@@ -456,8 +456,9 @@ mod tests {
     #[test]
     fn conditions_carry_the_values_wfp_expects() {
         let app = std::ptr::null_mut();
+        // Boxed: the condition points into the store, which must not move when returned.
         let make = |c: Condition| {
-            let mut store = owned(&c);
+            let mut store = Box::new(owned(&c));
             let w = condition(&c, &mut store, app);
             (w, store)
         };
