@@ -121,6 +121,7 @@ impl<'a> Driver<'a> {
                 }
             }
         }
+        self.link.reads_done();
         if let Some(t) = tun {
             t.flush().map_err(Step::TunError)?;
         }

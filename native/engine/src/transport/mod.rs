@@ -98,6 +98,13 @@ impl Link {
         }
     }
 
+    /// The driver has read all that one wakeup found (see the UDP link's receive coalescing).
+    pub fn reads_done(&mut self) {
+        if let Link::Udp(u) = self {
+            u.reads_done();
+        }
+    }
+
     /// When the driver must call `recv_due` even though the link did not wake it (the TCP
     /// link's receive coalescing); None when it need not.
     pub fn recv_deadline(&self) -> Option<std::time::Instant> {

@@ -28,14 +28,19 @@ const TX_SLOT: usize = 2048;
 /// Interrupt coalescing for the receive side (Linux, where one call takes many datagrams): a
 /// stock server sends one datagram per call, and taken as they come each costs a wakeup, a
 /// `recvmmsg` and a TUN write of its own. So while the server sends in bulk (`BulkRate`, from
-/// BULK_BYTES_PER_10MS), a read that found fewer than SHORT_READ datagrams makes the next one
-/// wait LINGER after it; a read that found nothing goes back to waiting for the socket.
-/// Below the rate every datagram is read as it comes, and an idle tunnel has no timer.
+/// BULK_BYTES_PER_10MS), a wakeup whose reads found fewer than SHORT_READ datagrams in all
+/// makes the next read wait until LINGER after its last datagram; if that read finds nothing,
+/// the link waits for the socket again. Below the rate every datagram is read as it comes, and
+/// an idle tunnel has no timer.
 #[cfg(target_os = "linux")]
 struct RecvLinger {
     rate: BulkRate,
-    last_read: std::time::Instant,
-    short: bool,
+    last_datagram: std::time::Instant,
+    /// Datagrams read since the last `wakeup_done`.
+    gathered: usize,
+    /// When the next read is due instead of at the socket's readiness. Kept here, not in the
+    /// `recv_batch` future, which the driver drops whenever something else wakes it first.
+    until: Option<std::time::Instant>,
 }
 
 /// 134 Mbit/s, the TCP link's bulk rate.
@@ -53,21 +58,26 @@ impl RecvLinger {
         let now = std::time::Instant::now();
         Self {
             rate: BulkRate::new(BULK_BYTES_PER_10MS, now),
-            last_read: now,
-            short: false,
+            last_datagram: now,
+            gathered: 0,
+            until: None,
         }
     }
 
     /// Counts a read of `datagrams` datagrams, `bytes` in all (0 and 0: nothing was there).
     fn read(&mut self, datagrams: usize, bytes: usize, now: std::time::Instant) {
         self.rate.count(bytes, now);
-        self.last_read = now;
-        self.short = datagrams > 0 && datagrams < SHORT_READ;
+        if datagrams > 0 {
+            self.gathered += datagrams;
+            self.last_datagram = now;
+        }
     }
 
-    /// When the next read is to be made rather than at the socket's readiness.
-    fn until(&self) -> Option<std::time::Instant> {
-        (self.short && self.rate.is_bulk()).then(|| self.last_read + LINGER)
+    /// The reads of one wakeup are done: decides when the next is due.
+    fn wakeup_done(&mut self) {
+        let short = self.gathered < SHORT_READ;
+        self.gathered = 0;
+        self.until = (short && self.rate.is_bulk()).then(|| self.last_datagram + LINGER);
     }
 }
 
@@ -135,8 +145,9 @@ impl UdpLink {
 
     pub async fn recv_batch(&mut self) -> io::Result<()> {
         #[cfg(target_os = "linux")]
-        if let Some(until) = self.linger.until() {
+        if let Some(until) = self.linger.until {
             tokio::time::sleep_until(until.into()).await;
+            self.linger.until = None;
             if self.try_recv_batch()? {
                 return Ok(());
             }
@@ -180,13 +191,25 @@ impl UdpLink {
         };
         #[cfg(target_os = "linux")]
         {
-            let datagrams =
-                |&(bytes, seg): &(usize, usize)| if seg > 0 { bytes.div_ceil(seg) } else { 1 };
-            let count = self.rx_lens.iter().map(datagrams).sum();
             let bytes = self.rx_lens.iter().map(|&(b, _)| b).sum();
-            self.linger.read(count, bytes, std::time::Instant::now());
+            let now = std::time::Instant::now();
+            self.linger.read(self.datagrams_read(), bytes, now);
         }
         Ok(got)
+    }
+
+    /// The datagrams the last read took (a GRO slot holds several of its segment size).
+    #[cfg(target_os = "linux")]
+    fn datagrams_read(&self) -> usize {
+        let datagrams =
+            |&(bytes, seg): &(usize, usize)| if seg > 0 { bytes.div_ceil(seg) } else { 1 };
+        self.rx_lens.iter().map(datagrams).sum()
+    }
+
+    /// The driver has read all that one wakeup found.
+    pub fn reads_done(&mut self) {
+        #[cfg(target_os = "linux")]
+        self.linger.wakeup_done();
     }
 
     /// Up to `out.len()` received packets at once, in place and in order (disjoint parts of
@@ -338,35 +361,36 @@ mod tests {
         );
     }
 
-    /// In bulk, a short read makes the next one wait LINGER (what gathered meanwhile comes
-    /// in one call); a read that finds nothing, or the end of bulk, goes back to readiness.
+    /// In bulk, a wakeup whose reads found few datagrams (the driver reads on until a read
+    /// finds nothing) makes the next read wait LINGER, and what gathered meanwhile comes in
+    /// one call; a wait that finds nothing, or a wakeup outside bulk, goes back to readiness.
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn in_bulk_a_short_read_makes_the_next_wait_and_an_empty_one_ends_the_wait() {
+    async fn in_bulk_a_short_wakeup_makes_the_next_read_wait_and_an_empty_one_ends_the_wait() {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         peer.connect(sock.local_addr().unwrap()).await.unwrap();
         sock.connect(peer.local_addr().unwrap()).await.unwrap();
         let mut link = UdpLink::new(sock);
-        let datagrams = |link: &UdpLink| {
-            link.rx_lens
-                .iter()
-                .map(|&(b, s)| if s > 0 { b.div_ceil(s) } else { 1 })
-                .sum::<usize>()
+        // What the driver does per wakeup: read, read on while there is more, say it is done.
+        let wakeup = |link: &mut UdpLink| {
+            while link.try_recv_batch().unwrap() {}
+            link.reads_done();
         };
 
         peer.send(&[1; 100]).await.unwrap();
         link.recv_batch().await.unwrap();
+        wakeup(&mut link);
         assert_eq!(
-            link.linger.until(),
-            None,
+            link.linger.until, None,
             "not in bulk: every datagram as it comes"
         );
 
         link.linger.rate.force_bulk();
         peer.send(&[2; 100]).await.unwrap();
         link.recv_batch().await.unwrap();
-        let until = link.linger.until().expect("a short read in bulk lingers");
+        wakeup(&mut link);
+        let until = link.linger.until.expect("a short wakeup in bulk lingers");
         for _ in 0..3 {
             peer.send(&[3; 100]).await.unwrap();
         }
@@ -375,13 +399,25 @@ mod tests {
             std::time::Instant::now() >= until,
             "read before the linger ended"
         );
-        assert_eq!(datagrams(&link), 3, "what gathered came in one read");
+        assert_eq!(link.datagrams_read(), 3, "what gathered came in one read");
+        wakeup(&mut link);
+        assert!(
+            link.linger.until.is_some(),
+            "3 datagrams are still a short wakeup"
+        );
 
-        assert!(!link.try_recv_batch().unwrap());
+        // Nothing comes: the read at the deadline finds nothing, and the link waits for the
+        // socket again (a datagram sent later is read at once, without a deadline pending).
+        let late = async {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            peer.send(&[4; 100]).await.unwrap();
+        };
+        let (r, ()) = tokio::join!(link.recv_batch(), late);
+        r.unwrap();
+        assert_eq!(link.datagrams_read(), 1);
         assert_eq!(
-            link.linger.until(),
-            None,
-            "an empty read waits for the socket again"
+            link.linger.until, None,
+            "the empty read at the deadline ended the wait"
         );
     }
 }
