@@ -42,8 +42,9 @@ const EXIT: u8 = 3;
 
 struct Shared {
     state: AtomicU8,
-    /// The posted job, then Some(panic payload) if it panicked.
+    /// The posted job, taken by the worker when it runs it.
     job: Mutex<Option<JobRef>>,
+    /// The job's panic payload, if it panicked; `join` resumes it on the caller.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
