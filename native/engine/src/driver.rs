@@ -168,6 +168,11 @@ impl<'a> Driver<'a> {
         if self.conn.is_closed() {
             return Step::Continue;
         }
+        // A nap, not a wait in epoll, which would wake at every datagram: the session has its
+        // thread to itself (`spawn_session`), and all that arrived meanwhile is handled below.
+        if let Some(until) = self.link.take_nap() {
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+        }
         let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
         let stats_at = tokio::time::Instant::from_std(self.next_stats);
         let link_due = self

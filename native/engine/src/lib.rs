@@ -9,7 +9,8 @@
 //!   re-auth, failover, backoff; `policy`, `remote_addr`) and the tokio loop that drives it;
 //! - `driver`, `transport`, `tun_io`: the tokio I/O for UDP, TCP and the TUN device.
 //!
-//! The helper uses `run_session` with its `NetworkSetup`; see `api`.
+//! The helper starts each session with `spawn_session` (on a thread of its own) and its
+//! `NetworkSetup`; see `api`.
 
 pub mod api;
 pub mod cbc;
@@ -57,7 +58,7 @@ pub use config::{
     Compression, DataCipher, EngineConfig, ErrorCode, Proto, PushedSettings, Remote, SessionPhase,
     VerifyX509Name,
 };
-pub use session::run_session;
+pub use session::{run_session, spawn_session, SessionAbort, SessionEnd, SessionThread};
 /// For the fuzz targets: the TCP link's deframer is a parser of untrusted bytes.
 pub use transport::Deframer;
 /// For the helper: how the engine's own sockets are made and names looked up.

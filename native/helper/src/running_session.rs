@@ -1,12 +1,12 @@
-//! One tunnel session: runs the engine's `run_session` and turns its events into protocol
+//! One tunnel session: runs the engine (on its own thread, see `spawn_session`) and turns its events into protocol
 //! messages for the client that started it.
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use causeway_engine::{
-    run_session, Command, CredentialKind, EngineConfig, EngineError, ErrorCode, Event, LogLevel,
-    PendingMethod, SessionPhase,
+    spawn_session, Command, CredentialKind, EngineConfig, EngineError, ErrorCode, Event, LogLevel,
+    PendingMethod, SessionAbort, SessionEnd, SessionPhase, SessionThread,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -36,7 +36,9 @@ pub struct Session {
     commands: mpsc::Sender<Command>,
     info: Arc<Mutex<Info>>,
     device: DeviceSlot,
+    /// Forwards the engine's events until the engine is done.
     task: JoinHandle<()>,
+    engine: Option<SessionAbort>,
 }
 
 impl Session {
@@ -70,19 +72,21 @@ impl Session {
                     guards,
                     notice_tx,
                 );
-                tokio::spawn(run_session(config, net, cmd_rx, ev_tx))
+                Some(spawn_session(config, net, cmd_rx, ev_tx))
             }
             // No attempt without the protection the session asked for.
-            Err(e) => tokio::spawn(async move {
+            Err(e) => {
                 let failed = Event::Phase {
                     phase: SessionPhase::Failed,
                     remote: None,
                     error: Some(EngineError::new(ErrorCode::NetworkSetupFailed, e)),
                 };
-                let _ = ev_tx.send(failed).await;
-                drop(cmd_rx);
-            }),
+                // The channel is new: there is room.
+                let _ = ev_tx.try_send(failed);
+                None
+            }
         };
+        let abort = engine.as_ref().map(SessionThread::abort_handle);
         let task = tokio::spawn(forward_events(
             id.clone(),
             Reports {
@@ -102,6 +106,7 @@ impl Session {
             info,
             device,
             task,
+            engine: abort,
         }
     }
 
@@ -129,16 +134,22 @@ impl Session {
     }
 
     /// Asks the engine to disconnect and waits for the session to finish; after `grace` the
-    /// task is aborted (dropping the network setup still removes routes and the device).
-    pub async fn stop(self, grace: std::time::Duration) {
+    /// engine is aborted (dropping the network setup still removes routes and the device) and
+    /// waited for as long again, so the host is clean before the helper exits.
+    pub async fn stop(mut self, grace: std::time::Duration) {
         let _ = self.commands.send(Command::Disconnect).await;
-        let abort = self.task.abort_handle();
-        if tokio::time::timeout(grace, self.task).await.is_err() {
-            log::warn(&format!(
-                "session {:?} did not stop within {grace:?}; aborting it",
-                self.id
-            ));
-            abort.abort();
+        if tokio::time::timeout(grace, &mut self.task).await.is_ok() {
+            return;
+        }
+        log::warn(&format!(
+            "session {:?} did not stop within {grace:?}; aborting it",
+            self.id
+        ));
+        if let Some(engine) = &self.engine {
+            engine.abort();
+        }
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            self.task.abort();
         }
     }
 }
@@ -156,17 +167,10 @@ async fn forward_events(
     out: mpsc::Sender<HelperMessage>,
     info: Arc<Mutex<Info>>,
     device: DeviceSlot,
-    engine: JoinHandle<()>,
+    // When the forwarder is aborted (shutdown timeout), dropping this aborts the session.
+    mut engine: Option<SessionThread>,
     ending: Ending,
 ) {
-    // When the forwarder is aborted (shutdown timeout), the engine task goes with it.
-    struct AbortOnDrop(JoinHandle<()>);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-    let mut engine = AbortOnDrop(engine);
     let Reports {
         mut events,
         mut removed_routes,
@@ -183,8 +187,8 @@ async fn forward_events(
             break; // the client is gone; shutdown will stop the engine
         }
     }
-    if let Err(e) = (&mut engine.0).await {
-        if e.is_panic() {
+    if let Some(engine) = &mut engine {
+        if engine.ended().await == SessionEnd::Panicked {
             log::error(&format!("session {id:?}: engine panicked"));
             let _ = out
                 .send(HelperMessage::error(

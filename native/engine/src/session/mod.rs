@@ -10,11 +10,15 @@
 //! - `runner`: `run_session`, the thin tokio loop that carries the actions out: name lookups,
 //!   the connection's `Driver` (the packet path between TUN and socket stays there), the
 //!   helper's `NetworkSetup`, timers and the command/event channels.
+//! - `thread`: `spawn_session`, a session on a thread and runtime of its own (the data loop
+//!   naps that thread while bulk traffic gathers).
 
 mod credentials;
 mod machine;
 mod runner;
 #[cfg(test)]
 mod tests;
+mod thread;
 
 pub use runner::run_session;
+pub use thread::{spawn_session, SessionAbort, SessionEnd, SessionThread};

@@ -13,6 +13,8 @@ pub(super) struct BulkRate {
     bulk: bool,
     window_start: Instant,
     window_bytes: usize,
+    /// Bytes of the last full window: the current rate.
+    last_window: usize,
 }
 
 impl BulkRate {
@@ -23,6 +25,7 @@ impl BulkRate {
             bulk: false,
             window_start: now,
             window_bytes: 0,
+            last_window: 0,
         }
     }
 
@@ -34,6 +37,7 @@ impl BulkRate {
             return None;
         }
         let bulk = self.window_bytes >= self.threshold;
+        self.last_window = self.window_bytes;
         self.window_start = now;
         self.window_bytes = 0;
         (bulk != self.bulk).then(|| {
@@ -44,6 +48,15 @@ impl BulkRate {
 
     pub fn is_bulk(&self) -> bool {
         self.bulk
+    }
+
+    /// How long `bytes` take to arrive at the last window's rate, at most `max`.
+    #[cfg(target_os = "linux")]
+    pub fn time_for(&self, bytes: usize, max: Duration) -> Duration {
+        if bytes >= self.last_window {
+            return max; // also no rate measured yet
+        }
+        max.min(WINDOW * bytes as u32 / self.last_window as u32)
     }
 
     /// Puts the link in bulk mode at once, for tests of what the links do then (on Linux, the
@@ -74,5 +87,17 @@ mod tests {
             None,
             "an empty window keeps it quiet"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_time_to_gather_follows_the_last_window_and_is_capped() {
+        let t0 = Instant::now();
+        let mut rate = BulkRate::new(1000, t0);
+        let max = Duration::from_millis(1);
+        assert_eq!(rate.time_for(100, max), max, "no rate measured yet");
+        rate.count(100_000, t0 + WINDOW);
+        assert_eq!(rate.time_for(5_000, max), WINDOW / 20);
+        assert_eq!(rate.time_for(50_000, max), max);
     }
 }

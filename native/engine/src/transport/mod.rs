@@ -105,6 +105,15 @@ impl Link {
         }
     }
 
+    /// Until when the driver should sleep its thread before it waits for readiness again (the
+    /// UDP link's receive coalescing); None when it should not. Asked once per nap.
+    pub fn take_nap(&mut self) -> Option<std::time::Instant> {
+        match self {
+            Link::Udp(u) => u.take_nap(),
+            Link::Tcp(_) => None,
+        }
+    }
+
     /// When the driver must call `recv_due` even though the link did not wake it (the TCP
     /// link's receive coalescing); None when it need not.
     pub fn recv_deadline(&self) -> Option<std::time::Instant> {

@@ -29,17 +29,17 @@ const TX_SLOT: usize = 2048;
 /// stock server sends one datagram per call, and taken as they come each costs a wakeup, a
 /// `recvmmsg` and a TUN write of its own. So while the server sends in bulk (`BulkRate`, from
 /// BULK_BYTES_PER_10MS), a wakeup whose reads found fewer than SHORT_READ datagrams in all
-/// makes the next read wait until LINGER after its last datagram; if that read finds nothing,
-/// the link waits for the socket again. Below the rate every datagram is read as it comes, and
-/// an idle tunnel has no timer.
+/// asks the driver to nap until GATHER_BYTES should have arrived after its last datagram (at
+/// the current rate, at most MAX_LINGER), before it waits for the socket again. The driver
+/// sleeps its thread rather than wait in epoll, which would wake at every datagram. Below the
+/// rate every datagram is read as it comes, and an idle tunnel has no timer.
 #[cfg(target_os = "linux")]
 struct RecvLinger {
     rate: BulkRate,
     last_datagram: std::time::Instant,
     /// Datagrams read since the last `wakeup_done`.
     gathered: usize,
-    /// When the next read is due instead of at the socket's readiness. Kept here, not in the
-    /// `recv_batch` future, which the driver drops whenever something else wakes it first.
+    /// The nap the driver should take before it waits for the socket again.
     until: Option<std::time::Instant>,
 }
 
@@ -48,9 +48,12 @@ struct RecvLinger {
 const BULK_BYTES_PER_10MS: usize = 160 * 1024;
 #[cfg(target_os = "linux")]
 const SHORT_READ: usize = 8;
-/// tokio's timers tick in milliseconds; at the bulk rate ~11 datagrams gather meanwhile.
+/// What a nap gathers: ~90 full-size datagrams, two large TUN writes once coalesced.
 #[cfg(target_os = "linux")]
-const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+const GATHER_BYTES: usize = 128 * 1024;
+/// The longest nap: the most latency coalescing adds (at the bulk rate ~11 datagrams gather).
+#[cfg(target_os = "linux")]
+const MAX_LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 #[cfg(target_os = "linux")]
 impl RecvLinger {
@@ -77,7 +80,8 @@ impl RecvLinger {
     fn wakeup_done(&mut self) {
         let short = self.gathered < SHORT_READ;
         self.gathered = 0;
-        self.until = (short && self.rate.is_bulk()).then(|| self.last_datagram + LINGER);
+        let linger = self.rate.time_for(GATHER_BYTES, MAX_LINGER);
+        self.until = (short && self.rate.is_bulk()).then(|| self.last_datagram + linger);
     }
 }
 
@@ -144,14 +148,6 @@ impl UdpLink {
     }
 
     pub async fn recv_batch(&mut self) -> io::Result<()> {
-        #[cfg(target_os = "linux")]
-        if let Some(until) = self.linger.until {
-            tokio::time::sleep_until(until.into()).await;
-            self.linger.until = None;
-            if self.try_recv_batch()? {
-                return Ok(());
-            }
-        }
         loop {
             match &self.socks {
                 Some(a) => {
@@ -196,6 +192,15 @@ impl UdpLink {
             self.linger.read(self.datagrams_read(), bytes, now);
         }
         Ok(got)
+    }
+
+    /// Until when the driver should nap before it waits for the socket again (see
+    /// `RecvLinger`); asked once per nap.
+    pub fn take_nap(&mut self) -> Option<std::time::Instant> {
+        #[cfg(target_os = "linux")]
+        return self.linger.until.take();
+        #[cfg(not(target_os = "linux"))]
+        None
     }
 
     /// The datagrams the last read took (a GRO slot holds several of its segment size).
@@ -362,11 +367,11 @@ mod tests {
     }
 
     /// In bulk, a wakeup whose reads found few datagrams (the driver reads on until a read
-    /// finds nothing) makes the next read wait LINGER, and what gathered meanwhile comes in
-    /// one call; a wait that finds nothing, or a wakeup outside bulk, goes back to readiness.
+    /// finds nothing) asks for one nap, and what gathered meanwhile comes in one read after
+    /// it; a wakeup outside bulk asks for none.
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn in_bulk_a_short_wakeup_makes_the_next_read_wait_and_an_empty_one_ends_the_wait() {
+    async fn in_bulk_a_short_wakeup_asks_for_a_nap() {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         peer.connect(sock.local_addr().unwrap()).await.unwrap();
@@ -382,7 +387,8 @@ mod tests {
         link.recv_batch().await.unwrap();
         wakeup(&mut link);
         assert_eq!(
-            link.linger.until, None,
+            link.take_nap(),
+            None,
             "not in bulk: every datagram as it comes"
         );
 
@@ -390,34 +396,27 @@ mod tests {
         peer.send(&[2; 100]).await.unwrap();
         link.recv_batch().await.unwrap();
         wakeup(&mut link);
-        let until = link.linger.until.expect("a short wakeup in bulk lingers");
+        let until = link.take_nap().expect("a short wakeup in bulk naps");
+        assert!(until <= std::time::Instant::now() + MAX_LINGER);
+        assert_eq!(link.take_nap(), None, "one nap per wakeup");
         for _ in 0..3 {
             peer.send(&[3; 100]).await.unwrap();
         }
+        std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()));
         link.recv_batch().await.unwrap();
-        assert!(
-            std::time::Instant::now() >= until,
-            "read before the linger ended"
-        );
         assert_eq!(link.datagrams_read(), 3, "what gathered came in one read");
         wakeup(&mut link);
         assert!(
-            link.linger.until.is_some(),
+            link.take_nap().is_some(),
             "3 datagrams are still a short wakeup"
         );
 
-        // Nothing comes: the read at the deadline finds nothing, and the link waits for the
-        // socket again (a datagram sent later is read at once, without a deadline pending).
-        let late = async {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            peer.send(&[4; 100]).await.unwrap();
-        };
-        let (r, ()) = tokio::join!(link.recv_batch(), late);
-        r.unwrap();
-        assert_eq!(link.datagrams_read(), 1);
-        assert_eq!(
-            link.linger.until, None,
-            "the empty read at the deadline ended the wait"
-        );
+        // A wakeup with many datagrams needs no nap.
+        for _ in 0..SHORT_READ {
+            peer.send(&[5; 100]).await.unwrap();
+        }
+        link.recv_batch().await.unwrap();
+        wakeup(&mut link);
+        assert_eq!(link.take_nap(), None, "a full wakeup");
     }
 }
