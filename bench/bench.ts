@@ -18,6 +18,8 @@ const PROTOS = (process.env.BENCH_PROTO ?? 'udp,tcp').split(',') as ('udp' | 'tc
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECT_RUNS = Number(process.env.BENCH_CONNECT_RUNS ?? 3);
 const WITH_WIREGUARD = process.env.BENCH_WIREGUARD !== '0';
+/** BENCH_STOCK=0 leaves the stock client out: quicker A/B runs of our own client, no ratios. */
+const WITH_STOCK = process.env.BENCH_STOCK !== '0';
 /** Built by bench/install-bench-deps.sh; run.mjs passes its path. */
 const wireguardBinary = () => {
   const bin = process.env.CAUSEWAY_WIREGUARD_GO;
@@ -37,6 +39,8 @@ interface Direction {
   tunBytesPerPacket: number;
   /** tunBytesPerPacket above the device MTU: TSO (up) / GRO (down) super-segments. */
   offloads: boolean;
+  /** TCP segments the sending iperf3 retransmitted (loss or reordering inside the tunnel). */
+  retransmits: number;
   /** Server CPU seconds per wall second during the transfer. */
   serverCores: number;
   serverBound: boolean;
@@ -77,7 +81,10 @@ async function iperf(lab: Lab, t: Tunnel, dev: { name: string; mtu: number }, re
   const syscallCount = syscalls.stop();
   syscallCount.catch(() => undefined); // awaited below, unless iperf3's failure comes first
   const counters1 = await linkCounters(lab.netns.client, dev.name);
-  const report = JSON.parse(r.stdout || '{}') as { error?: string; end?: { sum_received?: { bytes: number; bits_per_second: number } } };
+  const report = JSON.parse(r.stdout || '{}') as {
+    error?: string;
+    end?: { sum_received?: { bytes: number; bits_per_second: number }; sum_sent?: { retransmits?: number } };
+  };
   const received = report.end?.sum_received;
   // iperf3's own failure first: it is the cause of a count perf could not make.
   if (!received) throw new Error(`iperf3 to ${t.target}${reverse ? ' (reverse)' : ''} failed: ${report.error ?? r.stderr}`);
@@ -96,6 +103,7 @@ async function iperf(lab: Lab, t: Tunnel, dev: { name: string; mtu: number }, re
     syscallsPerGiB: (await syscallCount) / gib,
     tunBytesPerPacket,
     offloads: tunBytesPerPacket > dev.mtu,
+    retransmits: report.end?.sum_sent?.retransmits ?? 0,
     serverCores,
     serverBound: serverCores >= SERVER_BOUND_SHARE * t.serverCoreBudget,
   };
@@ -182,6 +190,8 @@ const ROWS: Row[] = [
   ['client syscalls/GiB (k), s->c', (r) => r.down.syscallsPerGiB / 1000, 'lower'],
   ['TUN bytes/packet, c->s', (r) => r.up.tunBytesPerPacket, 'higher'],
   ['TUN bytes/packet, s->c', (r) => r.down.tunBytesPerPacket, 'higher'],
+  ['iperf3 retransmits, c->s', (r) => r.up.retransmits, 'lower'],
+  ['iperf3 retransmits, s->c', (r) => r.down.retransmits, 'lower'],
   ['server CPU cores, c->s', (r) => r.up.serverCores, 'lower'],
   ['server CPU cores, s->c', (r) => r.down.serverCores, 'lower'],
   ['client RSS after transfer, MiB', (r) => r.rssMiB, 'lower'],
@@ -191,15 +201,15 @@ const ROWS: Row[] = [
 const fmt = (v: number | null, width: number) => (v === null ? '-' : v.toFixed(1)).padStart(width);
 const ratio = (a: number | null, b: number | null, width: number) => (a === null || b === null || b === 0 ? '-' : (a / b).toFixed(2)).padStart(width);
 
-function table(proto: string, ours: ClientResult, stock: ClientResult, wg: ClientResult | null): string {
+function table(proto: string, ours: ClientResult, stock: ClientResult | null, wg: ClientResult | null): string {
   const head = `${`[${proto}] metric`.padEnd(36)} ${'causeway'.padStart(9)} ${'openvpn'.padStart(9)} ${'wg-go'.padStart(9)} ${'/ovpn'.padStart(6)} ${'/wg'.padStart(6)}  better`;
   const lines = [head];
   for (const [name, get, better] of ROWS) {
-    const [a, b, c] = [get(ours), get(stock), wg ? get(wg) : null];
+    const [a, b, c] = [get(ours), stock ? get(stock) : null, wg ? get(wg) : null];
     lines.push(`${name.padEnd(36)} ${fmt(a, 9)} ${fmt(b, 9)} ${fmt(c, 9)} ${ratio(a, b, 6)} ${ratio(a, c, 6)}  ${better}`);
   }
   const flags = (r: ClientResult) => `offloads ${r.up.offloads ? 'on' : 'off'}/${r.down.offloads ? 'on' : 'off'}, server-bound ${r.up.serverBound ? 'yes' : 'no'}/${r.down.serverBound ? 'yes' : 'no'}`;
-  lines.push(`(c->s/s->c) causeway: ${flags(ours)}; openvpn: ${flags(stock)}${wg ? `; wireguard-go: ${flags(wg)}` : ''}`);
+  lines.push(`(c->s/s->c) causeway: ${flags(ours)}${stock ? `; openvpn: ${flags(stock)}` : ''}${wg ? `; wireguard-go: ${flags(wg)}` : ''}`);
   return lines.join('\n');
 }
 
@@ -207,11 +217,11 @@ const lab = await Lab.create();
 try {
   console.log(`bench: ${PROTOS.join(' and ')}, ${CIPHER}, tls-crypt, iperf3 ${SECONDS} s each way, connect time median of ${CONNECT_RUNS}, ${cpus().length} cores`);
   const wireguard = WITH_WIREGUARD ? await withIperfServer(lab, () => measureWireguard(lab, wireguardBinary())) : null;
-  const results: Record<string, { causeway: ClientResult; openvpn: ClientResult }> = {};
+  const results: Record<string, { causeway: ClientResult; openvpn: ClientResult | null }> = {};
   for (const proto of PROTOS) {
     results[proto] = {
       causeway: await againstFreshServer(lab, proto, measureCauseway),
-      openvpn: await againstFreshServer(lab, proto, measureOpenvpn),
+      openvpn: WITH_STOCK ? await againstFreshServer(lab, proto, measureOpenvpn) : null,
     };
   }
   for (const proto of PROTOS) console.log(`\n${table(proto, results[proto]!.causeway, results[proto]!.openvpn, wireguard)}`);

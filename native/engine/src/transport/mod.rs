@@ -4,7 +4,7 @@
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
-mod bulk_rate;
+mod coalescing;
 mod own_sockets;
 mod proxy;
 mod tcp;
@@ -98,19 +98,20 @@ impl Link {
         }
     }
 
-    /// The driver has read all that one wakeup found (see the UDP link's receive coalescing).
+    /// The driver has read all that one wakeup found (see the links' receive coalescing).
     pub fn reads_done(&mut self) {
-        if let Link::Udp(u) = self {
-            u.reads_done();
+        match self {
+            Link::Udp(u) => u.reads_done(),
+            Link::Tcp(t) => t.reads_done(),
         }
     }
 
     /// Until when the driver should sleep its thread before it waits for readiness again (the
-    /// UDP link's receive coalescing); None when it should not. Asked once per nap.
+    /// links' receive coalescing); None when it should not. Asked once per nap.
     pub fn take_nap(&mut self) -> Option<std::time::Instant> {
         match self {
             Link::Udp(u) => u.take_nap(),
-            Link::Tcp(_) => None,
+            Link::Tcp(t) => t.take_nap(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! bulk transfer from the server the link waits for a few packets per wakeup (see
 //! `RecvCoalescing`).
 
-use super::bulk_rate::BulkRate;
+use super::coalescing::RecvNap;
 use super::MAX_PACKET;
 use std::io;
 use std::time::{Duration, Instant};
@@ -94,30 +94,29 @@ impl Deframer {
     }
 }
 
-/// Bytes the kernel gathers before it wakes us while the server sends in bulk (~11 packets):
-/// a stock server writes one packet per call, and taken as they come every packet costs a
-/// wakeup and, worse, a TUN write of its own (waking the receiving application each time).
+/// Bytes the kernel gathers before it wakes us while the server sends in bulk (~11 packets),
+/// when the link waits for the socket between naps.
 const BULK_LOW_WATER: usize = 16 * 1024;
 /// Longest a packet below the low-water mark waits: the link reads what is there after this.
 const BULK_LINGER: Duration = Duration::from_millis(1);
 /// Bulk is a receive rate at which BULK_LOW_WATER gathers within BULK_LINGER (134 Mbit/s).
 const BULK_BYTES_PER_10MS: usize = BULK_LOW_WATER * 10;
 
-/// Interrupt-coalescing for the TCP link's receive side: while the server sends in bulk
-/// (`BulkRate`), the socket's `SO_RCVLOWAT` is raised to BULK_LOW_WATER and the driver reads
-/// what is there at the latest BULK_LINGER after the last read (`deadline`), so a quiet moment
-/// costs at most that much latency. Below the rate the mark is back at one byte: interactive
-/// traffic is read at once and an idle tunnel has no timer. Linux only (the other OSes read
-/// every packet as it comes).
+/// Interrupt coalescing for the TCP link's receive side (Linux; the other OSes read every
+/// packet as it comes): while the server sends in bulk, short wakeups make the driver nap
+/// (`coalescing`), and when it waits for the socket the kernel wakes it only once
+/// BULK_LOW_WATER has gathered (`SO_RCVLOWAT`); the driver reads what is there at the latest
+/// BULK_LINGER after the last read (`deadline`), so a quiet moment costs at most that much
+/// latency. Below the rate the mark is back at one byte and there is no deadline.
 struct RecvCoalescing {
-    rate: BulkRate,
+    nap: RecvNap,
     last_read: Instant,
 }
 
 impl RecvCoalescing {
     fn new(now: Instant) -> Self {
         Self {
-            rate: BulkRate::new(BULK_BYTES_PER_10MS, now),
+            nap: RecvNap::new(BULK_BYTES_PER_10MS, now),
             last_read: now,
         }
     }
@@ -125,12 +124,12 @@ impl RecvCoalescing {
     /// Counts a read of `n` bytes (0: none); Some(new low-water mark) when the mode changes.
     fn read(&mut self, n: usize, now: Instant) -> Option<usize> {
         self.last_read = now;
-        let bulk = self.rate.count(n, now)?;
+        let bulk = self.nap.read(n, now)?;
         Some(if bulk { BULK_LOW_WATER } else { 1 })
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.rate.is_bulk().then(|| self.last_read + BULK_LINGER)
+        self.nap.is_bulk().then(|| self.last_read + BULK_LINGER)
     }
 }
 
@@ -221,6 +220,9 @@ impl TcpLink {
         // Our own small control packets go out at once, not after the server's ACK.
         stream.set_nodelay(true)?;
         quick_ack(&stream);
+        // Room for what gathers while the driver naps.
+        #[cfg(target_os = "linux")]
+        super::coalescing::enlarge_receive_buffer(&stream);
         Ok(Self {
             stream,
             frames: Deframer::new(),
@@ -248,6 +250,19 @@ impl TcpLink {
             }
         }
         Ok(())
+    }
+
+    /// The driver has read all that one wakeup found (see `RecvCoalescing`).
+    pub fn reads_done(&mut self) {
+        if let Some(c) = self.coalescing.as_mut() {
+            c.nap.wakeup_done();
+        }
+    }
+
+    /// Until when the driver should nap before it waits for the socket again; asked once per
+    /// nap.
+    pub fn take_nap(&mut self) -> Option<Instant> {
+        self.coalescing.as_mut().and_then(|c| c.nap.take())
     }
 
     /// When the driver should read what has arrived even below the low-water mark.
@@ -354,7 +369,7 @@ mod tests {
         let mut link = TcpLink::new(client.unwrap()).unwrap();
         link.handshake_done();
         let c = link.coalescing.as_mut().unwrap();
-        c.rate.force_bulk();
+        c.nap.rate.force_bulk();
         set_low_water(&link.stream, BULK_LOW_WATER);
 
         server.write_all(&[0, 3, 7, 8, 9]).await.unwrap();

@@ -8,7 +8,7 @@
 //! GSO/GRO work as before; the association ends when its control connection closes.
 
 #[cfg(target_os = "linux")]
-use super::bulk_rate::BulkRate;
+use super::coalescing::RecvNap;
 use super::proxy::socks::BoundAddr;
 use super::proxy::socks_udp::{parse_udp_header, udp_header};
 use std::io;
@@ -25,65 +25,9 @@ const RX_SLOTS: usize = 16;
 /// Send slots start at this capacity (an MTU-sized packet plus overhead); they grow if needed.
 const TX_SLOT: usize = 2048;
 
-/// Interrupt coalescing for the receive side (Linux, where one call takes many datagrams): a
-/// stock server sends one datagram per call, and taken as they come each costs a wakeup, a
-/// `recvmmsg` and a TUN write of its own. So while the server sends in bulk (`BulkRate`, from
-/// BULK_BYTES_PER_10MS), a wakeup whose reads found fewer than SHORT_READ datagrams in all
-/// asks the driver to nap until GATHER_BYTES should have arrived after its last datagram (at
-/// the current rate, at most MAX_LINGER), before it waits for the socket again. The driver
-/// sleeps its thread rather than wait in epoll, which would wake at every datagram. Below the
-/// rate every datagram is read as it comes, and an idle tunnel has no timer.
-#[cfg(target_os = "linux")]
-struct RecvLinger {
-    rate: BulkRate,
-    last_datagram: std::time::Instant,
-    /// Datagrams read since the last `wakeup_done`.
-    gathered: usize,
-    /// The nap the driver should take before it waits for the socket again.
-    until: Option<std::time::Instant>,
-}
-
-/// 134 Mbit/s, the TCP link's bulk rate.
+/// The receive rate from which the link coalesces (`coalescing`): 134 Mbit/s, the TCP link's.
 #[cfg(target_os = "linux")]
 const BULK_BYTES_PER_10MS: usize = 160 * 1024;
-#[cfg(target_os = "linux")]
-const SHORT_READ: usize = 8;
-/// What a nap gathers: ~90 full-size datagrams, two large TUN writes once coalesced.
-#[cfg(target_os = "linux")]
-const GATHER_BYTES: usize = 128 * 1024;
-/// The longest nap: the most latency coalescing adds (at the bulk rate ~11 datagrams gather).
-#[cfg(target_os = "linux")]
-const MAX_LINGER: std::time::Duration = std::time::Duration::from_millis(1);
-
-#[cfg(target_os = "linux")]
-impl RecvLinger {
-    fn new() -> Self {
-        let now = std::time::Instant::now();
-        Self {
-            rate: BulkRate::new(BULK_BYTES_PER_10MS, now),
-            last_datagram: now,
-            gathered: 0,
-            until: None,
-        }
-    }
-
-    /// Counts a read of `datagrams` datagrams, `bytes` in all (0 and 0: nothing was there).
-    fn read(&mut self, datagrams: usize, bytes: usize, now: std::time::Instant) {
-        self.rate.count(bytes, now);
-        if datagrams > 0 {
-            self.gathered += datagrams;
-            self.last_datagram = now;
-        }
-    }
-
-    /// The reads of one wakeup are done: decides when the next is due.
-    fn wakeup_done(&mut self) {
-        let short = self.gathered < SHORT_READ;
-        self.gathered = 0;
-        let linger = self.rate.time_for(GATHER_BYTES, MAX_LINGER);
-        self.until = (short && self.rate.is_bulk()).then(|| self.last_datagram + linger);
-    }
-}
 
 pub struct UdpLink {
     sock: UdpSocket,
@@ -100,7 +44,7 @@ pub struct UdpLink {
     /// Set when the socket talks to a SOCKS5 UDP relay.
     socks: Option<SocksAssociation>,
     #[cfg(target_os = "linux")]
-    linger: RecvLinger,
+    nap: RecvNap,
 }
 
 /// A SOCKS5 UDP association: the proxy relays while `control` stays open.
@@ -118,7 +62,7 @@ impl UdpLink {
         #[cfg(target_os = "linux")]
         super::udp_linux::enable_gro(&sock);
         #[cfg(target_os = "linux")]
-        super::udp_linux::enlarge_receive_buffer(&sock);
+        super::coalescing::enlarge_receive_buffer(&sock);
         Self {
             sock,
             // Zeroed and mostly never touched: only the pages datagrams fill become resident.
@@ -131,7 +75,7 @@ impl UdpLink {
             gso,
             socks: None,
             #[cfg(target_os = "linux")]
-            linger: RecvLinger::new(),
+            nap: RecvNap::new(BULK_BYTES_PER_10MS, std::time::Instant::now()),
         }
     }
 
@@ -188,23 +132,22 @@ impl UdpLink {
         #[cfg(target_os = "linux")]
         {
             let bytes = self.rx_lens.iter().map(|&(b, _)| b).sum();
-            let now = std::time::Instant::now();
-            self.linger.read(self.datagrams_read(), bytes, now);
+            self.nap.read(bytes, std::time::Instant::now());
         }
         Ok(got)
     }
 
     /// Until when the driver should nap before it waits for the socket again (see
-    /// `RecvLinger`); asked once per nap.
+    /// `coalescing`); asked once per nap.
     pub fn take_nap(&mut self) -> Option<std::time::Instant> {
         #[cfg(target_os = "linux")]
-        return self.linger.until.take();
+        return self.nap.take();
         #[cfg(not(target_os = "linux"))]
         None
     }
 
     /// The datagrams the last read took (a GRO slot holds several of its segment size).
-    #[cfg(target_os = "linux")]
+    #[cfg(all(test, target_os = "linux"))]
     fn datagrams_read(&self) -> usize {
         let datagrams =
             |&(bytes, seg): &(usize, usize)| if seg > 0 { bytes.div_ceil(seg) } else { 1 };
@@ -214,7 +157,7 @@ impl UdpLink {
     /// The driver has read all that one wakeup found.
     pub fn reads_done(&mut self) {
         #[cfg(target_os = "linux")]
-        self.linger.wakeup_done();
+        self.nap.wakeup_done();
     }
 
     /// Up to `out.len()` received packets at once, in place and in order (disjoint parts of
@@ -366,9 +309,9 @@ mod tests {
         );
     }
 
-    /// In bulk, a wakeup whose reads found few datagrams (the driver reads on until a read
-    /// finds nothing) asks for one nap, and what gathered meanwhile comes in one read after
-    /// it; a wakeup outside bulk asks for none.
+    /// The link counts what the driver's reads brought: in bulk, a wakeup whose reads found
+    /// few datagrams (the driver reads on until a read finds nothing) asks for a nap, and what
+    /// gathered meanwhile comes in one read after it; a wakeup outside bulk asks for none.
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn in_bulk_a_short_wakeup_asks_for_a_nap() {
@@ -392,12 +335,12 @@ mod tests {
             "not in bulk: every datagram as it comes"
         );
 
-        link.linger.rate.force_bulk();
+        link.nap.rate.force_bulk();
         peer.send(&[2; 100]).await.unwrap();
         link.recv_batch().await.unwrap();
         wakeup(&mut link);
         let until = link.take_nap().expect("a short wakeup in bulk naps");
-        assert!(until <= std::time::Instant::now() + MAX_LINGER);
+        assert!(until <= std::time::Instant::now() + super::super::coalescing::MAX_NAP);
         assert_eq!(link.take_nap(), None, "one nap per wakeup");
         for _ in 0..3 {
             peer.send(&[3; 100]).await.unwrap();
@@ -411,9 +354,9 @@ mod tests {
             "3 datagrams are still a short wakeup"
         );
 
-        // A wakeup with many datagrams needs no nap.
-        for _ in 0..SHORT_READ {
-            peer.send(&[5; 100]).await.unwrap();
+        // A wakeup that brought a TUN write's worth needs no nap.
+        for _ in 0..48 {
+            peer.send(&[5; 1400]).await.unwrap();
         }
         link.recv_batch().await.unwrap();
         wakeup(&mut link);

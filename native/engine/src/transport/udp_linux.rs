@@ -45,30 +45,6 @@ pub fn enable_gro(sock: &UdpSocket) {
     }
 }
 
-/// Receive buffer: room for what gathers while the link lingers (`udp.rs`) at a few Gbit/s.
-const RCVBUF: libc::c_int = 1 << 20;
-
-/// Raises the socket's receive buffer to RCVBUF, past `net.core.rmem_max` where the process
-/// may (SO_RCVBUFFORCE, CAP_NET_ADMIN: the helper), else as far as that allows. Best effort:
-/// a small buffer only drops datagrams at high rates.
-pub fn enlarge_receive_buffer(sock: &UdpSocket) {
-    let set = |opt| {
-        // SAFETY: setsockopt with a c_int value of the size passed.
-        unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&RCVBUF as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) == 0
-        }
-    };
-    if !set(libc::SO_RCVBUFFORCE) {
-        set(libc::SO_RCVBUF);
-    }
-}
-
 /// One `recvmmsg` into `slots`; pushes (bytes, GRO segment size or 0) per datagram received.
 pub fn recv_many(
     sock: &UdpSocket,
