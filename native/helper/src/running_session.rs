@@ -175,10 +175,28 @@ async fn forward_events(
         mut events,
         mut removed_routes,
     } = reports;
+    // A final phase (disconnected, failed) is held back until the next event or, when it is
+    // the last one, until the engine's thread has undone its changes to the host: a client
+    // told "disconnected" finds its routes, device and firewall rules gone.
+    let mut held: Option<HelperMessage> = None;
     loop {
         let msg = tokio::select! {
             event = events.recv() => match event {
-                Some(event) => to_message(&id, event, &info, &device),
+                Some(event) => {
+                    let last = is_final_phase(&event);
+                    let msg = to_message(&id, event, &info, &device);
+                    // What follows a held phase goes out after it.
+                    if let Some(earlier) = held.take() {
+                        if out.send(earlier).await.is_err() {
+                            break;
+                        }
+                    }
+                    if last {
+                        held = Some(msg);
+                        continue;
+                    }
+                    msg
+                }
                 None => break,
             },
             Some(route) = removed_routes.recv() => route_removed_message(&id, route),
@@ -187,22 +205,37 @@ async fn forward_events(
             break; // the client is gone; shutdown will stop the engine
         }
     }
-    if let Some(engine) = &mut engine {
-        if engine.ended().await == SessionEnd::Panicked {
-            log::error(&format!("session {id:?}: engine panicked"));
-            let _ = out
-                .send(HelperMessage::error(
-                    Some(&id),
-                    causeway_engine::ErrorCode::Internal,
-                    "the tunnel engine crashed",
-                ))
-                .await;
-            let _ = out
-                .send(phase_message(&id, SessionPhase::Failed, None, None))
-                .await;
-        }
+    let ended = match &mut engine {
+        Some(engine) => engine.ended().await,
+        None => SessionEnd::Finished,
+    };
+    if let Some(msg) = held {
+        let _ = out.send(msg).await;
+    }
+    if ended == SessionEnd::Panicked {
+        log::error(&format!("session {id:?}: engine panicked"));
+        let _ = out
+            .send(HelperMessage::error(
+                Some(&id),
+                causeway_engine::ErrorCode::Internal,
+                "the tunnel engine crashed",
+            ))
+            .await;
+        let _ = out
+            .send(phase_message(&id, SessionPhase::Failed, None, None))
+            .await;
     }
     ending.done(id);
+}
+
+fn is_final_phase(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Phase {
+            phase: SessionPhase::Disconnected | SessionPhase::Failed,
+            ..
+        }
+    )
 }
 
 /// What a finished session gives back: its owner's place in the quota, and its id to the
