@@ -1,5 +1,5 @@
-//! One tunnel session: runs the engine (on its own thread, see `spawn_session`) and turns its events into protocol
-//! messages for the client that started it.
+//! One tunnel session: runs the engine (on its own thread, see `spawn_session`) and turns its
+//! events into protocol messages for the client that started it.
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
