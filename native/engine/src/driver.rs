@@ -154,12 +154,13 @@ impl<'a> Driver<'a> {
             }
         }
         queue_sealed(conn, batch, fan, link);
+        tun.reads_done();
         Ok(())
     }
 
     pub async fn step(
         &mut self,
-        tun: Option<&mut TunIo>,
+        mut tun: Option<&mut TunIo>,
         commands: &mut mpsc::Receiver<Command>,
     ) -> Step {
         if let Err(e) = self.flush_out().await {
@@ -170,7 +171,8 @@ impl<'a> Driver<'a> {
         }
         // A nap, not a wait in epoll, which would wake at every datagram: the session has its
         // thread to itself (`spawn_session`), and all that arrived meanwhile is handled below.
-        if let Some(until) = self.link.take_nap() {
+        let tun_nap = tun.as_deref_mut().and_then(TunIo::take_nap);
+        if let Some(until) = self.link.take_nap().max(tun_nap) {
             std::thread::sleep(until.saturating_duration_since(Instant::now()));
         }
         let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);

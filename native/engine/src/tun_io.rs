@@ -2,11 +2,14 @@
 //! (Unix) or a packet queue the helper provides (see `api::TunDevice`). With virtio-net
 //! headers (`TunFraming::VnetHdr`, Linux offloads) a read may bring a TSO/USO super-segment,
 //! split here into tunnel-sized packets, and packets written are coalesced into
-//! super-segments first (GRO); see `offload`.
+//! super-segments first (GRO); see `offload`. On every device, pure ACKs that a later one
+//! of the same batch supersedes are not written at all (`offload::ack_thinning`).
 
 use crate::api::{PacketQueue, Tun, TunDevice};
-use crate::offload::{gro::Coalescer, gso, vnet};
+use crate::offload::{ack_thinning::AckThinner, gro::Coalescer, gso, vnet};
+use crate::transport::coalescing::RecvNap;
 use std::io;
+use std::time::Instant;
 
 /// Largest read: a 64 KiB super-segment behind its virtio-net header.
 const READ_BUF: usize = vnet::LEN + 65535;
@@ -15,6 +18,7 @@ pub struct TunIo {
     device: Device,
     rbuf: Vec<u8>,
     offload: Option<Offload>,
+    acks: AckThinner,
 }
 
 /// State for a TUN device with virtio-net headers.
@@ -22,6 +26,9 @@ struct Offload {
     /// One split segment at a time.
     scratch: Vec<u8>,
     gro: Coalescer,
+    /// In a bulk upload, short wakeups make the driver nap (`transport::coalescing`): the
+    /// kernel queues the local sender's super-segments meanwhile (its queue holds hundreds).
+    nap: RecvNap,
 }
 
 enum Device {
@@ -38,6 +45,10 @@ impl TunIo {
                 let offload = (framing == crate::api::TunFraming::VnetHdr).then(|| Offload {
                     scratch: vec![0u8; 65535],
                     gro: Coalescer::new(),
+                    nap: RecvNap::new(
+                        crate::transport::coalescing::BULK_BYTES_PER_10MS,
+                        Instant::now(),
+                    ),
                 });
                 (Device::Fd(fd::TunFd::new(fd, framing)?), offload)
             }
@@ -47,6 +58,7 @@ impl TunIo {
             device,
             rbuf: vec![0u8; READ_BUF],
             offload,
+            acks: AckThinner::new(),
         })
     }
 
@@ -71,6 +83,7 @@ impl TunIo {
         let buf = &mut self.rbuf[..n];
         match &mut self.offload {
             Some(o) => {
+                o.nap.read(n, Instant::now());
                 let _malformed_is_dropped = gso::split(buf, &mut o.scratch, emit);
             }
             None if !buf.is_empty() => {
@@ -82,20 +95,32 @@ impl TunIo {
         Ok(true)
     }
 
-    /// Writes one IP packet (with offloads: into the coalescer; `flush` ends the batch). A
-    /// full queue drops the packet (like a congested link would).
-    pub fn write(&mut self, pkt: &[u8]) -> io::Result<()> {
-        let device = &self.device;
-        match &mut self.offload {
-            None => device.send(pkt),
-            Some(o) => o.gro.push(pkt, &mut |b: &[u8]| device.send(b)),
+    /// The driver has read all that one wakeup found.
+    pub fn reads_done(&mut self) {
+        if let Some(o) = &mut self.offload {
+            o.nap.wakeup_done();
         }
     }
 
-    /// Writes out a super-segment still being coalesced.
+    /// Until when the driver should nap before it waits for the device again; asked once per
+    /// nap. Only with offloads, where the kernel's queue is deep enough.
+    pub fn take_nap(&mut self) -> Option<Instant> {
+        self.offload.as_mut().and_then(|o| o.nap.take())
+    }
+
+    /// Writes one IP packet (with offloads: into the coalescer; `flush` ends the batch). A
+    /// full queue drops the packet (like a congested link would).
+    pub fn write(&mut self, pkt: &[u8]) -> io::Result<()> {
+        let (device, offload) = (&self.device, &mut self.offload);
+        self.acks
+            .push(pkt, &mut |p: &[u8]| device.write(offload, p))
+    }
+
+    /// Ends the batch: writes out the ACK held back and the super-segment being coalesced.
     pub fn flush(&mut self) -> io::Result<()> {
-        let device = &self.device;
-        match &mut self.offload {
+        let (device, offload) = (&self.device, &mut self.offload);
+        self.acks.flush(&mut |p: &[u8]| device.write(offload, p))?;
+        match offload {
             None => Ok(()),
             Some(o) => o.gro.flush(&mut |b: &[u8]| device.send(b)),
         }
@@ -103,6 +128,14 @@ impl TunIo {
 }
 
 impl Device {
+    /// One IP packet into the coalescer (offloads) or straight to the device.
+    fn write(&self, offload: &mut Option<Offload>, pkt: &[u8]) -> io::Result<()> {
+        match offload {
+            None => self.send(pkt),
+            Some(o) => o.gro.push(pkt, &mut |b: &[u8]| self.send(b)),
+        }
+    }
+
     fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             #[cfg(unix)]

@@ -272,9 +272,9 @@ pub fn replay_window(data: &[u8]) {
 
 /// A TUN read of any shape is split or refused: a header that does not parse is never split,
 /// and no segment of a split super-packet is longer than its headers plus `gso_size`; the GRO
-/// coalescer takes any packets without failing.
+/// coalescer takes any packets without failing, and the ACK thinner only drops whole packets.
 pub fn vnet_offload(data: &[u8]) {
-    use causeway_engine::offload::{gro::Coalescer, gso, vnet::VnetHdr};
+    use causeway_engine::offload::{ack_thinning::AckThinner, gro::Coalescer, gso, vnet::VnetHdr};
     let header = VnetHdr::parse(data);
     let mut buf = data.to_vec();
     let mut scratch = vec![0u8; 65535];
@@ -298,6 +298,24 @@ pub fn vnet_offload(data: &[u8]) {
             .expect("the coalescer takes any packet");
     }
     c.flush(&mut write).expect("the coalescer flushes");
+    // The ACK thinner passes packets on whole and in order, or drops them; the last always
+    // goes out.
+    let inputs: Vec<&[u8]> = segments.iter().map(Vec::as_slice).chain([data]).collect();
+    let mut thinner = AckThinner::new();
+    let mut out = Vec::new();
+    let mut pass = |p: &[u8]| -> Result<(), ()> {
+        out.push(p.to_vec());
+        Ok(())
+    };
+    for p in &inputs {
+        thinner.push(p, &mut pass).expect("the thinner takes any packet");
+    }
+    thinner.flush(&mut pass).expect("the thinner flushes");
+    let mut rest = inputs.iter();
+    for o in &out {
+        assert!(rest.any(|i| *i == o.as_slice()), "written in order and unchanged");
+    }
+    assert_eq!(out.last().map(Vec::as_slice), inputs.last().copied());
 }
 
 /// An HTTP proxy's answer to CONNECT: accepted only with a well-formed 2xx status line and a

@@ -5,9 +5,17 @@
 //! the driver to nap until GATHER_BYTES should have arrived after its last data (at the
 //! current rate, at most MAX_NAP), before it waits for the socket again (`RecvNap`). The driver
 //! sleeps its thread rather than wait in epoll, which would wake at every packet. Below the
-//! rate every packet is read as it comes, and an idle tunnel has no timer.
+//! rate every packet is read as it comes, and an idle tunnel has no timer. A TUN device with
+//! offloads naps the same way in bulk uploads (`tun_io`): the local sender's segments gather
+//! in its queue, and the server's ACKs in the socket, where `ack_thinning` drops the ones a
+//! later ACK supersedes.
 
 use std::time::{Duration, Instant};
+
+/// The receive rate from which the UDP link and a TUN device with offloads coalesce: 134
+/// Mbit/s, the TCP link's.
+#[cfg(unix)]
+pub(crate) const BULK_BYTES_PER_10MS: usize = 160 * 1024;
 
 /// A wakeup that brought less than this (one full TUN write, coalesced) is short.
 const SHORT_WAKEUP: usize = 64 * 1024;
@@ -17,7 +25,7 @@ const GATHER_BYTES: usize = 128 * 1024;
 pub(super) const MAX_NAP: Duration = Duration::from_millis(1);
 
 /// Decides the driver's naps from what the link's reads brought.
-pub(super) struct RecvNap {
+pub(crate) struct RecvNap {
     pub(super) rate: BulkRate,
     last_data: Instant,
     /// Bytes read since the last `wakeup_done`.

@@ -4,7 +4,7 @@
 //! out received packets in place and queue outgoing ones until `flush`, so one syscall moves
 //! many packets.
 
-mod coalescing;
+pub(crate) mod coalescing;
 mod own_sockets;
 mod proxy;
 mod tcp;

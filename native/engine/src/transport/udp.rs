@@ -25,9 +25,8 @@ const RX_SLOTS: usize = 16;
 /// Send slots start at this capacity (an MTU-sized packet plus overhead); they grow if needed.
 const TX_SLOT: usize = 2048;
 
-/// The receive rate from which the link coalesces (`coalescing`): 134 Mbit/s, the TCP link's.
 #[cfg(target_os = "linux")]
-const BULK_BYTES_PER_10MS: usize = 160 * 1024;
+use super::coalescing::BULK_BYTES_PER_10MS;
 
 pub struct UdpLink {
     sock: UdpSocket,
