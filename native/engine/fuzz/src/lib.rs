@@ -308,12 +308,17 @@ pub fn vnet_offload(data: &[u8]) {
         Ok(())
     };
     for p in &inputs {
-        thinner.push(p, &mut pass).expect("the thinner takes any packet");
+        thinner
+            .push(p, &mut pass)
+            .expect("the thinner takes any packet");
     }
     thinner.flush(&mut pass).expect("the thinner flushes");
     let mut rest = inputs.iter();
     for o in &out {
-        assert!(rest.any(|i| *i == o.as_slice()), "written in order and unchanged");
+        assert!(
+            rest.any(|i| *i == o.as_slice()),
+            "written in order and unchanged"
+        );
     }
     assert_eq!(out.last().map(Vec::as_slice), inputs.last().copied());
 }

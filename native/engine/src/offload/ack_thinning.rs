@@ -11,7 +11,7 @@
 //! D-SACK reports, window updates, ECN flags and unknown options go through untouched, and
 //! the order of what is written never changes.
 
-use super::checksum::{self, pseudo_header};
+use super::tcp_segment::{plain_tcp, TcpSegment};
 
 const TCP_ACK: u8 = 0x10;
 /// IPv6 header plus the longest TCP header.
@@ -87,31 +87,11 @@ impl Default for AckThinner {
 }
 
 /// The packet is an IPv4 (no options, not a fragment) or IPv6 (no extension headers) TCP
-/// segment with no payload, only ACK set, no TCP option but timestamps and SACK, and
-/// valid checksums: an ACK whose only news is its ACK number, SACK blocks and window.
+/// segment (`plain_tcp`) with no payload, only ACK set and no TCP option but timestamps and
+/// SACK: an ACK whose only news is its ACK number, SACK blocks and window.
 fn pure_ack(pkt: &[u8]) -> Option<PureAck> {
-    let (v6, l4) = match pkt.first()? >> 4 {
-        4 if pkt.len() >= 40 && pkt[0] == 0x45 && pkt[9] == 6 => {
-            let frag = u16::from_be_bytes([pkt[6], pkt[7]]);
-            let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
-            if frag & 0x3fff != 0 || total != pkt.len() {
-                return None;
-            }
-            if checksum::finish(checksum::sum(&pkt[..20], 0)) != 0 {
-                return None;
-            }
-            (false, 20)
-        }
-        6 if pkt.len() >= 60 && pkt[6] == 6 => {
-            if usize::from(u16::from_be_bytes([pkt[4], pkt[5]])) + 40 != pkt.len() {
-                return None;
-            }
-            (true, 40)
-        }
-        _ => return None,
-    };
-    let doff = usize::from(pkt[l4 + 12] >> 4) * 4;
-    if doff < 20 || l4 + doff != pkt.len() || pkt[l4 + 13] != TCP_ACK {
+    let TcpSegment { v6, l4, payload } = plain_tcp(pkt)?;
+    if payload != pkt.len() || pkt[l4 + 13] != TCP_ACK {
         return None;
     }
     let mut ack = PureAck {
@@ -121,20 +101,7 @@ fn pure_ack(pkt: &[u8]) -> Option<PureAck> {
         sacks: [(0, 0); MAX_SACKS],
         sack_count: 0,
     };
-    if !parse_options(&pkt[l4 + 20..], &mut ack) {
-        return None;
-    }
-    let (s, d) = if v6 {
-        (8..24, 24..40)
-    } else {
-        (12..16, 16..20)
-    };
-    // A corrupt ACK is dropped by the kernel: it must not take the place of a good one.
-    let sum = checksum::sum(&pkt[l4..], pseudo_header(&pkt[s], &pkt[d], 6, doff));
-    if checksum::finish(sum) != 0 {
-        return None;
-    }
-    Some(ack)
+    parse_options(&pkt[l4 + 20..payload], &mut ack).then_some(ack)
 }
 
 /// Reads the SACK blocks into `ack`; false unless the options are only NOP, end-of-list

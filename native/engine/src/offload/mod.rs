@@ -10,4 +10,5 @@ pub mod ack_thinning;
 pub mod checksum;
 pub mod gro;
 pub mod gso;
+pub mod tcp_segment;
 pub mod vnet;
