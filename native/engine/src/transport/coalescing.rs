@@ -24,7 +24,7 @@ const GATHER_BYTES: usize = 128 * 1024;
 /// The longest nap: the most latency coalescing adds.
 pub(super) const MAX_NAP: Duration = Duration::from_millis(1);
 
-/// Decides the driver's naps from what the link's reads brought.
+/// Decides the driver's naps from what one side's reads brought (a link's, or the TUN device's).
 pub(crate) struct RecvNap {
     pub(super) rate: BulkRate,
     last_data: Instant,
